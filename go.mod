@@ -1,0 +1,13 @@
+module github.com/agents-of-shield/reconpcap
+
+go 1.26.8
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/gopacket/gopacket v1.7.7 // indirect
+	github.com/mark3labs/mcp-go v1.2.1 // indirect
+	github.com/sashabaranov/go-openai v1.43.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)

@@ -1,0 +1,191 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// AttackType is the kind of attack an investigation concludes. Its text form
+// is the contract's: port_scan, http_enumeration, data_exfiltration,
+// dns_tunneling, multiple, unknown.
+type AttackType string
+
+// The attack types of the report contract.
+const (
+	AttackPortScan         AttackType = "port_scan"
+	AttackHTTPEnumeration  AttackType = "http_enumeration"
+	AttackDataExfiltration AttackType = "data_exfiltration"
+	AttackDNSTunneling     AttackType = "dns_tunneling"
+	AttackMultiple         AttackType = "multiple"
+	AttackUnknown          AttackType = "unknown"
+)
+
+// AttackTypes lists every valid AttackType in contract order.
+var AttackTypes = []AttackType{AttackPortScan, AttackHTTPEnumeration, AttackDataExfiltration, AttackDNSTunneling, AttackMultiple, AttackUnknown}
+
+// Severity orders how bad a finding or a verdict is.
+type Severity string
+
+// The severities of the report contract, lowest first.
+const (
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// Severities lists every valid Severity, lowest first.
+var Severities = []Severity{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
+// Confidence says how sure a finding or a verdict is.
+type Confidence string
+
+// The confidences of the report contract, lowest first.
+const (
+	ConfidenceLow    Confidence = "low"
+	ConfidenceMedium Confidence = "medium"
+	ConfidenceHigh   Confidence = "high"
+)
+
+// Confidences lists every valid Confidence, lowest first.
+var Confidences = []Confidence{ConfidenceLow, ConfidenceMedium, ConfidenceHigh}
+
+// Rank orders severities: low 1, medium 2, high 3, critical 4, anything else 0.
+func (s Severity) Rank() int {
+	for i, v := range Severities {
+		if v == s {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Rank orders confidences: low 1, medium 2, high 3, anything else 0.
+func (c Confidence) Rank() int {
+	for i, v := range Confidences {
+		if v == c {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Valid reports whether t is one of AttackTypes.
+func (t AttackType) Valid() bool { return oneOf(t, AttackTypes) }
+
+// Valid reports whether s is one of Severities.
+func (s Severity) Valid() bool { return oneOf(s, Severities) }
+
+// Valid reports whether c is one of Confidences.
+func (c Confidence) Valid() bool { return oneOf(c, Confidences) }
+
+func oneOf[T comparable](v T, all []T) bool {
+	for _, a := range all {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize folds case, trims, and turns spaces and hyphens into underscores.
+func normalize(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.NewReplacer(" ", "_", "-", "_").Replace(s)
+	for strings.Contains(s, "__") {
+		s = strings.ReplaceAll(s, "__", "_")
+	}
+	return s
+}
+
+var attackAliases = map[string]AttackType{
+	"portscan": AttackPortScan, "port_scanning": AttackPortScan, "scan": AttackPortScan, "port_sweep": AttackPortScan,
+	"http_enum": AttackHTTPEnumeration, "web_enumeration": AttackHTTPEnumeration, "directory_bruteforce": AttackHTTPEnumeration,
+	"exfiltration": AttackDataExfiltration, "data_exfil": AttackDataExfiltration, "exfil": AttackDataExfiltration,
+	"dns_tunnel": AttackDNSTunneling, "dns_tunnelling": AttackDNSTunneling, "dns_tunneling": AttackDNSTunneling,
+	"none": AttackUnknown, "no_attack": AttackUnknown, "benign": AttackUnknown, "n/a": AttackUnknown,
+}
+
+var severityAliases = map[string]Severity{"crit": SeverityCritical, "med": SeverityMedium, "moderate": SeverityMedium, "info": SeverityLow, "informational": SeverityLow, "none": SeverityLow}
+
+var confidenceAliases = map[string]Confidence{"med": ConfidenceMedium, "moderate": ConfidenceMedium}
+
+// ParseAttackType reads an attack type leniently: case, spaces and common
+// aliases ("portscan", "port scan", "DNS tunnelling") are accepted.
+func ParseAttackType(s string) (AttackType, error) {
+	n := normalize(s)
+	if t := AttackType(n); t.Valid() {
+		return t, nil
+	}
+	if t, ok := attackAliases[n]; ok {
+		return t, nil
+	}
+	return "", fmt.Errorf("unknown attack type %q (want one of %v)", s, AttackTypes)
+}
+
+// ParseSeverity reads a severity leniently ("High", " crit ").
+func ParseSeverity(s string) (Severity, error) {
+	n := normalize(s)
+	if v := Severity(n); v.Valid() {
+		return v, nil
+	}
+	if v, ok := severityAliases[n]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("unknown severity %q (want one of %v)", s, Severities)
+}
+
+// ParseConfidence reads a confidence leniently ("HIGH", "med").
+func ParseConfidence(s string) (Confidence, error) {
+	n := normalize(s)
+	if v := Confidence(n); v.Valid() {
+		return v, nil
+	}
+	if v, ok := confidenceAliases[n]; ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("unknown confidence %q (want one of %v)", s, Confidences)
+}
+
+// UnmarshalJSON parses leniently and rejects what cannot be understood.
+func (t *AttackType) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := ParseAttackType(s)
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// UnmarshalJSON parses leniently and rejects what cannot be understood.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	v, err := ParseSeverity(str)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// UnmarshalJSON parses leniently and rejects what cannot be understood.
+func (c *Confidence) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	v, err := ParseConfidence(str)
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
