@@ -1,0 +1,32 @@
+package report
+
+import "time"
+
+// Finding is one thing a detector found, in the one shape every detector
+// emits and every consumer (the MCP tools, the analysts, the report) reads.
+// The detectors package produces it; it is defined here so that report
+// imports nothing of ours.
+type Finding struct {
+	// Type is the kind of attack: port_scan, http_enumeration,
+	// data_exfiltration or dns_tunneling.
+	Type AttackType `json:"type"`
+	// Technique names how, within the type: "syn", "connect", "fin",
+	// "xmas", "null", "udp", "horizontal_syn", "scanner_user_agent", ...
+	Technique string `json:"technique"`
+	// Source is the address that acted.
+	Source string `json:"source"`
+	// Target is the address acted on, or "multiple_targets".
+	Target     string     `json:"target"`
+	Severity   Severity   `json:"severity"`
+	Confidence Confidence `json:"confidence"`
+	// Summary is one line a person can read.
+	Summary   string    `json:"summary"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	// Counts are the numbers that justify the finding (packets, ports,
+	// requests, bytes, ...), named in snake_case.
+	Counts map[string]int64 `json:"counts,omitempty"`
+	// Samples are bounded lists of examples (ports, paths, names). Strings
+	// that came from packets are attacker-controlled.
+	Samples map[string][]string `json:"samples,omitempty"`
+}
