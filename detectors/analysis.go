@@ -1,0 +1,146 @@
+package detectors
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// Detector is an analysis that judges what it accumulated and reports
+// findings. Findings may be called many times, and concurrently, after the
+// pass: it reads the detector's state and never changes it, so new
+// thresholds are answered without reading the capture again.
+type Detector interface {
+	Analyzer
+	Findings(cfg Config, c *Capture) []report.Finding
+}
+
+// Analysis is everything one pass over a capture learned: the summary, the
+// timeline, the findings of every detector, and the state behind them.
+type Analysis struct {
+	File       string           `json:"file"`
+	Format     string           `json:"format"`
+	Compressed bool             `json:"compressed"`
+	Truncated  bool             `json:"truncated"`
+	Warnings   []string         `json:"warnings"`
+	Summary    Summary          `json:"summary"`
+	Timeline   Timeline         `json:"timeline"`
+	Findings   []report.Finding `json:"findings"`
+
+	// Config is the configuration (defaults filled in) the findings and
+	// timeline above were made with.
+	Config Config `json:"-"`
+
+	capture   *Capture
+	summary   *summaryAnalyzer
+	timeline  *timelineAnalyzer
+	convs     []Conversation
+	detectors []Detector
+}
+
+// newDetectors returns one fresh instance of every detector.
+func newDetectors(cfg Config) []Detector {
+	return []Detector{}
+}
+
+// Analyze reads the capture at path once and runs every analysis over every
+// packet. cfg's zero fields take their defaults; an invalid cfg is an error
+// wrapping ErrInvalidConfig.
+//
+// The errors are those of Scan. When a capture is damaged part-way, Analyze
+// returns the Analysis of the packets before the damage together with the
+// *CaptureError, and the Analysis carries the problem in Warnings.
+func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.Defaults()
+	a := &Analysis{
+		Config:    cfg,
+		summary:   newSummaryAnalyzer(),
+		timeline:  newTimelineAnalyzer(),
+		detectors: newDetectors(cfg),
+	}
+	analyzers := []Analyzer{a.summary, a.timeline}
+	for _, d := range a.detectors {
+		analyzers = append(analyzers, d)
+	}
+	c, err := Scan(ctx, path, analyzers...)
+	if c == nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, err // a cancelled pass has nothing whole to report
+	}
+	a.capture = c
+	a.File, a.Format, a.Compressed, a.Truncated = c.Path, c.Format, c.Compressed, c.Truncated
+	a.Warnings = append([]string{}, c.Warnings...)
+	if c.Malformed > 0 {
+		a.Warnings = append(a.Warnings, plural(c.Malformed, "packet")+" had a header the decoder could not read in full; what could be read was counted")
+	}
+	a.convs = a.summary.conversations(c)
+	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
+	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
+	a.Findings = a.evaluate(cfg)
+	return a, err
+}
+
+// Evaluate judges the capture again with other thresholds, from the state
+// the pass kept: the file is not read again.
+func (a *Analysis) Evaluate(cfg Config) ([]report.Finding, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return a.evaluate(cfg.Defaults()), nil
+}
+
+func (a *Analysis) evaluate(cfg Config) []report.Finding {
+	out := []report.Finding{}
+	for _, d := range a.detectors {
+		out = append(out, d.Findings(cfg, a.capture)...)
+	}
+	SortFindings(out)
+	return out
+}
+
+// SortFindings orders findings most severe first, then by confidence,
+// type, source and target, so output is stable.
+func SortFindings(f []report.Finding) {
+	slices.SortStableFunc(f, func(x, y report.Finding) int {
+		return cmp.Or(
+			cmp.Compare(y.Severity.Rank(), x.Severity.Rank()),
+			cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()),
+			cmp.Compare(x.Type, y.Type),
+			cmp.Compare(x.Source, y.Source),
+			cmp.Compare(x.Target, y.Target),
+			cmp.Compare(x.Technique, y.Technique),
+		)
+	})
+}
+
+// TimelineAt cuts the timeline at another interval from the one-second
+// buckets the pass kept: the file is not read again.
+func (a *Analysis) TimelineAt(interval time.Duration) (Timeline, error) {
+	return a.timeline.cut(interval)
+}
+
+// Capture returns what the pass learned about the file and its connections.
+func (a *Analysis) Capture() *Capture { return a.capture }
+
+// Conversations returns every address pair, largest first (the summary
+// keeps only the top ones).
+func (a *Analysis) Conversations() []Conversation { return a.convs }
+
+// Talkers returns every address with its traffic, busiest first.
+func (a *Analysis) Talkers() []Talker { return talkers(a.convs) }
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

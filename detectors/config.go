@@ -1,0 +1,162 @@
+package detectors
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Config holds every threshold of every analysis. The zero value is the
+// documented default for every field, so Config{} is ready to use; Validate
+// says what is wrong with a Config a user filled in.
+type Config struct {
+	// TopN is how many entries the summary's top lists keep. Zero means 10.
+	TopN int
+	// TimelineInterval is the timeline's bucket width, at least one second
+	// and a whole number of seconds. Zero means 60 s.
+	TimelineInterval time.Duration
+
+	PortScan PortScanConfig
+	HTTP     HTTPConfig
+	Exfil    ExfilConfig
+	DNS      DNSConfig
+}
+
+// PortScanConfig holds the port scan thresholds.
+type PortScanConfig struct {
+	// Threshold is how many distinct destination ports one source must
+	// probe on one target to be a vertical scan. Zero means 10.
+	Threshold int
+	// HighThreshold is the port count from which a scan is high severity.
+	// Zero means 50.
+	HighThreshold int
+	// SweepHosts is how many hosts one source must probe, unanswered or
+	// refused, on one port to be a horizontal sweep. Zero means 20.
+	SweepHosts int
+}
+
+// HTTPConfig holds the HTTP enumeration thresholds.
+type HTTPConfig struct {
+	// RequestThreshold is how many requests one source sends one server to
+	// be enumeration by volume. Zero means 50.
+	RequestThreshold int
+	// PathThreshold is how many unique paths (query removed) one source asks
+	// one server for to be enumeration. Zero means 20.
+	PathThreshold int
+	// MaxRequests bounds how many individual requests are kept for listing
+	// (counts always cover every request). Zero means 20000.
+	MaxRequests int
+}
+
+// ExfilConfig holds the data exfiltration thresholds.
+type ExfilConfig struct {
+	// ThresholdBytes is the TCP payload one source must upload to one
+	// destination to be reported. Zero means 1,000,000 (10^6) bytes.
+	ThresholdBytes int64
+	// HighBytes is the upload from which exfiltration is high severity.
+	// Zero means 10,000,000 bytes.
+	HighBytes int64
+	// InternalNetworks are networks to treat as internal besides RFC 1918,
+	// 100.64.0.0/10, loopback, link-local and IPv6 ULA. Nil adds none.
+	InternalNetworks []netip.Prefix
+}
+
+// DNSConfig holds the DNS tunnelling thresholds.
+type DNSConfig struct {
+	// MinQueries is how many queries under one registered domain are
+	// needed before it can be judged a tunnel. Zero means 10.
+	MinQueries int
+	// MinUniqueSubdomains is how many distinct names under the domain are
+	// needed. Zero means 10.
+	MinUniqueSubdomains int
+	// LongLabel is the label length (characters) that counts as long.
+	// Zero means 30.
+	LongLabel int
+	// EntropyThreshold is the character entropy (bits per character) of
+	// the subdomain part above which names look encoded. Zero means 3.5.
+	EntropyThreshold float64
+}
+
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.TopN, 10)
+	if c.TimelineInterval == 0 {
+		c.TimelineInterval = 60 * time.Second
+	}
+	def(&c.PortScan.Threshold, 10)
+	def(&c.PortScan.HighThreshold, 50)
+	def(&c.PortScan.SweepHosts, 20)
+	def(&c.HTTP.RequestThreshold, 50)
+	def(&c.HTTP.PathThreshold, 20)
+	def(&c.HTTP.MaxRequests, 20000)
+	if c.Exfil.ThresholdBytes == 0 {
+		c.Exfil.ThresholdBytes = 1_000_000
+	}
+	if c.Exfil.HighBytes == 0 {
+		c.Exfil.HighBytes = 10_000_000
+	}
+	def(&c.DNS.MinQueries, 10)
+	def(&c.DNS.MinUniqueSubdomains, 10)
+	def(&c.DNS.LongLabel, 30)
+	if c.DNS.EntropyThreshold == 0 {
+		c.DNS.EntropyThreshold = 3.5
+	}
+	return c
+}
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("invalid detector configuration")
+
+// Validate reports every field of c (after defaults) that cannot work.
+func (c Config) Validate() error {
+	c = c.Defaults()
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...)))
+	}
+	if c.TopN < 1 {
+		bad("TopN", "%d, want at least 1", c.TopN)
+	}
+	if c.TimelineInterval < time.Second || c.TimelineInterval%time.Second != 0 {
+		bad("TimelineInterval", "%v, want a whole number of seconds, at least 1s", c.TimelineInterval)
+	}
+	if c.PortScan.Threshold < 2 {
+		bad("PortScan.Threshold", "%d, want at least 2 ports", c.PortScan.Threshold)
+	}
+	if c.PortScan.HighThreshold < c.PortScan.Threshold {
+		bad("PortScan.HighThreshold", "%d is below Threshold %d", c.PortScan.HighThreshold, c.PortScan.Threshold)
+	}
+	if c.PortScan.SweepHosts < 2 {
+		bad("PortScan.SweepHosts", "%d, want at least 2 hosts", c.PortScan.SweepHosts)
+	}
+	if c.HTTP.RequestThreshold < 1 {
+		bad("HTTP.RequestThreshold", "%d, want at least 1", c.HTTP.RequestThreshold)
+	}
+	if c.HTTP.PathThreshold < 1 {
+		bad("HTTP.PathThreshold", "%d, want at least 1", c.HTTP.PathThreshold)
+	}
+	if c.HTTP.MaxRequests < 0 {
+		bad("HTTP.MaxRequests", "%d, want 0 or more", c.HTTP.MaxRequests)
+	}
+	if c.Exfil.ThresholdBytes < 1 {
+		bad("Exfil.ThresholdBytes", "%d, want at least 1 byte", c.Exfil.ThresholdBytes)
+	}
+	if c.Exfil.HighBytes < c.Exfil.ThresholdBytes {
+		bad("Exfil.HighBytes", "%d is below ThresholdBytes %d", c.Exfil.HighBytes, c.Exfil.ThresholdBytes)
+	}
+	for _, p := range c.Exfil.InternalNetworks {
+		if !p.IsValid() {
+			bad("Exfil.InternalNetworks", "%v is not a valid network", p)
+		}
+	}
+	if c.DNS.MinQueries < 1 || c.DNS.MinUniqueSubdomains < 1 || c.DNS.LongLabel < 1 || c.DNS.EntropyThreshold <= 0 {
+		bad("DNS", "thresholds must be positive")
+	}
+	return errors.Join(errs...)
+}

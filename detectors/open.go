@@ -1,0 +1,217 @@
+package detectors
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Capture file magic numbers, as the first four bytes read little-endian.
+const (
+	magicPcapMicroLE = 0xa1b2c3d4
+	magicPcapMicroBE = 0xd4c3b2a1
+	magicPcapNanoLE  = 0xa1b23c4d
+	magicPcapNanoBE  = 0x4d3cb2a1
+	magicPcapNG      = 0x0a0d0d0a
+)
+
+// readBufferSize is large enough that the file is read in few system calls.
+const readBufferSize = 1 << 20
+
+// captureReader reads packets from a pcap or pcapng file, gzip-compressed or not.
+type captureReader struct {
+	path       string
+	f          *os.File
+	format     string // "pcap" or "pcapng"
+	compressed bool
+	nanosecond bool // pcap only: the file's timestamps are in nanoseconds
+	pcap       *pcapgo.Reader
+	ng         *pcapgo.NgReader
+	linkTypes  []layers.LinkType // every link type declared, in order of appearance
+	ifaces     int               // interfaces seen (pcapng), 1 for pcap
+	lastIfaces int
+}
+
+// openCapture opens path and reads its file header. The format comes from
+// the magic number, never from the file name.
+func openCapture(path string) (*captureReader, error) {
+	fail := func(kind error, detail string, cause error) error {
+		return &CaptureError{Op: "open", Path: path, Kind: kind, Detail: detail, Err: cause}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fail(statKind(err), "", err)
+	}
+	if !st.Mode().IsRegular() {
+		what := "a " + st.Mode().Type().String()
+		if st.IsDir() {
+			what = "a directory"
+		}
+		return nil, fail(ErrNotRegular, "it is "+what, nil)
+	}
+	if st.Size() == 0 {
+		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fail(statKind(err), "", err)
+	}
+	r := &captureReader{path: path, f: f}
+	if err := r.init(); err != nil {
+		f.Close()
+		var ce *CaptureError
+		if errors.As(err, &ce) {
+			ce.Path = path
+			return nil, ce
+		}
+		return nil, fail(ErrCorrupt, err.Error(), err)
+	}
+	return r, nil
+}
+
+func statKind(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrNotFound
+	case errors.Is(err, fs.ErrPermission):
+		return ErrPermission
+	}
+	return ErrNotFound
+}
+
+func (r *captureReader) init() error {
+	var in io.Reader = bufio.NewReaderSize(r.f, readBufferSize)
+	magic, err := in.(*bufio.Reader).Peek(4)
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(in)
+		if err != nil {
+			return &CaptureError{Op: "open", Kind: ErrCorrupt, Detail: "gzip header: " + err.Error(), Err: err}
+		}
+		r.compressed = true
+		in = bufio.NewReaderSize(gz, readBufferSize)
+		magic, err = in.(*bufio.Reader).Peek(4)
+		if err != nil && len(magic) == 0 {
+			return &CaptureError{Op: "open", Kind: ErrEmpty, Detail: "the gzip stream holds no data", Err: err}
+		}
+	}
+	if err != nil && len(magic) < 4 {
+		return &CaptureError{Op: "open", Kind: ErrNotCapture, Detail: fmt.Sprintf("only %d bytes, too short for a capture header", len(magic))}
+	}
+	switch m := binary.LittleEndian.Uint32(magic); m {
+	case magicPcapMicroLE, magicPcapMicroBE, magicPcapNanoLE, magicPcapNanoBE:
+		r.format = "pcap"
+		r.nanosecond = m == magicPcapNanoLE || m == magicPcapNanoBE
+		pr, err := pcapgo.NewReader(in)
+		if err != nil {
+			return headerError(err)
+		}
+		r.pcap = pr
+		r.linkTypes = []layers.LinkType{pr.LinkType()}
+		r.ifaces = 1
+	case magicPcapNG:
+		r.format = "pcapng"
+		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return headerError(err)
+		}
+		r.ng = nr
+	default:
+		return &CaptureError{Op: "open", Kind: ErrNotCapture, Detail: "found magic " + describeMagic(magic) + ", want a pcap (a1b2c3d4, a1b23c4d, either byte order) or pcapng (0a0d0d0a) file, optionally gzip-compressed"}
+	}
+	return nil
+}
+
+func headerError(err error) error {
+	switch {
+	case errors.Is(err, pcapgo.ErrNgVersionMismatch):
+		return &CaptureError{Op: "open", Kind: ErrUnsupportedVersion, Detail: "pcapng section header version is not 1.0", Err: err}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &CaptureError{Op: "open", Kind: ErrCorrupt, Detail: "the file header is cut short", Err: err}
+	}
+	msg := err.Error()
+	if len(msg) > 14 && msg[:14] == "Unknown major " || len(msg) > 14 && msg[:14] == "Unknown minor " {
+		return &CaptureError{Op: "open", Kind: ErrUnsupportedVersion, Detail: "pcap " + msg[8:], Err: err}
+	}
+	return &CaptureError{Op: "open", Kind: ErrCorrupt, Detail: "file header: " + msg, Err: err}
+}
+
+// describeMagic shows the first bytes of a file in hex and, where they are
+// printable, as text, so a person sees at once what the file really is.
+func describeMagic(b []byte) string {
+	s := fmt.Sprintf("0x%x", b)
+	printable := true
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			printable = false
+		}
+	}
+	if printable {
+		s += " (" + strconv.Quote(string(b)) + ")"
+	}
+	return s
+}
+
+// next reads one packet. data is valid until the following call.
+func (r *captureReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if r.pcap != nil {
+		data, ci, err := r.pcap.ZeroCopyReadPacketData()
+		return data, ci, r.linkTypes[0], err
+	}
+	data, ci, err := r.ng.ZeroCopyReadPacketData()
+	r.noteInterfaces()
+	if err != nil {
+		return nil, ci, 0, err
+	}
+	lt := layers.LinkTypeEthernet
+	if len(ci.AncillaryData) > 0 {
+		if v, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			lt = v
+		}
+	}
+	return data, ci, lt, nil
+}
+
+// noteInterfaces records the link types of interfaces the pcapng reader
+// has met since the last call.
+func (r *captureReader) noteInterfaces() {
+	n := r.ng.NInterfaces()
+	if n == r.lastIfaces {
+		return
+	}
+	for i := 0; i < n; i++ {
+		iface, err := r.ng.Interface(i)
+		if err != nil {
+			continue
+		}
+		if !containsLinkType(r.linkTypes, iface.LinkType) {
+			r.linkTypes = append(r.linkTypes, iface.LinkType)
+		}
+	}
+	if n > r.lastIfaces {
+		r.ifaces += n - r.lastIfaces
+	} else {
+		r.ifaces += n // a new section started its own interface list
+	}
+	r.lastIfaces = n
+}
+
+func containsLinkType(l []layers.LinkType, t layers.LinkType) bool {
+	for _, v := range l {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *captureReader) Close() error { return r.f.Close() }

@@ -1,0 +1,383 @@
+package detectors
+
+import (
+	"cmp"
+	"math/bits"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Summary is the triage view of a whole capture.
+type Summary struct {
+	TotalPackets    int        `json:"total_packets"`
+	TotalBytes      int64      `json:"total_bytes"`
+	CapturedBytes   int64      `json:"captured_bytes"`
+	UniqueIPs       int        `json:"unique_ips"`
+	Start           *time.Time `json:"start"`
+	End             *time.Time `json:"end"`
+	DurationSeconds float64    `json:"duration_seconds"`
+	LinkTypes       []string   `json:"link_types"`
+	Interfaces      int        `json:"interfaces"`
+	IPv4Packets     int64      `json:"ipv4_packets"`
+	IPv6Packets     int64      `json:"ipv6_packets"`
+	Flows           int        `json:"flows"`
+	// Protocols counts packets by every layer they carry (a DNS packet
+	// counts under ipv4, udp and dns).
+	Protocols        map[string]int64 `json:"protocols"`
+	TopTalkers       []Talker         `json:"top_talkers"`
+	TopPorts         []PortCount      `json:"top_ports"`
+	TopConversations []Conversation   `json:"top_conversations"`
+	DNSNames         []NameCount      `json:"dns_names"`
+	// DNSNamesDistinct counts every distinct name queried, beyond the list.
+	DNSNamesDistinct int `json:"dns_names_distinct"`
+}
+
+// Talker is one address with what it sent and received.
+type Talker struct {
+	IP              string `json:"ip"`
+	Packets         uint64 `json:"packets"`
+	Bytes           uint64 `json:"bytes"`
+	PacketsSent     uint64 `json:"packets_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
+	BytesSent       uint64 `json:"bytes_sent"`
+	BytesReceived   uint64 `json:"bytes_received"`
+}
+
+// PortCount is one server port (the port of a connection's responder).
+type PortCount struct {
+	Port    uint16 `json:"port"`
+	Proto   string `json:"proto"`
+	Flows   uint64 `json:"flows"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+}
+
+// Conversation is the traffic between two addresses, both directions. A is
+// the address that sent first.
+type Conversation struct {
+	A            string    `json:"a"`
+	B            string    `json:"b"`
+	PacketsAToB  uint64    `json:"packets_a_to_b"`
+	PacketsBToA  uint64    `json:"packets_b_to_a"`
+	BytesAToB    uint64    `json:"bytes_a_to_b"`
+	BytesBToA    uint64    `json:"bytes_b_to_a"`
+	Packets      uint64    `json:"packets"`
+	Bytes        uint64    `json:"bytes"`
+	Flows        int       `json:"flows"`
+	First        time.Time `json:"first"`
+	Last         time.Time `json:"last"`
+	firstAddress netip.Addr
+}
+
+// NameCount is a DNS name and how many queries asked for it.
+type NameCount struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// maxDNSNames bounds the distinct names the summary keeps, so a tunnel of
+// millions of unique names cannot exhaust memory.
+const maxDNSNames = 100_000
+
+var layerNames = [...]string{"ethernet", "vlan", "linux_sll", "loopback", "arp", "ipv4", "ipv6", "ip_fragment", "tcp", "udp", "icmp", "icmpv6", "dns", "http", "tls", "ssh", "other_ip", "non_ip", "malformed"}
+
+type pairKey struct{ a, b netip.Addr }
+
+type pairStats struct {
+	first       netip.Addr // the address that sent first
+	packets     [2]uint64  // [0] from pairKey.a
+	bytes       [2]uint64
+	start, last time.Time
+}
+
+// summaryAnalyzer counts per packet what the flow table does not already
+// hold; the rest of the summary is built from the flows when the pass ends.
+type summaryAnalyzer struct {
+	layers     [len(layerNames)]int64
+	ipv4, ipv6 int64
+	pairs      map[pairKey]*pairStats // IP packets outside TCP/UDP flows
+	dnsNames   map[string]int64
+	dnsOver    int64
+}
+
+func newSummaryAnalyzer() *summaryAnalyzer {
+	return &summaryAnalyzer{pairs: make(map[pairKey]*pairStats), dnsNames: make(map[string]int64)}
+}
+
+func (s *summaryAnalyzer) Packet(p *Packet) {
+	for l := uint32(p.Layers); l != 0; l &= l - 1 {
+		s.layers[bits.TrailingZeros32(l)]++
+	}
+	if !p.HasIP() {
+		return
+	}
+	if p.Layers&LayerIPv4 != 0 {
+		s.ipv4++
+	} else {
+		s.ipv6++
+	}
+	if p.Flow == nil {
+		k, d := pairKey{p.Src, p.Dst}, 0
+		if p.Dst.Less(p.Src) {
+			k, d = pairKey{p.Dst, p.Src}, 1
+		}
+		ps := s.pairs[k]
+		if ps == nil {
+			ps = &pairStats{first: p.Src, start: p.Time}
+			s.pairs[k] = ps
+		}
+		ps.packets[d]++
+		ps.bytes[d] += uint64(p.Length)
+		ps.last = p.Time
+	}
+	if p.DNS != nil && !p.DNS.QR {
+		for _, q := range p.DNS.Questions {
+			if n, ok := s.dnsNames[string(q.Name)]; ok {
+				s.dnsNames[string(q.Name)] = n + 1
+			} else if len(s.dnsNames) < maxDNSNames {
+				s.dnsNames[strings.ToLower(string(q.Name))]++
+			} else {
+				s.dnsOver++
+			}
+		}
+	}
+}
+
+// conversations merges flows and the other IP packets into address pairs,
+// largest first.
+func (s *summaryAnalyzer) conversations(c *Capture) []Conversation {
+	type acc struct {
+		first       netip.Addr // the address that sent first
+		packets     [2]uint64  // [0] sent by pairKey.a
+		bytes       [2]uint64
+		flows       int
+		start, last time.Time
+	}
+	m := make(map[pairKey]*acc, len(s.pairs))
+	add := func(from, to netip.Addr, pk, by uint64, start, last time.Time, flows int) {
+		k, d := pairKey{from, to}, 0
+		if to.Less(from) {
+			k, d = pairKey{to, from}, 1
+		}
+		a := m[k]
+		if a == nil {
+			a = &acc{first: from, start: start}
+			m[k] = a
+		} else if start.Before(a.start) && pk > 0 {
+			a.first, a.start = from, start
+		}
+		a.packets[d] += pk
+		a.bytes[d] += by
+		a.flows += flows
+		if last.After(a.last) {
+			a.last = last
+		}
+	}
+	for _, f := range c.Flows() {
+		ca, sa := f.Client.Addr(), f.Server.Addr()
+		if f.Packets[0] > 0 {
+			add(ca, sa, f.Packets[0], f.Bytes[0], f.First, f.Last, 1)
+			add(sa, ca, f.Packets[1], f.Bytes[1], f.Last, f.Last, 0)
+		} else {
+			add(sa, ca, f.Packets[1], f.Bytes[1], f.First, f.Last, 1)
+		}
+	}
+	for k, ps := range s.pairs {
+		from, to := k.a, k.b
+		if ps.first != from {
+			from, to = to, from
+		}
+		d := 0
+		if from != k.a {
+			d = 1
+		}
+		add(from, to, ps.packets[d], ps.bytes[d], ps.start, ps.last, 0)
+		add(to, from, ps.packets[1-d], ps.bytes[1-d], ps.last, ps.last, 0)
+	}
+	out := make([]Conversation, 0, len(m))
+	for k, a := range m {
+		cv := Conversation{Flows: a.flows, First: a.start, Last: a.last}
+		i, j := 0, 1
+		if a.first != k.a {
+			i, j = 1, 0
+			cv.A, cv.B = k.b.String(), k.a.String()
+		} else {
+			cv.A, cv.B = k.a.String(), k.b.String()
+		}
+		cv.PacketsAToB, cv.BytesAToB = a.packets[i], a.bytes[i]
+		cv.PacketsBToA, cv.BytesBToA = a.packets[j], a.bytes[j]
+		cv.Packets = cv.PacketsAToB + cv.PacketsBToA
+		cv.Bytes = cv.BytesAToB + cv.BytesBToA
+		out = append(out, cv)
+	}
+	slices.SortFunc(out, func(x, y Conversation) int {
+		if c := cmp.Compare(y.Bytes, x.Bytes); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(x.A, y.A), cmp.Compare(x.B, y.B))
+	})
+	return out
+}
+
+// talkers sums, per address, what its conversations sent and received.
+func talkers(convs []Conversation) []Talker {
+	m := make(map[string]*Talker)
+	self := make(map[string][2]uint64) // packets and bytes a host sent itself
+	get := func(ip string) *Talker {
+		t := m[ip]
+		if t == nil {
+			t = &Talker{IP: ip}
+			m[ip] = t
+		}
+		return t
+	}
+	for _, c := range convs {
+		a, b := get(c.A), get(c.B)
+		a.PacketsSent += c.PacketsAToB
+		a.BytesSent += c.BytesAToB
+		b.PacketsReceived += c.PacketsAToB
+		b.BytesReceived += c.BytesAToB
+		b.PacketsSent += c.PacketsBToA
+		b.BytesSent += c.BytesBToA
+		a.PacketsReceived += c.PacketsBToA
+		a.BytesReceived += c.BytesBToA
+		if c.A == c.B {
+			self[c.A] = [2]uint64{c.Packets, c.Bytes}
+		}
+	}
+	out := make([]Talker, 0, len(m))
+	for _, t := range m {
+		// A packet a host sends itself is one packet, not two.
+		t.Packets = t.PacketsSent + t.PacketsReceived - self[t.IP][0]
+		t.Bytes = t.BytesSent + t.BytesReceived - self[t.IP][1]
+		out = append(out, *t)
+	}
+	slices.SortFunc(out, func(x, y Talker) int {
+		return cmp.Or(cmp.Compare(y.Packets, x.Packets), cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.IP, y.IP))
+	})
+	return out
+}
+
+// ports sums flows by the responder's port.
+func ports(c *Capture) []PortCount {
+	type pk struct {
+		proto uint8
+		port  uint16
+	}
+	m := make(map[pk]*PortCount)
+	for _, f := range c.Flows() {
+		k := pk{f.Proto, f.Server.Port()}
+		pc := m[k]
+		if pc == nil {
+			pc = &PortCount{Port: k.port, Proto: protoName(f.Proto)}
+			m[k] = pc
+		}
+		pc.Flows++
+		pc.Packets += f.Packets[0] + f.Packets[1]
+		pc.Bytes += f.Bytes[0] + f.Bytes[1]
+	}
+	out := make([]PortCount, 0, len(m))
+	for _, pc := range m {
+		out = append(out, *pc)
+	}
+	slices.SortFunc(out, func(x, y PortCount) int {
+		return cmp.Or(cmp.Compare(y.Flows, x.Flows), cmp.Compare(y.Packets, x.Packets), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Proto, y.Proto))
+	})
+	return out
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	}
+	return layers.IPProtocol(p).String()
+}
+
+// summary builds the Summary once the pass is over; convs is every
+// conversation, largest first.
+func (s *summaryAnalyzer) summary(c *Capture, convs []Conversation, topN int) Summary {
+	sum := Summary{
+		TotalPackets:  c.Packets,
+		TotalBytes:    c.Bytes,
+		CapturedBytes: c.Captured,
+		Interfaces:    c.Interfaces,
+		IPv4Packets:   s.ipv4,
+		IPv6Packets:   s.ipv6,
+		Flows:         len(c.Flows()),
+		Protocols:     make(map[string]int64),
+		LinkTypes:     make([]string, 0, len(c.LinkTypes)),
+	}
+	if c.Packets > 0 {
+		start, end := c.Start, c.End
+		sum.Start, sum.End = &start, &end
+		sum.DurationSeconds = end.Sub(start).Seconds()
+	}
+	for _, lt := range c.LinkTypes {
+		sum.LinkTypes = append(sum.LinkTypes, LinkTypeName(lt))
+	}
+	for i, n := range s.layers {
+		if n > 0 {
+			sum.Protocols[layerNames[i]] = n
+		}
+	}
+	ips := make(map[string]struct{})
+	for _, cv := range convs {
+		ips[cv.A] = struct{}{}
+		ips[cv.B] = struct{}{}
+	}
+	sum.UniqueIPs = len(ips)
+	sum.TopTalkers = head(talkers(convs), topN)
+	sum.TopPorts = head(ports(c), topN)
+	sum.TopConversations = head(convs, topN)
+	names := make([]NameCount, 0, len(s.dnsNames))
+	for n, k := range s.dnsNames {
+		names = append(names, NameCount{Name: n, Count: k})
+	}
+	slices.SortFunc(names, func(x, y NameCount) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Name, y.Name))
+	})
+	sum.DNSNamesDistinct = len(names)
+	sum.DNSNames = head(names, max(topN, 20))
+	return sum
+}
+
+func head[T any](s []T, n int) []T {
+	if len(s) > n {
+		s = s[:n]
+	}
+	if s == nil {
+		s = []T{}
+	}
+	return s
+}
+
+// LinkTypeName names a link type the way capinfos and tshark do.
+func LinkTypeName(lt layers.LinkType) string {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return "ether"
+	case layers.LinkTypeLinuxSLL:
+		return "linux-sll"
+	case layers.LinkTypeLinuxSLL2:
+		return "linux-sll2"
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		return "rawip"
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return "null"
+	case 253:
+		return "netlink"
+	case layers.LinkTypeIEEE802_11:
+		return "ieee-802-11"
+	case layers.LinkTypeIEEE80211Radio:
+		return "ieee-802-11-radiotap"
+	}
+	return "linktype-" + strconv.Itoa(int(lt))
+}
