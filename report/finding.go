@@ -2,10 +2,10 @@ package report
 
 import "time"
 
-// Finding is one thing a detector found, in the one shape every detector
-// emits and every consumer (the MCP tools, the analysts, the report) reads.
-// The detectors package produces it; it is defined here so that report
-// imports nothing of ours.
+// Finding is one thing a detector found: the module's one finding type, which
+// every detector emits and every consumer (the MCP tools, the analysts, the
+// report) reads. The detectors package produces it; it is defined here so
+// that report imports nothing of ours.
 type Finding struct {
 	// Type is the kind of attack: port_scan, http_enumeration,
 	// data_exfiltration or dns_tunneling.
@@ -20,9 +20,11 @@ type Finding struct {
 	Severity   Severity   `json:"severity"`
 	Confidence Confidence `json:"confidence"`
 	// Summary is one line a person can read.
-	Summary   string    `json:"summary"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	Summary string `json:"summary"`
+	// FirstSeen and LastSeen bound the activity in capture time; they are
+	// left out of the JSON when zero (a finding built without timestamps).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
 	// Counts are the numbers that justify the finding (packets, ports,
 	// requests, bytes, ...), named in snake_case.
 	Counts map[string]int64 `json:"counts,omitempty"`

@@ -80,6 +80,19 @@ func (s Severity) Valid() bool { return oneOf(s, Severities) }
 // Valid reports whether c is one of Confidences.
 func (c Confidence) Valid() bool { return oneOf(c, Confidences) }
 
+// IsThreat reports whether t claims an attack: valid and not unknown.
+func (t AttackType) IsThreat() bool { return t.Valid() && t != AttackUnknown }
+
+// list renders values as "a, b, c", the form error messages (which a model
+// reads to correct its answer) use.
+func list[T ~string](all []T) string {
+	s := make([]string, len(all))
+	for i, v := range all {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
 func oneOf[T comparable](v T, all []T) bool {
 	for _, a := range all {
 		if a == v {
@@ -103,7 +116,8 @@ var attackAliases = map[string]AttackType{
 	"portscan": AttackPortScan, "port_scanning": AttackPortScan, "scan": AttackPortScan, "port_sweep": AttackPortScan,
 	"http_enum": AttackHTTPEnumeration, "web_enumeration": AttackHTTPEnumeration, "directory_bruteforce": AttackHTTPEnumeration,
 	"exfiltration": AttackDataExfiltration, "data_exfil": AttackDataExfiltration, "exfil": AttackDataExfiltration,
-	"dns_tunnel": AttackDNSTunneling, "dns_tunnelling": AttackDNSTunneling, "dns_tunneling": AttackDNSTunneling,
+	"dns_tunnel": AttackDNSTunneling, "dns_tunnelling": AttackDNSTunneling, "dns_exfiltration": AttackDNSTunneling,
+	"multiple_attacks": AttackMultiple, "multi": AttackMultiple, "mixed": AttackMultiple,
 	"none": AttackUnknown, "no_attack": AttackUnknown, "benign": AttackUnknown, "n/a": AttackUnknown,
 }
 
@@ -121,7 +135,7 @@ func ParseAttackType(s string) (AttackType, error) {
 	if t, ok := attackAliases[n]; ok {
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown attack type %q (want one of %v)", s, AttackTypes)
+	return "", fmt.Errorf("unknown attack type %q (want one of %s)", s, list(AttackTypes))
 }
 
 // ParseSeverity reads a severity leniently ("High", " crit ").
@@ -133,7 +147,7 @@ func ParseSeverity(s string) (Severity, error) {
 	if v, ok := severityAliases[n]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown severity %q (want one of %v)", s, Severities)
+	return "", fmt.Errorf("unknown severity %q (want one of %s)", s, list(Severities))
 }
 
 // ParseConfidence reads a confidence leniently ("HIGH", "med").
@@ -145,11 +159,15 @@ func ParseConfidence(s string) (Confidence, error) {
 	if v, ok := confidenceAliases[n]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown confidence %q (want one of %v)", s, Confidences)
+	return "", fmt.Errorf("unknown confidence %q (want one of %s)", s, list(Confidences))
 }
 
 // UnmarshalJSON parses leniently and rejects what cannot be understood.
+// JSON null leaves the value unchanged, as encoding/json does for strings.
 func (t *AttackType) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
@@ -163,7 +181,11 @@ func (t *AttackType) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalJSON parses leniently and rejects what cannot be understood.
+// JSON null leaves the value unchanged, as encoding/json does for strings.
 func (s *Severity) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var str string
 	if err := json.Unmarshal(b, &str); err != nil {
 		return err
@@ -177,7 +199,11 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalJSON parses leniently and rejects what cannot be understood.
+// JSON null leaves the value unchanged, as encoding/json does for strings.
 func (c *Confidence) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var str string
 	if err := json.Unmarshal(b, &str); err != nil {
 		return err
