@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// commonFlags parses --format and the single FILE argument.
+type commonFlags struct {
+	format   string
+	interval time.Duration
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseArgs parses flags that may stand before or after the file name.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, errHelp
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func checkFormat(f string) error {
+	if f != "json" && f != "text" {
+		return usagef("--format %q: want json or text", f)
+	}
+	return nil
+}
+
+// intervalValue accepts a duration ("90s", "5m") or a number of seconds ("90").
+type intervalValue struct{ d *time.Duration }
+
+func (v intervalValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v intervalValue) Set(s string) error {
+	if n, err := strconv.Atoi(s); err == nil {
+		*v.d = time.Duration(n) * time.Second
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want seconds (60) or a duration (1m)")
+	}
+	*v.d = d
+	return nil
+}
+
+func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet(cmd, stderr)
+	var cf commonFlags
+	fs.StringVar(&cf.format, "format", "text", "output format: json or text")
+	cf.interval = 60 * time.Second
+	if cmd == "timeline" || cmd == "analyze" {
+		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration, at least 1s")
+	}
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := checkFormat(cf.format); err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return usagef("%s takes one capture file, got %d", cmd, len(files))
+	}
+	cfg := detectors.Config{TimelineInterval: cf.interval}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	a, err := detectors.Analyze(ctx, files[0], cfg)
+	if a == nil {
+		return err
+	}
+	// A capture damaged part-way still has results for the packets before
+	// the damage: print them, then report the error.
+	if perr := printAnalysis(stdout, cmd, cf.format, a); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// findingTypes maps the one-detector commands to their finding type.
+var findingTypes = map[string]report.AttackType{
+	"scan": report.AttackPortScan,
+	"http": report.AttackHTTPEnumeration,
+	"dns":  report.AttackDNSTunneling,
+}
+
+func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error {
+	if format == "json" {
+		var v any
+		switch cmd {
+		case "analyze":
+			v = a
+		case "triage":
+			v = struct {
+				File      string            `json:"file"`
+				Format    string            `json:"format"`
+				Truncated bool              `json:"truncated"`
+				Warnings  []string          `json:"warnings"`
+				Summary   detectors.Summary `json:"summary"`
+			}{a.File, a.Format, a.Truncated, a.Warnings, a.Summary}
+		case "timeline":
+			v = struct {
+				File     string             `json:"file"`
+				Timeline detectors.Timeline `json:"timeline"`
+			}{a.File, a.Timeline}
+		default:
+			v = struct {
+				File     string           `json:"file"`
+				Findings []report.Finding `json:"findings"`
+			}{a.File, filterFindings(a.Findings, findingTypes[cmd])}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	switch cmd {
+	case "analyze":
+		writeHeader(tw, a)
+		writeSummary(tw, a.Summary)
+		writeFindings(tw, a.Findings)
+	case "triage":
+		writeHeader(tw, a)
+		writeSummary(tw, a.Summary)
+	case "timeline":
+		writeHeader(tw, a)
+		writeTimeline(tw, a.Timeline)
+	default:
+		writeHeader(tw, a)
+		writeFindings(tw, filterFindings(a.Findings, findingTypes[cmd]))
+	}
+	return nil
+}
+
+func filterFindings(all []report.Finding, t report.AttackType) []report.Finding {
+	out := []report.Finding{}
+	for _, f := range all {
+		if f.Type == t {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func writeHeader(w io.Writer, a *detectors.Analysis) {
+	s := a.Summary
+	fmt.Fprintf(w, "Capture\t%s (%s%s)\n", a.File, a.Format, map[bool]string{true: ", gzip", false: ""}[a.Compressed])
+	fmt.Fprintf(w, "Packets\t%d (%s on the wire)\n", s.TotalPackets, humanBytes(uint64(s.TotalBytes)))
+	if s.Start != nil {
+		fmt.Fprintf(w, "Time\t%s to %s (%s)\n", s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "Link types\t%s\n", strings.Join(s.LinkTypes, ", "))
+	if a.Truncated {
+		fmt.Fprintf(w, "Truncated\tyes\n")
+	}
+	for _, warn := range a.Warnings {
+		fmt.Fprintf(w, "Warning\t%s\n", oneLine(warn))
+	}
+	fmt.Fprintln(w)
+}
+
+func writeSummary(w io.Writer, s detectors.Summary) {
+	fmt.Fprintf(w, "Unique IPs\t%d\nFlows\t%d\n", s.UniqueIPs, s.Flows)
+	fmt.Fprintf(w, "Protocols\t%s\n\n", protocolLine(s.Protocols))
+	if len(s.TopTalkers) > 0 {
+		fmt.Fprintln(w, "TOP TALKERS\tPACKETS\tBYTES\tSENT\tRECEIVED")
+		for _, t := range s.TopTalkers {
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.IP, t.Packets, humanBytes(t.Bytes), humanBytes(t.BytesSent), humanBytes(t.BytesReceived))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.TopPorts) > 0 {
+		fmt.Fprintln(w, "TOP SERVER PORTS\tFLOWS\tPACKETS\tBYTES")
+		for _, p := range s.TopPorts {
+			fmt.Fprintf(w, "%d/%s\t%d\t%d\t%s\n", p.Port, p.Proto, p.Flows, p.Packets, humanBytes(p.Bytes))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.TopConversations) > 0 {
+		fmt.Fprintln(w, "TOP CONVERSATIONS\tA->B\tB->A\tPACKETS")
+		for _, c := range s.TopConversations {
+			fmt.Fprintf(w, "%s <-> %s\t%s\t%s\t%d\n", c.A, c.B, humanBytes(c.BytesAToB), humanBytes(c.BytesBToA), c.Packets)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.DNSNames) > 0 {
+		fmt.Fprintf(w, "DNS NAMES QUERIED (%d distinct)\tQUERIES\n", s.DNSNamesDistinct)
+		for _, n := range s.DNSNames {
+			fmt.Fprintf(w, "%s\t%d\n", display(n.Name, 80), n.Count)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func writeTimeline(w io.Writer, t detectors.Timeline) {
+	fmt.Fprintf(w, "Interval\t%ds (%d intervals, %d with packets; mean %.1f packets, stddev %.1f)\n\n", t.IntervalSeconds, t.TotalIntervals, len(t.Intervals), t.MeanPackets, t.StdDevPackets)
+	fmt.Fprintln(w, "START\tPACKETS\tBYTES\tNEW FLOWS\tPROTOCOLS\t")
+	for _, iv := range t.Intervals {
+		mark := ""
+		if iv.Burst {
+			mark = "BURST"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%s\n", iv.Start.Format(time.RFC3339), iv.Packets, humanBytes(iv.Bytes), iv.NewFlows, protocolLine(iv.Protocols), mark)
+	}
+}
+
+func writeFindings(w io.Writer, fs []report.Finding) {
+	if len(fs) == 0 {
+		fmt.Fprintln(w, "No findings.")
+		return
+	}
+	fmt.Fprintf(w, "FINDINGS (%d)\n", len(fs))
+	for _, f := range fs {
+		fmt.Fprintf(w, "[%s/%s] %s %s: %s -> %s\n", strings.ToUpper(string(f.Severity)), f.Confidence, f.Type, f.Technique, f.Source, f.Target)
+		fmt.Fprintf(w, "    %s\n", display(f.Summary, 300))
+	}
+}
+
+func protocolLine(m map[string]int64) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var l []kv
+	for k, v := range m {
+		l = append(l, kv{k, v})
+	}
+	sortSlice(l, func(a, b kv) bool { return a.v > b.v || (a.v == b.v && a.k < b.k) })
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = fmt.Sprintf("%s %d", e.k, e.v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// display makes a string from a capture safe for a terminal: control and
+// non-printable bytes become \xNN, and long strings are cut.
+func display(s string, max int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := decodeRune(s[i:])
+		switch {
+		case r == 0xFFFD && size <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+		if b.Len() >= max {
+			b.WriteString("...")
+			break
+		}
+	}
+	return b.String()
+}
+
+func oneLine(s string) string { return display(s, 500) }

@@ -1,0 +1,87 @@
+// Command reconpcap investigates packet captures for attacks.
+//
+//	reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
+//	reconpcap analyze [--format json|text] FILE
+//	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
+//	reconpcap mcp [--http ADDR] [--root DIR]...
+//
+// Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is bad usage: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode prints err (one clear line first) and maps it to the exit status.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "reconpcap:", err)
+	var u *usageError
+	if errors.As(err, &u) {
+		fmt.Fprintln(stderr, "run 'reconpcap help' for usage")
+		return 2
+	}
+	return 1
+}
+
+var errHelp = errors.New("help requested")
+
+const usageText = `reconpcap investigates packet captures for attacks.
+
+Usage:
+  reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
+        the whole investigation: detectors, then an analyst (the OpenAI model when
+        OPENAI_API_KEY or OPENAI_BASE_URL is set, else the built-in rules analyst)
+        writes the report. FILE defaults to ./traffic.pcap.
+  reconpcap analyze  [--format json|text] FILE   every detector, no analyst
+  reconpcap triage   [--format json|text] FILE   summary: talkers, ports, protocols, DNS names
+  reconpcap timeline [--format json|text] [--interval 60s] FILE
+  reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
+  reconpcap mcp [--http ADDR] [--root DIR]...     the MCP server (stdio, or streamable HTTP)
+
+Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+`
+
+// run is the whole command, testable without a process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return errHelp
+	case "analyze", "triage", "timeline", "scan", "http", "dns":
+		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+	}
+	return usagef("unknown command %q", cmd)
+}
