@@ -73,6 +73,7 @@ func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, er
 func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyzer) error {
 	dec := newDecoder()
 	var p Packet
+	var lastTime time.Time
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -84,6 +85,12 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			return c.readError(err)
 		}
 		p = Packet{Index: c.Packets + 1, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt}
+		if p.Time.IsZero() {
+			// A pcapng Simple Packet Block has no timestamp: it takes
+			// the time of the packet before it.
+			p.Time = lastTime
+		}
+		lastTime = p.Time
 		if p.Length < p.CaptureLength {
 			p.Length = p.CaptureLength
 		}
@@ -91,7 +98,7 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 		c.Packets++
 		c.Bytes += int64(p.Length)
 		c.Captured += int64(p.CaptureLength)
-		if c.Packets == 1 || p.Time.Before(c.Start) {
+		if !p.Time.IsZero() && (c.Start.IsZero() || p.Time.Before(c.Start)) {
 			c.Start = p.Time
 		}
 		if p.Time.After(c.End) {

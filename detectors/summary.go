@@ -315,7 +315,7 @@ func (s *summaryAnalyzer) summary(c *Capture, convs []Conversation, topN int) Su
 		Protocols:     make(map[string]int64),
 		LinkTypes:     make([]string, 0, len(c.LinkTypes)),
 	}
-	if c.Packets > 0 {
+	if !c.Start.IsZero() {
 		start, end := c.Start, c.End
 		sum.Start, sum.End = &start, &end
 		sum.DurationSeconds = end.Sub(start).Seconds()

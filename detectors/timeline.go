@@ -59,6 +59,9 @@ func newTimelineAnalyzer() *timelineAnalyzer {
 }
 
 func (t *timelineAnalyzer) Packet(p *Packet) {
+	if p.Time.IsZero() {
+		return // no timestamp at all (a leading pcapng Simple Packet Block)
+	}
 	sec := p.Time.Unix()
 	b := t.last
 	if b == nil || b.sec != sec {
