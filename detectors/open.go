@@ -215,3 +215,15 @@ func containsLinkType(l []layers.LinkType, t layers.LinkType) bool {
 }
 
 func (r *captureReader) Close() error { return r.f.Close() }
+
+// CheckCapture opens path and reads its file header without reading any
+// packet, so a caller can refuse a file that is missing or is not a capture
+// before any work starts. It returns the format ("pcap" or "pcapng").
+func CheckCapture(path string) (string, error) {
+	r, err := openCapture(path)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	return r.format, nil
+}
