@@ -69,6 +69,8 @@ type Packet struct {
 	SrcPort, DstPort uint16
 	// TCPFlags holds the TCP flag bits (FlagSYN, ...), valid with LayerTCP.
 	TCPFlags uint8
+	// TCPSeq is the TCP sequence number, valid with LayerTCP.
+	TCPSeq uint32
 	// Payload is the TCP or UDP payload, as far as the capture holds it.
 	Payload []byte
 	// PayloadLen is the payload's length on the wire, from the IP and UDP
