@@ -44,7 +44,9 @@ type Analysis struct {
 
 // newDetectors returns one fresh instance of every detector.
 func newDetectors(cfg Config) []Detector {
-	return []Detector{}
+	return []Detector{
+		newDNSDetector(),
+	}
 }
 
 // Analyze reads the capture at path once and runs every analysis over every

@@ -76,6 +76,10 @@ type DNSConfig struct {
 	// EntropyThreshold is the character entropy (bits per character) of
 	// the subdomain part above which names look encoded. Zero means 3.5.
 	EntropyThreshold float64
+	// RatePerMinute is the query rate (queries per minute over the
+	// client's active span under the domain, a span under a minute
+	// counting as one minute) that counts as a tunnel's pace. Zero means 60.
+	RatePerMinute float64
 }
 
 // Defaults returns c with every zero field set to its default.
@@ -106,6 +110,9 @@ func (c Config) Defaults() Config {
 	def(&c.DNS.LongLabel, 30)
 	if c.DNS.EntropyThreshold == 0 {
 		c.DNS.EntropyThreshold = 3.5
+	}
+	if c.DNS.RatePerMinute == 0 {
+		c.DNS.RatePerMinute = 60
 	}
 	return c
 }
@@ -155,7 +162,7 @@ func (c Config) Validate() error {
 			bad("Exfil.InternalNetworks", "%v is not a valid network", p)
 		}
 	}
-	if c.DNS.MinQueries < 1 || c.DNS.MinUniqueSubdomains < 1 || c.DNS.LongLabel < 1 || c.DNS.EntropyThreshold <= 0 {
+	if c.DNS.MinQueries < 1 || c.DNS.MinUniqueSubdomains < 1 || c.DNS.LongLabel < 1 || c.DNS.EntropyThreshold <= 0 || c.DNS.RatePerMinute <= 0 {
 		bad("DNS", "thresholds must be positive")
 	}
 	return errors.Join(errs...)
