@@ -208,6 +208,7 @@ func (d *decoder) decode(p *Packet, data []byte) {
 			p.Layers |= LayerTCP
 			p.SrcPort, p.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
 			p.TCPFlags = tcpFlags(&d.tcp)
+			p.TCP = &d.tcp
 			p.TCPSeq = d.tcp.Seq
 			p.Payload = d.tcp.Payload
 			p.Proto = layers.IPProtocolTCP

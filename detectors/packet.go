@@ -82,6 +82,10 @@ type Packet struct {
 	// ARP is valid with LayerARP, DNS with LayerDNS.
 	ARP *layers.ARP
 	DNS *layers.DNS
+	// TCP is the decoded TCP header (sequence numbers, window, options),
+	// valid with LayerTCP and only during the call: it is the decoder's
+	// reused layer. Stream reassembly reads it.
+	TCP *layers.TCP
 
 	// Flow is the TCP or UDP connection the packet belongs to (nil for
 	// other packets); FromClient says whether it travels from the
