@@ -46,6 +46,7 @@ type Analysis struct {
 func newDetectors(cfg Config) []Detector {
 	return []Detector{
 		newDNSDetector(),
+		newPortscanDetector(),
 	}
 }
 
