@@ -179,6 +179,9 @@ func orDefault[T comparable](v, def T) T {
 // made of digits and dots, or holding a colon, is taken for an address.
 func (c *Checker) Check(ctx context.Context, indicator string) (*Result, error) {
 	s := strings.TrimSpace(indicator)
+	if strings.Contains(s, "://") {
+		return nil, newInputError("", indicator, "a URL, not an IP address or domain; give its host")
+	}
 	if strings.ContainsRune(s, ':') || strings.Trim(s, "0123456789.") == "" {
 		return c.CheckIP(ctx, indicator)
 	}
