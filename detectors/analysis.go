@@ -47,6 +47,7 @@ func newDetectors(cfg Config) []Detector {
 	return []Detector{
 		newDNSDetector(),
 		newPortscanDetector(),
+		newExfilDetector(),
 	}
 }
 
