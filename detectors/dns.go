@@ -46,8 +46,9 @@ const (
 	dnsMaxDomains = 100_000
 	dnsMaxPairs   = 200_000
 	dnsMaxClients = 100_000
-	// dnsMaxTrackedNames bounds the full names kept for the top list.
-	dnsMaxTrackedNames = 20_000
+	// dnsMaxTrackedNames bounds the full names kept for the top list and
+	// as a cache of their registered domain.
+	dnsMaxTrackedNames = 50_000
 	// dnsSampleNames is how many example names a pair keeps.
 	dnsSampleNames = 5
 	// dnsSampleLen cuts example names (attacker-controlled) to this length.
@@ -196,6 +197,13 @@ type dnsDomain struct {
 	names    nameAgg
 }
 
+// dnsName is a query name's count and registered domain (nil past the
+// domain bound), kept so a name asked again costs one map lookup.
+type dnsName struct {
+	count  int64
+	domain *dnsDomain
+}
+
 type dnsPairKey struct {
 	client netip.Addr
 	domain int32
@@ -229,7 +237,7 @@ type dnsDetector struct {
 	rcodes             map[uint8]int64
 	distinct           map[uint64]struct{}
 	distinctCapped     bool
-	names              map[string]*int64
+	names              map[string]*dnsName
 	namesUntracked     int64 // queries for names beyond dnsMaxTrackedNames
 	domains            map[string]*dnsDomain
 	domainList         []*dnsDomain
@@ -246,7 +254,7 @@ func newDNSDetector() *dnsDetector {
 		qtypes:   map[uint16]int64{},
 		rcodes:   map[uint8]int64{},
 		distinct: map[uint64]struct{}{},
-		names:    map[string]*int64{},
+		names:    map[string]*dnsName{},
 		domains:  map[string]*dnsDomain{},
 		pairs:    map[dnsPairKey]*dnsPair{},
 		clients:  map[netip.Addr]*dnsClient{},
@@ -358,16 +366,20 @@ func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
 	}
 	// Only read the map with the borrowed string: assigning to an existing
 	// string key stores the key again, and it must not alias d.buf.
+	var dom *dnsDomain
 	if n, ok := d.names[bstr(lower)]; ok {
-		*n++
-	} else if len(d.names) < dnsMaxTrackedNames {
-		one := int64(1)
-		d.names[string(lower)] = &one
+		n.count++
+		dom = n.domain
 	} else {
-		d.namesUntracked++
+		// A name not seen before: the public suffix lookup allocates
+		// once (it tries the name as an IP address first).
+		dom = d.domain(bstr(lower))
+		if len(d.names) < dnsMaxTrackedNames {
+			d.names[string(lower)] = &dnsName{count: 1, domain: dom}
+		} else {
+			d.namesUntracked++
+		}
 	}
-
-	dom := d.domain(bstr(lower))
 	if dom == nil {
 		d.untracked++
 		return
@@ -534,13 +546,22 @@ func excludedDomain(reg string) string {
 	case reg == "local" || strings.HasSuffix(reg, ".local") || strings.HasPrefix(reg, "_"):
 		return "local_service_discovery"
 	}
-	if _, ok := dnsInfrastructure[reg]; ok {
-		return "cdn_infrastructure"
+	// The public suffix list names some platform zones as suffixes of
+	// their own (dscx.akamaiedge.net is a registered domain), so every
+	// parent of reg is looked up.
+	for z := reg; ; {
+		if _, ok := dnsInfrastructure[z]; ok {
+			return "cdn_infrastructure"
+		}
+		if _, ok := dnsBlocklists[z]; ok {
+			return "dnsbl"
+		}
+		i := strings.IndexByte(z, '.')
+		if i < 0 {
+			return ""
+		}
+		z = z[i+1:]
 	}
-	if _, ok := dnsBlocklists[reg]; ok {
-		return "dnsbl"
-	}
-	return ""
 }
 
 // dnsInfrastructure lists registered domains of CDNs and large platforms
@@ -584,14 +605,16 @@ func measureSubdomain(sub []byte) nameStats {
 		if looksEncoded(label) {
 			st.encoded++
 		}
-		switch {
-		case len(label) == 1 && isHexDigit(label[0]):
+		// Leading runs: a DNSBL name is the reversed address, then the
+		// list's zone (1.2.0.192.zen under spamhaus.org).
+		if len(label) == 1 && isHexDigit(label[0]) && nibbles == st.labels-1 {
 			nibbles++
-		case len(label) >= 1 && len(label) <= 3 && allDigits(label):
+		}
+		if len(label) >= 1 && len(label) <= 3 && allDigits(label) && numeric == st.labels-1 {
 			numeric++
 		}
 	}
-	st.reversedIP = (numeric == 4 && st.labels == 4) || (nibbles >= 16 && nibbles == st.labels)
+	st.reversedIP = numeric >= 4 || nibbles >= 16
 	if chars > 0 {
 		n := float64(chars)
 		for _, f := range freq {
@@ -989,7 +1012,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 
 	names := make([]NameCount, 0, len(d.names))
 	for k, v := range d.names {
-		names = append(names, NameCount{Name: k, Count: *v})
+		names = append(names, NameCount{Name: k, Count: v.count})
 	}
 	slices.SortFunc(names, func(x, y NameCount) int { return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Name, y.Name)) })
 	r.TopNames, r.NamesOmitted = cutList(names, n)
