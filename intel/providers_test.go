@@ -104,7 +104,9 @@ func TestVirusTotalVerdicts(t *testing.T) {
 		lookup func(context.Context) (*Verdict, error)
 		want   *Verdict
 	}{
-		{"malicious ip", func(ctx context.Context) (*Verdict, error) { return p.LookupIP(ctx, netip.MustParseAddr("91.92.109.43")) },
+		{"malicious ip", func(ctx context.Context) (*Verdict, error) {
+			return p.LookupIP(ctx, netip.MustParseAddr("91.92.109.43"))
+		},
 			&Verdict{Found: true, Malicious: true, Score: 100, Reports: 11, Categories: []string{"c2"}, LastSeen: seen,
 				Link: "https://www.virustotal.com/gui/ip-address/91.92.109.43",
 				Details: map[string]string{"analysis_stats": "malicious=9 suspicious=2 harmless=50 undetected=30 timeout=0",
