@@ -1,0 +1,26 @@
+package mcpserver
+
+import "github.com/mark3labs/mcp-go/server"
+
+// ToolNames lists every tool the server offers, in catalogue order. The
+// names and their arguments are a contract (see doc.go): they only grow.
+var ToolNames = []string{
+	"read_pcap_summary",
+	"detect_port_scanning",
+	"get_traffic_timeline",
+	"list_findings",
+	"analyze_dns",
+	"get_conversations",
+}
+
+// tools builds the catalogue.
+func (s *Server) tools() []server.ServerTool {
+	return []server.ServerTool{
+		typedTool(s, s.summaryTool()),
+		typedTool(s, s.portScanTool()),
+		typedTool(s, s.timelineTool()),
+		typedTool(s, s.listFindingsTool()),
+		typedTool(s, s.dnsTool()),
+		typedTool(s, s.conversationsTool()),
+	}
+}

@@ -1,0 +1,116 @@
+package mcpserver
+
+import (
+	"context"
+
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// DNSArgs are analyze_dns' arguments.
+type DNSArgs struct {
+	Target
+}
+
+// DNSResult is analyze_dns' answer: the capture's DNS statistics with every
+// name escaped, and the dns_tunneling findings.
+type DNSResult struct {
+	CaptureInfo
+	TunnelingDetected bool `json:"tunneling_detected"`
+	detectors.DNSReport
+	Findings []Finding `json:"findings"`
+	// FindingsTotal counts every dns_tunneling finding when the list is cut.
+	FindingsTotal int  `json:"findings_total"`
+	Truncated     bool `json:"truncated"`
+}
+
+func (r *DNSResult) shrink() bool {
+	for _, cut := range []func() bool{
+		func() bool { return halve(&r.TopNames) },
+		func() bool { return halve(&r.Clients) },
+		func() bool { return halve(&r.SuspiciousTLDs) },
+		func() bool { return len(r.TopDomains) > 1 && halve(&r.TopDomains) },
+		func() bool { return halve(&r.Findings) },
+		func() bool { return halve(&r.TopDomains) },
+	} {
+		if cut() {
+			r.Truncated = true
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) dnsTool() toolSpec[DNSArgs, DNSResult] {
+	return toolSpec[DNSArgs, DNSResult]{
+		name:  "analyze_dns",
+		title: "Analyse DNS",
+		desc: "DNS over the whole capture: query and response totals, query types and response codes, the most queried names, registered domains with their tunnelling statistics (unique subdomains, label lengths, entropy, encoded-looking share, score and signals), clients with their query rates and resolvers, lookups under often-abused top-level domains, and the dns_tunneling findings. " +
+			"Call it when the summary shows many DNS queries or long or random-looking names, to tell a tunnel or DNS exfiltration from ordinary lookups." +
+			targetNote + untrusted,
+		extra: targetExtra,
+		args:  func() DNSArgs { return DNSArgs{} },
+		run:   s.dns,
+	}
+}
+
+func (s *Server) dns(ctx context.Context, args DNSArgs) (*DNSResult, error) {
+	l, err := s.load(ctx, args.Target)
+	if err != nil {
+		return nil, err
+	}
+	tunnels := ofType(l.a.Findings, report.AttackDNSTunneling)
+	res := &DNSResult{
+		CaptureInfo:       l.info,
+		TunnelingDetected: len(tunnels) > 0,
+		DNSReport:         safeDNSReport(l.a.DNS()),
+		Findings:          safeFindings(tunnels),
+		FindingsTotal:     len(tunnels),
+	}
+	return res, nil
+}
+
+// safeDNSReport escapes every name of the report, in copies of its lists.
+func safeDNSReport(r detectors.DNSReport) detectors.DNSReport {
+	const nameMax = 160
+	r.QTypes = nonNilMap(r.QTypes)
+	r.RCodes = nonNilMap(r.RCodes)
+	names := make([]detectors.NameCount, len(r.TopNames))
+	for i, n := range r.TopNames {
+		names[i] = detectors.NameCount{Name: Sanitize(n.Name, nameMax), Count: n.Count}
+	}
+	r.TopNames = names
+	doms := make([]detectors.DNSDomainStats, len(r.TopDomains))
+	for i, d := range r.TopDomains {
+		d.Domain = Sanitize(d.Domain, nameMax)
+		d.LongestName = Sanitize(d.LongestName, nameMax)
+		d.Excluded = Sanitize(d.Excluded, 64)
+		d.Signals = sanitizeAll(d.Signals, 64)
+		d.QTypes = nonNilMap(d.QTypes)
+		doms[i] = d
+	}
+	r.TopDomains = doms
+	tlds := make([]detectors.DNSTLDNote, len(r.SuspiciousTLDs))
+	for i, t := range r.SuspiciousTLDs {
+		t.TLD = Sanitize(t.TLD, 64)
+		t.Domain = Sanitize(t.Domain, nameMax)
+		t.Note = Sanitize(t.Note, 256)
+		tlds[i] = t
+	}
+	r.SuspiciousTLDs = tlds
+	clients := make([]detectors.DNSClientStats, len(r.Clients))
+	for i, c := range r.Clients {
+		c.Client = Sanitize(c.Client, 64)
+		c.Resolvers = sanitizeAll(c.Resolvers, 64)
+		clients[i] = c
+	}
+	r.Clients = clients
+	return r
+}
+
+func nonNilMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}

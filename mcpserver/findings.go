@@ -1,0 +1,170 @@
+package mcpserver
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// Bounds on a finding's samples in a result.
+const (
+	maxSamplesPerKind = 10
+	maxSampleBytes    = 128
+)
+
+// Finding is a detector finding as the tools return it: every string
+// escaped and truncated, at most ten samples of each kind.
+type Finding struct {
+	report.Finding
+	// SamplesTruncated is true when some samples were left out.
+	SamplesTruncated bool `json:"samples_truncated,omitempty"`
+}
+
+// safeFinding escapes and bounds the strings of a finding. Source and
+// target are addresses the decoder printed, but the summary and samples
+// can quote the capture.
+func safeFinding(f report.Finding) Finding {
+	out := Finding{Finding: f}
+	out.Technique = Sanitize(f.Technique, 64)
+	out.Source = Sanitize(f.Source, 64)
+	out.Target = Sanitize(f.Target, 64)
+	out.Summary = Sanitize(f.Summary, 512)
+	if f.Counts != nil {
+		out.Counts = maps.Clone(f.Counts)
+	}
+	if f.Samples != nil {
+		out.Samples = make(map[string][]string, len(f.Samples))
+		for k, v := range f.Samples {
+			if len(v) > maxSamplesPerKind {
+				v = v[:maxSamplesPerKind]
+				out.SamplesTruncated = true
+			}
+			out.Samples[Sanitize(k, 64)] = sanitizeAll(v, maxSampleBytes)
+		}
+	}
+	return out
+}
+
+func safeFindings(fs []report.Finding) []Finding {
+	out := make([]Finding, len(fs))
+	for i, f := range fs {
+		out[i] = safeFinding(f)
+	}
+	return out
+}
+
+func ofType(fs []report.Finding, t report.AttackType) []report.Finding {
+	out := []report.Finding{}
+	for _, f := range fs {
+		if f.Type == t {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ListFindingsArgs are list_findings' arguments.
+type ListFindingsArgs struct {
+	Target
+	Type        string `json:"type,omitempty" jsonschema:"Only findings of this type: port_scan, http_enumeration, data_exfiltration or dns_tunneling. Default: every type."`
+	MinSeverity string `json:"min_severity,omitempty" jsonschema:"Only findings at least this severe: low, medium, high or critical. Default low (all)."`
+	Source      string `json:"source,omitempty" jsonschema:"Only findings whose source address is this IP. Default: every source."`
+	PageArgs
+}
+
+// ListFindingsResult is list_findings' answer.
+type ListFindingsResult struct {
+	CaptureInfo
+	// ThreatDetected is true when any detector found anything at all.
+	ThreatDetected bool `json:"threat_detected"`
+	// ByType and BySeverity count every finding of the capture, before the
+	// filters.
+	ByType     map[string]int `json:"by_type"`
+	BySeverity map[string]int `json:"by_severity"`
+	// Findings is this page of the filtered findings, most severe first.
+	Findings []Finding `json:"findings"`
+	Page
+	Truncated bool `json:"truncated"`
+}
+
+func (r *ListFindingsResult) shrink() bool {
+	if !halve(&r.Findings) {
+		return false
+	}
+	r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
+	r.Truncated = true
+	return true
+}
+
+func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResult] {
+	return toolSpec[ListFindingsArgs, ListFindingsResult]{
+		name:  "list_findings",
+		title: "List every finding",
+		desc: "Everything the detectors found in the capture in one call: port scans, HTTP enumeration, data exfiltration and DNS tunnelling, most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
+			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." +
+			targetNote + untrusted,
+		extra: merge(targetExtra, pageExtra, schemaExtra{
+			"type":         {"enum": []string{"port_scan", "http_enumeration", "data_exfiltration", "dns_tunneling"}},
+			"min_severity": {"enum": []string{"low", "medium", "high", "critical"}, "default": "low"},
+		}),
+		args: func() ListFindingsArgs { return ListFindingsArgs{} },
+		run:  s.listFindings,
+	}
+}
+
+func (s *Server) listFindings(ctx context.Context, args ListFindingsArgs) (*ListFindingsResult, error) {
+	offset, limit, err := pageArgs(args.PageArgs)
+	if err != nil {
+		return nil, err
+	}
+	var typ report.AttackType
+	if args.Type != "" {
+		typ = report.AttackType(args.Type)
+		if !typ.IsThreat() || typ == report.AttackMultiple {
+			return nil, badArg("type %q, want one of port_scan, http_enumeration, data_exfiltration, dns_tunneling", Sanitize(args.Type, 64))
+		}
+	}
+	minRank := 0
+	if args.MinSeverity != "" {
+		sev := report.Severity(args.MinSeverity)
+		if !sev.Valid() {
+			return nil, badArg("min_severity %q, want low, medium, high or critical", Sanitize(args.MinSeverity, 64))
+		}
+		minRank = sev.Rank()
+	}
+	l, err := s.load(ctx, args.Target)
+	if err != nil {
+		return nil, err
+	}
+	all := l.a.Findings
+	res := &ListFindingsResult{CaptureInfo: l.info, ThreatDetected: len(all) > 0, ByType: map[string]int{}, BySeverity: map[string]int{}}
+	var kept []report.Finding
+	for _, f := range all {
+		res.ByType[string(f.Type)]++
+		res.BySeverity[string(f.Severity)]++
+		if (typ == "" || f.Type == typ) && f.Severity.Rank() >= minRank && (args.Source == "" || f.Source == args.Source) {
+			kept = append(kept, f)
+		}
+	}
+	var pg []report.Finding
+	pg, res.Page = page(kept, offset, limit)
+	res.Findings = safeFindings(pg)
+	return res, nil
+}
+
+// findingsCount sums findings per type, with every type present.
+func findingsCount(fs []report.Finding) map[string]int {
+	m := map[string]int{}
+	for _, t := range []report.AttackType{report.AttackPortScan, report.AttackHTTPEnumeration, report.AttackDataExfiltration, report.AttackDNSTunneling} {
+		m[string(t)] = 0
+	}
+	for _, f := range fs {
+		m[string(f.Type)]++
+	}
+	return m
+}
+
+// sortedKeys is for deterministic iteration in tests and results.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
