@@ -583,3 +583,61 @@ func TestDNSPacketNoAlloc(t *testing.T) {
 		t.Errorf("names %v: want the lower-cased name without its dot", d.names)
 	}
 }
+
+// TestDNSBounds feeds more distinct names than a set keeps: queries are
+// all counted, the unique count stops at the bound and says so.
+func TestDNSBounds(t *testing.T) {
+	d := newDNSDetector()
+	p := &Packet{Layers: LayerIPv4 | LayerUDP | LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
+	const n = dnsMaxNamesPerSet + 5000
+	for i := range n {
+		p.DNS = &layers.DNS{Questions: []layers.DNSQuestion{{Name: fmt.Appendf(nil, "%032x.t.example.com", i), Type: layers.DNSTypeTXT}}}
+		p.Time = p.Time.Add(time.Millisecond)
+		d.Packet(p)
+	}
+	fs := d.Findings(Config{}.Defaults(), nil)
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1", len(fs))
+	}
+	c := fs[0].Counts
+	if c["queries"] != n || c["unique_subdomains"] != dnsMaxNamesPerSet || c["unique_capped"] != 1 {
+		t.Errorf("counts %v, want %d queries, %d unique, capped", c, n, dnsMaxNamesPerSet)
+	}
+	if !strings.Contains(fs[0].Summary, "at least 50000 distinct names") {
+		t.Errorf("summary does not say the count is a floor: %s", fs[0].Summary)
+	}
+	r := d.report(Config{})
+	if r.Queries != n || r.DistinctNames != n || len(r.TopNames) != 10 || r.NamesOmitted != dnsMaxTrackedNames-10 {
+		t.Errorf("report queries %d distinct %d top %d omitted %d", r.Queries, r.DistinctNames, len(r.TopNames), r.NamesOmitted)
+	}
+}
+
+// BenchmarkDNSPacket measures a query for a name seen before and a flood
+// of new names (a tunnel).
+func BenchmarkDNSPacket(b *testing.B) {
+	p := &Packet{Layers: LayerIPv4 | LayerUDP | LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
+	b.Run("repeated", func(b *testing.B) {
+		d := newDNSDetector()
+		p.DNS = &layers.DNS{Questions: []layers.DNSQuestion{{Name: []byte("www.example.com"), Type: layers.DNSTypeA}}}
+		b.ReportAllocs()
+		for b.Loop() {
+			d.Packet(p)
+		}
+	})
+	b.Run("new_names", func(b *testing.B) {
+		d := newDNSDetector()
+		names := make([][]byte, 1<<16)
+		for i := range names {
+			names[i] = fmt.Appendf(nil, "%040x.%08x.t.example.com", i*7919, i)
+		}
+		q := &layers.DNS{Questions: []layers.DNSQuestion{{Type: layers.DNSTypeTXT}}}
+		p.DNS = q
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			q.Questions[0].Name = names[i%len(names)]
+			i++
+			d.Packet(p)
+		}
+	})
+}
