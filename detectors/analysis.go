@@ -48,6 +48,7 @@ func newDetectors(cfg Config) []Detector {
 		newDNSDetector(),
 		newPortscanDetector(),
 		newExfilDetector(),
+		newHTTPDetector(cfg),
 	}
 }
 
