@@ -65,6 +65,11 @@ Usage:
   reconpcap timeline [--format json|text] [--interval 60s] FILE
   reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
   reconpcap mcp [--http ADDR] [--root DIR]...     the MCP server (stdio, or streamable HTTP)
+  reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
+        one TCP conversation, reassembled in both directions
+  reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
+        threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
+        (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
 
 Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
 `
@@ -82,6 +87,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errHelp
 	case "analyze", "triage", "timeline", "scan", "http", "dns":
 		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+	case "investigate":
+		return runInvestigate(ctx, rest, stdout, stderr)
+	case "intel":
+		return runIntel(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }

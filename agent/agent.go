@@ -1,0 +1,223 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/mcpserver"
+	"github.com/agents-of-shield/reconpcap/report"
+	"github.com/mark3labs/mcp-go/client"
+)
+
+// ReconAgentPcap investigates one capture: it starts an MCP session with
+// the bundled detection server (in process, or a subprocess over stdio),
+// lets an analyst call the tools, and returns a validated report. It is
+// safe for concurrent use: every investigation has its own MCP session;
+// the in-process server, and so its analysis cache, is shared.
+type ReconAgentPcap struct {
+	cfg        Config
+	mode       AnalystMode // resolved: rules or llm
+	pcapPath   string      // absolute
+	workingDir string      // absolute
+	server     *mcpserver.Server
+	log        *slog.Logger
+	llm        *llmAnalyst
+}
+
+// New checks cfg, fills in its defaults and returns the agent. It does not
+// read the capture: a missing capture is reported by Investigate, as it may
+// appear later.
+func New(cfg Config) (*ReconAgentPcap, error) {
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = "."
+	}
+	if cfg.PcapFile == "" {
+		cfg.PcapFile = "traffic.pcap"
+	}
+	if cfg.ClientSessionTimeout == 0 {
+		cfg.ClientSessionTimeout = 300 * time.Second
+	}
+	if cfg.ClientSessionTimeout < 0 {
+		return nil, fmt.Errorf("%w: ClientSessionTimeout %v is negative", ErrConfig, cfg.ClientSessionTimeout)
+	}
+	if cfg.Analyst == "" {
+		cfg.Analyst = AnalystAuto
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Detectors.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	wd, err := filepath.Abs(cfg.WorkingDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: working directory %q: %v", ErrConfig, cfg.WorkingDir, err)
+	}
+	if real, err := filepath.EvalSymlinks(wd); err == nil {
+		wd = real
+	}
+	a := &ReconAgentPcap{cfg: cfg, workingDir: wd, pcapPath: joinClean(wd, cfg.PcapFile), log: cfg.Logger}
+	llm, err := newLLMAnalyst(cfg)
+	switch cfg.Analyst {
+	case AnalystRules:
+		a.mode = AnalystRules
+	case AnalystLLM:
+		if err != nil {
+			return nil, err
+		}
+		a.mode, a.llm = AnalystLLM, llm
+	case AnalystAuto:
+		a.mode = AnalystRules
+		if err == nil && llm != nil {
+			a.mode, a.llm = AnalystLLM, llm
+		}
+	default:
+		return nil, fmt.Errorf("%w: Analyst %q: want auto, llm or rules", ErrConfig, cfg.Analyst)
+	}
+	if cfg.ServerCommand == "" {
+		srv, err := mcpserver.New(mcpserver.Config{Roots: []string{wd}, Detectors: cfg.Detectors, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
+		}
+		a.server = srv
+	}
+	return a, nil
+}
+
+// PcapFile returns the absolute path of the capture the agent investigates.
+func (a *ReconAgentPcap) PcapFile() string { return a.pcapPath }
+
+// Mode returns the analyst the agent uses: AnalystLLM or AnalystRules.
+func (a *ReconAgentPcap) Mode() AnalystMode { return a.mode }
+
+// Investigate runs one investigation and returns its validated report. It
+// is bounded by ctx and by Config.ClientSessionTimeout. The errors a
+// caller must handle wrap ErrCaptureNotFound, ErrNotCapture,
+// ErrSessionTimeout, ErrServerStart (and ErrModel with AnalystLLM).
+func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report.Report, error) {
+	started := time.Now()
+	ctx, cancel := context.WithTimeoutCause(ctx, a.cfg.ClientSessionTimeout, ErrSessionTimeout)
+	defer cancel()
+	if trig.Name == "" {
+		trig.Name = "manual"
+	}
+	if err := checkCapture(a.pcapPath); err != nil {
+		return nil, err
+	}
+	sess, err := a.openSession(ctx)
+	if err != nil {
+		return nil, a.ctxError(ctx, err)
+	}
+	defer sess.close()
+
+	fx, err := gatherFacts(ctx, sess)
+	if err != nil {
+		return nil, a.ctxError(ctx, err)
+	}
+	base := report.Report{
+		Timestamp:            time.Now().UTC(),
+		InvestigationTrigger: trig.Name,
+		PcapFile:             a.pcapPath,
+		Intelligence: report.Intelligence{
+			TotalPackets: fx.TotalPackets,
+			UniqueIPs:    fx.UniqueIPs,
+			ThreatCount:  len(fx.Findings),
+			TotalBytes:   fx.TotalBytes,
+		},
+		Findings: fx.Findings,
+	}
+	var ans *report.Answer
+	var analyst report.Analyst
+	if a.mode == AnalystLLM {
+		ans, analyst, err = a.llm.investigate(ctx, sess, fx, trig)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, a.ctxError(ctx, err)
+			}
+			if a.cfg.Analyst == AnalystLLM && !errors.Is(err, errFallback) {
+				return nil, err
+			}
+			a.log.Warn("model analyst failed; the rules analyst answers", "err", err)
+			ans = rulesAnswer(fx)
+			analyst.Mode = report.ModeRules
+			analyst.Note = clip("The model's answer could not be used, so the rules analyst wrote this report: "+err.Error(), 2000)
+		}
+	} else {
+		ans = rulesAnswer(fx)
+		analyst.Mode = report.ModeRules
+	}
+	analyst.ToolCalls = sess.toolCalls()
+	analyst.DurationMS = time.Since(started).Milliseconds()
+	base.Analyst = analyst
+	rep := ans.Report(base)
+	if err := rep.Validate(); err != nil {
+		return nil, fmt.Errorf("the report failed validation: %w", err)
+	}
+	return rep, nil
+}
+
+// InvestigateAsync runs Investigate in its own goroutine. The channel is
+// buffered for the one Result, so the goroutine never blocks on a caller
+// that stopped listening; cancel ctx to stop the work itself.
+func (a *ReconAgentPcap) InvestigateAsync(ctx context.Context, trig Trigger) <-chan Result {
+	ch := make(chan Result, 1)
+	go func() {
+		r, err := a.Investigate(ctx, trig)
+		ch <- Result{Report: r, Err: err}
+	}()
+	return ch
+}
+
+func (a *ReconAgentPcap) openSession(ctx context.Context) (*session, error) {
+	var c *client.Client
+	var err error
+	if a.server != nil {
+		c, err = client.NewInProcessClient(a.server.MCP())
+	} else {
+		c, err = stdioClient(a.cfg.ServerCommand, a.cfg.ServerArgs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession(ctx, c, a.pcapPath, a.workingDir)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ctxError turns an error that ended because ctx ended into the typed
+// error the caller expects.
+func (a *ReconAgentPcap) ctxError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), ErrSessionTimeout) {
+			return fmt.Errorf("%w after %v: %v", ErrSessionTimeout, a.cfg.ClientSessionTimeout, err)
+		}
+		return fmt.Errorf("investigation stopped: %w", ctx.Err())
+	}
+	return err
+}
+
+// checkCapture refuses a missing file or one that is not a capture before
+// any analyst runs.
+func checkCapture(path string) error {
+	_, err := detectors.CheckCapture(path)
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, detectors.ErrNotFound), errors.Is(err, detectors.ErrPermission), errors.Is(err, detectors.ErrNotRegular):
+		return fmt.Errorf("%w: %w", ErrCaptureNotFound, err)
+	}
+	if _, statErr := os.Stat(path); statErr != nil {
+		return fmt.Errorf("%w: %w", ErrCaptureNotFound, err)
+	}
+	return fmt.Errorf("%w: %w", ErrNotCapture, err)
+}
