@@ -91,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runInvestigate(ctx, rest, stdout, stderr)
 	case "intel":
 		return runIntel(ctx, rest, stdout, stderr)
+	case "mcp":
+		return runMCP(ctx, rest, stdin, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
