@@ -222,12 +222,12 @@ func (c *analysisCache) snapshot() CacheStats {
 // order of magnitude.
 func estimateSize(a *detectors.Analysis) int64 {
 	const (
-		base         = 16 << 10
-		perFlow      = 320
-		perConv      = 240
-		perFinding   = 1024
-		perDNSName   = 96
-		perSecond    = 120
+		base       = 16 << 10
+		perFlow    = 320
+		perConv    = 240
+		perFinding = 1024
+		perDNSName = 96
+		perSecond  = 120
 	)
 	n := int64(base)
 	if c := a.Capture(); c != nil {

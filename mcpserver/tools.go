@@ -213,7 +213,10 @@ func inputSchema[A any](extra schemaExtra) mcp.ToolOption {
 	if err != nil {
 		panic(err)
 	}
-	return mcp.WithRawInputSchema(raw)
+	return func(t *mcp.Tool) {
+		t.InputSchema.Type = "" // a tool carries one schema or the other
+		t.RawInputSchema = raw
+	}
 }
 
 // toolSpec is one tool: its name, description, argument defaults and run.
