@@ -204,7 +204,10 @@ func TestHandlersValidateArguments(t *testing.T) {
 	}{
 		{"threshold 1", func() error { _, err := s.portScan(ctx, PortScanArgs{Threshold: 1}); return err }()},
 		{"interval 0", func() error { _, err := s.timeline(ctx, TimelineArgs{IntervalSeconds: 0}); return err }()},
-		{"limit 1001", func() error { _, err := s.listFindings(ctx, ListFindingsArgs{PageArgs: PageArgs{Limit: 1001}}); return err }()},
+		{"limit 1001", func() error {
+			_, err := s.listFindings(ctx, ListFindingsArgs{PageArgs: PageArgs{Limit: 1001}})
+			return err
+		}()},
 		{"offset -1", func() error {
 			_, err := s.conversations(ctx, ConversationsArgs{PageArgs: PageArgs{Offset: -1}})
 			return err
