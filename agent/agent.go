@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -206,7 +205,8 @@ func (a *ReconAgentPcap) ctxError(ctx context.Context, err error) error {
 }
 
 // checkCapture refuses a missing file or one that is not a capture before
-// any analyst runs.
+// any analyst runs. The error reads as the capture's own error and matches
+// both the agent's sentinel and the detectors' one with errors.Is.
 func checkCapture(path string) error {
 	_, err := detectors.CheckCapture(path)
 	if err == nil {
@@ -214,10 +214,14 @@ func checkCapture(path string) error {
 	}
 	switch {
 	case errors.Is(err, detectors.ErrNotFound), errors.Is(err, detectors.ErrPermission), errors.Is(err, detectors.ErrNotRegular):
-		return fmt.Errorf("%w: %w", ErrCaptureNotFound, err)
+		return &kindError{kind: ErrCaptureNotFound, err: err}
 	}
-	if _, statErr := os.Stat(path); statErr != nil {
-		return fmt.Errorf("%w: %w", ErrCaptureNotFound, err)
-	}
-	return fmt.Errorf("%w: %w", ErrNotCapture, err)
+	return &kindError{kind: ErrNotCapture, err: err}
 }
+
+// kindError gives an error a second identity for errors.Is without
+// changing its message.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
