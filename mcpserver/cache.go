@@ -222,12 +222,13 @@ func (c *analysisCache) snapshot() CacheStats {
 // order of magnitude.
 func estimateSize(a *detectors.Analysis) int64 {
 	const (
-		base       = 16 << 10
-		perFlow    = 320
-		perConv    = 240
-		perFinding = 1024
-		perDNSName = 96
-		perSecond  = 120
+		base         = 16 << 10
+		perFlow      = 320
+		perConv      = 240
+		perFinding   = 1024
+		perDNSName   = 96
+		perSecond    = 120
+		perHTTPEntry = 400
 	)
 	n := int64(base)
 	if c := a.Capture(); c != nil {
@@ -238,5 +239,6 @@ func estimateSize(a *detectors.Analysis) int64 {
 	n += int64(a.Summary.DNSNamesDistinct) * perDNSName
 	secs := int64(a.Summary.DurationSeconds) + 1
 	n += min(secs, int64(a.Summary.TotalPackets)) * perSecond
+	n += int64(httpEntries(a)) * perHTTPEntry
 	return n
 }

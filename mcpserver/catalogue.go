@@ -7,9 +7,12 @@ import "github.com/mark3labs/mcp-go/server"
 var ToolNames = []string{
 	"read_pcap_summary",
 	"detect_port_scanning",
+	"detect_http_anomalies",
+	"detect_data_exfiltration",
 	"get_traffic_timeline",
 	"list_findings",
 	"analyze_dns",
+	"list_http_requests",
 	"get_conversations",
 }
 
@@ -18,9 +21,12 @@ func (s *Server) tools() []server.ServerTool {
 	return []server.ServerTool{
 		typedTool(s, s.summaryTool()),
 		typedTool(s, s.portScanTool()),
+		typedTool(s, s.httpAnomaliesTool()),
+		typedTool(s, s.exfilTool()),
 		typedTool(s, s.timelineTool()),
 		typedTool(s, s.listFindingsTool()),
 		typedTool(s, s.dnsTool()),
+		typedTool(s, s.httpRequestsTool()),
 		typedTool(s, s.conversationsTool()),
 	}
 }
