@@ -1,0 +1,145 @@
+package mcpserver
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// pathFixture lays out a root with a capture, a subdirectory, a fifo and
+// symbolic links in and out, and a secret file beside the root.
+func pathFixture(t *testing.T) (root, outside string) {
+	t.Helper()
+	base := t.TempDir()
+	root = filepath.Join(base, "root")
+	outside = filepath.Join(base, "outside")
+	for _, d := range []string{root, outside, filepath.Join(root, "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeScanCapture(t, filepath.Join(root, "traffic.pcap"), 1, 12)
+	writeScanCapture(t, filepath.Join(outside, "secret.pcap"), 1, 12)
+	mustSymlink(t, filepath.Join(outside, "secret.pcap"), filepath.Join(root, "link-out.pcap"))
+	mustSymlink(t, outside, filepath.Join(root, "dir-out"))
+	mustSymlink(t, filepath.Join(root, "traffic.pcap"), filepath.Join(root, "sub", "link-in.pcap"))
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo.pcap"), 0o644); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	return root, outside
+}
+
+func mustSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPathPolicyResolve(t *testing.T) {
+	root, outside := pathFixture(t)
+	p, err := NewPathPolicy(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	realRoot, _ := filepath.EvalSymlinks(root)
+	tests := []struct {
+		name, wd, file string
+		want           string // resolved path, relative to the root
+		rule           error
+	}{
+		{"default file", "", "", "traffic.pcap", nil},
+		{"relative", "", "traffic.pcap", "traffic.pcap", nil},
+		{"working dir", "sub", "../traffic.pcap", "traffic.pcap", nil},
+		{"symlink inside", "sub", "link-in.pcap", "traffic.pcap", nil},
+		{"absolute inside", "", filepath.Join(root, "traffic.pcap"), "traffic.pcap", nil},
+		{"dot-dot escape", "", "../../etc/passwd", "", ErrOutsideRoots},
+		{"dot-dot to sibling", "", "../outside/secret.pcap", "", ErrOutsideRoots},
+		{"absolute elsewhere", "", "/etc/passwd", "", ErrOutsideRoots},
+		{"absolute missing elsewhere", "", "/nonexistent/x.pcap", "", ErrOutsideRoots},
+		{"symlink out", "", "link-out.pcap", "", ErrOutsideRoots},
+		{"through a symlinked dir", "", "dir-out/secret.pcap", "", ErrOutsideRoots},
+		{"device", "", "/dev/null", "", ErrOutsideRoots},
+		{"fifo", "", "fifo.pcap", "", ErrNotRegularFile},
+		{"directory", "", "sub", "", ErrNotRegularFile},
+		{"root itself", "", ".", "", ErrNotRegularFile},
+		{"missing inside", "", "nope.pcap", "", ErrPathNotFound},
+		{"working dir outside", outside, "secret.pcap", "", ErrOutsideRoots},
+		{"working dir escape", "..", "outside/secret.pcap", "", ErrOutsideRoots},
+		{"working dir symlink out", "dir-out", "secret.pcap", "", ErrOutsideRoots},
+		{"working dir a file", "traffic.pcap", "x", "", ErrNotDirectory},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Resolve(tt.wd, tt.file)
+			if tt.rule == nil {
+				if err != nil {
+					t.Fatalf("Resolve(%q, %q): %v", tt.wd, tt.file, err)
+				}
+				if want := filepath.Join(realRoot, tt.want); got != want {
+					t.Errorf("Resolve(%q, %q) = %q, want %q", tt.wd, tt.file, got, want)
+				}
+				return
+			}
+			var pe *PathError
+			if !errors.As(err, &pe) || !errors.Is(err, tt.rule) {
+				t.Fatalf("Resolve(%q, %q) = %q, %v; want a *PathError for %v", tt.wd, tt.file, got, err, tt.rule)
+			}
+		})
+	}
+}
+
+func TestNewPathPolicyRejectsBadRoots(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, roots := range [][]string{{""}, {file}, {filepath.Join(dir, "missing")}} {
+		if _, err := NewPathPolicy(roots...); err == nil {
+			t.Errorf("NewPathPolicy(%q): no error", roots)
+		}
+	}
+	if _, err := New(Config{Roots: []string{file}}); err == nil {
+		t.Error("New with a file as root: no error")
+	}
+}
+
+// TestPathEscapesThroughTools checks each escape is a tool error naming the
+// rule, and that nothing was read.
+func TestPathEscapesThroughTools(t *testing.T) {
+	root, outside := pathFixture(t)
+	s, c := newTestServer(t, Config{Roots: []string{root}})
+	tests := []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"pcap_file": "../../etc/passwd"}, "pcap_file \"../../etc/passwd\" resolves outside the allowed roots"},
+		{map[string]any{"pcap_file": "/etc/passwd"}, "resolves outside the allowed roots"},
+		{map[string]any{"pcap_file": filepath.Join(outside, "secret.pcap")}, "resolves outside the allowed roots"},
+		{map[string]any{"pcap_file": "link-out.pcap"}, "resolves outside the allowed roots"},
+		{map[string]any{"pcap_file": "/dev/null"}, "resolves outside the allowed roots"},
+		{map[string]any{"pcap_file": "fifo.pcap"}, "is not a regular file (a fifo)"},
+		{map[string]any{"pcap_file": "sub"}, "is not a regular file (a directory)"},
+		{map[string]any{"working_dir": outside, "pcap_file": "secret.pcap"}, "working_dir"},
+	}
+	for _, tt := range tests {
+		for _, tool := range ToolNames {
+			msg := toolErrorText(t, c, tool, tt.args)
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("%s(%v): %q, want it to contain %q", tool, tt.args, msg, tt.want)
+			}
+		}
+	}
+	if st := s.Stats(); st.Parses != 0 {
+		t.Errorf("%d parses after only refused paths, want 0", st.Parses)
+	}
+	// The one legitimate file still works.
+	got := decode[SummaryResult](t, c, "read_pcap_summary", nil)
+	if got.TotalPackets != 24 {
+		t.Errorf("traffic.pcap: %d packets, want 24", got.TotalPackets)
+	}
+}
