@@ -32,7 +32,9 @@ type PortScanConfig struct {
 	// Zero means 50.
 	HighThreshold int
 	// SweepHosts is how many hosts one source must probe, unanswered or
-	// refused, on one port to be a horizontal sweep. Zero means 20.
+	// refused, on one port to be a horizontal sweep; it is also how many
+	// addresses an ICMP echo or ARP sweep must ask for. Sweeps are high
+	// severity from five times SweepHosts. Zero means 20.
 	SweepHosts int
 }
 

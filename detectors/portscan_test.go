@@ -3,6 +3,7 @@ package detectors
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -550,3 +551,43 @@ func TestPortScanSynthetic(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestScanConcurrentJudgement runs the judgements from many goroutines at
+// once, as the MCP server does (go test -race checks it).
+func TestScanConcurrentJudgement(t *testing.T) {
+	a := analyzeFile(t, corpusFile(t, "austina-portscandetector/connect15.pcap"), Config{})
+	want, err := a.Evaluate(Config{PortScan: PortScanConfig{Threshold: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []report.Finding)
+	for range 8 {
+		go func() {
+			_ = a.ScanSources()
+			_ = a.Transfers(0)
+			fs, _ := a.Evaluate(Config{PortScan: PortScanConfig{Threshold: 5}})
+			done <- fs
+		}()
+	}
+	for range 8 {
+		if diff := cmp.Diff(want, <-done); diff != "" {
+			t.Errorf("concurrent Evaluate differs (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestPortScanPacketNoAlloc checks that a packet from a known source to a
+// known host allocates nothing.
+func TestPortScanPacketNoAlloc(t *testing.T) {
+	d := newPortscanDetector()
+	p := &Packet{Layers: LayerIPv4 | LayerICMPv4, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), ICMPType: 8}
+	d.Packet(p)
+	tcp := &Packet{Layers: LayerIPv4 | LayerTCP, Src: p.Src, Dst: p.Dst, TCPFlags: FlagSYN}
+	if n := testing.AllocsPerRun(1000, func() { d.Packet(p); d.Packet(tcp) }); n != 0 {
+		t.Errorf("Packet allocates %.1f times per packet, want 0", n)
+	}
+	// One request before, one warm-up run and 1000 measured runs.
+	if got := d.echo[p.Src].requests; got != 1002 {
+		t.Errorf("echo requests = %d, want 1002", got)
+	}
+}
