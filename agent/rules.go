@@ -124,9 +124,10 @@ func evidence(fx facts, fs []report.Finding) []string {
 	if why := criticalReason(fs); why != "" {
 		ev = append(ev, "Critical: "+why+".")
 	}
-	for _, f := range fs {
+	for i, f := range fs {
 		if len(ev) >= maxEvidence-1 {
-			ev = append(ev, fmt.Sprintf("... and %d more findings (call list_findings for all).", len(fs)-len(ev)+1))
+			// i findings are listed; the critical line, if any, is not one.
+			ev = append(ev, fmt.Sprintf("... and %d more findings (call list_findings for all).", len(fs)-i))
 			break
 		}
 		line := fmt.Sprintf("[%s/%s confidence] %s %s from %s to %s: %s", f.Severity, f.Confidence, f.Type, f.Technique, f.Source, f.Target, f.Summary)
