@@ -1,0 +1,356 @@
+package agent
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// finding builds a valid synthetic finding; mod adjusts it.
+func finding(typ report.AttackType, src, dst string, sev report.Severity, conf report.Confidence, mod ...func(*report.Finding)) report.Finding {
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	f := report.Finding{
+		Type: typ, Technique: "test", Source: src, Target: dst, Severity: sev, Confidence: conf,
+		Summary:   fmt.Sprintf("%s from %s to %s", typ, src, dst),
+		FirstSeen: t0, LastSeen: t0.Add(90 * time.Second),
+		Counts:    map[string]int64{}, Samples: map[string][]string{},
+	}
+	for _, m := range mod {
+		m(&f)
+	}
+	return f
+}
+
+func withCounts(kv map[string]int64) func(*report.Finding) {
+	return func(f *report.Finding) {
+		for k, v := range kv {
+			f.Counts[k] = v
+		}
+	}
+}
+
+func withSamples(k string, v ...string) func(*report.Finding) {
+	return func(f *report.Finding) { f.Samples[k] = v }
+}
+
+func withTechnique(t string) func(*report.Finding) {
+	return func(f *report.Finding) { f.Technique = t }
+}
+
+const (
+	attacker = "10.66.0.10"
+	server   = "10.66.0.20"
+	outside  = "203.0.113.50"
+)
+
+func TestRulesAnswer(t *testing.T) {
+	scan := finding(report.AttackPortScan, attacker, server, report.SeverityHigh, report.ConfidenceHigh,
+		withTechnique("syn"), withCounts(map[string]int64{"distinct_ports": 1000, "open_ports": 3}), withSamples("open_ports", "22", "80", "8080"))
+	enumEnv := finding(report.AttackHTTPEnumeration, attacker, server, report.SeverityMedium, report.ConfidenceHigh,
+		withTechnique("enumeration_paths"), withSamples("exposed_paths", "/.env", "/.git/config"))
+	exfilOutHigh := finding(report.AttackDataExfiltration, attacker, outside, report.SeverityHigh, report.ConfidenceHigh,
+		withTechnique("tcp_upload"), withCounts(map[string]int64{"upload_bytes": 11_500_000}))
+	exfilMedium := finding(report.AttackDataExfiltration, "10.66.0.11", outside, report.SeverityMedium, report.ConfidenceHigh,
+		withCounts(map[string]int64{"upload_bytes": 4_000_000}))
+	tunnel := finding(report.AttackDNSTunneling, "10.66.0.12", "10.66.0.54", report.SeverityHigh, report.ConfidenceHigh,
+		withSamples("domain", "t.exfit-test.example"))
+	sweep := finding(report.AttackPortScan, "10.66.0.13", report.TargetMultiple, report.SeverityMedium, report.ConfidenceMedium,
+		withTechnique("horizontal_syn"))
+	scanOther := finding(report.AttackPortScan, "10.66.0.14", "10.66.0.21", report.SeverityLow, report.ConfidenceMedium)
+
+	tests := []struct {
+		name     string
+		findings []report.Finding
+		want     report.Assessment
+		// every substring must occur in some recommendation
+		recs []string
+		// every substring must occur in some evidence line
+		evidence []string
+	}{
+		{
+			name:     "no findings",
+			findings: nil,
+			want:     report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: report.ConfidenceMedium},
+			recs:     []string{"No action needed"},
+			evidence: []string{"No detector fired on 500 packets (4 unique IP addresses)"},
+		},
+		{
+			name:     "one port scan",
+			findings: []report.Finding{scan},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Block 10.66.0.10 at the firewall", "probed 1000 ports", "3 ports 10.66.0.20 answered on", "22, 80, 8080"},
+			evidence: []string{"port_scan syn from 10.66.0.10 to 10.66.0.20", "2025-03-01 10:00:00 to 10:01:30", "Capture: 500 packets, 4 unique IP addresses"},
+		},
+		{
+			name:     "exposed .env: rotate its secrets",
+			findings: []report.Finding{enumEnv},
+			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: server, Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
+			recs:     []string{"rate-limit HTTP requests to 10.66.0.20", "served /.env, /.git/config", "rotate every secret"},
+		},
+		{
+			name:     "medium exfiltration: isolate the host whose data leaves",
+			findings: []report.Finding{exfilMedium},
+			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: "10.66.0.11", Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Isolate 10.66.0.11", "4.00 MB to 203.0.113.50", "Block 203.0.113.50 at the egress firewall"},
+		},
+		{
+			name:     "high outbound exfiltration is critical",
+			findings: []report.Finding{exfilOutHigh},
+			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: attacker, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Isolate 10.66.0.10", "11.50 MB"},
+			evidence: []string{"Critical: 10.66.0.10 sent a high volume of data out of the network."},
+		},
+		{
+			name:     "high exfiltration with medium confidence is not raised",
+			findings: []report.Finding{finding(report.AttackDataExfiltration, attacker, outside, report.SeverityHigh, report.ConfidenceMedium)},
+			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: attacker, Severity: report.SeverityHigh, Confidence: report.ConfidenceMedium},
+		},
+		{
+			name:     "dns tunnel: review DNS egress",
+			findings: []report.Finding{tunnel},
+			want:     report.Assessment{AttackType: report.AttackDNSTunneling, Target: "10.66.0.12", Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Isolate 10.66.0.12", "Review DNS egress", "(t.exfit-test.example)"},
+		},
+		{
+			name:     "several sources, several types: multiple",
+			findings: []report.Finding{scanOther, exfilMedium},
+			want:     report.Assessment{AttackType: report.AttackMultiple, Target: report.TargetMultiple, Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Isolate 10.66.0.11", "Block 10.66.0.14 at the firewall"},
+		},
+		{
+			name:     "one source runs several stages: critical",
+			findings: []report.Finding{scan, enumEnv},
+			want:     report.Assessment{AttackType: report.AttackMultiple, Target: server, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Block 10.66.0.10 at the firewall", "rotate every secret"},
+			evidence: []string{"Critical: 10.66.0.10 ran several stages of an attack (http_enumeration, port_scan)."},
+		},
+		{
+			name:     "same type, two targets: multiple_targets",
+			findings: []report.Finding{scanOther, finding(report.AttackPortScan, "10.66.0.14", "10.66.0.22", report.SeverityMedium, report.ConfidenceHigh)},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: report.TargetMultiple, Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
+		},
+		{
+			name:     "a sweep's target is multiple_targets",
+			findings: []report.Finding{sweep},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: report.TargetMultiple, Severity: report.SeverityMedium, Confidence: report.ConfidenceMedium},
+			recs:     []string{"Block or rate-limit 10.66.0.13 at the perimeter: it swept many hosts (horizontal_syn)"},
+		},
+		{
+			name:     "two high findings from different sources raise the confidence",
+			findings: []report.Finding{finding(report.AttackPortScan, "10.0.0.1", server, report.SeverityHigh, report.ConfidenceMedium), finding(report.AttackPortScan, "10.0.0.2", server, report.SeverityHigh, report.ConfidenceMedium)},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+		},
+		{
+			name:     "the highest severity wins whatever the order",
+			findings: []report.Finding{scanOther, finding(report.AttackPortScan, "10.66.0.15", "10.66.0.21", report.SeverityHigh, report.ConfidenceLow)},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: "10.66.0.21", Severity: report.SeverityHigh, Confidence: report.ConfidenceLow},
+		},
+		{
+			name:     "injection technique asks for an application review",
+			findings: []report.Finding{finding(report.AttackHTTPEnumeration, attacker, server, report.SeverityHigh, report.ConfidenceHigh, withTechnique("sql_injection"))},
+			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			recs:     []string{"Review the web application on 10.66.0.20 for the injection attempts (sql_injection)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := facts{TotalPackets: 500, UniqueIPs: 4, Duration: 12.5, Findings: tt.findings}
+			ans := rulesAnswer(fx)
+			if ans.AttackAssessment != tt.want {
+				t.Errorf("assessment = %+v, want %+v", ans.AttackAssessment, tt.want)
+			}
+			if err := ans.Validate(); err != nil {
+				t.Errorf("answer does not validate: %v", err)
+			}
+			for _, s := range tt.recs {
+				if !containsLine(ans.Recommendations, s) {
+					t.Errorf("no recommendation contains %q:\n%s", s, strings.Join(ans.Recommendations, "\n"))
+				}
+			}
+			for _, s := range tt.evidence {
+				if !containsLine(ans.Evidence, s) {
+					t.Errorf("no evidence line contains %q:\n%s", s, strings.Join(ans.Evidence, "\n"))
+				}
+			}
+			if len(tt.findings) > 0 {
+				// One evidence line per finding, plus the capture line, plus
+				// the critical line when the severity was raised.
+				want := len(tt.findings) + 1
+				if tt.want.Severity == report.SeverityCritical {
+					want++
+				}
+				if len(ans.Evidence) != want {
+					t.Errorf("%d evidence lines, want %d:\n%s", len(ans.Evidence), want, strings.Join(ans.Evidence, "\n"))
+				}
+				// The closing recommendation is always there, once.
+				if n := countLines(ans.Recommendations, "Keep this capture as evidence"); n != 1 {
+					t.Errorf("the keep-evidence recommendation occurs %d times", n)
+				}
+			}
+			rep := ans.Report(report.Report{Timestamp: time.Now(), InvestigationTrigger: "test", PcapFile: "/x.pcap",
+				Findings: tt.findings, Analyst: report.Analyst{Mode: report.ModeRules}})
+			if err := rep.Validate(); err != nil {
+				t.Errorf("report does not validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestRulesAnswerNoFindingsWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fx   facts
+		conf report.Confidence
+		ev   []string
+	}{
+		{"empty capture", facts{}, report.ConfidenceLow, []string{"No detector fired on 0 packets"}},
+		{"warnings lower the confidence", facts{TotalPackets: 10, UniqueIPs: 2, Warnings: []string{"truncated at packet 10"}}, report.ConfidenceLow,
+			[]string{"No detector fired on 10 packets (2 unique IP addresses)", "Capture warning: truncated at packet 10"}},
+		{"clean capture", facts{TotalPackets: 10, UniqueIPs: 2}, report.ConfidenceMedium, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ans := rulesAnswer(tt.fx)
+			want := report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: tt.conf}
+			if ans.AttackAssessment != want {
+				t.Errorf("assessment = %+v, want %+v", ans.AttackAssessment, want)
+			}
+			for _, s := range tt.ev {
+				if !containsLine(ans.Evidence, s) {
+					t.Errorf("no evidence line contains %q: %q", s, ans.Evidence)
+				}
+			}
+			if err := ans.Validate(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestRulesAnswerBounded feeds more findings, warnings and longer lines
+// than a report may hold: the answer stays within the contract's bounds and
+// says how many findings it left out.
+func TestRulesAnswerBounded(t *testing.T) {
+	var fs []report.Finding
+	for i := range 200 {
+		src := fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)
+		fs = append(fs, finding(report.AttackPortScan, src, fmt.Sprintf("10.2.0.%d", i%200+1), report.SeverityMedium, report.ConfidenceMedium,
+			func(f *report.Finding) { f.Summary = strings.Repeat("long summary ", 200) },
+			withSamples("exposed_paths", "/.env")))
+		fs = append(fs, finding(report.AttackHTTPEnumeration, src, "10.3.0.1", report.SeverityLow, report.ConfidenceLow,
+			withSamples("exposed_paths", fmt.Sprintf("/.env.%d", i))))
+	}
+	var warns []string
+	for i := range 80 {
+		warns = append(warns, fmt.Sprintf("warning %d %s", i, strings.Repeat("w", 2000)))
+	}
+	ans := rulesAnswer(facts{TotalPackets: 1e6, UniqueIPs: 400, Findings: fs, Warnings: warns})
+	if n := len(ans.Evidence); n > report.MaxListItems {
+		t.Errorf("%d evidence lines, max %d", n, report.MaxListItems)
+	}
+	if n := len(ans.Recommendations); n > 20 {
+		t.Errorf("%d recommendations, want at most 20", n)
+	}
+	for _, l := range append(append([]string{}, ans.Evidence...), ans.Recommendations...) {
+		if n := len([]rune(l)); n > report.MaxLineLength {
+			t.Errorf("line of %d characters, max %d: %.80s...", n, report.MaxLineLength, l)
+		}
+	}
+	// 400 findings, the critical line and 23 finding lines before the cut.
+	if !containsLine(ans.Evidence, "... and 377 more findings (call list_findings for all).") {
+		t.Errorf("no line counting the findings left out:\n%s", strings.Join(ans.Evidence, "\n"))
+	}
+	if !containsLine(ans.Evidence, "Capture: 1000000 packets, 400 unique IP addresses, 0.0 s, 400 findings.") {
+		t.Errorf("no capture line: %q", ans.Evidence)
+	}
+	if ans.AttackAssessment.AttackType != report.AttackMultiple || ans.AttackAssessment.Target != report.TargetMultiple ||
+		ans.AttackAssessment.Severity != report.SeverityCritical {
+		t.Errorf("assessment = %+v, want multiple, multiple_targets, critical (every source ran two stages)", ans.AttackAssessment)
+	}
+	if err := ans.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRulesAnswerEvidenceCut checks the count of findings left out of the
+// evidence, with and without the critical line taking a place.
+func TestRulesAnswerEvidenceCut(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		critical bool
+		shown    int
+	}{
+		{"without a critical line", false, maxEvidence - 1},
+		{"with a critical line", true, maxEvidence - 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var fs []report.Finding
+			for i := range 100 {
+				fs = append(fs, finding(report.AttackPortScan, attacker, fmt.Sprintf("10.2.0.%d", i+1), report.SeverityMedium, report.ConfidenceMedium))
+			}
+			if tt.critical {
+				fs = append(fs, exfilFinding(report.SeverityHigh))
+			}
+			ans := rulesAnswer(facts{TotalPackets: 1000, UniqueIPs: 101, Findings: fs})
+			shown := countLines(ans.Evidence, "confidence] ")
+			if shown != tt.shown {
+				t.Errorf("%d finding lines, want %d", shown, tt.shown)
+			}
+			want := fmt.Sprintf("... and %d more findings (call list_findings for all).", len(fs)-shown)
+			if !containsLine(ans.Evidence, want) {
+				t.Errorf("no line %q:\n%s", want, strings.Join(ans.Evidence, "\n"))
+			}
+			if got := ans.AttackAssessment.Severity == report.SeverityCritical; got != tt.critical {
+				t.Errorf("severity %s, critical want %v", ans.AttackAssessment.Severity, tt.critical)
+			}
+		})
+	}
+}
+
+func exfilFinding(sev report.Severity) report.Finding {
+	return finding(report.AttackDataExfiltration, attacker, outside, sev, report.ConfidenceHigh, withCounts(map[string]int64{"upload_bytes": 2e7}))
+}
+
+func TestVictim(t *testing.T) {
+	for _, tt := range []struct {
+		typ  report.AttackType
+		want string
+	}{
+		{report.AttackPortScan, server},
+		{report.AttackHTTPEnumeration, server},
+		{report.AttackDataExfiltration, attacker},
+		{report.AttackDNSTunneling, attacker},
+	} {
+		if got := victim(finding(tt.typ, attacker, server, report.SeverityLow, report.ConfidenceLow)); got != tt.want {
+			t.Errorf("victim(%s) = %s, want %s", tt.typ, got, tt.want)
+		}
+	}
+}
+
+func TestHumanBytesAndClip(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 999: "999 bytes", 1500: "1.5 kB", 4_000_000: "4.00 MB", 2_500_000_000: "2.50 GB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := clip("héllo wörld", 8); got != "héllo..." {
+		t.Errorf("clip = %q", got)
+	}
+	if got := clip("short", 8); got != "short" {
+		t.Errorf("clip = %q", got)
+	}
+}
+
+func containsLine(lines []string, sub string) bool { return countLines(lines, sub) > 0 }
+
+func countLines(lines []string, sub string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			n++
+		}
+	}
+	return n
+}
