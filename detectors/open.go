@@ -91,7 +91,7 @@ func statKind(err error) error {
 
 func (r *captureReader) init() error {
 	var in io.Reader = bufio.NewReaderSize(r.f, readBufferSize)
-	magic, err := in.(*bufio.Reader).Peek(4)
+	magic, _ := in.(*bufio.Reader).Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(in)
 		if err != nil {
@@ -104,7 +104,10 @@ func (r *captureReader) init() error {
 			return &CaptureError{Op: "open", Kind: ErrEmpty, Detail: "the gzip stream holds no data", Err: err}
 		}
 	}
-	if err != nil && len(magic) < 4 {
+	// Test the length, not Peek's error: after gzip the error in scope
+	// would be the plain file's, and 1 to 3 bytes of content must not
+	// reach the magic decoding below.
+	if len(magic) < 4 {
 		return &CaptureError{Op: "open", Kind: ErrNotCapture, Detail: fmt.Sprintf("only %d bytes, too short for a capture header", len(magic))}
 	}
 	switch m := binary.LittleEndian.Uint32(magic); m {
@@ -165,6 +168,11 @@ func describeMagic(b []byte) string {
 func (r *captureReader) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 	if r.pcap != nil {
 		data, ci, err := r.pcap.ZeroCopyReadPacketData()
+		if err == io.EOF && ci.CaptureLength > 0 {
+			// The record header was read whole and none of its data
+			// follows: io.ReadFull says EOF, but the record is cut short.
+			err = io.ErrUnexpectedEOF
+		}
 		return data, ci, r.linkTypes[0], err
 	}
 	data, ci, err := r.ng.ZeroCopyReadPacketData()
