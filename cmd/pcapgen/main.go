@@ -1,0 +1,167 @@
+// Command pcapgen writes synthetic packet captures for tests and benchmarks.
+//
+//	go run ./cmd/pcapgen -o big.pcap -size 1GB -seed 1
+//	go run ./cmd/pcapgen -o scan.pcapng -format pcapng -size 20MB -scan-ports 1000 -upload-bytes 5000000
+//	go run ./cmd/pcapgen -edge gen_truncated.pcap -o testdata/gen_truncated.pcap
+//
+// It prints the capture's ground truth (packets, unique IPs, injected
+// attacks) as JSON on stdout.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"github.com/agents-of-shield/reconpcap/internal/pcapgen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "pcapgen:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pcapgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		out       = fs.String("o", "", "output file (required)")
+		size      = fs.String("size", "", "target file size, e.g. 100MB, 1GB, 512MiB (default 10MB unless -packets)")
+		packets   = fs.Int("packets", 0, "stop normal traffic after this many packets")
+		seed      = fs.Int64("seed", 1, "random seed: the same flags write the same bytes")
+		format    = fs.String("format", "pcap", "pcap, pcap-ns (nanosecond pcap) or pcapng")
+		bigEndian = fs.Bool("big-endian", false, "write pcap in big-endian byte order")
+		link      = fs.String("link", "ethernet", "link type: ethernet, sll, sll2, raw or loopback")
+		gz        = fs.Bool("gzip", false, "gzip-compress the file")
+		hosts     = fs.Int("hosts", 0, "internal hosts (default 200)")
+		servers   = fs.Int("servers", 0, "public servers (default 12)")
+		flows     = fs.Int("flows", 0, "distinct TCP/UDP 5-tuples of normal traffic (default 2000)")
+		at        = fs.Float64("attacks-at", 0, "where attacks start, as a share of the size (default 0.3)")
+		scanPorts = fs.Int("scan-ports", 0, "inject a vertical SYN scan of this many ports")
+		upload    = fs.Int64("upload-bytes", 0, "inject an upload of this many bytes to an external host")
+		tunnel    = fs.Int("dns-tunnel", 0, "inject a DNS tunnel of this many queries")
+		enum      = fs.Int("http-enum", 0, "inject HTTP enumeration of this many requests")
+		ua        = fs.String("http-enum-ua", "", "user agent of the HTTP enumeration (default gobuster/3.6)")
+		scanSrc   = fs.String("scan-src", "", "scanner address (default 10.66.6.6)")
+		scanDst   = fs.String("scan-dst", "", "scanned address (default 10.0.1.10)")
+		edge      = fs.String("edge", "", "write the named edge case instead (see -list-edge)")
+		listEdge  = fs.Bool("list-edge", false, "list the edge cases and exit")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *listEdge {
+		for _, e := range pcapgen.EdgeCases() {
+			fmt.Fprintf(stdout, "%s\t%s\n", e.Name, e.What)
+		}
+		return nil
+	}
+	if *out == "" {
+		fs.Usage()
+		return errors.New("-o FILE is required")
+	}
+	if *edge != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		st, err := pcapgen.WriteEdgeCase(*edge, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(*out)
+			return err
+		}
+		return printStats(stdout, st)
+	}
+	cfg := pcapgen.Config{Seed: *seed, Format: pcapgen.Format(*format), BigEndian: *bigEndian, Gzip: *gz,
+		Packets: *packets, Hosts: *hosts, Servers: *servers, Flows: *flows}
+	if *size != "" {
+		n, err := parseSize(*size)
+		if err != nil {
+			return err
+		}
+		cfg.TargetSize = n
+	}
+	cfg.Link = pcapgen.Link(strings.ToLower(*link))
+	cfg.Attacks.At = *at
+	var err error
+	if *scanPorts > 0 {
+		s := &pcapgen.PortScan{Ports: *scanPorts}
+		if s.Source, err = parseAddr(*scanSrc); err != nil {
+			return err
+		}
+		if s.Target, err = parseAddr(*scanDst); err != nil {
+			return err
+		}
+		cfg.Attacks.PortScan = s
+	}
+	if *upload > 0 {
+		cfg.Attacks.Upload = &pcapgen.Upload{Bytes: *upload}
+	}
+	if *tunnel > 0 {
+		cfg.Attacks.DNSTunnel = &pcapgen.DNSTunnel{Queries: *tunnel}
+	}
+	if *enum > 0 {
+		cfg.Attacks.HTTPEnum = &pcapgen.HTTPEnum{Requests: *enum, UserAgent: *ua}
+	}
+	st, err := pcapgen.WriteFile(ctx, *out, cfg)
+	if err != nil {
+		return err
+	}
+	return printStats(stdout, st)
+}
+
+func printStats(w io.Writer, st *pcapgen.Stats) error {
+	if st == nil {
+		_, err := fmt.Fprintln(w, "null")
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+func parseAddr(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	return netip.ParseAddr(s)
+}
+
+// parseSize reads 100MB (10^6 units), 512MiB (2^20 units) or a plain byte count.
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"B", 1}}
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, x := range units {
+		if strings.HasSuffix(u, x.suffix) {
+			u, mult = strings.TrimSuffix(u, x.suffix), x.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(u), 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("size %q: want a positive number with an optional unit (KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	return int64(f * float64(mult)), nil
+}
