@@ -31,7 +31,8 @@ type ReconAgentPcap struct {
 
 // New checks cfg, fills in its defaults and returns the agent. It does not
 // read the capture: a missing capture is reported by Investigate, as it may
-// appear later.
+// appear later. Only a missing WorkingDir, which the bundled server needs,
+// makes New fail with ErrCaptureNotFound.
 func New(cfg Config) (*ReconAgentPcap, error) {
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = "."
@@ -82,6 +83,11 @@ func New(cfg Config) (*ReconAgentPcap, error) {
 	if cfg.ServerCommand == "" {
 		srv, err := mcpserver.New(mcpserver.Config{Roots: []string{wd}, Detectors: cfg.Detectors, Logger: cfg.Logger})
 		if err != nil {
+			// The server refuses a missing root; the caller's problem is
+			// then the missing capture, and the capture's error says so.
+			if cerr := checkCapture(a.pcapPath); cerr != nil {
+				return nil, cerr
+			}
 			return nil, fmt.Errorf("%w: %v", ErrServerStart, err)
 		}
 		a.server = srv
@@ -151,7 +157,12 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 		ans = rulesAnswer(fx)
 		analyst.Mode = report.ModeRules
 	}
-	analyst.ToolCalls = sess.toolCalls()
+	if analyst.Mode == report.ModeRules {
+		// The rules analyst's work is every call made on the session. A
+		// model's record stays its own: the calls it asked for, not the
+		// agent's fact gathering or grounding checks.
+		analyst.ToolCalls = sess.toolCalls()
+	}
 	analyst.DurationMS = time.Since(started).Milliseconds()
 	base.Analyst = analyst
 	rep := ans.Report(base)
