@@ -49,9 +49,6 @@ type PortScanResult struct {
 	// second with summaries, times and samples.
 	SuspiciousActivity []ScanActivity `json:"suspicious_activity"`
 	Findings           []Finding      `json:"findings"`
-	// ProbeSources counts every address that sent connection probes,
-	// below the threshold too.
-	ProbeSources int `json:"probe_sources"`
 	Page
 	Truncated bool `json:"truncated"`
 }
@@ -108,7 +105,6 @@ func (s *Server) portScan(ctx context.Context, args PortScanArgs) (*PortScanResu
 		CaptureInfo:      l.info,
 		Threshold:        args.Threshold,
 		PortScanDetected: len(scans) > 0,
-		ProbeSources:     len(l.a.ScanSources()),
 	}
 	var pg []report.Finding
 	pg, res.Page = page(scans, offset, limit)
