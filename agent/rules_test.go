@@ -41,19 +41,19 @@ func withTechnique(t string) func(*report.Finding) {
 }
 
 const (
-	attacker = "10.66.0.10"
-	server   = "10.66.0.20"
-	outside  = "203.0.113.50"
+	rAttacker = "10.66.0.10"
+	rServer   = "10.66.0.20"
+	rOutside  = "203.0.113.50"
 )
 
 func TestRulesAnswer(t *testing.T) {
-	scan := finding(report.AttackPortScan, attacker, server, report.SeverityHigh, report.ConfidenceHigh,
+	scan := finding(report.AttackPortScan, rAttacker, rServer, report.SeverityHigh, report.ConfidenceHigh,
 		withTechnique("syn"), withCounts(map[string]int64{"distinct_ports": 1000, "open_ports": 3}), withSamples("open_ports", "22", "80", "8080"))
-	enumEnv := finding(report.AttackHTTPEnumeration, attacker, server, report.SeverityMedium, report.ConfidenceHigh,
+	enumEnv := finding(report.AttackHTTPEnumeration, rAttacker, rServer, report.SeverityMedium, report.ConfidenceHigh,
 		withTechnique("enumeration_paths"), withSamples("exposed_paths", "/.env", "/.git/config"))
-	exfilOutHigh := finding(report.AttackDataExfiltration, attacker, outside, report.SeverityHigh, report.ConfidenceHigh,
+	exfilOutHigh := finding(report.AttackDataExfiltration, rAttacker, rOutside, report.SeverityHigh, report.ConfidenceHigh,
 		withTechnique("tcp_upload"), withCounts(map[string]int64{"upload_bytes": 11_500_000}))
-	exfilMedium := finding(report.AttackDataExfiltration, "10.66.0.11", outside, report.SeverityMedium, report.ConfidenceHigh,
+	exfilMedium := finding(report.AttackDataExfiltration, "10.66.0.11", rOutside, report.SeverityMedium, report.ConfidenceHigh,
 		withCounts(map[string]int64{"upload_bytes": 4_000_000}))
 	tunnel := finding(report.AttackDNSTunneling, "10.66.0.12", "10.66.0.54", report.SeverityHigh, report.ConfidenceHigh,
 		withSamples("domain", "t.exfit-test.example"))
@@ -80,14 +80,14 @@ func TestRulesAnswer(t *testing.T) {
 		{
 			name:     "one port scan",
 			findings: []report.Finding{scan},
-			want:     report.Assessment{AttackType: report.AttackPortScan, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: rServer, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
 			recs:     []string{"Block 10.66.0.10 at the firewall", "probed 1000 ports", "3 ports 10.66.0.20 answered on", "22, 80, 8080"},
 			evidence: []string{"port_scan syn from 10.66.0.10 to 10.66.0.20", "2025-03-01 10:00:00 to 10:01:30", "Capture: 500 packets, 4 unique IP addresses"},
 		},
 		{
 			name:     "exposed .env: rotate its secrets",
 			findings: []report.Finding{enumEnv},
-			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: server, Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
+			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: rServer, Severity: report.SeverityMedium, Confidence: report.ConfidenceHigh},
 			recs:     []string{"rate-limit HTTP requests to 10.66.0.20", "served /.env, /.git/config", "rotate every secret"},
 		},
 		{
@@ -99,14 +99,14 @@ func TestRulesAnswer(t *testing.T) {
 		{
 			name:     "high outbound exfiltration is critical",
 			findings: []report.Finding{exfilOutHigh},
-			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: attacker, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
+			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: rAttacker, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
 			recs:     []string{"Isolate 10.66.0.10", "11.50 MB"},
 			evidence: []string{"Critical: 10.66.0.10 sent a high volume of data out of the network."},
 		},
 		{
 			name:     "high exfiltration with medium confidence is not raised",
-			findings: []report.Finding{finding(report.AttackDataExfiltration, attacker, outside, report.SeverityHigh, report.ConfidenceMedium)},
-			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: attacker, Severity: report.SeverityHigh, Confidence: report.ConfidenceMedium},
+			findings: []report.Finding{finding(report.AttackDataExfiltration, rAttacker, rOutside, report.SeverityHigh, report.ConfidenceMedium)},
+			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: rAttacker, Severity: report.SeverityHigh, Confidence: report.ConfidenceMedium},
 		},
 		{
 			name:     "dns tunnel: review DNS egress",
@@ -123,7 +123,7 @@ func TestRulesAnswer(t *testing.T) {
 		{
 			name:     "one source runs several stages: critical",
 			findings: []report.Finding{scan, enumEnv},
-			want:     report.Assessment{AttackType: report.AttackMultiple, Target: server, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
+			want:     report.Assessment{AttackType: report.AttackMultiple, Target: rServer, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
 			recs:     []string{"Block 10.66.0.10 at the firewall", "rotate every secret"},
 			evidence: []string{"Critical: 10.66.0.10 ran several stages of an attack (http_enumeration, port_scan)."},
 		},
@@ -140,8 +140,8 @@ func TestRulesAnswer(t *testing.T) {
 		},
 		{
 			name:     "two high findings from different sources raise the confidence",
-			findings: []report.Finding{finding(report.AttackPortScan, "10.0.0.1", server, report.SeverityHigh, report.ConfidenceMedium), finding(report.AttackPortScan, "10.0.0.2", server, report.SeverityHigh, report.ConfidenceMedium)},
-			want:     report.Assessment{AttackType: report.AttackPortScan, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			findings: []report.Finding{finding(report.AttackPortScan, "10.0.0.1", rServer, report.SeverityHigh, report.ConfidenceMedium), finding(report.AttackPortScan, "10.0.0.2", rServer, report.SeverityHigh, report.ConfidenceMedium)},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: rServer, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
 		},
 		{
 			name:     "the highest severity wins whatever the order",
@@ -150,8 +150,8 @@ func TestRulesAnswer(t *testing.T) {
 		},
 		{
 			name:     "injection technique asks for an application review",
-			findings: []report.Finding{finding(report.AttackHTTPEnumeration, attacker, server, report.SeverityHigh, report.ConfidenceHigh, withTechnique("sql_injection"))},
-			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: server, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
+			findings: []report.Finding{finding(report.AttackHTTPEnumeration, rAttacker, rServer, report.SeverityHigh, report.ConfidenceHigh, withTechnique("sql_injection"))},
+			want:     report.Assessment{AttackType: report.AttackHTTPEnumeration, Target: rServer, Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh},
 			recs:     []string{"Review the web application on 10.66.0.20 for the injection attempts (sql_injection)"},
 		},
 	}
@@ -288,7 +288,7 @@ func TestRulesAnswerEvidenceCut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var fs []report.Finding
 			for i := range 100 {
-				fs = append(fs, finding(report.AttackPortScan, attacker, fmt.Sprintf("10.2.0.%d", i+1), report.SeverityMedium, report.ConfidenceMedium))
+				fs = append(fs, finding(report.AttackPortScan, rAttacker, fmt.Sprintf("10.2.0.%d", i+1), report.SeverityMedium, report.ConfidenceMedium))
 			}
 			if tt.critical {
 				fs = append(fs, exfilFinding(report.SeverityHigh))
@@ -310,7 +310,7 @@ func TestRulesAnswerEvidenceCut(t *testing.T) {
 }
 
 func exfilFinding(sev report.Severity) report.Finding {
-	return finding(report.AttackDataExfiltration, attacker, outside, sev, report.ConfidenceHigh, withCounts(map[string]int64{"upload_bytes": 2e7}))
+	return finding(report.AttackDataExfiltration, rAttacker, rOutside, sev, report.ConfidenceHigh, withCounts(map[string]int64{"upload_bytes": 2e7}))
 }
 
 func TestVictim(t *testing.T) {
@@ -318,12 +318,12 @@ func TestVictim(t *testing.T) {
 		typ  report.AttackType
 		want string
 	}{
-		{report.AttackPortScan, server},
-		{report.AttackHTTPEnumeration, server},
-		{report.AttackDataExfiltration, attacker},
-		{report.AttackDNSTunneling, attacker},
+		{report.AttackPortScan, rServer},
+		{report.AttackHTTPEnumeration, rServer},
+		{report.AttackDataExfiltration, rAttacker},
+		{report.AttackDNSTunneling, rAttacker},
 	} {
-		if got := victim(finding(tt.typ, attacker, server, report.SeverityLow, report.ConfidenceLow)); got != tt.want {
+		if got := victim(finding(tt.typ, rAttacker, rServer, report.SeverityLow, report.ConfidenceLow)); got != tt.want {
 			t.Errorf("victim(%s) = %s, want %s", tt.typ, got, tt.want)
 		}
 	}
