@@ -16,7 +16,7 @@ func finding(typ report.AttackType, src, dst string, sev report.Severity, conf r
 		Type: typ, Technique: "test", Source: src, Target: dst, Severity: sev, Confidence: conf,
 		Summary:   fmt.Sprintf("%s from %s to %s", typ, src, dst),
 		FirstSeen: t0, LastSeen: t0.Add(90 * time.Second),
-		Counts:    map[string]int64{}, Samples: map[string][]string{},
+		Counts: map[string]int64{}, Samples: map[string][]string{},
 	}
 	for _, m := range mod {
 		m(&f)
