@@ -108,9 +108,8 @@ type exfilPair struct {
 	upload, download uint64
 	conns            int64
 	packets          uint64
-	ports            map[uint16]struct{}
-	top              []exfilConn // the largest uploads, at most exfilConnSamples
-	ftpActive        bool        // some connection was active-mode FTP data
+	ports            []uint16 // server ports, at most exfilSampleMax
+	ftpActive        bool     // some connection was active-mode FTP data
 	first, last      time.Time
 }
 
@@ -155,7 +154,7 @@ func buildExfil(c *Capture) []*exfilPair {
 		k := addrPair{client.Addr(), server.Addr()}
 		p := m[k]
 		if p == nil {
-			p = &exfilPair{src: k.src, dst: k.dst, ports: map[uint16]struct{}{}, first: f.First, last: f.Last}
+			p = &exfilPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
 			m[k] = p
 			out = append(out, p)
 		}
@@ -164,13 +163,10 @@ func buildExfil(c *Capture) []*exfilPair {
 		p.download += down
 		p.conns++
 		p.packets += f.Packets[0] + f.Packets[1]
-		if len(p.ports) < exfilSampleMax {
-			p.ports[server.Port()] = struct{}{}
+		if len(p.ports) < exfilSampleMax && !slices.Contains(p.ports, server.Port()) {
+			p.ports = append(p.ports, server.Port())
 		}
 		p.first, p.last = minTime(p.first, f.First), maxTime(p.last, f.Last)
-		if up > 0 {
-			p.addTop(exfilConn{client, server, up})
-		}
 	}
 	slices.SortFunc(out, func(a, b *exfilPair) int {
 		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
@@ -178,21 +174,42 @@ func buildExfil(c *Capture) []*exfilPair {
 	return out
 }
 
-func (p *exfilPair) addTop(c exfilConn) {
-	if len(p.top) == exfilConnSamples && c.upload <= p.top[len(p.top)-1].upload {
-		return
+// topConns returns, for each pair in want, its largest uploads (at most
+// exfilConnSamples). It reads the flows again, only for the few pairs
+// reported, rather than keeping a list for every pair of the capture.
+func topConns(c *Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
+	out := map[addrPair][]exfilConn{}
+	if c == nil || len(want) == 0 {
+		return out
 	}
-	i, _ := slices.BinarySearchFunc(p.top, c, func(x, y exfilConn) int { return cmp.Compare(y.upload, x.upload) })
-	p.top = slices.Insert(p.top, i, c)
-	if len(p.top) > exfilConnSamples {
-		p.top = p.top[:exfilConnSamples]
+	for _, f := range c.Flows() {
+		if f.Proto != 6 {
+			continue
+		}
+		client, server, up, _, _ := orient(f)
+		k := addrPair{client.Addr(), server.Addr()}
+		if up == 0 || !want[k] {
+			continue
+		}
+		out[k] = append(out[k], exfilConn{client, server, up})
 	}
+	for k, cs := range out {
+		slices.SortStableFunc(cs, func(x, y exfilConn) int { return cmp.Compare(y.upload, x.upload) })
+		out[k] = head(cs, exfilConnSamples)
+	}
+	return out
 }
 
 // Findings reports every pair whose uploads reach the threshold.
 func (d *exfilDetector) Findings(cfg Config, c *Capture) []report.Finding {
 	ec := cfg.Exfil
-	var out []report.Finding
+	type judged struct {
+		p        *exfilPair
+		tech, at string
+		sev      report.Severity
+		conf     report.Confidence
+	}
+	var js []judged
 	for _, p := range d.pairs(c) {
 		if p.upload < uint64(ec.ThresholdBytes) || p.src == p.dst || (p.src.IsLoopback() && p.dst.IsLoopback()) {
 			continue
@@ -218,14 +235,23 @@ func (d *exfilDetector) Findings(cfg Config, c *Capture) []report.Finding {
 		default:
 			continue // inbound: data coming in is not exfiltration
 		}
-		out = append(out, p.finding(tech, where, sev, conf))
+		js = append(js, judged{p, tech, where, sev, conf})
+	}
+	want := map[addrPair]bool{}
+	for _, j := range js {
+		want[addrPair{j.p.src, j.p.dst}] = true
+	}
+	top := topConns(c, want)
+	out := make([]report.Finding, 0, len(js))
+	for _, j := range js {
+		out = append(out, j.p.finding(j.tech, j.at, j.sev, j.conf, top[addrPair{j.p.src, j.p.dst}]))
 	}
 	SortFindings(out)
 	return out
 }
 
-func (p *exfilPair) finding(tech, where string, sev report.Severity, conf report.Confidence) report.Finding {
-	ports := sortedKeys(p.ports)
+func (p *exfilPair) finding(tech, where string, sev report.Severity, conf report.Confidence, top []exfilConn) report.Finding {
+	ports := slices.Sorted(slices.Values(p.ports))
 	dst := p.dst.String()
 	if where != "" {
 		dst = where + " " + dst
@@ -241,8 +267,8 @@ func (p *exfilPair) finding(tech, where string, sev report.Severity, conf report
 	if tech == "internal_staging" {
 		summary += "; both hosts are internal: staging or lateral copying"
 	}
-	conns := make([]string, len(p.top))
-	for i, c := range p.top {
+	conns := make([]string, len(top))
+	for i, c := range top {
 		conns[i] = fmt.Sprintf("%s -> %s %d bytes", c.client, c.server, c.upload)
 	}
 	return report.Finding{
@@ -339,7 +365,7 @@ func (a *Analysis) Transfers(minBytes int64) []Transfer {
 			Source: p.src.String(), Destination: p.dst.String(),
 			UploadBytes: int64(p.upload), DownloadBytes: int64(p.download),
 			Connections: p.conns, Packets: int64(p.packets),
-			Ports: sortedKeys(p.ports), First: p.first.UTC(), Last: p.last.UTC(),
+			Ports: slices.Sorted(slices.Values(p.ports)), First: p.first.UTC(), Last: p.last.UTC(),
 			SourceScope: ss, DestinationScope: ds, Direction: dir,
 		})
 	}

@@ -262,8 +262,16 @@ func probeTarget(dst netip.Addr) bool {
 // It depends on the capture only, not on thresholds, so it is built once.
 type scanAgg struct {
 	pairs []*scanPair
-	// horiz groups probes per (source, family, port) across targets.
-	horiz map[horizKey]map[netip.Addr]uint8
+	// horiz holds the state of every (source, family, port, target)
+	// probed; horizCounted counts, per (source, family, port), the targets
+	// that did not answer or refused. Flat maps: most keys have one target.
+	horiz        map[horizHost]uint8
+	horizCounted map[horizKey]int
+}
+
+type horizHost struct {
+	horizKey
+	dst netip.Addr
 }
 
 type horizKey struct {
@@ -303,7 +311,7 @@ func (d *portscanDetector) aggregate(c *Capture) *scanAgg {
 }
 
 func (d *portscanDetector) build(c *Capture) *scanAgg {
-	agg := &scanAgg{horiz: map[horizKey]map[netip.Addr]uint8{}}
+	agg := &scanAgg{horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}}
 	pairs := map[addrPair]*scanPair{}
 	if c == nil {
 		return agg
@@ -346,13 +354,7 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 		fs.ports[pr.dst.Port()] |= pr.state
 		fs.probes += pr.probes
 		fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
-		hk := horizKey{pr.src, pr.fam, pr.dst.Port()}
-		hm := agg.horiz[hk]
-		if hm == nil {
-			hm = map[netip.Addr]uint8{}
-			agg.horiz[hk] = hm
-		}
-		hm[pr.dst.Addr()] |= pr.state
+		agg.horiz[horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}] |= pr.state
 	}
 	// ICMP port unreachable answers UDP probes: it is not part of the
 	// flow, and the quoted header is not decoded, so each message refuses
@@ -371,11 +373,17 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 			}
 			if fs.ports[port]&stAnswered == 0 {
 				fs.ports[port] |= stAnswered | stRefused
-				if hm := agg.horiz[horizKey{sp.src, famUDP, port}]; hm != nil {
-					hm[sp.dst] |= stAnswered | stRefused
+				hh := horizHost{horizKey{sp.src, famUDP, port}, sp.dst}
+				if _, ok := agg.horiz[hh]; ok {
+					agg.horiz[hh] |= stAnswered | stRefused
 				}
 				n--
 			}
+		}
+	}
+	for hh, st := range agg.horiz {
+		if sweptHost(st) {
+			agg.horizCounted[hh.horizKey]++
 		}
 	}
 	slices.SortFunc(agg.pairs, func(a, b *scanPair) int {
@@ -383,6 +391,10 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 	})
 	return agg
 }
+
+// sweptHost reports whether a host counts toward a sweep: it did not
+// answer, or refused.
+func sweptHost(st uint8) bool { return st&stAnswered == 0 || st&stRefused != 0 }
 
 // probe is one flow judged as a probe.
 type probe struct {
@@ -667,16 +679,12 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 		fam scanFamily
 	}
 	sweeps := map[sk]*sweep{}
-	for hk, hosts := range agg.horiz {
-		n := 0
-		for _, st := range hosts {
-			if st&stAnswered == 0 || st&stRefused != 0 {
-				n++
-			}
-		}
+	swept := map[horizKey]bool{}
+	for hk, n := range agg.horizCounted {
 		if n < ps.SweepHosts {
 			continue
 		}
+		swept[hk] = true
 		k := sk{hk.src, hk.fam}
 		s := sweeps[k]
 		if s == nil {
@@ -684,21 +692,25 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			sweeps[k] = s
 		}
 		s.ports = append(s.ports, hk.port)
-		for h, st := range hosts {
-			s.probed[h] = struct{}{}
-			switch {
-			case st&stRefused != 0:
-				s.refused[h] = struct{}{}
-				s.counted[h] = struct{}{}
-			case st&stAnswered == 0:
-				s.counted[h] = struct{}{}
-			case st&stOpen != 0:
-				s.open[h] = struct{}{}
-			}
-		}
 	}
 	if len(sweeps) == 0 {
 		return nil
+	}
+	for hh, st := range agg.horiz {
+		if !swept[hh.horizKey] {
+			continue
+		}
+		s, h := sweeps[sk{hh.src, hh.fam}], hh.dst
+		s.probed[h] = struct{}{}
+		switch {
+		case st&stRefused != 0:
+			s.refused[h] = struct{}{}
+			s.counted[h] = struct{}{}
+		case st&stAnswered == 0:
+			s.counted[h] = struct{}{}
+		case st&stOpen != 0:
+			s.open[h] = struct{}{}
+		}
 	}
 	// Times and probe counts come from the pairs, which hold them.
 	for _, sp := range agg.pairs {
