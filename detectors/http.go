@@ -155,7 +155,7 @@ type httpDetector struct {
 	conns       map[*Flow]*httpConn
 	pairs       map[httpPairKey]*httpPair
 	order       []*httpPair
-	reqs        []HTTPRequest
+	reqs        httpRecords
 	dropped     int64
 	seed        maphash.Seed
 	scratch     []byte // decoded URI, reused
@@ -173,24 +173,51 @@ func newHTTPDetector(cfg Config) *httpDetector {
 
 // Packet parses the TCP payload of flows that carry HTTP/1.x.
 func (h *httpDetector) Packet(p *Packet) {
-	if len(p.Payload) == 0 || p.Flow == nil || p.Layers&LayerTCP == 0 {
+	if p.Flow == nil || p.Layers&LayerTCP == 0 {
 		return
-	}
-	c := h.conns[p.Flow]
-	if c == nil {
-		// Only a segment that starts like a request or a response
-		// makes a connection worth following.
-		if !looksLikeResponse(p.Payload) && !(looksLikeRequest(p.Payload) && bytes.Contains(p.Payload[:min(len(p.Payload), httpMaxLine)], []byte(" HTTP/"))) {
-			return
-		}
-		c = &httpConn{}
-		h.conns[p.Flow] = c
 	}
 	di := 1
 	if p.FromClient {
 		di = 0
 	}
+	if len(p.Payload) == 0 {
+		if p.TCPFlags&FlagSYN != 0 && len(h.conns) > 0 {
+			// A new connection on the same addresses and ports starts
+			// its sequence numbers afresh.
+			if c := h.conns[p.Flow]; c != nil {
+				if p.TCPFlags&FlagACK == 0 {
+					*c = httpConn{}
+				} else {
+					c.dir[di] = httpDir{}
+				}
+			}
+		}
+		return
+	}
+	c := h.conns[p.Flow]
+	if c == nil {
+		// Only a segment that starts like a request line or a
+		// response makes a connection worth following.
+		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload) {
+			return
+		}
+		c = &httpConn{}
+		h.conns[p.Flow] = c
+	}
 	h.segment(c, di, p)
+}
+
+// startsRequestLine reports whether payload starts with a method token
+// and its first line (within httpMaxLine) names an HTTP version.
+func startsRequestLine(pl []byte) bool {
+	if !looksLikeRequest(pl) {
+		return false
+	}
+	line := pl[:min(len(pl), httpMaxLine)]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return bytes.Contains(line, []byte(" HTTP/"))
 }
 
 // pair finds or creates the stats of src asking dst.
@@ -273,9 +300,9 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 		}
 	}
 
-	if len(h.reqs) < h.maxRequests {
-		req.rec = int32(len(h.reqs))
-		h.reqs = append(h.reqs, HTTPRequest{Packet: p.Index, Time: p.Time, Source: p.Src, Destination: p.Dst,
+	if h.reqs.n < h.maxRequests {
+		req.rec = int32(h.reqs.n)
+		h.reqs.add(HTTPRequest{Packet: p.Index, Time: p.Time, Source: p.Src, Destination: p.Dst,
 			Port: p.DstPort, Method: m, URI: cut(uri, httpMaxKeptURI)})
 	} else {
 		h.dropped++
@@ -345,7 +372,7 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 		pr.scannerReqs++
 	}
 	if c.cur.rec >= 0 {
-		h.reqs[c.cur.rec].UserAgent = a.ua
+		h.reqs.at(c.cur.rec).UserAgent = a.ua
 	}
 }
 
@@ -362,7 +389,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 			pr.hosts[s] = s
 		}
 	}
-	h.reqs[c.cur.rec].Host = s
+	h.reqs.at(c.cur.rec).Host = s
 }
 
 // response matches a status code to its request.
@@ -374,7 +401,7 @@ func (h *httpDetector) response(req pendingReq, code int) {
 	pr.answered++
 	pr.status[code]++
 	if req.rec >= 0 {
-		h.reqs[req.rec].Status = code
+		h.reqs.at(req.rec).Status = code
 	}
 	if req.sensitive && code == 200 {
 		path, strong := strings.CutPrefix(req.path, "!")
@@ -509,9 +536,17 @@ var injectionMarkers = []injectionMarker{
 	{"<iframe", injXSS, true},
 }
 
+const injectionBytes = " '(.\\<:=\x00"
+
 // injectionKinds returns the injection kinds a decoded URI carries, and
 // whether one marker was strong.
 func injectionKinds(decoded []byte) (kinds int, strong bool) {
+	// Every marker holds one of these bytes (or, like xp_cmdshell and
+	// information_schema, never comes without one): most URIs are
+	// cleared by one scan.
+	if bytes.IndexAny(decoded, injectionBytes) < 0 {
+		return 0, false
+	}
 	for _, m := range injectionMarkers {
 		if kinds&m.kind != 0 && (strong || !m.strong) {
 			continue
@@ -537,9 +572,22 @@ var enumerationPrefixes = []string{
 	"/solr/admin", "/owa/", "/autodiscover/autodiscover.xml", "/boaform", "/vendor/phpunit",
 }
 
-func enumerationIndex(lowerPath []byte) int {
+// enumerationBySecond lists, for each second byte of a path, the
+// indexes of the enumeration prefixes that start with it, so a path is
+// compared with a handful of prefixes, not all of them.
+var enumerationBySecond = func() (idx [256][]int) {
 	for i, p := range enumerationPrefixes {
-		if bytes.HasPrefix(lowerPath, []byte(p)) {
+		idx[p[1]] = append(idx[p[1]], i)
+	}
+	return idx
+}()
+
+func enumerationIndex(lowerPath []byte) int {
+	if len(lowerPath) < 2 {
+		return -1
+	}
+	for _, i := range enumerationBySecond[lowerPath[1]] {
+		if bytes.HasPrefix(lowerPath, []byte(enumerationPrefixes[i])) {
 			return i
 		}
 	}
@@ -566,14 +614,21 @@ var sensitivePaths = []struct {
 var backupSuffixes = []string{".bak", ".old", ".orig", ".swp", ".sql", ".sql.gz", "~", ".save", ".backup"}
 var archiveSuffixes = []string{".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar"}
 
-func sensitivePath(lowerPath []byte) (sensitive, strong bool) {
-	for _, s := range sensitivePaths {
-		if bytes.HasPrefix(lowerPath, []byte(s.prefix)) {
-			return true, s.strong
-		}
+var sensitiveBySecond = func() (idx [256][]int) {
+	for i, p := range sensitivePaths {
+		idx[p.prefix[1]] = append(idx[p.prefix[1]], i)
 	}
+	return idx
+}()
+
+func sensitivePath(lowerPath []byte) (sensitive, strong bool) {
 	if len(lowerPath) < 2 {
 		return false, false
+	}
+	for _, i := range sensitiveBySecond[lowerPath[1]] {
+		if bytes.HasPrefix(lowerPath, []byte(sensitivePaths[i].prefix)) {
+			return true, sensitivePaths[i].strong
+		}
 	}
 	for _, s := range backupSuffixes {
 		if bytes.HasSuffix(lowerPath, []byte(s)) {
@@ -919,12 +974,39 @@ func (a *Analysis) httpDetector() *httpDetector {
 
 // HTTPRequests returns every kept request in capture order (at most
 // Config.HTTP.MaxRequests; HTTPRequestsTruncated says whether more were
-// seen). The slice is shared: do not modify it.
+// seen), in a new slice.
 func (a *Analysis) HTTPRequests() []HTTPRequest {
-	if h := a.httpDetector(); h != nil {
-		return h.reqs
+	h := a.httpDetector()
+	if h == nil {
+		return nil
 	}
-	return nil
+	out := make([]HTTPRequest, 0, h.reqs.n)
+	for _, c := range h.reqs.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// httpRecords keeps requests in fixed-size chunks, so that a long list
+// grows without copying what it holds.
+type httpRecords struct {
+	chunks [][]HTTPRequest
+	n      int
+}
+
+const httpRecordChunk = 1024
+
+func (r *httpRecords) add(q HTTPRequest) {
+	if r.n%httpRecordChunk == 0 {
+		r.chunks = append(r.chunks, make([]HTTPRequest, 0, httpRecordChunk))
+	}
+	last := &r.chunks[len(r.chunks)-1]
+	*last = append(*last, q)
+	r.n++
+}
+
+func (r *httpRecords) at(i int32) *HTTPRequest {
+	return &r.chunks[i/httpRecordChunk][i%httpRecordChunk]
 }
 
 // HTTPRequestsTruncated reports whether requests beyond

@@ -556,6 +556,8 @@ func TestInjectionKinds(t *testing.T) {
 		{"/file.php?name=x.txt%00.png", injTraversal, false},
 		{"/search?q=union+station+select+seats", 0, false},
 		{"/css/site.css?v=3", 0, false},
+		{"/q?x=1;exec%20xp_cmdshell%20%27dir%27", injSQL, true},
+		{"/dir/123", 0, false},
 		{"/doc?q=%2527+or+%2527", 0, false}, // decoded once: "%27" stays encoded
 	}
 	for _, tt := range tests {
@@ -588,4 +590,50 @@ func ExampleScannerTool() {
 	// "gobuster"
 	// ""
 	// "Nmap Scripting Engine"
+}
+
+// BenchmarkHTTPDetector compares the bare pass over a synthetic capture
+// (HTTP requests with answers, and bulk TCP that is not HTTP) with the
+// pass that runs the HTTP detector.
+func BenchmarkHTTPDetector(b *testing.B) {
+	t := &testing.T{}
+	s := &httpSynth{t: t}
+	path := filepath.Join(b.TempDir(), "bench.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.f, s.path, s.w, s.now = f, path, pcapgo.NewWriter(f), time.Unix(1700000000, 0)
+	if err := s.w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		b.Fatal(err)
+	}
+	web := s.conn("10.1.0.5:40000", "10.1.0.9:80")
+	bulk := s.conn("10.1.0.6:40001", "10.1.0.10:443")
+	chunk := strings.Repeat("\x17\x03\x03 opaque ", 140)
+	body := strings.Repeat("x", 1200)
+	for i := range 20000 {
+		web.send(true, fmt.Sprintf("GET /dir/%d?q=%d HTTP/1.1\r\nHost: target\r\nUser-Agent: gobuster/3.6\r\nAccept-Encoding: gzip\r\n\r\n", i, i))
+		web.send(false, fmt.Sprintf("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(body), body))
+		for range 4 {
+			bulk.send(false, chunk)
+		}
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("bare", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Scan(context.Background(), path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Scan(context.Background(), path, newHTTPDetector(Config{}.Defaults())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

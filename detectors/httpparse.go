@@ -206,6 +206,9 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *Packet) {
 			h.requestLine(c, ds, line, p)
 		}
 		ds.line = ds.line[:0]
+		if cap(ds.line) > 1024 {
+			ds.line = nil // a long line was rare: do not hold its buffer
+		}
 		ds.overlong = false
 	}
 }
