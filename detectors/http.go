@@ -962,7 +962,7 @@ func httpSummary(technique string, s *HTTPClientStats, share404 float64) string 
 	return b.String()
 }
 
-// httpDetectorOf finds the HTTP detector among an analysis's detectors.
+// httpDetector finds the HTTP detector among an analysis's detectors.
 func (a *Analysis) httpDetector() *httpDetector {
 	for _, d := range a.detectors {
 		if h, ok := d.(*httpDetector); ok {
@@ -1010,13 +1010,16 @@ func (r *httpRecords) at(i int32) *HTTPRequest {
 }
 
 // HTTPRequestsTruncated reports whether requests beyond
-// Config.HTTP.MaxRequests were counted but not kept for listing, and how
-// many.
-func (a *Analysis) HTTPRequestsTruncated() (bool, int64) {
+// Config.HTTP.MaxRequests were counted but not kept for listing.
+func (a *Analysis) HTTPRequestsTruncated() bool { return a.HTTPRequestsDropped() > 0 }
+
+// HTTPRequestsDropped is how many requests were counted but not kept for
+// listing, beyond Config.HTTP.MaxRequests.
+func (a *Analysis) HTTPRequestsDropped() int64 {
 	if h := a.httpDetector(); h != nil {
-		return h.dropped > 0, h.dropped
+		return h.dropped
 	}
-	return false, 0
+	return 0
 }
 
 // HTTPClients returns what each source asked of each server, most
