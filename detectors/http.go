@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/report"
@@ -974,17 +975,13 @@ func (a *Analysis) httpDetector() *httpDetector {
 
 // HTTPRequests returns every kept request in capture order (at most
 // Config.HTTP.MaxRequests; HTTPRequestsTruncated says whether more were
-// seen), in a new slice.
+// seen). The slice is built once and shared: do not modify it.
 func (a *Analysis) HTTPRequests() []HTTPRequest {
 	h := a.httpDetector()
 	if h == nil {
 		return nil
 	}
-	out := make([]HTTPRequest, 0, h.reqs.n)
-	for _, c := range h.reqs.chunks {
-		out = append(out, c...)
-	}
-	return out
+	return h.reqs.all()
 }
 
 // httpRecords keeps requests in fixed-size chunks, so that a long list
@@ -992,6 +989,8 @@ func (a *Analysis) HTTPRequests() []HTTPRequest {
 type httpRecords struct {
 	chunks [][]HTTPRequest
 	n      int
+	once   sync.Once
+	flat   []HTTPRequest
 }
 
 const httpRecordChunk = 1024
@@ -1005,13 +1004,29 @@ func (r *httpRecords) add(q HTTPRequest) {
 	r.n++
 }
 
+// all joins the chunks, once, after the pass (callers may be
+// concurrent).
+func (r *httpRecords) all() []HTTPRequest {
+	r.once.Do(func() {
+		r.flat = make([]HTTPRequest, 0, r.n)
+		for _, c := range r.chunks {
+			r.flat = append(r.flat, c...)
+		}
+	})
+	return r.flat
+}
+
 func (r *httpRecords) at(i int32) *HTTPRequest {
 	return &r.chunks[i/httpRecordChunk][i%httpRecordChunk]
 }
 
 // HTTPRequestsTruncated reports whether requests beyond
-// Config.HTTP.MaxRequests were counted but not kept for listing.
-func (a *Analysis) HTTPRequestsTruncated() bool { return a.HTTPRequestsDropped() > 0 }
+// Config.HTTP.MaxRequests were counted but not kept for listing, and how
+// many.
+func (a *Analysis) HTTPRequestsTruncated() (truncated bool, dropped int64) {
+	n := a.HTTPRequestsDropped()
+	return n > 0, n
+}
 
 // HTTPRequestsDropped is how many requests were counted but not kept for
 // listing, beyond Config.HTTP.MaxRequests.

@@ -337,8 +337,8 @@ func TestHTTPParserEdges(t *testing.T) {
 	if cl[0].Requests != 8 || cl[0].UniquePaths != 8 || cl[0].Answered != 6 || cl[0].Status[404] != 1 {
 		t.Errorf("client stats: requests %d unique %d answered %d 404s %d", cl[0].Requests, cl[0].UniquePaths, cl[0].Answered, cl[0].Status[404])
 	}
-	if a.HTTPRequestsTruncated() || a.HTTPRequestsDropped() != 0 {
-		t.Errorf("truncated = %v, %d dropped", a.HTTPRequestsTruncated(), a.HTTPRequestsDropped())
+	if truncated, n := a.HTTPRequestsTruncated(); truncated || n != 0 {
+		t.Errorf("truncated = %v, %d", truncated, n)
 	}
 }
 
@@ -503,8 +503,8 @@ func TestHTTPMaxRequests(t *testing.T) {
 	if n := len(a.HTTPRequests()); n != 7 {
 		t.Errorf("kept %d requests, want 7", n)
 	}
-	if !a.HTTPRequestsTruncated() || a.HTTPRequestsDropped() != 23 {
-		t.Errorf("truncated = %v, %d dropped, want true, 23", a.HTTPRequestsTruncated(), a.HTTPRequestsDropped())
+	if truncated, n := a.HTTPRequestsTruncated(); !truncated || n != 23 || a.HTTPRequestsDropped() != 23 {
+		t.Errorf("truncated = %v, %d, want true, 23", truncated, n)
 	}
 	if c := a.HTTPClients(); c[0].Requests != 30 || c[0].Status[404] != 30 {
 		t.Errorf("counts must cover every request: %d requests, %d 404s", c[0].Requests, c[0].Status[404])
