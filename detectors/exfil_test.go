@@ -3,7 +3,9 @@ package detectors
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -273,4 +275,43 @@ func ExampleIsInternal() {
 	// 207.246.115.231 false
 	// 198.51.100.7 true
 	// fd12::1 true
+}
+
+// TestExfilTestdata checks the curl uploads and the download recorded into
+// testdata (testdata/record/record.sh): the upload counts the file and the
+// HTTP request head, so it lies a little above the file's size.
+func TestExfilTestdata(t *testing.T) {
+	tests := []struct {
+		file     string
+		want     []string // technique source target severity confidence
+		fileSize int64
+	}{
+		{"exfil_medium.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 medium high"}, 4_000_000},
+		{"exfil_high.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 high high"}, 11_500_000},
+		{"exfil_internal.pcap", []string{"internal_staging 10.66.0.10 10.66.0.20 medium low"}, 3_000_000},
+		{"download_large.pcap", nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			p := filepath.Join("..", "testdata", tc.file)
+			if _, err := os.Stat(p); err != nil {
+				t.Skipf("%s not recorded yet", p)
+			}
+			a := analyzeFile(t, p, Config{})
+			fs := findingsOf(a.Findings, report.AttackDataExfiltration)
+			var got []string
+			for _, f := range fs {
+				got = append(got, fmt.Sprintf("%s %s %s %s %s", f.Technique, f.Source, f.Target, f.Severity, f.Confidence))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Fatalf("findings mismatch (-want +got):\n%s", diff)
+			}
+			golden(t, "exfil_testdata_"+strings.TrimSuffix(tc.file, ".pcap"), fs)
+			if len(fs) == 1 {
+				if up := fs[0].Counts["upload_bytes"]; up < tc.fileSize || up > tc.fileSize+4096 {
+					t.Errorf("upload_bytes = %d, want the file's %d plus the request head", up, tc.fileSize)
+				}
+			}
+		})
+	}
 }

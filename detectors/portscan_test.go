@@ -285,6 +285,7 @@ func TestPortScanTestdata(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d port_scan findings, want 1: %+v", len(got), got)
 			}
+			golden(t, "portscan_testdata_"+strings.TrimSuffix(tc.file, ".pcap"), got)
 			w := tc.want
 			w.source, w.target, w.confidence = "10.66.0.10", "10.66.0.20", report.ConfidenceHigh
 			w.counts = map[string]int64{"distinct_ports": tc.ports}
@@ -589,5 +590,27 @@ func TestPortScanPacketNoAlloc(t *testing.T) {
 	// One request before, one warm-up run and 1000 measured runs.
 	if got := d.echo[p.Src].requests; got != 1002 {
 		t.Errorf("echo requests = %d, want 1002", got)
+	}
+}
+
+// TestSweepTestdata checks the masscan sweep recorded into testdata (64
+// addresses of 10.77.0.0/26 on port 445, routed to a target that does not
+// forward; only 10.77.0.7, an address of the target, answers).
+func TestSweepTestdata(t *testing.T) {
+	p := filepath.Join("..", "testdata", "sweep_syn.pcap")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s not recorded yet", p)
+	}
+	a := analyzeFile(t, p, Config{})
+	got := findingsOf(a.Findings, report.AttackPortScan)
+	if len(got) != 1 {
+		t.Fatalf("%d port_scan findings, want 1: %+v", len(got), got)
+	}
+	checkFinding(t, got[0], scanWant{technique: "horizontal_syn", source: "10.66.0.10", target: report.TargetMultiple,
+		severity: report.SeverityMedium, confidence: report.ConfidenceHigh,
+		counts: map[string]int64{"hosts_probed": 64, "swept_ports": 1}, samples: map[string][]string{"ports": {"445"}}})
+	golden(t, "portscan_testdata_sweep_syn", got)
+	if n := got[0].Counts["hosts"]; n < 63 {
+		t.Errorf("hosts unanswered or refused = %d, want at least 63", n)
 	}
 }
