@@ -62,10 +62,10 @@ type StreamQuery struct {
 	// still counted but its bytes are dropped and the direction is marked
 	// truncated. Zero means DefaultStreamMaxBytes.
 	MaxBytes int `json:"max_bytes,omitempty"`
-	// MaxBufferedPages bounds the out-of-order data held while waiting for
-	// a missing segment, in pages of 1900 bytes. When it is full the
-	// reassembler stops waiting, marks a gap and goes on. Zero means
-	// DefaultStreamBufferedPages.
+	// MaxBufferedPages bounds the out-of-order data held, per direction,
+	// while waiting for a missing segment, in pages of 1900 bytes. When it
+	// is full the reassembler stops waiting, marks a gap and goes on. Zero
+	// means DefaultStreamBufferedPages.
 	MaxBufferedPages int `json:"max_buffered_pages,omitempty"`
 }
 
@@ -196,6 +196,13 @@ func (r *StreamResult) Half(d StreamDirection) *StreamHalf {
 // sequence order, each byte once (a retransmission keeps the first copy),
 // a connection whose SYN is not in the capture starts at its first segment,
 // and segments the capture lacks become gap chunks with their size.
+//
+// Data after a gap waits for the missing segment until the other side
+// acknowledges past it (the receiver had the bytes, only the capture lost
+// them), the buffer limit is reached, or the capture ends. The bytes then
+// equal tshark's "follow,tcp,raw" output, whose "[N bytes missing in
+// capture file]" lines are the gap chunks, except that tshark drops data
+// after a gap that was never acknowledged, where ExtractStream keeps it.
 //
 // The result is non-nil whenever the capture could be read. It lists every
 // matching connection even when the error is ErrStreamIndex; with
@@ -332,11 +339,15 @@ type streamExtractor struct {
 	conns   []*streamConn
 	current map[connKey]*streamConn
 
-	chosen *streamConn
-	done   bool // the chosen connection's reassembly is complete
-	asm    *reassembly.Assembler
-	flows  [2]gopacket.Flow // network flow of each side's packets
-	syn    [2]bool
+	// The chosen connection has one assembler per direction, so that one
+	// direction can be flushed past a lost segment without the other.
+	chosen  *streamConn
+	asm     [2]*reassembly.Assembler
+	flows   [2]gopacket.Flow // network flow of each side's packets
+	syn     [2]bool
+	started [2]bool
+	base    [2]uint32 // sequence number of each direction's first byte
+	dataEnd [2]uint32 // sequence number just past the furthest data seen
 
 	data      [2][]byte
 	total     [2]int64
@@ -392,19 +403,56 @@ func (x *streamExtractor) Packet(p *Packet) {
 	}
 	c.fin = c.fin || p.TCPFlags&FlagFIN != 0
 	c.rst = c.rst || p.TCPFlags&FlagRST != 0
-	if c == x.chosen && !x.done {
-		if p.TCPFlags&FlagSYN != 0 {
-			x.syn[s] = true
-		}
-		ac := &streamContext{ci: gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: p.CaptureLength, Length: p.Length, AncillaryData: []any{p.Index}}}
-		x.asm.AssembleWithContext(x.flows[s], p.TCP, ac)
+	if c == x.chosen {
+		x.feed(p, s)
 	}
 }
 
+// feed hands one segment of the chosen connection, sent by side s, to its
+// direction's assembler, after using its acknowledgement: when it
+// acknowledges bytes the other direction is still waiting for, the
+// receiver had them and only the capture lost them, so waiting is over
+// (tshark's follow draws the same conclusion).
+func (x *streamExtractor) feed(p *Packet, s int) {
+	t := p.TCP
+	if o := 1 - s; t.ACK && x.started[o] {
+		next := x.nextSeq(o)
+		if int32(x.dataEnd[o]-next) > 0 && int32(t.Ack-next) > 0 {
+			x.asm[o].FlushWithOptions(reassembly.FlushOptions{T: endOfTime})
+		}
+	}
+	if !x.started[s] {
+		x.started[s] = true
+		x.base[s] = t.Seq
+		if t.SYN {
+			x.base[s]++
+		}
+		x.dataEnd[s] = x.base[s]
+	}
+	if t.SYN {
+		x.syn[s] = true
+	}
+	if end := t.Seq + uint32(len(t.Payload)); len(t.Payload) > 0 && int32(end-x.dataEnd[s]) > 0 {
+		x.dataEnd[s] = end
+	}
+	ac := &streamContext{ci: gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: p.CaptureLength, Length: p.Length, AncillaryData: []any{p.Index}}}
+	x.asm[s].AssembleWithContext(x.flows[s], t, ac)
+}
+
+// endOfTime is later than any packet: flushing with it pushes every page
+// a direction holds.
+var endOfTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// nextSeq is the sequence number direction s waits for: its first byte's
+// plus every byte delivered or given up as lost.
+func (x *streamExtractor) nextSeq(s int) uint32 {
+	return x.base[s] + uint32(x.total[s]+x.missing[s])
+}
+
 // choose starts reassembly for c, the connection the query's Index names.
-// The assembler sees only c's packets, so its pool holds one connection,
-// and its first packet (a's) makes a's direction gopacket's
-// TCPDirClientToServer.
+// Each direction's assembler sees only that direction's segments, so its
+// pool holds one connection whose TCPDirClientToServer half is the
+// direction and whose other half stays empty.
 func (x *streamExtractor) choose(c *streamConn) {
 	x.chosen = c
 	et := layers.EndpointIPv4
@@ -414,9 +462,11 @@ func (x *streamExtractor) choose(c *streamConn) {
 	a, b := c.a.Addr().AsSlice(), c.b.Addr().AsSlice()
 	x.flows[0] = gopacket.NewFlow(et, a, b)
 	x.flows[1] = gopacket.NewFlow(et, b, a)
-	x.asm = reassembly.NewAssembler(reassembly.NewStreamPool(&streamFactory{x: x}))
-	x.asm.MaxBufferedPagesPerConnection = x.q.MaxBufferedPages
-	x.asm.MaxBufferedPagesTotal = x.q.MaxBufferedPages
+	for s := range x.asm {
+		x.asm[s] = reassembly.NewAssembler(reassembly.NewStreamPool(&streamFactory{x: x, side: s}))
+		x.asm[s].MaxBufferedPagesPerConnection = x.q.MaxBufferedPages
+		x.asm[s].MaxBufferedPagesTotal = x.q.MaxBufferedPages
+	}
 }
 
 // deliver takes in-order bytes from the assembler. skip > 0 is the number
@@ -462,8 +512,8 @@ func (x *streamExtractor) result() *StreamResult {
 	if c == nil {
 		return res
 	}
-	if !x.done {
-		x.asm.FlushAll()
+	for _, a := range x.asm {
+		a.FlushAll()
 	}
 	res.Connection = res.Connections[x.q.Index]
 	names := [2]StreamDirection{StreamClient, StreamServer}
@@ -496,14 +546,21 @@ type streamContext struct{ ci gopacket.CaptureInfo }
 
 func (c *streamContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
-type streamFactory struct{ x *streamExtractor }
-
-func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
-	return &streamSink{x: f.x}
+type streamFactory struct {
+	x    *streamExtractor
+	side int
 }
 
-// streamSink receives the chosen connection's data from the assembler.
-type streamSink struct{ x *streamExtractor }
+func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
+	return &streamSink{x: f.x, side: f.side}
+}
+
+// streamSink receives one direction of the chosen connection from its
+// assembler.
+type streamSink struct {
+	x    *streamExtractor
+	side int
+}
 
 // Accept takes every segment, and starts a direction whose SYN the capture
 // lacks at its first segment.
@@ -516,11 +573,7 @@ func (s *streamSink) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, _ reassembly.
 
 func (s *streamSink) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
 	n, _ := sg.Lengths()
-	dir, _, _, skip := sg.Info()
-	side := 0
-	if dir == reassembly.TCPDirServerToClient {
-		side = 1
-	}
+	_, _, _, skip := sg.Info()
 	var data []byte
 	if n > 0 {
 		data = sg.Fetch(n)
@@ -530,16 +583,13 @@ func (s *streamSink) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.As
 		// No byte to take the time of (a FIN after a gap): the segment's own.
 		ci = ac.GetCaptureInfo()
 	}
-	s.x.deliver(side, skip, data, ci)
+	s.x.deliver(s.side, skip, data, ci)
 }
 
-// ReassemblyComplete ends the chosen connection: both sides closed. Later
-// packets (a last ACK, a retransmitted FIN) are not fed, so the assembler
-// never starts a second connection from them.
-func (s *streamSink) ReassemblyComplete(_ reassembly.AssemblerContext) bool {
-	s.x.done = true
-	return true
-}
+// ReassemblyComplete comes only from FlushAll, at the end: a direction's
+// half closed by a FIN or RST stays in the pool, where later segments (a
+// retransmitted FIN, data after the close) find it closed and are dropped.
+func (s *streamSink) ReassemblyComplete(_ reassembly.AssemblerContext) bool { return true }
 
 // StreamPage is a window of a reassembled stream, for callers that must
 // bound what they return (the MCP tool extract_tcp_stream).
