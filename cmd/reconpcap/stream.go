@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/detectors"
+)
+
+const streamUsage = `usage: reconpcap stream FILE SRC DST PORT [--format ascii|hex|raw] [--index N] [--direction both|client|server] [-o FILE]
+
+Reassembles the TCP connection between SRC and DST (either order) on PORT
+(either side's port; 0 for any) and prints it:
+  ascii  the conversation, each chunk under a marker saying who sent it,
+         non-printable bytes shown as '.' (as tshark's follow ascii)
+  hex    a hexdump of each chunk, offsets counted in its direction
+  raw    the bytes themselves: with --direction both, every chunk in
+         conversation order (the two sides interleaved, as delivered);
+         with client or server, that side's stream alone. Lost segments
+         leave no bytes: they are counted on stderr.
+When several connections match, they are listed on stderr and the first
+is shown unless --index chooses another.
+`
+
+// runStream is the stream command: one TCP connection, reassembled.
+func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("stream", stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, streamUsage) }
+	format := fs.String("format", "ascii", "output format: ascii, hex or raw")
+	index := fs.Int("index", 0, "which matching connection to show, 0-based in order of first packet")
+	dirFlag := fs.String("direction", "both", "what to show: both, client or server")
+	outPath := fs.String("o", "", "write the stream to this file instead of standard output")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	q, err := streamQuery(pos)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "ascii", "hex", "raw":
+	default:
+		return usagef("--format %q: want ascii, hex or raw", *format)
+	}
+	dir := detectors.StreamDirection(*dirFlag)
+	if dir != detectors.StreamBoth && dir != detectors.StreamClient && dir != detectors.StreamServer {
+		return usagef("--direction %q: want both, client or server", *dirFlag)
+	}
+	if *index < 0 {
+		return usagef("--index %d: want 0 or more", *index)
+	}
+	q.Index = *index
+	indexGiven := false
+	fs.Visit(func(f *flag.Flag) { indexGiven = indexGiven || f.Name == "index" })
+
+	res, err := detectors.ExtractStream(ctx, pos[0], q)
+	if res == nil || errors.Is(err, detectors.ErrNoStream) {
+		return err
+	}
+	if len(res.Connections) > 1 || errors.Is(err, detectors.ErrStreamIndex) {
+		fmt.Fprintf(stderr, "%d connections match %s:\n", len(res.Connections), q)
+		writeConnections(stderr, res.Connections)
+		if errors.Is(err, detectors.ErrStreamIndex) {
+			return err
+		}
+		if indexGiven {
+			fmt.Fprintf(stderr, "showing connection %d\n", q.Index)
+		} else {
+			fmt.Fprintf(stderr, "showing connection 0 (choose another with --index N)\n")
+		}
+	}
+	// A capture damaged part-way still gives the stream up to the damage:
+	// print it, then report the error.
+	if werr := writeStreamTo(*outPath, stdout, func(w io.Writer) error { return writeStream(w, stderr, res, *format, dir) }); werr != nil {
+		return werr
+	}
+	return err
+}
+
+// streamQuery reads FILE SRC DST PORT.
+func streamQuery(pos []string) (detectors.StreamQuery, error) {
+	var q detectors.StreamQuery
+	if len(pos) != 4 {
+		return q, usagef("stream takes FILE SRC DST PORT, got %d argument(s)", len(pos))
+	}
+	for i, p := range []*netip.Addr{&q.Src, &q.Dst} {
+		a, err := netip.ParseAddr(pos[1+i])
+		if err != nil {
+			return q, usagef("%s %q is not an IP address", []string{"SRC", "DST"}[i], pos[1+i])
+		}
+		*p = a
+	}
+	port, err := strconv.ParseUint(pos[3], 10, 16)
+	if err != nil {
+		return q, usagef("PORT %q: want a number from 0 (any port) to 65535", pos[3])
+	}
+	q.Port = uint16(port)
+	return q, nil
+}
+
+// writeStreamTo runs write on path (created or truncated) or, without a
+// path, on stdout.
+func writeStreamTo(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "" {
+		bw := bufio.NewWriter(stdout)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the stream: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing the stream to %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeConnections(w io.Writer, conns []detectors.StreamConnection) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  INDEX\tCLIENT\tSERVER\tFIRST\tLAST\tCLIENT BYTES\tSERVER BYTES\tEND")
+	for _, c := range conns {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", c.Index, c.Client, c.Server,
+			c.First.UTC().Format(time.RFC3339Nano), c.Last.UTC().Format(time.RFC3339Nano), c.ClientBytes, c.ServerBytes, c.End)
+	}
+	tw.Flush()
+}
+
+// writeStream writes the chosen connection in format; notes about lost or
+// cut bytes go to stderr in raw format, where stdout holds only bytes.
+func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string, dir detectors.StreamDirection) error {
+	if format == "raw" {
+		for _, h := range []*detectors.StreamHalf{&res.Client, &res.Server} {
+			if h.Gaps > 0 {
+				fmt.Fprintf(stderr, "%s: %d bytes missing in capture file (%d gaps), not written\n", h.Endpoint, h.Missing, h.Gaps)
+			}
+			if h.Truncated {
+				fmt.Fprintf(stderr, "%s: stream cut at %d of %d bytes\n", h.Endpoint, len(h.Data), h.Bytes)
+			}
+		}
+		if dir != detectors.StreamBoth {
+			_, err := w.Write(res.Half(dir).Data)
+			return err
+		}
+		for _, ch := range res.Chunks {
+			if _, err := w.Write(ch.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	writeStreamHeader(w, res)
+	rule := strings.Repeat("=", 67)
+	fmt.Fprintln(w, rule)
+	for _, ch := range res.Chunks {
+		if dir != detectors.StreamBoth && ch.Direction != dir {
+			continue
+		}
+		if ch.Gap {
+			fmt.Fprintf(w, "[%d bytes missing in capture file]\n", ch.Missing)
+			continue
+		}
+		arrow := ">>>"
+		if ch.Direction == detectors.StreamServer {
+			arrow = "<<<"
+		}
+		fmt.Fprintf(w, "%s %s %s, %d bytes at offset %d (packet %d, %s)\n", arrow, ch.Direction, res.Half(ch.Direction).Endpoint,
+			ch.Length, ch.Offset, ch.Packet, ch.Time.UTC().Format("2006-01-02 15:04:05.000000"))
+		if format == "hex" {
+			writeHexDump(w, ch.Data, ch.Offset)
+		} else {
+			writeASCII(w, ch.Data)
+		}
+		if len(ch.Data) < ch.Length {
+			fmt.Fprintf(w, "[%d more bytes past the %d-byte limit]\n", ch.Length-len(ch.Data), res.Query.MaxBytes)
+		}
+	}
+	fmt.Fprintln(w, rule)
+	return nil
+}
+
+func writeStreamHeader(w io.Writer, res *detectors.StreamResult) {
+	c := res.Connection
+	how := "client guessed from the ports"
+	if c.ClientKnown {
+		how = "client known from the handshake"
+	}
+	fmt.Fprintf(w, "Connection %d of %d: %s -> %s (%s, ended: %s)\n", c.Index, len(res.Connections), c.Client, c.Server, how, c.End)
+	fmt.Fprintf(w, "Time: %s to %s\n", c.First.UTC().Format(time.RFC3339Nano), c.Last.UTC().Format(time.RFC3339Nano))
+	for _, h := range []struct {
+		name string
+		h    *detectors.StreamHalf
+	}{{"client", &res.Client}, {"server", &res.Server}} {
+		fmt.Fprintf(w, "%s %s: %d bytes", h.name, h.h.Endpoint, h.h.Bytes)
+		if h.h.Gaps > 0 {
+			fmt.Fprintf(w, ", %d bytes missing in %d gaps", h.h.Missing, h.h.Gaps)
+		}
+		if !h.h.SYN {
+			fmt.Fprint(w, ", no SYN captured (starts mid-stream)")
+		}
+		if h.h.Truncated {
+			fmt.Fprintf(w, ", cut at %d bytes", len(h.h.Data))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// writeASCII writes b as tshark's follow ascii does: printable ASCII and
+// newlines as they are, every other byte as '.'.
+func writeASCII(w io.Writer, b []byte) {
+	out := make([]byte, len(b), len(b)+1)
+	for i, c := range b {
+		if c == '\n' || (c >= 0x20 && c < 0x7f) {
+			out[i] = c
+		} else {
+			out[i] = '.'
+		}
+	}
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	w.Write(out)
+}
+
+// writeHexDump writes b sixteen bytes a line, numbered from off.
+func writeHexDump(w io.Writer, b []byte, off int) {
+	var line strings.Builder
+	for i := 0; i < len(b); i += 16 {
+		row := b[i:min(i+16, len(b))]
+		line.Reset()
+		fmt.Fprintf(&line, "%08x  ", off+i)
+		for j := range 16 {
+			switch {
+			case j < len(row):
+				fmt.Fprintf(&line, "%02x ", row[j])
+			default:
+				line.WriteString("   ")
+			}
+			if j == 7 {
+				line.WriteByte(' ')
+			}
+		}
+		line.WriteString(" |")
+		for _, c := range row {
+			if c >= 0x20 && c < 0x7f {
+				line.WriteByte(c)
+			} else {
+				line.WriteByte('.')
+			}
+		}
+		line.WriteString("|\n")
+		io.WriteString(w, line.String())
+	}
+}
