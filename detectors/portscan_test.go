@@ -614,3 +614,23 @@ func TestSweepTestdata(t *testing.T) {
 		t.Errorf("hosts unanswered or refused = %d, want at least 63", n)
 	}
 }
+
+// TestScanAndExfilQuietOnBenignTestdata: the benign recordings, the web
+// scanners (which send requests, not probes) and a large download give no
+// port_scan and no data_exfiltration finding.
+func TestScanAndExfilQuietOnBenignTestdata(t *testing.T) {
+	for _, file := range []string{"benign_browse.pcap", "benign_dns.pcapng", "download_large.pcap", "http_gobuster.pcap", "http_ffuf.pcap", "http_sqlmap.pcap", "dns_tunnel.pcap"} {
+		t.Run(file, func(t *testing.T) {
+			p := filepath.Join("..", "testdata", file)
+			if _, err := os.Stat(p); err != nil {
+				t.Skipf("%s not recorded yet", p)
+			}
+			a := analyzeFile(t, p, Config{})
+			for _, typ := range []report.AttackType{report.AttackPortScan, report.AttackDataExfiltration} {
+				if got := findingsOf(a.Findings, typ); len(got) != 0 {
+					t.Errorf("%d %s findings, want none: %+v", len(got), typ, got)
+				}
+			}
+		})
+	}
+}
