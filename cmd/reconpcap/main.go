@@ -93,6 +93,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runIntel(ctx, rest, stdout, stderr)
 	case "mcp":
 		return runMCP(ctx, rest, stdin, stdout, stderr)
+	case "stream":
+		return runStream(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
