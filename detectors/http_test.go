@@ -99,6 +99,60 @@ func TestHTTPCorpusAttacks(t *testing.T) {
 	}
 }
 
+// TestHTTPRecorded runs the captures of the real tools recorded in
+// ../testdata (testdata/record/record.sh). Request and 404 counts agree
+// with tshark -Y http.request / http.response.code==404; the target's
+// docroot holds a .env that answers 200.
+func TestHTTPRecorded(t *testing.T) {
+	tests := []struct {
+		file                string
+		tool                string // "" for no finding
+		requests, status404 int64
+		exposed             []string
+		golden              string
+	}{
+		{"http_gobuster.pcap", "gobuster", 213, 208, []string{"/.env"}, "http_testdata_gobuster"},
+		{"http_ffuf.pcap", "ffuf", 211, 207, []string{"/.env"}, "http_testdata_ffuf"},
+		{"http_sqlmap.pcap", "sqlmap", 12, 0, nil, "http_testdata_sqlmap"},
+		{"benign_browse.pcap", "", 19, 1, nil, ""},
+		{"http_injection_ua.pcap", "", 5, 0, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			a := analyzeFile(t, testdataFile(t, tt.file), Config{})
+			var n404 int64
+			for _, c := range a.HTTPClients() {
+				n404 += c.Status[404]
+			}
+			if got := httpTotal(a); got != tt.requests || n404 != tt.status404 {
+				t.Errorf("requests %d, 404s %d; want %d, %d", got, n404, tt.requests, tt.status404)
+			}
+			fs := httpFindings(a.Findings)
+			if tt.tool == "" {
+				if len(fs) != 0 {
+					t.Errorf("benign capture gave %+v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 {
+				t.Fatalf("%d findings, want 1: %+v", len(fs), fs)
+			}
+			f := fs[0]
+			if f.Source != "10.66.0.10" || f.Target != "10.66.0.20" || f.Severity != report.SeverityHigh ||
+				f.Technique != "scanner_user_agent" || !slices.Equal(f.Samples["scanners"], []string{tt.tool}) {
+				t.Errorf("got %s -> %s %s %s %v", f.Source, f.Target, f.Severity, f.Technique, f.Samples["scanners"])
+			}
+			if !slices.Equal(f.Samples["exposed_paths"], tt.exposed) {
+				t.Errorf("exposed_paths %q, want %q", f.Samples["exposed_paths"], tt.exposed)
+			}
+			if len(tt.exposed) > 0 && !strings.Contains(f.Summary, "/.env answered 200: something leaked") {
+				t.Errorf("summary %q does not call out the leak", f.Summary)
+			}
+			golden(t, tt.golden, fs)
+		})
+	}
+}
+
 // TestHTTPCorpusTotals checks that the request count of every corpus
 // capture equals tshark's (expected.json http.requests: every pipelined
 // request counted).
