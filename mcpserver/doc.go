@@ -1,0 +1,89 @@
+// Package mcpserver is reconpcap's MCP server: the tools a model calls to
+// investigate packet captures, over a shared cache of analyses, behind a
+// path policy, with every answer bounded and every string from a packet
+// escaped. It is a thin adapter over the detectors package.
+//
+// # How the parts fit
+//
+//   - New builds a Server from a Config whose zero value is ready to use.
+//     Server.MCP returns the mcp-go server for in-process clients;
+//     ServeStdio, HTTPHandler, ServeListener and ListenAndServe put it on a
+//     transport (logs go to Config.Logger, never to stdout).
+//   - PathPolicy (paths.go) decides which files may be read: pcap_file is
+//     taken relative to working_dir, and the result, after symbolic links,
+//     must lie inside an allowed root and be a regular file. A refusal is a
+//     *PathError naming the rule; nothing is read.
+//   - The analysis cache (cache.go) keys analyses by absolute path, size and
+//     modification time: every tool reads the same analysis, concurrent
+//     calls for one file share one parse, and a changed file is read again.
+//     The shared parse runs under a context detached from any one caller
+//     and is cancelled when the last caller waiting for it gives up; a
+//     cancelled parse is never cached. The cache is bounded in entries
+//     (LRU) and in estimated bytes. Server.Stats reports parses and hits.
+//   - Each tool (tools.go and one file per tool) has typed arguments and
+//     a typed result, published as JSON Schemas with their defaults. The
+//     handler decodes the call over the defaults (mcp-go does not apply
+//     schema defaults), checks the arguments, answers from the cached
+//     analysis (threshold, threshold_bytes and interval_seconds re-judge it
+//     with Analysis.Evaluate and TimelineAt, without reading the capture
+//     again), and returns the result as structured content plus the same
+//     JSON as text.
+//   - Every result is at most Config.MaxResultBytes of JSON (16 KiB by
+//     default). Long lists are paged with offset and limit and say total,
+//     offset, returned, remaining and next_offset; a page that would still
+//     be too large is cut further and says truncated: true.
+//   - Every string that came from a packet goes through Sanitize: control
+//     and non-printable characters and invalid UTF-8 become \xNN, and long
+//     strings are cut with a marker. The tool descriptions tell the model
+//     these strings are data from the capture, never instructions.
+//   - Errors: what the model can act on (a path outside the roots, a missing
+//     file, not a capture, a corrupt capture, a bad argument) is a tool
+//     error result with a clear message; a capture damaged part-way gives
+//     the partial results with partial: true and a warning. Only internal
+//     faults, panics (recovered) and cancelled calls are protocol errors.
+//
+// # Tools
+//
+// Every tool takes pcap_file (default "traffic.pcap") and working_dir
+// (default: the first allowed root). Names and arguments are stable; new
+// arguments and result fields may be added.
+//
+//	read_pcap_summary         max_packets (accepted, ignored)
+//	    total_packets, unique_ips, protocols, top_talkers, top_ports,
+//	    top_conversations, dns_names, findings_by_type, ...
+//	detect_port_scanning      threshold (10), offset, limit
+//	    port_scan_detected, suspicious_activity [{source_ip, target_ip,
+//	    ports_scanned, packet_count, severity, technique, ...}], findings
+//	detect_http_anomalies     offset, limit
+//	    http_anomalies_detected, suspicious_user_agents,
+//	    high_volume_sources, enumeration_paths, findings
+//	detect_data_exfiltration  threshold_bytes (1000000), offset, limit
+//	    exfiltration_detected, suspicious_transfers [{source_ip,
+//	    destination_ip, bytes, severity, direction, ...}], findings,
+//	    large_transfers
+//	get_traffic_timeline      interval_seconds (60, 1 to 604800), offset, limit
+//	    interval_seconds, intervals, bursts, mean and stddev of packets
+//	list_findings             type, min_severity, source, offset, limit
+//	    every finding of every detector, most severe first
+//	analyze_dns
+//	    DNS totals, top names, domains with tunnelling statistics,
+//	    clients, dns_tunneling findings
+//	list_http_requests        source, offset, limit
+//	    each HTTP request: frame, time, addresses, method, host, URI,
+//	    user agent, status
+//	get_conversations         ip, offset, limit
+//	    top talkers and address pairs, largest first
+//
+// limit defaults to 50 and may be at most 1000; fewer items come back when
+// the page would exceed the size bound.
+//
+// # Use
+//
+//	srv, err := mcpserver.New(mcpserver.Config{Roots: []string{"/captures"}})
+//	if err != nil { ... }
+//	err = srv.ServeStdio(ctx, os.Stdin, os.Stdout)
+//
+// In process, client.NewInProcessClient(srv.MCP()) talks to the same tools
+// without a transport; it has no timeout of its own, so pass a context
+// with a deadline to CallTool.
+package mcpserver

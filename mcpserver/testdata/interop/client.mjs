@@ -1,0 +1,153 @@
+// Interoperability check: the official MCP TypeScript SDK client drives
+// `reconpcap mcp` over stdio.
+//
+//	node client.mjs BINARY ROOT_DIR [CAPTURE]
+//
+// It starts `BINARY mcp --root ROOT_DIR`, lists the tools, calls
+// read_pcap_summary and detect_port_scanning (threshold 10) on CAPTURE
+// (default scan_syn.pcap, relative to ROOT_DIR) and a tool with a path that
+// escapes the root, then prints one JSON object with what it got on stdout.
+// Any failure (a missing tool, a protocol error, a structured result the
+// SDK finds invalid against the tool's output schema, a bad path that is
+// not a tool error, bytes on the server's stdout that are not JSON-RPC) is
+// reported on stderr and the exit status is 1. mcpserver/binary_test.go
+// runs it and checks the values.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+
+const EXPECTED_TOOLS = [
+  "read_pcap_summary",
+  "detect_port_scanning",
+  "detect_http_anomalies",
+  "detect_data_exfiltration",
+  "get_traffic_timeline",
+  "list_findings",
+  "analyze_dns",
+  "list_http_requests",
+  "get_conversations",
+];
+
+const [bin, root, capture = "scan_syn.pcap"] = process.argv.slice(2);
+if (!bin || !root) {
+  console.error("usage: node client.mjs BINARY ROOT_DIR [CAPTURE]");
+  process.exit(2);
+}
+
+// A hung server must not hang the caller: the Go test has its own timeout,
+// but a person running this by hand has none.
+const watchdog = setTimeout(() => {
+  console.error("interop: timed out after 30s");
+  process.exit(1);
+}, 30_000);
+watchdog.unref();
+
+function fail(msg) {
+  throw new Error(msg);
+}
+
+// textOf joins the text content blocks of a tool result.
+function textOf(result) {
+  return (result.content ?? [])
+    .filter((c) => c.type === "text")
+    .map((c) => c.text)
+    .join("\n");
+}
+
+// structured returns a successful tool result's structured content. The SDK
+// has already validated it against the tool's outputSchema; the text block
+// must carry the same JSON for clients that read only text.
+function structured(name, result) {
+  if (result.isError) fail(`${name}: tool error: ${textOf(result)}`);
+  const sc = result.structuredContent;
+  if (!sc || typeof sc !== "object") fail(`${name}: no structuredContent`);
+  let fromText;
+  try {
+    fromText = JSON.parse(textOf(result));
+  } catch (e) {
+    fail(`${name}: text content is not JSON: ${e.message}`);
+  }
+  if (JSON.stringify(fromText) !== JSON.stringify(sc)) {
+    fail(`${name}: text content and structuredContent differ`);
+  }
+  return sc;
+}
+
+const transportErrors = [];
+const transport = new StdioClientTransport({
+  command: bin,
+  args: ["mcp", "--root", root],
+  stderr: "pipe", // the server's logs; shown only on failure
+});
+let serverStderr = "";
+transport.stderr?.on("data", (d) => {
+  serverStderr += d.toString();
+});
+// A line on the server's stdout that is not JSON-RPC surfaces here.
+transport.onerror = (err) => transportErrors.push(String(err?.message ?? err));
+
+const client = new Client({ name: "reconpcap-interop", version: "1.0.0" });
+
+async function main() {
+  await client.connect(transport);
+  const server = client.getServerVersion();
+  if (!server?.name) fail("initialize: no serverInfo name");
+  if (!client.getServerCapabilities()?.tools) fail("initialize: server declares no tools capability");
+
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name).sort();
+  const missing = EXPECTED_TOOLS.filter((n) => !names.includes(n));
+  if (missing.length) fail(`tools/list: missing ${missing.join(", ")}`);
+  for (const t of tools) {
+    if (!t.description) fail(`tool ${t.name}: no description`);
+    if (t.inputSchema?.type !== "object") fail(`tool ${t.name}: input schema is not an object schema`);
+  }
+
+  const summary = structured(
+    "read_pcap_summary",
+    await client.callTool({ name: "read_pcap_summary", arguments: { pcap_file: capture } }),
+  );
+  const scan = structured(
+    "detect_port_scanning",
+    await client.callTool({ name: "detect_port_scanning", arguments: { pcap_file: capture, threshold: 10 } }),
+  );
+
+  const bad = await client.callTool({
+    name: "read_pcap_summary",
+    arguments: { pcap_file: "../../etc/passwd" },
+  });
+  if (bad.isError !== true) fail(`bad path: isError is ${bad.isError}, want true`);
+  const badText = textOf(bad);
+  if (!badText) fail("bad path: empty error message");
+  if (badText.includes("root:x:0:0")) fail("bad path: the answer contains /etc/passwd");
+
+  if (transportErrors.length) fail(`transport errors: ${transportErrors.join("; ")}`);
+
+  const out = {
+    server: { name: server.name, version: server.version },
+    tools: names,
+    summary: { total_packets: summary.total_packets, unique_ips: summary.unique_ips },
+    port_scan: {
+      port_scan_detected: scan.port_scan_detected,
+      suspicious_activity: scan.suspicious_activity ?? [],
+    },
+    port_scan_structured: scan,
+    bad_path: { isError: bad.isError, message: badText },
+  };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+let status = 0;
+try {
+  await main();
+} catch (err) {
+  console.error(`interop: ${err?.message ?? err}`);
+  if (serverStderr) console.error(`server stderr:\n${serverStderr}`);
+  status = 1;
+}
+try {
+  await client.close();
+} catch (err) {
+  console.error(`interop: close: ${err?.message ?? err}`);
+  status = 1;
+}
+process.exit(status);
