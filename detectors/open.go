@@ -123,7 +123,7 @@ func (r *captureReader) init() error {
 		r.ifaces = 1
 	case magicPcapNG:
 		r.format = "pcapng"
-		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: r.sectionEnd})
 		if err != nil {
 			return headerError(err)
 		}
@@ -196,21 +196,31 @@ func (r *captureReader) noteInterfaces() {
 	if n == r.lastIfaces {
 		return
 	}
-	for i := 0; i < n; i++ {
-		iface, err := r.ng.Interface(i)
-		if err != nil {
-			continue
-		}
-		if !containsLinkType(r.linkTypes, iface.LinkType) {
-			r.linkTypes = append(r.linkTypes, iface.LinkType)
+	for i := r.lastIfaces; i < n; i++ {
+		if iface, err := r.ng.Interface(i); err == nil {
+			r.noteLinkType(iface.LinkType)
 		}
 	}
-	if n > r.lastIfaces {
-		r.ifaces += n - r.lastIfaces
-	} else {
-		r.ifaces += n // a new section started its own interface list
-	}
+	r.ifaces += n - r.lastIfaces
 	r.lastIfaces = n
+}
+
+// sectionEnd is called by the pcapng reader when a new section header
+// ends the current section, with that section's interfaces: the next
+// section numbers its interfaces from 0 again, and may declare as many as
+// this one did, so counting NInterfaces alone would miss them.
+func (r *captureReader) sectionEnd(ifaces []pcapgo.NgInterface, _ pcapgo.NgSectionInfo) {
+	for _, iface := range ifaces[min(r.lastIfaces, len(ifaces)):] {
+		r.noteLinkType(iface.LinkType)
+		r.ifaces++
+	}
+	r.lastIfaces = 0
+}
+
+func (r *captureReader) noteLinkType(t layers.LinkType) {
+	if !containsLinkType(r.linkTypes, t) {
+		r.linkTypes = append(r.linkTypes, t)
+	}
 }
 
 func containsLinkType(l []layers.LinkType, t layers.LinkType) bool {
