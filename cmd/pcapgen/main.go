@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		scanDst   = fs.String("scan-dst", "", "scanned address (default 10.0.1.10)")
 		edge      = fs.String("edge", "", "write the named edge case instead (see -list-edge)")
 		listEdge  = fs.Bool("list-edge", false, "list the edge cases and exit")
+		quiet     = fs.Bool("q", false, "do not print the ground truth")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,6 +88,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			os.Remove(*out)
 			return err
+		}
+		if *quiet {
+			return nil
 		}
 		return printStats(stdout, st)
 	}
@@ -122,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Attacks.HTTPEnum = &pcapgen.HTTPEnum{Requests: *enum, UserAgent: *ua}
 	}
 	st, err := pcapgen.WriteFile(ctx, *out, cfg)
-	if err != nil {
+	if err != nil || *quiet {
 		return err
 	}
 	return printStats(stdout, st)

@@ -183,6 +183,9 @@ func buildMultiSection() ([]byte, *Stats, error) {
 			if err := g.run(context.Background()); err != nil {
 				return nil, nil, err
 			}
+			if total.Packets == 0 {
+				total.Start = g.stats.Start
+			}
 			total.Packets += g.stats.Packets
 			total.WireBytes += g.stats.WireBytes
 			total.End = g.stats.End
@@ -223,9 +226,10 @@ func buildVLANQinQ() ([]byte, *Stats, error) {
 	if err := w.WriteFileHeader(snapLen, layers.LinkTypeEthernet); err != nil {
 		return nil, nil, err
 	}
-	st := &Stats{Start: edgeStart, LinkType: layers.LinkTypeEthernet.String()}
+	// A microsecond file: the times are what it can hold.
+	ts := edgeStart.Truncate(time.Microsecond)
+	st := &Stats{Start: ts, LinkType: layers.LinkTypeEthernet.String()}
 	ips := map[string]bool{}
-	ts := edgeStart
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	write := func(ls ...gopacket.SerializableLayer) error {
 		sb := gopacket.NewSerializeBuffer()

@@ -442,6 +442,9 @@ func (g *gen) emit(r *route, d dir, proto layers.IPProtocol, sport, dport uint16
 	gap := int64(g.rng.ExpFloat64() * 1e9 / g.cfg.PacketRate)
 	g.ns += max(gap, 1000)
 	ts := g.cfg.Start.Add(time.Duration(g.ns))
+	if g.cfg.Format == FormatPcap {
+		ts = ts.Truncate(time.Microsecond) // what the file can hold
+	}
 	if err := g.s.write(ts, data); err != nil {
 		return fmt.Errorf("pcapgen: writing packet %d: %w", g.stats.Packets+1, err)
 	}
