@@ -263,9 +263,26 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// modelError is a typed model error: its text (msg, wrapping ErrModel) is
+// safe to show, and it keeps the client's error for errors.As (the status,
+// the param of an *openai.APIError) without printing it, as that text can
+// quote the API key.
+type modelError struct {
+	msg   error
+	cause error
+}
+
+func (e *modelError) Error() string   { return e.msg.Error() }
+func (e *modelError) Unwrap() []error { return []error{e.msg, e.cause} }
+
 // classify says whether a model error is worth retrying and wraps it in a
 // clear typed error that never contains the API key.
 func classify(err error) (bool, error) {
+	retry, msg := classifyText(err)
+	return retry, &modelError{msg: msg, cause: err}
+}
+
+func classifyText(err error) (bool, error) {
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	status := 0
