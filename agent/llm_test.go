@@ -613,31 +613,44 @@ func TestLLMUnknownToolAndBadArguments(t *testing.T) {
 
 func TestLLMResponseFormatRefused(t *testing.T) {
 	t.Parallel()
-	dir := copyTestCapture(t, "scan_syn.pcap")
-	f := newFakeOpenAI(t,
-		replyError(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "invalid_request_error", "response_format"),
-		replyTools(toolCall("c1", "list_findings", `{}`)),
-		replyContent(goodSynAnswer),
-	)
-	rep := investigateOK(t, newLLMAgent(t, llmConfig(dir, f, AnalystLLM)))
-	if got := llmVerdictOf(rep); got != synVerdict {
-		t.Errorf("verdict = %+v, want %+v", got, synVerdict)
+	cases := []struct {
+		name    string
+		refusal fakeStep
+	}{
+		{"message names it", replyError(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", "invalid_request_error", "response_format")},
+		{"param names it", replyError(400, "Unsupported parameter.", "invalid_request_error", "response_format")},
+		{"plain body", fakeStep{status: 400, errBody: "unknown field: response_format"}},
 	}
-	checkLLMAnalyst(t, rep.Analyst, 2, []string{"list_findings"})
-	reqs := f.requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d requests, want 3", len(reqs))
-	}
-	if _, ok := reqs[0].raw["response_format"]; !ok {
-		t.Error("the first request had no response_format")
-	}
-	for i, r := range reqs[1:] {
-		if rf, ok := r.raw["response_format"]; ok {
-			t.Errorf("request %d still sends response_format %s after the endpoint refused it", i+2, rf)
-		}
-	}
-	if diff := cmp.Diff(reqs[0].req.Messages, reqs[1].req.Messages); diff != "" {
-		t.Errorf("the retry without response_format changed the conversation:\n%s", diff)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := copyTestCapture(t, "scan_syn.pcap")
+			f := newFakeOpenAI(t,
+				tc.refusal,
+				replyTools(toolCall("c1", "list_findings", `{}`)),
+				replyContent(goodSynAnswer),
+			)
+			rep := investigateOK(t, newLLMAgent(t, llmConfig(dir, f, AnalystLLM)))
+			if got := llmVerdictOf(rep); got != synVerdict {
+				t.Errorf("verdict = %+v, want %+v", got, synVerdict)
+			}
+			checkLLMAnalyst(t, rep.Analyst, 2, []string{"list_findings"})
+			reqs := f.requests()
+			if len(reqs) != 3 {
+				t.Fatalf("%d requests, want 3", len(reqs))
+			}
+			if _, ok := reqs[0].raw["response_format"]; !ok {
+				t.Error("the first request had no response_format")
+			}
+			for i, r := range reqs[1:] {
+				if rf, ok := r.raw["response_format"]; ok {
+					t.Errorf("request %d still sends response_format %s after the endpoint refused it", i+2, rf)
+				}
+			}
+			if diff := cmp.Diff(reqs[0].req.Messages, reqs[1].req.Messages); diff != "" {
+				t.Errorf("the retry without response_format changed the conversation:\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -838,5 +851,25 @@ func TestLLMPlantedInstructionReachesModelEscaped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLLMDisagreementKeepsFindings: a model that sees no attack while the
+// detectors report a high-severity scan is taken at its word, but the
+// findings stay and the note records the disagreement.
+func TestLLMDisagreementKeepsFindings(t *testing.T) {
+	t.Parallel()
+	dir := copyTestCapture(t, "scan_syn.pcap")
+	f := newFakeOpenAI(t, replyContent(`{"attack_assessment": {"attack_type": "unknown", "target": "unknown", "severity": "low", "confidence": "low"},
+ "evidence": ["The RST answers look like a misconfigured health check."], "recommendations": []}`))
+	rep := investigateOK(t, newLLMAgent(t, llmConfig(dir, f, AnalystAuto)))
+	want := llmVerdict{report.AttackUnknown, report.TargetUnknown, report.SeverityLow, report.ConfidenceLow}
+	if got := llmVerdictOf(rep); got != want {
+		t.Errorf("verdict = %+v, want the model's %+v", got, want)
+	}
+	checkLLMAnalyst(t, rep.Analyst, 1, []string{})
+	checkSynFacts(t, rep, dir)
+	if n := rep.Analyst.Note; !strings.Contains(n, "no attack") || !strings.Contains(n, "high") || !strings.Contains(n, "findings are kept") {
+		t.Errorf("analyst.note = %q, want the disagreement with the high finding", n)
 	}
 }
