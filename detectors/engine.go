@@ -37,6 +37,7 @@ type Capture struct {
 	Truncated  bool // the file ends in the middle of a record
 	Warnings   []string
 	Malformed  int // packets with a header the decoder could not read in full
+	badTimes   int // packets whose timestamp was out of range
 	flows      *flowTable
 }
 
@@ -65,6 +66,9 @@ func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, er
 	defer r.Close()
 	c := &Capture{Path: path, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable()}
 	err = c.run(ctx, r, analyzers)
+	if c.badTimes > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
+	}
 	c.LinkTypes = r.linkTypes
 	c.Interfaces = r.ifaces
 	return c, err
@@ -89,6 +93,13 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			// A pcapng Simple Packet Block has no timestamp: it takes
 			// the time of the packet before it.
 			p.Time = lastTime
+		}
+		if y := p.Time.Year(); y < 1 || y > 9999 {
+			// A damaged pcapng timestamp (64 bits, in whatever unit the
+			// interface declares) can land outside the years time.Time
+			// writes as JSON; the packet takes the time before it.
+			p.Time = lastTime
+			c.badTimes++
 		}
 		lastTime = p.Time
 		if p.Length < p.CaptureLength {
