@@ -152,7 +152,9 @@ func (d *decoder) decode(p *Packet, data []byte) {
 	}
 	parser := d.parsers[first]
 	err := parser.DecodeLayers(data, &d.decoded)
-	if err != nil || parser.Truncated {
+	// parser.Truncated only says the snap length cut the packet short: that is
+	// how captures are made, not damage, and the IP lengths still count.
+	if err != nil {
 		p.Layers |= LayerMalformed
 	}
 	var ipDone bool

@@ -14,6 +14,7 @@ var ToolNames = []string{
 	"analyze_dns",
 	"list_http_requests",
 	"get_conversations",
+	"check_addresses",
 }
 
 // tools builds the catalogue.
@@ -28,5 +29,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.dnsTool()),
 		typedTool(s, s.httpRequestsTool()),
 		typedTool(s, s.conversationsTool()),
+		typedTool(s, s.checkAddressesTool()),
 	}
 }
