@@ -199,7 +199,7 @@ func (h *httpDetector) Packet(p *Packet) {
 	if c == nil {
 		// Only a segment that starts like a request line or a
 		// response makes a connection worth following.
-		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload) {
+		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload, len(p.Payload) < p.PayloadLen) {
 			return
 		}
 		c = &httpConn{}
@@ -208,14 +208,20 @@ func (h *httpDetector) Packet(p *Packet) {
 	h.segment(c, di, p)
 }
 
-// startsRequestLine reports whether payload starts with a method token
-// and its first line (within httpMaxLine) names an HTTP version.
-func startsRequestLine(pl []byte) bool {
-	if !looksLikeRequest(pl) {
+// startsRequestLine reports whether payload starts with a known method
+// and a space, and its first line (within httpMaxLine) names an HTTP
+// version, or was cut by the snap length before it could.
+func startsRequestLine(pl []byte, cut bool) bool {
+	sp := bytes.IndexByte(pl[:min(len(pl), 21)], ' ')
+	if sp <= 0 || !knownMethod(pl[:sp]) {
 		return false
 	}
 	line := pl[:min(len(pl), httpMaxLine)]
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+	i := bytes.IndexByte(line, '\n')
+	if i < 0 && cut {
+		return true
+	}
+	if i >= 0 {
 		line = line[:i]
 	}
 	return bytes.Contains(line, []byte(" HTTP/"))
@@ -273,7 +279,9 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 		pr.enumReqs++
 		pr.enumMask |= 1 << i
 	}
-	if sensitive, strong := sensitivePath(h.scratch2); sensitive {
+	// Only a GET answered 200 hands the file out: a 200 to a PUT or a
+	// POST is an upload or a form that worked.
+	if sensitive, strong := sensitivePath(h.scratch2); sensitive && m == "GET" {
 		req.sensitive = true
 		req.path = cut(path, httpMaxSampleText)
 		if strong {
@@ -611,7 +619,8 @@ var sensitivePaths = []struct {
 }
 
 // backupSuffixes name backup copies of files; an archive counts when its
-// name says backup.
+// name says backup. A 200 answer to one raises a finding but is none on
+// its own: downloading a dump or an archive can be what the site is for.
 var backupSuffixes = []string{".bak", ".old", ".orig", ".swp", ".sql", ".sql.gz", "~", ".save", ".backup"}
 var archiveSuffixes = []string{".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar"}
 
@@ -633,13 +642,13 @@ func sensitivePath(lowerPath []byte) (sensitive, strong bool) {
 	}
 	for _, s := range backupSuffixes {
 		if bytes.HasSuffix(lowerPath, []byte(s)) {
-			return true, true
+			return true, false
 		}
 	}
 	if bytes.Contains(lowerPath, []byte("backup")) {
 		for _, s := range archiveSuffixes {
 			if bytes.HasSuffix(lowerPath, []byte(s)) {
-				return true, true
+				return true, false
 			}
 		}
 	}

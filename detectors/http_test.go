@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -100,56 +101,119 @@ func TestHTTPCorpusAttacks(t *testing.T) {
 }
 
 // TestHTTPRecorded runs the captures of the real tools recorded in
-// ../testdata (testdata/record/record.sh). Request and 404 counts agree
-// with tshark -Y http.request / http.response.code==404; the target's
-// docroot holds a .env that answers 200.
+// ../testdata (testdata/record/record.sh) against their ground truth
+// (testdata/ground_truth.json): request, method and 404 counts as tshark
+// measured them, sensitive paths answered 200, and exactly the expected
+// http_enumeration findings.
 func TestHTTPRecorded(t *testing.T) {
-	tests := []struct {
-		file                string
-		tool                string // "" for no finding
-		requests, status404 int64
-		exposed             []string
-		golden              string
-	}{
-		{"http_gobuster.pcap", "gobuster", 213, 208, []string{"/.env"}, "http_testdata_gobuster"},
-		{"http_ffuf.pcap", "ffuf", 211, 207, []string{"/.env"}, "http_testdata_ffuf"},
-		{"http_sqlmap.pcap", "sqlmap", 12, 0, nil, "http_testdata_sqlmap"},
-		{"benign_browse.pcap", "", 19, 1, nil, ""},
-		{"http_injection_ua.pcap", "", 5, 0, nil, ""},
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "ground_truth.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			a := analyzeFile(t, testdataFile(t, tt.file), Config{})
-			var n404 int64
-			for _, c := range a.HTTPClients() {
+	var truth map[string]struct {
+		Expected []struct {
+			Type, Source, Target, Technique string
+			Severity                        report.Severity
+		} `json:"expected"`
+		Measured struct {
+			HTTP *struct {
+				Requests      int64            `json:"requests"`
+				Methods       map[string]int64 `json:"methods"`
+				ResponseCodes map[string]int64 `json:"response_codes"`
+				UniquePaths   int64            `json:"unique_paths"`
+				Sources       map[string]int64 `json:"sources"`
+				Paths200      []string         `json:"paths_200"`
+			} `json:"http"`
+		} `json:"measured"`
+	}
+	if err := json.Unmarshal(b, &truth); err != nil {
+		t.Fatal(err)
+	}
+	goldens := map[string]string{"http_gobuster.pcap": "http_testdata_gobuster", "http_ffuf.pcap": "http_testdata_ffuf"}
+	checked := map[string]bool{}
+	for name, gt := range truth {
+		h := gt.Measured.HTTP
+		if h == nil {
+			continue
+		}
+		checked[name] = true
+		t.Run(name, func(t *testing.T) {
+			a := analyzeFile(t, testdataFile(t, name), Config{})
+			clients := a.HTTPClients()
+			var total, n404 int64
+			methods := map[string]int64{}
+			var exposed []string
+			for _, c := range clients {
+				total += c.Requests
 				n404 += c.Status[404]
+				for m, n := range c.Methods {
+					methods[m] += n
+				}
+				exposed = append(exposed, c.ExposedPaths...)
 			}
-			if got := httpTotal(a); got != tt.requests || n404 != tt.status404 {
-				t.Errorf("requests %d, 404s %d; want %d, %d", got, n404, tt.requests, tt.status404)
+			// SSDP (HTTP over UDP multicast) is not web traffic: the
+			// detector reads TCP only.
+			for _, m := range []string{"M-SEARCH", "NOTIFY"} {
+				h.Requests -= h.Methods[m]
+				delete(h.Methods, m)
+			}
+			if total != h.Requests || n404 != h.ResponseCodes["404"] {
+				t.Errorf("requests %d, 404s %d; want %d, %d", total, n404, h.Requests, h.ResponseCodes["404"])
+			}
+			if diff := cmp.Diff(h.Methods, methods, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("methods (-want +got):\n%s", diff)
+			}
+			if len(clients) == 1 && clients[0].UniquePaths != h.UniquePaths {
+				t.Errorf("unique paths %d, want %d", clients[0].UniquePaths, h.UniquePaths)
+			}
+			// paths_200 does not say which method asked: a 200 to a PUT
+			// is an upload, not a leak, so only GET-only captures are
+			// compared.
+			var wantExposed []string
+			if len(h.Methods) != 1 || h.Methods["GET"] == 0 {
+				wantExposed = exposed
+			}
+			for _, p := range h.Paths200 {
+				if len(h.Methods) != 1 || h.Methods["GET"] == 0 {
+					break
+				}
+				if sensitive, _ := sensitivePath([]byte(strings.ToLower(string(uriPath([]byte(p)))))); sensitive {
+					wantExposed = append(wantExposed, p)
+				}
+			}
+			slices.Sort(exposed)
+			if !slices.Equal(exposed, wantExposed) {
+				t.Errorf("exposed paths %q, want %q", exposed, wantExposed)
+			}
+			type want struct {
+				Source, Target, Technique string
+				Severity                  report.Severity
+			}
+			var wantF, gotF []want
+			for _, e := range gt.Expected {
+				if e.Type == string(report.AttackHTTPEnumeration) {
+					wantF = append(wantF, want{e.Source, e.Target, e.Technique, e.Severity})
+				}
 			}
 			fs := httpFindings(a.Findings)
-			if tt.tool == "" {
-				if len(fs) != 0 {
-					t.Errorf("benign capture gave %+v", fs)
+			for _, f := range fs {
+				gotF = append(gotF, want{f.Source, f.Target, f.Technique, f.Severity})
+				if slices.Contains(f.Samples["exposed_paths"], "/.env") && !strings.Contains(f.Summary, "/.env answered 200: something leaked") {
+					t.Errorf("summary %q does not call out the leak", f.Summary)
 				}
-				return
 			}
-			if len(fs) != 1 {
-				t.Fatalf("%d findings, want 1: %+v", len(fs), fs)
+			if diff := cmp.Diff(wantF, gotF); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
 			}
-			f := fs[0]
-			if f.Source != "10.66.0.10" || f.Target != "10.66.0.20" || f.Severity != report.SeverityHigh ||
-				f.Technique != "scanner_user_agent" || !slices.Equal(f.Samples["scanners"], []string{tt.tool}) {
-				t.Errorf("got %s -> %s %s %s %v", f.Source, f.Target, f.Severity, f.Technique, f.Samples["scanners"])
+			if g := goldens[name]; g != "" {
+				golden(t, g, fs)
 			}
-			if !slices.Equal(f.Samples["exposed_paths"], tt.exposed) {
-				t.Errorf("exposed_paths %q, want %q", f.Samples["exposed_paths"], tt.exposed)
-			}
-			if len(tt.exposed) > 0 && !strings.Contains(f.Summary, "/.env answered 200: something leaked") {
-				t.Errorf("summary %q does not call out the leak", f.Summary)
-			}
-			golden(t, tt.golden, fs)
 		})
+	}
+	for _, name := range []string{"http_gobuster.pcap", "http_ffuf.pcap", "http_sqlmap.pcap", "benign_browse.pcap", "http_injection_ua.pcap"} {
+		if !checked[name] {
+			t.Errorf("ground truth has no http measurements for %s", name)
+		}
 	}
 }
 

@@ -122,7 +122,18 @@ func (h *httpDetector) segment(c *httpConn, di int, p *Packet) {
 	ds.synced = true
 	h.parse(c, ds, data, p)
 	if missing := wire - len(data); missing > 0 {
-		// The snap length cut the segment.
+		// The snap length cut the segment. A message's first line cut
+		// short still says what it is (tshark reads it too): take what
+		// is left of it.
+		if ds.state == httpIdle && len(ds.line) > 0 {
+			ds.overlong = true
+			line := bytes.TrimSuffix(ds.line, []byte{'\r'})
+			if ds.role == roleResponses {
+				h.responseLine(c, ds, line, p)
+			} else {
+				h.requestLine(c, ds, line, p)
+			}
+		}
 		if !ds.skipMissing(int64(missing)) {
 			ds.resync()
 		}
