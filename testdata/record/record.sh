@@ -204,6 +204,7 @@ teardown() {
 	stop_servers || true
 	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	rm -rf /etc/netns/rp-att
+	rmdir /etc/netns 2>/dev/null || true  # only if empty (it was created for rp-att)
 }
 
 # ---------------------------------------------------------------- capture helpers
