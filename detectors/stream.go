@@ -158,7 +158,10 @@ type StreamChunk struct {
 	Packet  int       `json:"packet"`
 	Gap     bool      `json:"gap,omitempty"`
 	Missing int       `json:"missing,omitempty"`
-	Data    []byte    `json:"data,omitempty"`
+	// SnapLen is set on a gap whose bytes the capture's snap length cut
+	// from the end of a segment, rather than a segment lost whole.
+	SnapLen bool   `json:"snaplen,omitempty"`
+	Data    []byte `json:"data,omitempty"`
 }
 
 // StreamResult is one reassembled TCP connection and the list of every
@@ -331,6 +334,7 @@ type rawChunk struct {
 	time    time.Time
 	packet  int
 	missing int
+	snap    bool
 }
 
 // streamExtractor is the Analyzer of ExtractStream.
@@ -348,6 +352,12 @@ type streamExtractor struct {
 	started [2]bool
 	base    [2]uint32 // sequence number of each direction's first byte
 	dataEnd [2]uint32 // sequence number just past the furthest data seen
+	// A segment the snap length cut: its captured and real ends.
+	cut             [2]bool
+	cutFrom, cutEnd [2]uint32
+	cutPacket       [2]int
+	cutTime         [2]time.Time
+	snapGap         [2]bool // the gap being flushed is a cut one
 
 	data      [2][]byte
 	total     [2]int64
@@ -435,8 +445,20 @@ func (x *streamExtractor) feed(p *Packet, s int) {
 	if end := t.Seq + uint32(len(t.Payload)); len(t.Payload) > 0 && int32(end-x.dataEnd[s]) > 0 {
 		x.dataEnd[s] = end
 	}
+	// The segment after one the snap length cut need not wait: the bytes
+	// between them are known to be missing from the file.
+	afterCut := x.cut[s] && len(t.Payload) > 0 && x.nextSeq(s) == x.cutFrom[s] && int32(t.Seq-x.cutFrom[s]) > 0 && int32(t.Seq-x.cutEnd[s]) <= 0
 	ac := &streamContext{ci: gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: p.CaptureLength, Length: p.Length, AncillaryData: []any{p.Index}}}
 	x.asm[s].AssembleWithContext(x.flows[s], t, ac)
+	if afterCut {
+		x.snapGap[s] = true
+		x.asm[s].FlushWithOptions(reassembly.FlushOptions{T: endOfTime})
+		x.snapGap[s], x.cut[s] = false, false
+	}
+	if n := len(t.Payload); p.PayloadLen > n {
+		x.cut[s], x.cutFrom[s], x.cutEnd[s] = true, t.Seq+uint32(n), t.Seq+uint32(p.PayloadLen)
+		x.cutPacket[s], x.cutTime[s] = p.Index, p.Time
+	}
 }
 
 // endOfTime is later than any packet: flushing with it pushes every page
@@ -479,7 +501,7 @@ func (x *streamExtractor) deliver(side, skip int, data []byte, ci gopacket.Captu
 	if skip > 0 {
 		x.missing[side] += int64(skip)
 		x.gaps[side]++
-		x.chunks = append(x.chunks, rawChunk{side: side, offset: x.total[side], time: ci.Timestamp, packet: packet, missing: skip})
+		x.chunks = append(x.chunks, rawChunk{side: side, offset: x.total[side], time: ci.Timestamp, packet: packet, missing: skip, snap: x.snapGap[side]})
 	}
 	if len(data) == 0 {
 		return
@@ -512,8 +534,15 @@ func (x *streamExtractor) result() *StreamResult {
 	if c == nil {
 		return res
 	}
-	for _, a := range x.asm {
+	for s, a := range x.asm {
 		a.FlushAll()
+		// The last segment captured was cut: its tail is missing too.
+		if x.cut[s] && x.nextSeq(s) == x.cutFrom[s] {
+			n := int(x.cutEnd[s] - x.cutFrom[s])
+			x.missing[s] += int64(n)
+			x.gaps[s]++
+			x.chunks = append(x.chunks, rawChunk{side: s, offset: x.total[s], time: x.cutTime[s], packet: x.cutPacket[s], missing: n, snap: true})
+		}
 	}
 	res.Connection = res.Connections[x.q.Index]
 	names := [2]StreamDirection{StreamClient, StreamServer}
@@ -530,7 +559,7 @@ func (x *streamExtractor) result() *StreamResult {
 	for _, rc := range x.chunks {
 		ch := StreamChunk{Direction: names[rc.side], Offset: int(rc.offset), Length: rc.length, Time: rc.time, Packet: rc.packet}
 		if rc.missing > 0 {
-			ch.Gap, ch.Missing = true, rc.missing
+			ch.Gap, ch.Missing, ch.SnapLen = true, rc.missing, rc.snap
 		} else {
 			d := x.data[rc.side]
 			ch.Data = d[min(int(rc.offset), len(d)):min(int(rc.offset)+rc.length, len(d))]
