@@ -697,16 +697,11 @@ type groundTruth map[string]struct {
 
 // knownDisagreements are captures whose ground truth severity and the
 // detectors' own tests disagree on. The test asserts the detectors' value,
-// so any change shows, and logs the disagreement each run.
+// so any change shows, and logs the disagreement each run. None today.
 var knownDisagreements = map[string]struct {
 	severity report.Severity
 	why      string
-}{
-	// ground_truth.json says high; detectors/portscan_test.go
-	// (TestSweepTestdata) asserts medium: a sweep is high only from five
-	// times PortScanConfig.SweepHosts (100 hosts), and masscan swept 64.
-	"sweep_syn.pcap": {report.SeverityMedium, "ground truth high, detectors medium (64 hosts < 5 x SweepHosts)"},
-}
+}{}
 
 // testdataExpectations turns the real-tool captures of
 // testdata/ground_truth.json into report verdicts by the contract's rules:

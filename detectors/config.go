@@ -33,9 +33,12 @@ type PortScanConfig struct {
 	HighThreshold int
 	// SweepHosts is how many hosts one source must probe, unanswered or
 	// refused, on one port to be a horizontal sweep; it is also how many
-	// addresses an ICMP echo or ARP sweep must ask for. Sweeps are high
-	// severity from five times SweepHosts. Zero means 20.
+	// addresses an ICMP echo or ARP sweep must ask for. Zero means 20.
 	SweepHosts int
+	// SweepHighHosts is the host count from which a sweep is high
+	// severity, as HighThreshold is for ports. Zero means 50, or SweepHosts
+	// when that is higher.
+	SweepHighHosts int
 }
 
 // HTTPConfig holds the HTTP enumeration thresholds.
@@ -98,6 +101,7 @@ func (c Config) Defaults() Config {
 	def(&c.PortScan.Threshold, 10)
 	def(&c.PortScan.HighThreshold, 50)
 	def(&c.PortScan.SweepHosts, 20)
+	def(&c.PortScan.SweepHighHosts, max(50, c.PortScan.SweepHosts))
 	def(&c.HTTP.RequestThreshold, 50)
 	def(&c.HTTP.PathThreshold, 20)
 	def(&c.HTTP.MaxRequests, 20000)
@@ -143,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if c.PortScan.SweepHosts < 2 {
 		bad("PortScan.SweepHosts", "%d, want at least 2 hosts", c.PortScan.SweepHosts)
+	}
+	if c.PortScan.SweepHighHosts < c.PortScan.SweepHosts {
+		bad("PortScan.SweepHighHosts", "%d is below SweepHosts %d", c.PortScan.SweepHighHosts, c.PortScan.SweepHosts)
 	}
 	if c.HTTP.RequestThreshold < 1 {
 		bad("HTTP.RequestThreshold", "%d, want at least 1", c.HTTP.RequestThreshold)

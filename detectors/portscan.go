@@ -63,7 +63,7 @@ import (
 //     crafted probe are "os_fingerprint" (confidence high), one kind
 //     "crafted_flags" (confidence medium); severity low either way.
 //
-// Sweeps are high severity from five times SweepHosts, medium below, and
+// Sweeps are high severity from SweepHighHosts hosts, medium below, and
 // high confidence when at least half of the addresses probed never
 // answered (a sweep hits empty addresses; a router ARPing for its
 // neighbours gets answers), medium otherwise.
@@ -736,7 +736,7 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 		slices.Sort(s.ports)
 		counted := len(s.counted)
 		sev, conf := report.SeverityMedium, report.ConfidenceMedium
-		if counted >= 5*ps.SweepHosts {
+		if counted >= ps.SweepHighHosts {
 			sev = report.SeverityHigh
 		}
 		if 2*counted >= len(s.probed) {
@@ -795,7 +795,7 @@ func sweepFindings(ps PortScanConfig, m map[netip.Addr]*sweepSource, technique, 
 		slices.SortFunc(live, netip.Addr.Compare)
 		hosts := len(s.hosts)
 		sev, conf := report.SeverityMedium, report.ConfidenceMedium
-		if hosts >= 5*ps.SweepHosts {
+		if hosts >= ps.SweepHighHosts {
 			sev = report.SeverityHigh
 		}
 		if 2*(hosts-len(live)) >= hosts {

@@ -313,9 +313,9 @@ func TestPortScanThresholds(t *testing.T) {
 		// Unprivileged nmap completes the handshakes (connect(2)) and resets.
 		{"two ports with threshold 2", "esnet-curated-pcaps/attacks/scanners/nmap/nmap_80_vanilla.pcap", PortScanConfig{Threshold: 2}, []want{{"connect", report.SeverityMedium}}},
 		{"sweep below SweepHosts", "lucaderi-sgr/2022/Favilli/tests/hs-tcp_synPingSweepRand.pcapng", PortScanConfig{SweepHosts: 257}, nil},
-		{"sweep medium below 5x SweepHosts", "lucaderi-sgr/2022/Favilli/tests/hs-tcp_synPingSweepRand.pcapng", PortScanConfig{SweepHosts: 52}, []want{{"horizontal_syn", report.SeverityMedium}}},
+		{"sweep medium below SweepHighHosts", "lucaderi-sgr/2022/Favilli/tests/hs-tcp_synPingSweepRand.pcapng", PortScanConfig{SweepHighHosts: 300}, []want{{"horizontal_syn", report.SeverityMedium}}},
 		{"icmp sweep below SweepHosts", "lucaderi-sgr/2022/Favilli/tests/hs-icmpScan.pcap", PortScanConfig{SweepHosts: 300}, nil},
-		{"arp sweep medium", "zeek/testing/btest/Traces/nmap-vsn.pcap", PortScanConfig{SweepHosts: 100}, []want{{"arp_sweep", report.SeverityMedium}}},
+		{"arp sweep medium", "zeek/testing/btest/Traces/nmap-vsn.pcap", PortScanConfig{SweepHighHosts: 300}, []want{{"arp_sweep", report.SeverityMedium}}},
 		// A lower sweep threshold finds nothing more in the browsing
 		// capture: its 13 servers all answered.
 		{"answered servers are no sweep", "chrissanders-packets/http_espn.pcapng", PortScanConfig{SweepHosts: 2, Threshold: 2}, nil},
@@ -607,7 +607,7 @@ func TestSweepTestdata(t *testing.T) {
 		t.Fatalf("%d port_scan findings, want 1: %+v", len(got), got)
 	}
 	checkFinding(t, got[0], scanWant{technique: "horizontal_syn", source: "10.66.0.10", target: report.TargetMultiple,
-		severity: report.SeverityMedium, confidence: report.ConfidenceHigh,
+		severity: report.SeverityHigh, confidence: report.ConfidenceHigh,
 		counts: map[string]int64{"hosts_probed": 64, "swept_ports": 1}, samples: map[string][]string{"ports": {"445"}}})
 	golden(t, "portscan_testdata_sweep_syn", got)
 	if n := got[0].Counts["hosts"]; n < 63 {
