@@ -617,6 +617,76 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		}
 	})
 
+	run("extract_tcp_stream", func(t *testing.T) {
+		// The recorded injection capture: five HTTP connections whose TCP
+		// payload tshark measured per side.
+		raw, err := os.ReadFile(filepath.Join(dir, "ground_truth.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all map[string]struct {
+			Measured struct {
+				TCPConnections int `json:"tcp_connections"`
+				Payload        []struct {
+					Source      string `json:"source"`
+					Up          int64  `json:"uploaded_bytes"`
+					Down        int64  `json:"downloaded_bytes"`
+					Destination string `json:"destination"`
+				} `json:"tcp_payload_by_initiator"`
+			} `json:"measured"`
+		}
+		if err := json.Unmarshal(raw, &all); err != nil {
+			t.Fatal(err)
+		}
+		m := all["http_injection_ua.pcap"].Measured
+		if len(m.Payload) != 1 {
+			t.Fatalf("ground truth payload %+v", m.Payload)
+		}
+		var got struct {
+			TotalConnections int `json:"total_connections"`
+			Connections      []struct {
+				ClientBytes int64 `json:"client_bytes"`
+				ServerBytes int64 `json:"server_bytes"`
+			} `json:"connections"`
+			Chunks []struct {
+				Direction string `json:"direction"`
+				Data      string `json:"data"`
+			} `json:"chunks"`
+		}
+		callStructured(ctx, t, c, "extract_tcp_stream", map[string]any{"pcap_file": "http_injection_ua.pcap", "src": m.Payload[0].Source, "dst": m.Payload[0].Destination, "port": 80}, &got)
+		var up, down int64
+		for _, cn := range got.Connections {
+			up, down = up+cn.ClientBytes, down+cn.ServerBytes
+		}
+		if got.TotalConnections != m.TCPConnections || len(got.Connections) != m.TCPConnections || up != m.Payload[0].Up || down != m.Payload[0].Down {
+			t.Errorf("%d connections (%d listed), %d bytes up, %d down; want %d, %d and %d", got.TotalConnections, len(got.Connections), up, down, m.TCPConnections, m.Payload[0].Up, m.Payload[0].Down)
+		}
+		if len(got.Chunks) < 2 || got.Chunks[0].Direction != "client" || !strings.HasPrefix(got.Chunks[0].Data, `GET / HTTP/1.1\x0d\x0a`) || got.Chunks[1].Direction != "server" {
+			t.Errorf("chunks %+v, want the request then the answer", got.Chunks)
+		}
+	})
+
+	run("lookup_threat_intel", func(t *testing.T) {
+		// The scan's two addresses are private: whatever keys the
+		// environment holds, they are never sent out, and with no local
+		// list nothing answers for them.
+		var got struct {
+			FindingAddresses int      `json:"finding_addresses"`
+			NotLookedUp      []string `json:"not_looked_up"`
+			Results          []struct {
+				Indicator string `json:"indicator"`
+				Public    bool   `json:"public"`
+			} `json:"results"`
+		}
+		callStructured(ctx, t, c, "lookup_threat_intel", map[string]any{"pcap_file": "scan_syn.pcap", "from_findings": true}, &got)
+		slices.Sort(got.NotLookedUp)
+		want := []string{scanSrc, scanDst}
+		slices.Sort(want)
+		if got.FindingAddresses != 2 || len(got.Results) != 0 || !slices.Equal(got.NotLookedUp, want) {
+			t.Errorf("finding addresses %d, results %+v, not looked up %v; want %v not looked up", got.FindingAddresses, got.Results, got.NotLookedUp, want)
+		}
+	})
+
 	for _, n := range ToolNames {
 		if !called[n] {
 			t.Errorf("tool %s was not called", n)

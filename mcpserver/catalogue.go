@@ -15,6 +15,8 @@ var ToolNames = []string{
 	"list_http_requests",
 	"get_conversations",
 	"check_addresses",
+	"extract_tcp_stream",
+	"lookup_threat_intel",
 }
 
 // tools builds the catalogue.
@@ -30,5 +32,7 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.httpRequestsTool()),
 		typedTool(s, s.conversationsTool()),
 		typedTool(s, s.checkAddressesTool()),
+		typedTool(s, s.streamTool()),
+		s.intelTool(),
 	}
 }

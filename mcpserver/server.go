@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/intel"
 )
 
 // Defaults for the zero fields of Config.
@@ -50,6 +51,16 @@ type Config struct {
 	// tools' own arguments (threshold, threshold_bytes, interval_seconds)
 	// re-judge from there. The zero value is the detectors' defaults.
 	Detectors detectors.Config
+	// Intel configures the threat-intelligence sources lookup_threat_intel
+	// consults. The zero value has no local indicator lists and consults
+	// AbuseIPDB and VirusTotal only when ABUSEIPDB_API_KEY /
+	// VIRUSTOTAL_API_KEY are set; Intel.Offline keeps every lookup on the
+	// machine. A nil Intel.Logger means Logger.
+	Intel intel.Config
+	// IntelTimeout bounds one lookup_threat_intel call, rate-limit waits
+	// included; indicators not answered by then are reported as such. Zero
+	// means DefaultIntelTimeout (60 s).
+	IntelTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
 	// Name and Version are what the server tells clients at initialize.
@@ -67,6 +78,14 @@ type Server struct {
 	policy *PathPolicy
 	cache  *analysisCache
 	mcp    *server.MCPServer
+
+	// streams keeps the last reassembled TCP streams (extract_tcp_stream).
+	streams *streamCache
+	// intel answers lookup_threat_intel; intelSources and
+	// intelUnconfigured say which of its providers answer.
+	intel             *intel.Checker
+	intelSources      []IntelSource
+	intelUnconfigured []IntelSource
 }
 
 // New checks cfg, fills in its defaults and builds the server with every
@@ -112,11 +131,30 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		return nil, err
 	}
 	cfg.Roots = policy.Roots()
+	if cfg.IntelTimeout == 0 {
+		cfg.IntelTimeout = DefaultIntelTimeout
+	}
+	if cfg.IntelTimeout < 0 {
+		return nil, fmt.Errorf("mcpserver: IntelTimeout %v is negative", cfg.IntelTimeout)
+	}
+	if cfg.Intel.Logger == nil {
+		cfg.Intel.Logger = log
+	}
+	checker, err := intel.New(cfg.Intel)
+	if err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
+	}
 	s := &Server{
-		cfg:    cfg,
-		log:    log,
-		policy: policy,
-		cache:  newAnalysisCache(cfg.Detectors, analyze, cfg.CacheEntries, cfg.CacheBytes, log),
+		cfg:     cfg,
+		log:     log,
+		policy:  policy,
+		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CacheEntries, cfg.CacheBytes, log),
+		streams: newStreamCache(),
+		intel:   checker,
+	}
+	s.intelSources, s.intelUnconfigured, err = intelSources(context.Background(), checker)
+	if err != nil {
+		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
 		server.WithToolCapabilities(false),
