@@ -545,6 +545,7 @@ func (x *streamExtractor) result() *StreamResult {
 		}
 	}
 	res.Connection = res.Connections[x.q.Index]
+	res.Chunks = make([]StreamChunk, 0, len(x.chunks))
 	names := [2]StreamDirection{StreamClient, StreamServer}
 	if !c.clientIsA {
 		names = [2]StreamDirection{StreamServer, StreamClient}

@@ -863,3 +863,37 @@ func TestExtractStreamTestdataMatchesTshark(t *testing.T) {
 		})
 	}
 }
+
+// Page bounds what a caller returns, here 12 bytes at a time of both
+// directions interleaved.
+func ExampleStreamResult_Page() {
+	req, resp := []byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n")
+	res := &StreamResult{
+		Client: StreamHalf{Bytes: int64(len(req)), Data: req},
+		Server: StreamHalf{Bytes: int64(len(resp)), Data: resp},
+		Chunks: []StreamChunk{
+			{Direction: StreamClient, Length: len(req), Data: req},
+			{Direction: StreamServer, Length: len(resp), Data: resp},
+		},
+	}
+	for offset := 0; ; {
+		pg, err := res.Page(StreamBoth, offset, 12)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		for _, ch := range pg.Chunks {
+			fmt.Printf("%s@%d %q ", ch.Direction, ch.Offset, ch.Data)
+		}
+		fmt.Printf("(%d left)\n", pg.Remaining)
+		if pg.Remaining == 0 {
+			return
+		}
+		offset = pg.NextOffset
+	}
+	// Output:
+	// client@0 "GET / HTTP/1" (25 left)
+	// client@12 ".1\r\n\r\n" server@0 "HTTP/1" (13 left)
+	// server@6 ".1 200 OK\r\n\r" (1 left)
+	// server@18 "\n" (0 left)
+}
