@@ -45,7 +45,8 @@
 // # Tools
 //
 // Every tool takes pcap_file (default "traffic.pcap") and working_dir
-// (default: the first allowed root). Names and arguments are stable; new
+// (default: the first allowed root); lookup_threat_intel reads the capture
+// only for from_findings. Names and arguments are stable; new
 // arguments and result fields may be added.
 //
 //	read_pcap_summary         max_packets (accepted, ignored)
@@ -73,9 +74,43 @@
 //	    user agent, status
 //	get_conversations         ip, offset, limit
 //	    top talkers and address pairs, largest first
+//	check_addresses           addresses
+//	    whether each address occurs in the capture
+//	extract_tcp_stream        src, dst, port (0: any), index (0),
+//	                          direction (both|client|server), offset,
+//	                          limit (bytes: 8192, at most 65536),
+//	                          encoding (text|hex)
+//	    the matching connections (index, client, server, first/last,
+//	    bytes each way), the chosen one, each side's bytes, missing bytes
+//	    and gaps, and a page of the stream: total_bytes, offset, returned,
+//	    remaining, next_offset and chunks (direction, offset, length, time,
+//	    packet, data or gap with missing); with src or dst left out, the
+//	    address pairs to choose from
+//	lookup_threat_intel       indicators (up to 20), from_findings
+//	    per indicator the merged intel.Result (verdict, score, each
+//	    provider's answer or why it was skipped), the sources configured
+//	    and not, invalid indicators, finding addresses not looked up
 //
-// limit defaults to 50 and may be at most 1000; fewer items come back when
-// the page would exceed the size bound.
+// limit defaults to 50 and may be at most 1000 (extract_tcp_stream counts
+// it in bytes); fewer items come back when the page would exceed the size
+// bound.
+//
+// extract_tcp_stream is the one tool that reads the capture itself rather
+// than the cached analysis: one pass per call, in which only the chosen
+// connection is reassembled (up to 16 MiB each way). The last four streams
+// are kept (keyed by file version and query), so paging through a stream
+// reads the file once. Its text encoding escapes every control or
+// non-printable byte and invalid UTF-8 as \xNN without cutting, so offsets
+// stay exact; hex gives the bytes themselves.
+//
+// lookup_threat_intel asks the intel.Checker built from Config.Intel:
+// local indicator lists, and AbuseIPDB and VirusTotal when their API keys
+// are set (unless Intel.Offline). Private, loopback and documentation
+// addresses and internal names never leave the machine; finding addresses
+// only local lists could answer for are left out when there is none. With
+// no source configured the answer says so, as a normal result. The whole
+// call is bounded by Config.IntelTimeout. It is the one tool whose
+// openWorldHint is true.
 //
 // # Use
 //

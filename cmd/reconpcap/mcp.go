@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/agents-of-shield/reconpcap/intel"
 	"github.com/agents-of-shield/reconpcap/mcpserver"
 )
 
@@ -17,6 +18,9 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var roots stringList
 	fs.Var(&roots, "root", "a directory captures may be read from (repeatable; default: the current directory)")
 	allowRemote := fs.Bool("allow-remote", false, "with --http, allow a non-loopback address")
+	var indicators stringList
+	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
+	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
 	verbose := fs.Bool("v", false, "log to stderr")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
@@ -35,7 +39,11 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// stdout carries the protocol: logs go to stderr only.
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	srv, err := mcpserver.New(mcpserver.Config{Roots: roots, Logger: logger})
+	srv, err := mcpserver.New(mcpserver.Config{
+		Roots:  roots,
+		Logger: logger,
+		Intel:  intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+	})
 	if err != nil {
 		return err
 	}
