@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,7 +35,31 @@ const (
 	// goalFlatMiB is how much more memory the largest file may take than
 	// the smallest: hosts and flows are bounded, so only noise remains.
 	goalFlatMiB = 24.0
+	// goalSpeedupSize is the smallest file the speed goal applies to.
+	goalSpeedupSize = 1_000_000_000
 )
+
+// runs reads RECONPCAP_BENCH_RUNS, default 3: every tool runs that many
+// times on each file and the median wall time counts (a small VM's timings
+// vary by tens of percent from one run to the next).
+func runs(t *testing.T) int {
+	s := os.Getenv("RECONPCAP_BENCH_RUNS")
+	if s == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("RECONPCAP_BENCH_RUNS=%q: want a positive number", s)
+	}
+	return n
+}
+
+// median returns the median of ds.
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
 
 // run is one measured process (or the in-process decoding loop).
 type run struct {
@@ -208,41 +233,50 @@ func TestCompare(t *testing.T) {
 		path, st := capture(t, size)
 		r := result{size: size, path: path, st: st}
 		// Read the file once so every tool finds it in the page cache.
-		n, _, err := decodeLoop(path)
-		if err != nil {
+		if _, _, err := decodeLoop(path); err != nil {
 			t.Fatal(err)
 		}
-		n, wall, err := decodeLoop(path)
-		if err != nil || n != st.Packets {
-			t.Fatalf("decoding loop: %d packets, %v; the file has %d", n, err, st.Packets)
-		}
-		r.decode = run{tool: "gopacket decode loop", wall: wall, packets: n}
+		var decodeWalls, analyzeWalls, tsharkWalls []time.Duration
+		var analyzeRSS, tsharkRSS int64
+		for range runs(t) {
+			n, wall, err := decodeLoop(path)
+			if err != nil || n != st.Packets {
+				t.Fatalf("decoding loop: %d packets, %v; the file has %d", n, err, st.Packets)
+			}
+			decodeWalls = append(decodeWalls, wall)
 
-		wall, rss, out := measure(t, filepath.Join(tmp, "analyze.json"), bin, "analyze", "--format", "json", path)
-		var a struct {
-			Summary struct {
-				TotalPackets int `json:"total_packets"`
-			} `json:"summary"`
-		}
-		if err := json.Unmarshal(out, &a); err != nil || a.Summary.TotalPackets != st.Packets {
-			t.Fatalf("reconpcap analyze: %d packets (%v); the file has %d", a.Summary.TotalPackets, err, st.Packets)
-		}
-		r.analyze = run{tool: "reconpcap analyze --format json", wall: wall, rssKiB: rss, packets: a.Summary.TotalPackets}
+			wall, rss, out := measure(t, filepath.Join(tmp, "analyze.json"), bin, "analyze", "--format", "json", path)
+			var a struct {
+				Summary struct {
+					TotalPackets int `json:"total_packets"`
+				} `json:"summary"`
+			}
+			if err := json.Unmarshal(out, &a); err != nil || a.Summary.TotalPackets != st.Packets {
+				t.Fatalf("reconpcap analyze: %d packets (%v); the file has %d", a.Summary.TotalPackets, err, st.Packets)
+			}
+			analyzeWalls = append(analyzeWalls, wall)
+			analyzeRSS = max(analyzeRSS, rss)
 
-		wall, rss, out = measure(t, filepath.Join(tmp, "phs.txt"), tshark, "-r", path, "-q", "-z", "io,phs")
-		m := phsFrames.FindSubmatch(out)
-		frames := 0
-		if m != nil {
-			frames, _ = strconv.Atoi(string(m[1]))
+			wall, rss, out = measure(t, filepath.Join(tmp, "phs.txt"), tshark, "-r", path, "-q", "-z", "io,phs")
+			frames := 0
+			if m := phsFrames.FindSubmatch(out); m != nil {
+				frames, _ = strconv.Atoi(string(m[1]))
+			}
+			if frames != st.Packets {
+				t.Errorf("tshark counted %d frames; the file has %d", frames, st.Packets)
+			}
+			tsharkWalls = append(tsharkWalls, wall)
+			tsharkRSS = max(tsharkRSS, rss)
 		}
-		if frames != st.Packets {
-			t.Errorf("tshark counted %d frames; the file has %d", frames, st.Packets)
-		}
-		r.tshark = run{tool: "tshark -r FILE -q -z io,phs", wall: wall, rssKiB: rss, packets: frames}
+		t.Logf("%s: analyze %v, tshark %v, decode loop %v", sizeName(size), analyzeWalls, tsharkWalls, decodeWalls)
+		r.decode = run{tool: "gopacket decode loop", wall: median(decodeWalls), packets: st.Packets}
+		r.analyze = run{tool: "reconpcap analyze --format json", wall: median(analyzeWalls), rssKiB: analyzeRSS, packets: st.Packets}
+		r.tshark = run{tool: "tshark -r FILE -q -z io,phs", wall: median(tsharkWalls), rssKiB: tsharkRSS, packets: st.Packets}
 		results = append(results, r)
 	}
 
 	var tb strings.Builder
+	fmt.Fprintf(&tb, "Median of %d runs each; peak RSS is the largest of the runs.\n\n", runs(t))
 	fmt.Fprintf(&tb, "| file | size | packets | tool | wall | MB/s | packets/s | peak RSS | tshark time / this |\n")
 	fmt.Fprintf(&tb, "|---|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
@@ -267,7 +301,10 @@ func TestCompare(t *testing.T) {
 		speedup := r.tshark.wall.Seconds() / r.analyze.wall.Seconds()
 		rss := float64(r.analyze.rssKiB) / 1024
 		t.Logf("%s: analyze %.1fx faster than tshark (goal %.0fx), peak RSS %.0f MiB (goal < %.0f MiB)", sizeName(r.size), speedup, goalSpeedup, rss, goalRSSMiB)
-		if speedup < goalSpeedup {
+		// The speed goal is the issue's, stated for the 1 GB file: on
+		// smaller files fixed costs (process start, the findings, the
+		// injected attacks) weigh more and are only reported.
+		if speedup < goalSpeedup && r.size >= goalSpeedupSize {
 			t.Errorf("%s: analyze is %.1fx faster than tshark, goal %.0fx", sizeName(r.size), speedup, goalSpeedup)
 		}
 		if rss >= goalRSSMiB {

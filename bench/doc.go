@@ -9,6 +9,7 @@
 //
 // (or bench/run.sh). The captures are made by internal/pcapgen under
 // testdata/big/ (git-ignored) and reused while their size matches;
-// RECONPCAP_BENCH_SIZES=100MB,1GB chooses the sizes. The results table
+// RECONPCAP_BENCH_SIZES=100MB,1GB chooses the sizes, RECONPCAP_BENCH_RUNS=3
+// the runs per tool (the median counts). The results table
 // is printed and written to bench/out/results.md.
 package bench
