@@ -110,6 +110,8 @@ type StreamChunkOut struct {
 
 // StreamResult is extract_tcp_stream's answer.
 type StreamResult struct {
+	// CaptureInfo: partial is true when the capture is damaged part-way
+	// or the reader warned (a file cut short); the stream then ends there.
 	CaptureInfo
 	// Src, Dst, Port and Index echo the query (addresses canonical).
 	Src   string `json:"src"`
@@ -248,20 +250,23 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 	}
 	st, err := s.streams.get(ctx, path, q)
 	var ce *detectors.CaptureError
+	damaged := st != nil && err != nil && errors.As(err, &ce)
 	switch {
-	case st != nil && err != nil && errors.As(err, &ce):
-		// Damaged part-way: the stream up to the damage.
-	case errors.Is(err, detectors.ErrNoStream):
+	case errors.Is(err, detectors.ErrNoStream) || (damaged && len(st.Connections) == 0):
 		return nil, &toolError{msg: fmt.Sprintf("no TCP connection between %s and %s%s in %s (call extract_tcp_stream without src and dst, or get_conversations, to see which hosts talked)", q.Src, q.Dst, portText(q.Port), path)}
-	case errors.Is(err, detectors.ErrStreamIndex):
+	case errors.Is(err, detectors.ErrStreamIndex) || (damaged && q.Index >= len(st.Connections)):
 		return nil, badArg("index %d: %d TCP connections between %s and %s%s match, numbered 0 to %d", q.Index, len(st.Connections), q.Src, q.Dst, portText(q.Port), len(st.Connections)-1)
+	case damaged:
+		// Damaged part-way: the stream up to the damage.
 	case errors.Is(err, detectors.ErrStreamQuery):
 		return nil, badArg("%s", Sanitize(err.Error(), 256))
 	case err != nil:
 		return nil, err
 	}
 	res := &StreamResult{
-		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil, Warnings: sanitizeAll(st.Warnings, 512)},
+		// StreamResult does not say whether the file was cut short, only
+		// warns: any warning of the reader marks the stream partial.
+		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil || len(st.Warnings) > 0, Warnings: sanitizeAll(st.Warnings, 512)},
 		Src:         q.Src.String(), Dst: q.Dst.String(), Port: int(q.Port), Index: q.Index,
 		TotalConnections: len(st.Connections),
 		Direction:        string(dir), Encoding: args.Encoding,

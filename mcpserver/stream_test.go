@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -303,5 +304,38 @@ func TestExtractTCPStreamBounded(t *testing.T) {
 		if next.Offset != got.NextOffset || next.Returned == 0 {
 			t.Errorf("%s: next page at %d: %+v", enc, got.NextOffset, next.Offset)
 		}
+	}
+}
+
+// TestExtractTCPStreamCutCapture: a capture cut short mid-packet gives the
+// stream up to the cut, marked partial with the warning.
+func TestExtractTCPStreamCutCapture(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.pcap")
+	writeHTTPCapture(t, whole, "10.9.0.1", "10.9.0.2", []string{"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b HTTP/1.1\r\nHost: x\r\n\r\n"})
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cut.pcap"), b[:len(b)-20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, c := newTestServer(t, Config{Roots: []string{dir}})
+	args := map[string]any{"pcap_file": "cut.pcap", "src": "10.9.0.1", "dst": "10.9.0.2", "direction": "client"}
+	got := decode[StreamResult](t, c, "extract_tcp_stream", args)
+	if !got.Partial || len(got.Warnings) == 0 || !strings.Contains(got.Warnings[0], "cut short") {
+		t.Errorf("partial %v warnings %v, want a cut-short warning", got.Partial, got.Warnings)
+	}
+	// The server answered in between: two client chunks.
+	if len(got.Chunks) != 2 || got.Chunks[0].Data != `GET /a HTTP/1.1\x0d\x0aHost: x\x0d\x0a\x0d\x0a` || got.Chunks[1].Offset != 28 || got.Chunks[1].Data != `GET /b HTTP/1.1\x0d\x0aHost: x\x0d\x0a\x0d\x0a` {
+		t.Errorf("client chunks %+v", got.Chunks)
+	}
+	args["index"] = 1
+	if msg := toolErrorText(t, c, "extract_tcp_stream", args); !strings.Contains(msg, "index 1: 1 TCP connections") {
+		t.Errorf("index 1 of a cut capture: %q", msg)
+	}
+	args["index"], args["dst"] = 0, "10.9.0.3"
+	if msg := toolErrorText(t, c, "extract_tcp_stream", args); !strings.Contains(msg, "no TCP connection between 10.9.0.1 and 10.9.0.3") {
+		t.Errorf("no match in a cut capture: %q", msg)
 	}
 }
