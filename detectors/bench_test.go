@@ -91,6 +91,33 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
 }
 
+// BenchmarkAnalyzeNoDetectors is the capture engine's own analysis (summary
+// and timeline, as issue 2 built it) without any detector: the ratio to
+// BenchmarkAnalyze is what the detectors cost in the single pass.
+func BenchmarkAnalyzeNoDetectors(b *testing.B) {
+	path, st := benchCapture(b)
+	b.SetBytes(st.FileBytes)
+	b.ReportAllocs()
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		sum, tl := newSummaryAnalyzer(), newTimelineAnalyzer()
+		c, err := Scan(context.Background(), path, sum, tl)
+		if err != nil {
+			b.Fatal(err)
+		}
+		convs := sum.conversations(c)
+		if s := sum.summary(c, convs, 10); s.TotalPackets != st.Packets {
+			b.Fatalf("read %d packets, the file has %d", s.TotalPackets, st.Packets)
+		}
+		if _, err := tl.cut(time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
+}
+
 // BenchmarkScan is the engine alone: read, decode once, flows; no analysis.
 func BenchmarkScan(b *testing.B) {
 	path, st := benchCapture(b)
