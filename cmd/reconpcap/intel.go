@@ -48,31 +48,24 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	var results []*intel.Result
-	for _, ip := range ips {
-		r, err := c.CheckIP(ctx, ip)
-		if err != nil {
-			var ie *intel.InputError
-			if errors.As(err, &ie) {
-				return usagef("%v", err)
+	lookups := []struct {
+		values []string
+		check  func(context.Context, string) (*intel.Result, error)
+	}{{ips, c.CheckIP}, {domains, c.CheckDomain}}
+	for _, l := range lookups {
+		for _, v := range l.values {
+			r, err := l.check(ctx, v)
+			if err != nil {
+				var ie *intel.InputError
+				if errors.As(err, &ie) {
+					return usagef("%v", err)
+				}
+				if r == nil {
+					return err
+				}
 			}
-			if r == nil {
-				return err
-			}
+			results = append(results, r)
 		}
-		results = append(results, r)
-	}
-	for _, d := range domains {
-		r, err := c.CheckDomain(ctx, d)
-		if err != nil {
-			var ie *intel.InputError
-			if errors.As(err, &ie) {
-				return usagef("%v", err)
-			}
-			if r == nil {
-				return err
-			}
-		}
-		results = append(results, r)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
