@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agents-of-shield/reconpcap/report"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -197,7 +198,11 @@ func (l *llmAnalyst) runTool(ctx context.Context, s *session, known map[string]b
 	}
 	out := string(res)
 	if len(out) > maxToolResultBytes {
-		out = out[:maxToolResultBytes] + "\n[result cut at 24 KiB; call the tool again with offset/limit to page]"
+		cut := maxToolResultBytes
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut-- // never split a character
+		}
+		out = out[:cut] + "\n[result cut at 24 KiB; call the tool again with offset/limit to page]"
 	}
 	return out
 }

@@ -72,7 +72,9 @@ const (
 type Analyst struct {
 	// Mode is ModeLLM or ModeRules.
 	Mode string `json:"mode"`
-	// Model names the language model; empty for the rules analyst.
+	// Model names the language model, when one was asked (a report the
+	// rules analyst wrote after a model failed keeps the model's name, and
+	// Note says why); empty when no model was involved.
 	Model string `json:"model,omitempty"`
 	// ToolCalls lists the MCP tools called, in order.
 	ToolCalls []string `json:"tool_calls"`
