@@ -136,7 +136,11 @@ func evidence(fx facts, fs []report.Finding) []string {
 		}
 		ev = append(ev, clip(line, report.MaxLineLength))
 	}
-	ev = append(ev, fmt.Sprintf("Capture: %d packets, %d unique IP addresses, %.1f s, %d findings.", fx.TotalPackets, fx.UniqueIPs, fx.Duration, len(fs)))
+	noun := "findings"
+	if len(fs) == 1 {
+		noun = "finding"
+	}
+	ev = append(ev, fmt.Sprintf("Capture: %d packets, %d unique IP addresses, %.1f s, %d %s.", fx.TotalPackets, fx.UniqueIPs, fx.Duration, len(fs), noun))
 	for _, w := range fx.Warnings {
 		if len(ev) < report.MaxListItems {
 			ev = append(ev, clip("Capture warning: "+w, report.MaxLineLength))
@@ -168,7 +172,7 @@ func recommendations(fs []report.Finding) []string {
 		case report.AttackHTTPEnumeration:
 			add(fmt.Sprintf("Block %s and rate-limit HTTP requests to %s (a WAF rule for scanner user agents and 404 floods).", f.Source, f.Target))
 			if exposed := f.Samples["exposed_paths"]; len(exposed) > 0 {
-				add(fmt.Sprintf("Check whether %s served %s to %s; if so remove them from the web root and rotate every secret they contain.", f.Target, strings.Join(head(exposed, 5), ", "), f.Source))
+				add(fmt.Sprintf("Check whether %s served %s to %s; if so remove them from the web root and rotate every secret in them.", f.Target, strings.Join(head(exposed, 5), ", "), f.Source))
 			}
 			if strings.Contains(f.Technique, "injection") || strings.Contains(f.Technique, "traversal") || strings.Contains(f.Technique, "xss") {
 				add(fmt.Sprintf("Review the web application on %s for the injection attempts (%s) and its logs for successful ones.", f.Target, f.Technique))
