@@ -46,32 +46,40 @@ func rulesAnswer(fx facts) *report.Answer {
 	}
 	fs := slices.Clone(fx.Findings)
 	slices.SortStableFunc(fs, func(x, y report.Finding) int {
-		return cmp.Or(cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
+		return cmp.Or(cmp.Compare(boolRank(solid(y)), boolRank(solid(x))), cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
 	})
+	// The verdict rests on the findings the detectors are at least fairly
+	// sure of; low-confidence ones (polling that trips the volume rule,
+	// internal copies) stay in the evidence and the count but decide
+	// nothing while surer findings stand.
+	primary := fs
+	if n := slices.IndexFunc(fs, func(f report.Finding) bool { return !solid(f) }); n > 0 {
+		primary = fs[:n]
+	}
 	types := map[report.AttackType]bool{}
 	targets := map[string]bool{}
-	for _, f := range fs {
+	for _, f := range primary {
 		types[f.Type] = true
 		targets[victim(f)] = true
 	}
-	a := report.Assessment{Severity: fs[0].Severity, Confidence: fs[0].Confidence}
+	a := report.Assessment{Severity: primary[0].Severity, Confidence: primary[0].Confidence}
 	if len(types) == 1 {
-		a.AttackType = fs[0].Type
+		a.AttackType = primary[0].Type
 	} else {
 		a.AttackType = report.AttackMultiple
 	}
 	switch {
-	case len(targets) == 1 && victim(fs[0]) != report.TargetMultiple:
-		a.Target = victim(fs[0])
+	case len(targets) == 1 && victim(primary[0]) != report.TargetMultiple:
+		a.Target = victim(primary[0])
 	default:
 		a.Target = report.TargetMultiple
 	}
-	if why := criticalReason(fs); why != "" {
+	if why := criticalReason(primary); why != "" {
 		a.Severity = report.SeverityCritical
 	}
 	// Several high findings that agree make the verdict surer.
 	highs := 0
-	for _, f := range fs {
+	for _, f := range primary {
 		if f.Severity.Rank() >= report.SeverityHigh.Rank() && f.Confidence.Rank() >= report.ConfidenceMedium.Rank() {
 			highs++
 		}
@@ -80,6 +88,19 @@ func rulesAnswer(fx facts) *report.Answer {
 		a.Confidence = report.ConfidenceHigh
 	}
 	return &report.Answer{AttackAssessment: a, Evidence: evidence(fx, fs), Recommendations: recommendations(fs)}
+}
+
+// solid reports whether a finding is sure enough to decide the verdict:
+// at least medium confidence, or high severity whatever the confidence.
+func solid(f report.Finding) bool {
+	return f.Confidence.Rank() >= report.ConfidenceMedium.Rank() || f.Severity.Rank() >= report.SeverityHigh.Rank()
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func confidenceForQuiet(fx facts) report.Confidence {
@@ -116,12 +137,27 @@ func criticalReason(fs []report.Finding) string {
 	return ""
 }
 
+// solidOnly keeps the findings sure enough to decide the verdict, or all
+// of them when none is.
+func solidOnly(fs []report.Finding) []report.Finding {
+	var out []report.Finding
+	for _, f := range fs {
+		if solid(f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return fs
+	}
+	return out
+}
+
 // maxEvidence bounds the evidence lines (report.MaxListItems allows more).
 const maxEvidence = 25
 
 func evidence(fx facts, fs []report.Finding) []string {
 	var ev []string
-	if why := criticalReason(fs); why != "" {
+	if why := criticalReason(solidOnly(fs)); why != "" {
 		ev = append(ev, "Critical: "+why+".")
 	}
 	for i, f := range fs {

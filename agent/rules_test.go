@@ -229,6 +229,29 @@ func TestRulesAnswerNoFindingsWarnings(t *testing.T) {
 	}
 }
 
+// TestRulesAnswerWeakFindingsDecideNothing checks that low-confidence
+// findings of medium severity (polling that trips the HTTP volume rule, an
+// internal copy) stay in the evidence and the count but neither change the
+// verdict nor make a source "multi-stage" while a surer finding stands.
+func TestRulesAnswerWeakFindingsDecideNothing(t *testing.T) {
+	scan := finding(report.AttackPortScan, "10.0.2.31", "10.0.1.10", report.SeverityMedium, report.ConfidenceMedium)
+	polling := finding(report.AttackHTTPEnumeration, "10.0.2.31", "10.0.1.10", report.SeverityMedium, report.ConfidenceLow, withTechnique("high_request_volume"))
+	staging := finding(report.AttackDataExfiltration, "10.0.2.31", "10.0.1.30", report.SeverityMedium, report.ConfidenceLow, withTechnique("internal_staging"))
+	ans := rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: []report.Finding{polling, staging, scan}})
+	want := report.Assessment{AttackType: report.AttackPortScan, Target: "10.0.1.10", Severity: report.SeverityMedium, Confidence: report.ConfidenceMedium}
+	if ans.AttackAssessment != want {
+		t.Errorf("assessment = %+v, want %+v", ans.AttackAssessment, want)
+	}
+	if !strings.Contains(ans.Evidence[0], "port_scan") || len(ans.Evidence) != 4 {
+		t.Errorf("evidence should lead with the scan and keep the two weak findings:\n%s", strings.Join(ans.Evidence, "\n"))
+	}
+	// With only weak findings, they decide after all.
+	ans = rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: []report.Finding{polling}})
+	if ans.AttackAssessment.AttackType != report.AttackHTTPEnumeration || ans.AttackAssessment.Confidence != report.ConfidenceLow {
+		t.Errorf("only a weak finding: %+v", ans.AttackAssessment)
+	}
+}
+
 // TestRulesAnswerBounded feeds more findings, warnings and longer lines
 // than a report may hold: the answer stays within the contract's bounds and
 // says how many findings it left out.
@@ -239,7 +262,7 @@ func TestRulesAnswerBounded(t *testing.T) {
 		fs = append(fs, finding(report.AttackPortScan, src, fmt.Sprintf("10.2.0.%d", i%200+1), report.SeverityMedium, report.ConfidenceMedium,
 			func(f *report.Finding) { f.Summary = strings.Repeat("long summary ", 200) },
 			withSamples("exposed_paths", "/.env")))
-		fs = append(fs, finding(report.AttackHTTPEnumeration, src, "10.3.0.1", report.SeverityLow, report.ConfidenceLow,
+		fs = append(fs, finding(report.AttackHTTPEnumeration, src, "10.3.0.1", report.SeverityMedium, report.ConfidenceMedium,
 			withSamples("exposed_paths", fmt.Sprintf("/.env.%d", i))))
 	}
 	var warns []string

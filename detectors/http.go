@@ -767,7 +767,11 @@ func popcount(x uint64) int {
 // Severity, most telling first:
 //   - a scanner user agent: high (technique scanner_user_agent);
 //   - RequestThreshold requests or PathThreshold unique paths: medium
-//     (directory_bruteforce), high when at least half of the answered
+//     (directory_bruteforce); many requests repeating fewer than
+//     PathThreshold paths (at least two requests a path), under 10% of
+//     them 404 and none on the enumeration list, stay
+//     medium but with low confidence (high_request_volume: polling looks
+//     like that); high when at least half of the answered
 //     requests answered 404 (10 answers at least) or when 3 or more
 //     distinct enumeration paths of the list were asked for. A pair that
 //     looks like a browser loading pages (most requests carry a Referer,
@@ -815,6 +819,11 @@ func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
 	switch {
 	case len(s.Scanners) > 0:
 		f.Technique, f.Severity, f.Confidence = "scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh
+	case volume && s.UniquePaths < int64(cfg.PathThreshold) && 2*s.UniquePaths <= s.Requests && share404 < 0.1 && s.EnumerationRequests == 0:
+		// Many requests for few paths, almost all found: a client polling
+		// or reloading, more often than a scan. The volume rule
+		// keeps it medium; the confidence says how little it proves.
+		f.Technique, f.Severity, f.Confidence = "high_request_volume", report.SeverityMedium, report.ConfidenceLow
 	case volume:
 		f.Technique, f.Severity, f.Confidence = "directory_bruteforce", report.SeverityMedium, report.ConfidenceMedium
 		if high404 || manyEnum {
@@ -934,6 +943,9 @@ func httpSummary(technique string, s *HTTPClientStats, share404 float64) string 
 			s.Source, target, strings.Join(s.Scanners, ", "), plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
 	case "directory_bruteforce":
 		fmt.Fprintf(&b, "%s enumerated paths on %s: %s, %s", s.Source, target,
+			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
+	case "high_request_volume":
+		fmt.Fprintf(&b, "%s sent a high volume of requests to %s: %s for only %s (repeated requests, not path enumeration)", s.Source, target,
 			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
 	case "sensitive_file_exposure":
 		fmt.Fprintf(&b, "%s fetched sensitive files from %s: %s", s.Source, target, plural(int(s.Requests), "request"))

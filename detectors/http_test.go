@@ -755,3 +755,18 @@ func BenchmarkHTTPDetector(b *testing.B) {
 		}
 	})
 }
+
+// TestHTTPRepeatedRequestsAreLowConfidence checks that a client asking
+// again and again for a few paths that exist (polling) is reported by the
+// volume rule with low confidence, not as path enumeration.
+func TestHTTPRepeatedRequestsAreLowConfidence(t *testing.T) {
+	stats := HTTPClientStats{Requests: 77, UniquePaths: 12, Answered: 77, Status: map[int]int64{200: 77}}
+	f, ok := judgeHTTP(Config{}.Defaults().HTTP, &stats)
+	if !ok || f.Technique != "high_request_volume" || f.Severity != report.SeverityMedium || f.Confidence != report.ConfidenceLow {
+		t.Fatalf("77 requests for 12 found paths: %v %s %s/%s, want high_request_volume medium/low", ok, f.Technique, f.Severity, f.Confidence)
+	}
+	stats.UniquePaths = 40 // the same volume over many paths is enumeration
+	if f, _ := judgeHTTP(Config{}.Defaults().HTTP, &stats); f.Technique != "directory_bruteforce" || f.Confidence != report.ConfidenceMedium {
+		t.Errorf("77 requests for 40 paths: %s %s, want directory_bruteforce medium confidence", f.Technique, f.Confidence)
+	}
+}
