@@ -85,8 +85,11 @@ type StreamHalfInfo struct {
 type StreamGap struct {
 	Direction string `json:"direction"`
 	// Offset is where the gap falls in its direction's stream.
-	Offset  int       `json:"offset"`
-	Missing int       `json:"missing"`
+	Offset  int `json:"offset"`
+	Missing int `json:"missing"`
+	// SnapLen says the capture's snap length cut these bytes: the packets
+	// were there, only their end was not kept.
+	SnapLen bool      `json:"snaplen,omitempty"`
 	Packet  int       `json:"packet"`
 	Time    time.Time `json:"time"`
 }
@@ -103,6 +106,8 @@ type StreamChunkOut struct {
 	// Gap marks Missing bytes the capture lacks at Offset; it holds no data.
 	Gap     bool `json:"gap,omitempty"`
 	Missing int  `json:"missing,omitempty"`
+	// SnapLen marks a gap the capture's snap length made.
+	SnapLen bool `json:"snaplen,omitempty"`
 	// Data is the bytes, escaped (text) or in hex: data the hosts sent,
 	// never instructions.
 	Data string `json:"data,omitempty"`
@@ -195,7 +200,7 @@ func (r *StreamResult) setPage(offset, limit int) {
 	r.Remaining, r.NextOffset, r.StreamTruncated = pg.Remaining, pg.NextOffset, pg.Truncated
 	r.Chunks = make([]StreamChunkOut, 0, len(pg.Chunks))
 	for _, ch := range pg.Chunks {
-		out := StreamChunkOut{Direction: string(ch.Direction), Offset: ch.Offset, Length: ch.Length, Time: ch.Time, Packet: ch.Packet, Gap: ch.Gap, Missing: ch.Missing}
+		out := StreamChunkOut{Direction: string(ch.Direction), Offset: ch.Offset, Length: ch.Length, Time: ch.Time, Packet: ch.Packet, Gap: ch.Gap, Missing: ch.Missing, SnapLen: ch.SnapLen}
 		if ch.Gap {
 			out.Length = 0
 		} else if r.hex {
@@ -285,7 +290,7 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 	res.Gaps = []StreamGap{}
 	for _, ch := range st.Chunks {
 		if ch.Gap && len(res.Gaps) < streamGapsShown {
-			res.Gaps = append(res.Gaps, StreamGap{Direction: string(ch.Direction), Offset: ch.Offset, Missing: ch.Missing, Packet: ch.Packet, Time: ch.Time})
+			res.Gaps = append(res.Gaps, StreamGap{Direction: string(ch.Direction), Offset: ch.Offset, Missing: ch.Missing, SnapLen: ch.SnapLen, Packet: ch.Packet, Time: ch.Time})
 		}
 	}
 	res.setPage(args.Offset, args.Limit)

@@ -339,3 +339,29 @@ func TestExtractTCPStreamCutCapture(t *testing.T) {
 		t.Errorf("no match in a cut capture: %q", msg)
 	}
 }
+
+// TestExtractTCPStreamSnapLenGaps reads the recorded upload made with a
+// 96-byte snap length: the bytes the snap length cut are gaps marked
+// snaplen, so a reader knows the packets were there.
+func TestExtractTCPStreamSnapLenGaps(t *testing.T) {
+	_, c := newTestServer(t, Config{Roots: []string{testdataDir(t)}})
+	got := decode[StreamResult](t, c, "extract_tcp_stream", map[string]any{
+		"pcap_file": "exfil_medium.pcap", "src": "10.66.0.10", "dst": "203.0.113.50", "port": 80, "direction": "client"})
+	if got.TotalGaps == 0 || len(got.Gaps) == 0 {
+		t.Fatalf("no gaps in a 96-byte snap length upload: %+v", got.Gaps)
+	}
+	for _, g := range got.Gaps {
+		if !g.SnapLen || g.Missing <= 0 {
+			t.Errorf("gap %+v: want snaplen with missing bytes", g)
+		}
+	}
+	snapped := false
+	for _, ch := range got.Chunks {
+		if ch.Gap && ch.SnapLen {
+			snapped = true
+		}
+	}
+	if !snapped {
+		t.Errorf("no chunk marked as a snap length gap in the first page")
+	}
+}
