@@ -222,9 +222,13 @@ func (d *decoder) decode(p *Packet, data []byte) {
 		case layers.LayerTypeICMPv4:
 			p.Layers |= LayerICMPv4
 			p.ICMPType, p.ICMPCode = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
+			p.ICMPPayload = d.icmp4.Payload
 		case layers.LayerTypeICMPv6:
 			p.Layers |= LayerICMPv6
 			p.ICMPType, p.ICMPCode = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
+			if len(d.icmp6.Payload) >= 4 { // 4 bytes of type-specific data come first
+				p.ICMPPayload = d.icmp6.Payload[4:]
+			}
 		}
 	}
 	if p.Layers&(LayerIPv4|LayerIPv6) == 0 {

@@ -78,6 +78,10 @@ type Packet struct {
 	PayloadLen int
 	// ICMPType and ICMPCode are valid with LayerICMPv4 or LayerICMPv6.
 	ICMPType, ICMPCode uint8
+	// ICMPPayload is the ICMP message after its header: for an error
+	// (unreachable, time exceeded), the quoted IP header and the first
+	// bytes of the packet that caused it.
+	ICMPPayload []byte
 
 	// ARP is valid with LayerARP, DNS with LayerDNS.
 	ARP *layers.ARP

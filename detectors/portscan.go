@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -126,7 +127,8 @@ type addrPair struct{ src, dst netip.Addr }
 type portscanDetector struct {
 	echo     map[netip.Addr]*sweepSource // ICMP echo requests per source
 	arp      map[netip.Addr]*sweepSource // ARP requests per sender address
-	unreach  map[addrPair]int64          // ICMP port unreachable, keyed (prober, target)
+	unreach  map[addrPair]int64          // ICMP port unreachable whose quote did not parse, keyed (prober, target)
+	refused  map[udpProbe]struct{}       // UDP probes an ICMP port unreachable quoted
 	timeExc  map[netip.Addr]struct{}     // sources that received ICMP time exceeded
 	untraced int64                       // sweep requests past sweepMaxSources
 
@@ -150,8 +152,59 @@ func newPortscanDetector() *portscanDetector {
 		echo:    map[netip.Addr]*sweepSource{},
 		arp:     map[netip.Addr]*sweepSource{},
 		unreach: map[addrPair]int64{},
+		refused: map[udpProbe]struct{}{},
 		timeExc: map[netip.Addr]struct{}{},
 	}
+}
+
+// udpProbe is one UDP probe: prober, target and the port probed.
+type udpProbe struct {
+	src, dst netip.Addr
+	port     uint16
+}
+
+// maxRefusedProbes bounds the quoted probes kept; past it, unreachable
+// messages are only counted per pair.
+const maxRefusedProbes = 1 << 20
+
+// portUnreachable records an ICMP port unreachable: the UDP probe it
+// quotes when the quote can be read, else one more refusal for the pair.
+func (d *portscanDetector) portUnreachable(p *Packet) {
+	if pr, ok := quotedUDP(p.ICMPPayload); ok && len(d.refused) < maxRefusedProbes {
+		d.refused[pr] = struct{}{}
+		return
+	}
+	d.unreach[addrPair{p.Dst, p.Src}]++
+}
+
+// quotedUDP reads the UDP packet an ICMP error quotes: its addresses and
+// destination port. IPv6 quotes with extension headers are not read.
+func quotedUDP(q []byte) (udpProbe, bool) {
+	if len(q) == 0 {
+		return udpProbe{}, false
+	}
+	switch q[0] >> 4 {
+	case 4:
+		ihl := int(q[0]&0x0f) * 4
+		if ihl < 20 || len(q) < ihl+4 || q[9] != 17 {
+			return udpProbe{}, false
+		}
+		return udpProbe{
+			src:  netip.AddrFrom4([4]byte(q[12:16])),
+			dst:  netip.AddrFrom4([4]byte(q[16:20])),
+			port: binary.BigEndian.Uint16(q[ihl+2 : ihl+4]),
+		}, true
+	case 6:
+		if len(q) < 44 || q[6] != 17 {
+			return udpProbe{}, false
+		}
+		return udpProbe{
+			src:  netip.AddrFrom16([16]byte(q[8:24])).Unmap(),
+			dst:  netip.AddrFrom16([16]byte(q[24:40])).Unmap(),
+			port: binary.BigEndian.Uint16(q[42:44]),
+		}, true
+	}
+	return udpProbe{}, false
 }
 
 // Packet looks only at ICMP and ARP; TCP and UDP are read from the flows.
@@ -165,7 +218,7 @@ func (d *portscanDetector) Packet(p *Packet) {
 			d.reply(d.echo, p.Dst, p.Src)
 		case 3:
 			if p.ICMPCode == 3 {
-				d.unreach[addrPair{p.Dst, p.Src}]++
+				d.portUnreachable(p)
 			}
 		case 11:
 			d.timeExceeded(p.Dst)
@@ -178,7 +231,7 @@ func (d *portscanDetector) Packet(p *Packet) {
 			d.reply(d.echo, p.Dst, p.Src)
 		case 1:
 			if p.ICMPCode == 4 {
-				d.unreach[addrPair{p.Dst, p.Src}]++
+				d.portUnreachable(p)
 			}
 		case 3:
 			d.timeExceeded(p.Dst)
@@ -356,15 +409,26 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 		fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
 		agg.horiz[horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}] |= pr.state
 	}
-	// ICMP port unreachable answers UDP probes: it is not part of the
-	// flow, and the quoted header is not decoded, so each message refuses
-	// one of the pair's unanswered UDP ports (lowest first, for stable
-	// output). Nmap and masscan probe each port from one flow, so the
-	// count matches ports as long as the target rate-limits nothing.
+	// ICMP port unreachable answers UDP probes but is not part of their
+	// flow: the UDP header it quotes names the probe it refuses. A message
+	// whose quote could not be read refuses one of the pair's unanswered
+	// UDP ports instead (lowest first, for stable output).
 	for _, sp := range agg.pairs {
 		fs := &sp.fam[famUDP]
+		if fs.ports == nil {
+			continue
+		}
+		for port := range fs.ports {
+			if _, ok := d.refused[udpProbe{sp.src, sp.dst, port}]; ok {
+				fs.ports[port] |= stAnswered | stRefused
+				hh := horizHost{horizKey{sp.src, famUDP, port}, sp.dst}
+				if _, ok := agg.horiz[hh]; ok {
+					agg.horiz[hh] |= stAnswered | stRefused
+				}
+			}
+		}
 		n := sp.unreach
-		if fs.ports == nil || n == 0 {
+		if n == 0 {
 			continue
 		}
 		for _, port := range sortedKeys(fs.ports) {
