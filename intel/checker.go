@@ -71,6 +71,29 @@ type slot struct {
 	skip    string
 }
 
+// onlineSlot is the slot of one online provider: skipped when offline or
+// without a key (the environment variable fills an empty key, unless
+// offline), else built by build with the key.
+func onlineSlot(cfg Config, getenv func(string) string, name, envVar, field, key string, build func(key string) (Provider, error)) (slot, error) {
+	s := slot{name: name}
+	if key == "" && !cfg.Offline {
+		key = strings.TrimSpace(getenv(envVar))
+	}
+	switch {
+	case cfg.Offline:
+		s.skip = "offline: online providers not consulted"
+	case key == "":
+		s.skip = fmt.Sprintf("no API key: set %s or Config.%s.APIKey", envVar, field)
+	default:
+		p, err := build(key)
+		if err != nil {
+			return s, err
+		}
+		s.p = p
+	}
+	return s, nil
+}
+
 // New builds a Checker: it loads the indicator files and sets up the
 // online providers that have keys.
 func New(cfg Config) (*Checker, error) {
@@ -94,51 +117,32 @@ func New(cfg Config) (*Checker, error) {
 	}
 
 	if !cfg.AbuseIPDB.Disabled {
-		s := slot{name: "abuseipdb"}
 		a := cfg.AbuseIPDB
-		if a.APIKey == "" && !cfg.Offline {
-			a.APIKey = strings.TrimSpace(getenv("ABUSEIPDB_API_KEY"))
-		}
-		switch {
-		case cfg.Offline:
-			s.skip = "offline: online providers not consulted"
-		case a.APIKey == "":
-			s.skip = "no API key: set ABUSEIPDB_API_KEY or Config.AbuseIPDB.APIKey"
-		default:
+		sl, err := onlineSlot(cfg, getenv, "abuseipdb", "ABUSEIPDB_API_KEY", "AbuseIPDB", a.APIKey, func(key string) (Provider, error) {
+			a.APIKey = key
 			a.HTTPClient = orDefault(a.HTTPClient, cfg.HTTPClient)
 			a.Timeout = orDefault(a.Timeout, cfg.Timeout)
 			a.Logger = orDefault(a.Logger, c.logger)
-			p, err := NewAbuseIPDB(a)
-			if err != nil {
-				return nil, err
-			}
-			s.p = p
+			return NewAbuseIPDB(a)
+		})
+		if err != nil {
+			return nil, err
 		}
-		c.slots = append(c.slots, s)
+		c.slots = append(c.slots, sl)
 	}
-
 	if !cfg.VirusTotal.Disabled {
-		s := slot{name: "virustotal"}
 		v := cfg.VirusTotal
-		if v.APIKey == "" && !cfg.Offline {
-			v.APIKey = strings.TrimSpace(getenv("VIRUSTOTAL_API_KEY"))
-		}
-		switch {
-		case cfg.Offline:
-			s.skip = "offline: online providers not consulted"
-		case v.APIKey == "":
-			s.skip = "no API key: set VIRUSTOTAL_API_KEY or Config.VirusTotal.APIKey"
-		default:
+		sl, err := onlineSlot(cfg, getenv, "virustotal", "VIRUSTOTAL_API_KEY", "VirusTotal", v.APIKey, func(key string) (Provider, error) {
+			v.APIKey = key
 			v.HTTPClient = orDefault(v.HTTPClient, cfg.HTTPClient)
 			v.Timeout = orDefault(v.Timeout, cfg.Timeout)
 			v.Logger = orDefault(v.Logger, c.logger)
-			p, err := NewVirusTotal(v)
-			if err != nil {
-				return nil, err
-			}
-			s.p = p
+			return NewVirusTotal(v)
+		})
+		if err != nil {
+			return nil, err
 		}
-		c.slots = append(c.slots, s)
+		c.slots = append(c.slots, sl)
 	}
 
 	for i, p := range cfg.Providers {
