@@ -70,94 +70,71 @@ func benchCapture(b *testing.B) (string, *pcapgen.Stats) {
 	return benchPath, benchStats
 }
 
-// BenchmarkAnalyze is the whole pass: read, decode, every analysis, and
-// the summary, timeline and findings.
-func BenchmarkAnalyze(b *testing.B) {
+// benchPackets runs pass on the benchmark capture b.N times, checks it
+// read every packet, and reports MB/s and packets/s.
+func benchPackets(b *testing.B, pass func(path string) (int, error)) {
 	path, st := benchCapture(b)
 	b.SetBytes(st.FileBytes)
 	b.ReportAllocs()
 	start := time.Now()
 	n := 0
 	for b.Loop() {
-		a, err := Analyze(context.Background(), path, Config{})
+		got, err := pass(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if a.Summary.TotalPackets != st.Packets {
-			b.Fatalf("Analyze read %d packets, the file has %d", a.Summary.TotalPackets, st.Packets)
+		if got != st.Packets {
+			b.Fatalf("read %d packets, the file has %d", got, st.Packets)
 		}
 		n++
 	}
 	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
+}
+
+// BenchmarkAnalyze is the whole pass: read, decode, every analysis, and
+// the summary, timeline and findings.
+func BenchmarkAnalyze(b *testing.B) {
+	benchPackets(b, func(path string) (int, error) {
+		a, err := Analyze(context.Background(), path, Config{})
+		if err != nil {
+			return 0, err
+		}
+		return a.Summary.TotalPackets, nil
+	})
 }
 
 // BenchmarkAnalyzeNoDetectors is the capture engine's own analysis (summary
 // and timeline, as issue 2 built it) without any detector: the ratio to
 // BenchmarkAnalyze is what the detectors cost in the single pass.
 func BenchmarkAnalyzeNoDetectors(b *testing.B) {
-	path, st := benchCapture(b)
-	b.SetBytes(st.FileBytes)
-	b.ReportAllocs()
-	start := time.Now()
-	n := 0
-	for b.Loop() {
+	benchPackets(b, func(path string) (int, error) {
 		sum, tl := newSummaryAnalyzer(), newTimelineAnalyzer()
 		c, err := Scan(context.Background(), path, sum, tl)
 		if err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
-		convs := sum.conversations(c)
-		if s := sum.summary(c, convs, 10); s.TotalPackets != st.Packets {
-			b.Fatalf("read %d packets, the file has %d", s.TotalPackets, st.Packets)
-		}
-		if _, err := tl.cut(time.Minute); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
+		s := sum.summary(c, sum.conversations(c), 10)
+		_, err = tl.cut(time.Minute)
+		return s.TotalPackets, err
+	})
 }
 
 // BenchmarkScan is the engine alone: read, decode once, flows; no analysis.
 func BenchmarkScan(b *testing.B) {
-	path, st := benchCapture(b)
-	b.SetBytes(st.FileBytes)
-	b.ReportAllocs()
-	start := time.Now()
-	n := 0
-	for b.Loop() {
+	benchPackets(b, func(path string) (int, error) {
 		c, err := Scan(context.Background(), path)
 		if err != nil {
-			b.Fatal(err)
+			return 0, err
 		}
-		if c.Packets != st.Packets {
-			b.Fatalf("Scan read %d packets, the file has %d", c.Packets, st.Packets)
-		}
-		n++
-	}
-	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
+		return c.Packets, nil
+	})
 }
 
 // BenchmarkDecodeOnly is the floor: a bare gopacket loop over the same
 // file (pcapgo reader, DecodingLayerParser, zero copy) with no analysis,
 // so the ratio to BenchmarkAnalyze is the cost of the analyses.
 func BenchmarkDecodeOnly(b *testing.B) {
-	path, st := benchCapture(b)
-	b.SetBytes(st.FileBytes)
-	b.ReportAllocs()
-	start := time.Now()
-	n := 0
-	for b.Loop() {
-		got, err := decodeOnly(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if got != st.Packets {
-			b.Fatalf("decoded %d packets, the file has %d", got, st.Packets)
-		}
-		n++
-	}
-	b.ReportMetric(float64(n*st.Packets)/time.Since(start).Seconds(), "packets/s")
+	benchPackets(b, decodeOnly)
 }
 
 // decodeOnly reads and decodes every packet of an Ethernet pcap file the

@@ -21,17 +21,6 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
-// dnsFindings returns the dns_tunneling findings of fs.
-func dnsFindings(fs []report.Finding) []report.Finding {
-	var out []report.Finding
-	for _, f := range fs {
-		if f.Type == report.AttackDNSTunneling {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // corpusDNSExpected reads the "dns" section of expected.json for rel.
 func corpusDNSExpected(t *testing.T, rel string) (queries, distinct int64) {
 	t.Helper()
@@ -88,7 +77,7 @@ func TestDNSTunnelCorpus(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			a := analyzeFile(t, corpusFile(t, tc.file), Config{})
-			fs := dnsFindings(a.Findings)
+			fs := findingsOf(a.Findings, report.AttackDNSTunneling)
 			if len(fs) != 1 {
 				t.Fatalf("got %d dns_tunneling findings, want 1: %+v", len(fs), fs)
 			}
@@ -180,7 +169,7 @@ func TestDNSBenignCorpus(t *testing.T) {
 	} {
 		t.Run(rel, func(t *testing.T) {
 			a := analyzeFile(t, corpusFile(t, rel), Config{})
-			if fs := dnsFindings(a.Findings); len(fs) != 0 {
+			if fs := findingsOf(a.Findings, report.AttackDNSTunneling); len(fs) != 0 {
 				t.Errorf("benign capture gave %d dns_tunneling findings: %+v", len(fs), fs)
 			}
 		})
@@ -242,7 +231,7 @@ func TestDNSThresholds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs = dnsFindings(fs)
+			fs = findingsOf(fs, report.AttackDNSTunneling)
 			if tc.severity == "" {
 				if len(fs) != 0 {
 					t.Fatalf("got %d findings, want none: %+v", len(fs), fs)
@@ -458,7 +447,7 @@ func TestDNSSyntheticBenign(t *testing.T) {
 		msgs = queryAndAnswer(msgs, step(), client, resolver, "www.free-prizes.tk", layers.DNSTypeA, 0)
 	}
 	a := analyzeFile(t, writeDNSCapture(t, msgs), Config{})
-	if fs := dnsFindings(a.Findings); len(fs) != 0 {
+	if fs := findingsOf(a.Findings, report.AttackDNSTunneling); len(fs) != 0 {
 		for _, f := range fs {
 			t.Errorf("benign lookups flagged: %s", f.Summary)
 		}
@@ -549,7 +538,7 @@ func TestDNSSyntheticTunnels(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := analyzeFile(t, writeDNSCapture(t, tc.msgs()), Config{})
-			fs := dnsFindings(a.Findings)
+			fs := findingsOf(a.Findings, report.AttackDNSTunneling)
 			if len(fs) != 1 {
 				t.Fatalf("got %d findings, want 1: %+v", len(fs), fs)
 			}

@@ -21,17 +21,6 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
-// httpFindings returns the http_enumeration findings of an analysis.
-func httpFindings(fs []report.Finding) []report.Finding {
-	var out []report.Finding
-	for _, f := range fs {
-		if f.Type == report.AttackHTTPEnumeration {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 func httpTotal(a *Analysis) int64 {
 	var n int64
 	for _, c := range a.HTTPClients() {
@@ -64,7 +53,7 @@ func TestHTTPCorpusAttacks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(filepath.Base(filepath.Dir(tt.file))+"/"+filepath.Base(tt.file), func(t *testing.T) {
 			a := analyzeFile(t, corpusFile(t, tt.file), Config{})
-			fs := httpFindings(a.Findings)
+			fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 			if len(fs) != 1 {
 				t.Fatalf("got %d http findings, want 1: %+v", len(fs), fs)
 			}
@@ -195,7 +184,7 @@ func TestHTTPRecorded(t *testing.T) {
 					wantF = append(wantF, want{e.Source, e.Target, e.Technique, e.Severity})
 				}
 			}
-			fs := httpFindings(a.Findings)
+			fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 			for _, f := range fs {
 				gotF = append(gotF, want{f.Source, f.Target, f.Technique, f.Severity})
 				if slices.Contains(f.Samples["exposed_paths"], "/.env") && !strings.Contains(f.Summary, "/.env answered 200: something leaked") {
@@ -284,7 +273,7 @@ func TestHTTPCorpusBenign(t *testing.T) {
 	} {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			a := analyzeFile(t, corpusFile(t, file), Config{})
-			if fs := httpFindings(a.Findings); len(fs) != 0 {
+			if fs := findingsOf(a.Findings, report.AttackHTTPEnumeration); len(fs) != 0 {
 				t.Errorf("benign capture gave %d http findings: %+v", len(fs), fs)
 			}
 			if httpTotal(a) == 0 {
@@ -530,7 +519,7 @@ func TestHTTPThresholds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := analyzeSynth(t, writeBruteforce(t, tt.n, tt.ua, tt.status, tt.enum, tt.referer), Config{HTTP: tt.cfg})
-			fs := httpFindings(a.Findings)
+			fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 			if tt.technique == "" {
 				if len(fs) != 0 {
 					t.Fatalf("want no finding, got %+v", fs)
@@ -554,21 +543,21 @@ func TestHTTPThresholds(t *testing.T) {
 // TestHTTPEvaluate judges the same pass with other thresholds.
 func TestHTTPEvaluate(t *testing.T) {
 	a := analyzeSynth(t, writeBruteforce(t, 25, "curl/8.5.0", 200, false, false), Config{})
-	if fs := httpFindings(a.Findings); len(fs) != 1 || fs[0].Severity != report.SeverityMedium {
+	if fs := findingsOf(a.Findings, report.AttackHTTPEnumeration); len(fs) != 1 || fs[0].Severity != report.SeverityMedium {
 		t.Fatalf("default findings %+v", fs)
 	}
 	fs, err := a.Evaluate(Config{HTTP: HTTPConfig{PathThreshold: 26, RequestThreshold: 26}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := httpFindings(fs); len(got) != 0 {
+	if got := findingsOf(fs, report.AttackHTTPEnumeration); len(got) != 0 {
 		t.Errorf("raised thresholds still give %+v", got)
 	}
 }
 
 func TestHTTPExposedPath(t *testing.T) {
 	a := analyzeSynth(t, writeBruteforce(t, 20, "curl/8.5.0", 200, true, false), Config{})
-	fs := httpFindings(a.Findings)
+	fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 	if len(fs) != 1 {
 		t.Fatalf("%d findings", len(fs))
 	}
@@ -593,7 +582,7 @@ func TestHTTPExposedPath(t *testing.T) {
 	c.send(true, "GET /.env HTTP/1.1\r\nHost: t\r\nUser-Agent: curl/8.5.0\r\n\r\n")
 	c.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nDB_PASS=hunt")
 	a = analyzeSynth(t, s.close(), Config{})
-	fs = httpFindings(a.Findings)
+	fs = findingsOf(a.Findings, report.AttackHTTPEnumeration)
 	if len(fs) != 1 || fs[0].Technique != "sensitive_file_exposure" || fs[0].Severity != report.SeverityMedium {
 		t.Fatalf("single /.env: %+v", fs)
 	}
@@ -606,7 +595,7 @@ func TestHTTPTraversalLeak(t *testing.T) {
 	c.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n")
 	c.send(false, "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n"[:64])
 	a := analyzeSynth(t, s.close(), Config{})
-	fs := httpFindings(a.Findings)
+	fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 	if len(fs) != 1 {
 		t.Fatalf("%d findings", len(fs))
 	}

@@ -20,17 +20,6 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
-// findingsOf returns the findings of one type.
-func findingsOf(fs []report.Finding, typ report.AttackType) []report.Finding {
-	var out []report.Finding
-	for _, f := range fs {
-		if f.Type == typ {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // scanWant is what one port_scan finding must say.
 type scanWant struct {
 	technique, source, target string

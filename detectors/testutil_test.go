@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/agents-of-shield/reconpcap/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -80,4 +82,15 @@ func golden(t *testing.T, name string, got any) {
 	if !bytes.Equal(want, b) {
 		t.Errorf("%s differs from golden %s (run go test -update after checking the change):\n got: %s\nwant: %s", name, path, b, want)
 	}
+}
+
+// findingsOf returns the findings of one type.
+func findingsOf(fs []report.Finding, typ report.AttackType) []report.Finding {
+	var out []report.Finding
+	for _, f := range fs {
+		if f.Type == typ {
+			out = append(out, f)
+		}
+	}
+	return out
 }
