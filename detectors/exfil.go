@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -51,36 +52,11 @@ const (
 	exfilConnSamples = 10
 )
 
-// internalNets are the networks IsInternal treats as internal besides
-// those the user configures.
-var internalNets = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("fc00::/7"),
-	netip.MustParsePrefix("fe80::/10"),
-}
-
 // IsInternal reports whether addr is in a private network (RFC 1918,
 // 100.64.0.0/10, loopback, link-local, IPv6 ULA) or in one of extra.
 // IPv4-mapped IPv6 addresses are judged as IPv4.
 func IsInternal(addr netip.Addr, extra []netip.Prefix) bool {
-	addr = addr.Unmap()
-	for _, p := range internalNets {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	for _, p := range extra {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return netscope.Internal(addr, extra)
 }
 
 func scope(addr netip.Addr, extra []netip.Prefix) string {

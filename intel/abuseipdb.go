@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 )
 
 // DefaultAbuseIPDBURL is the AbuseIPDB API v2 base URL.
@@ -104,7 +106,7 @@ type abuseIPDBCheck struct {
 // without sending anything.
 func (a *AbuseIPDB) LookupIP(ctx context.Context, addr netip.Addr) (*Verdict, error) {
 	addr = addr.Unmap().WithZone("")
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		return nil, fmt.Errorf("abuseipdb: %s address: %w", class, ErrNotPublic)
 	}
 	q := url.Values{}

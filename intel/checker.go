@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -215,7 +216,7 @@ func (c *Checker) CheckAddr(ctx context.Context, addr netip.Addr) (*Result, erro
 	}
 	addr = addr.Unmap().WithZone("")
 	notPublic := ""
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		notPublic = class + " address never sent to an outside service"
 	}
 	return c.check(ctx, KindIP, addr.String(), notPublic, func(ctx context.Context, p Provider) (*Verdict, error) {

@@ -248,7 +248,7 @@ func TestRateLimitedAfterBoundedRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.r.backoff = 5 * time.Millisecond // no Retry-After: back off 5, 10, 20 ms
+	p.r.backoff.Base = 5 * time.Millisecond // no Retry-After: back off up to 5, 10, 20 ms
 	_, err = p.LookupIP(t.Context(), netip.MustParseAddr("91.92.109.43"))
 	if !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("error = %v, want ErrRateLimited", err)
@@ -305,7 +305,7 @@ func TestServerErrorRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.r.backoff = time.Millisecond
+	p.r.backoff.Base = time.Millisecond
 	v, err := p.LookupIP(t.Context(), netip.MustParseAddr("8.8.8.8"))
 	if err != nil || !v.Found {
 		t.Fatalf("LookupIP = %+v, %v; want success after one retry", v, err)

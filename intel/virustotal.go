@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 )
 
 // DefaultVirusTotalURL is the VirusTotal API v3 base URL.
@@ -76,7 +78,7 @@ func (v *VirusTotal) Name() string { return "virustotal" }
 // with ErrNotPublic without sending anything.
 func (v *VirusTotal) LookupIP(ctx context.Context, addr netip.Addr) (*Verdict, error) {
 	addr = addr.Unmap().WithZone("")
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		return nil, fmt.Errorf("virustotal: %s address: %w", class, ErrNotPublic)
 	}
 	s := addr.String()
