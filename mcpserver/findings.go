@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -27,10 +28,10 @@ type Finding struct {
 // can quote the capture.
 func safeFinding(f report.Finding) Finding {
 	out := Finding{Finding: f}
-	out.Technique = Sanitize(f.Technique, 64)
-	out.Source = Sanitize(f.Source, 64)
-	out.Target = Sanitize(f.Target, 64)
-	out.Summary = Sanitize(f.Summary, 512)
+	out.Technique = textsafe.Escape(f.Technique, 64)
+	out.Source = textsafe.Escape(f.Source, 64)
+	out.Target = textsafe.Escape(f.Target, 64)
+	out.Summary = textsafe.Escape(f.Summary, 512)
 	if f.Counts != nil {
 		out.Counts = maps.Clone(f.Counts)
 	}
@@ -41,7 +42,7 @@ func safeFinding(f report.Finding) Finding {
 				v = v[:maxSamplesPerKind]
 				out.SamplesTruncated = true
 			}
-			out.Samples[Sanitize(k, 64)] = sanitizeAll(v, maxSampleBytes)
+			out.Samples[textsafe.Escape(k, 64)] = textsafe.EscapeAll(v, maxSampleBytes)
 		}
 	}
 	return out
@@ -123,14 +124,14 @@ func (s *Server) listFindings(ctx context.Context, args ListFindingsArgs) (*List
 	if args.Type != "" {
 		typ = report.AttackType(args.Type)
 		if !typ.IsThreat() || typ == report.AttackMultiple {
-			return nil, badArg("type %q, want one of port_scan, http_enumeration, data_exfiltration, dns_tunneling", Sanitize(args.Type, 64))
+			return nil, badArg("type %q, want one of port_scan, http_enumeration, data_exfiltration, dns_tunneling", textsafe.Escape(args.Type, 64))
 		}
 	}
 	minRank := 0
 	if args.MinSeverity != "" {
 		sev := report.Severity(args.MinSeverity)
 		if !sev.Valid() {
-			return nil, badArg("min_severity %q, want low, medium, high or critical", Sanitize(args.MinSeverity, 64))
+			return nil, badArg("min_severity %q, want low, medium, high or critical", textsafe.Escape(args.MinSeverity, 64))
 		}
 		minRank = sev.Rank()
 	}

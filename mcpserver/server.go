@@ -28,6 +28,10 @@ const (
 	MinMaxResultBytes = 4 << 10
 )
 
+// DefaultStringMax is the byte budget of a string that came from a packet
+// when it enters a tool result: textsafe.Escape cuts it there.
+const DefaultStringMax = 256
+
 // Config configures a Server. The zero value is ready to use: the current
 // working directory is the one allowed root, results are bounded to 16 KiB,
 // and sixteen analyses are cached.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // Limits of extract_tcp_stream.
@@ -208,7 +209,7 @@ func (r *StreamResult) setPage(offset, limit int) {
 		} else {
 			// No limit: the page is already bounded, and a cut here would
 			// break the correspondence with offsets.
-			out.Data = Sanitize(string(ch.Data), 0)
+			out.Data = textsafe.Escape(string(ch.Data), 0)
 		}
 		r.Chunks = append(r.Chunks, out)
 	}
@@ -264,14 +265,14 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 	case damaged:
 		// Damaged part-way: the stream up to the damage.
 	case errors.Is(err, detectors.ErrStreamQuery):
-		return nil, badArg("%s", Sanitize(err.Error(), 256))
+		return nil, badArg("%s", textsafe.Escape(err.Error(), 256))
 	case err != nil:
 		return nil, err
 	}
 	res := &StreamResult{
 		// StreamResult does not say whether the file was cut short, only
 		// warns: any warning of the reader marks the stream partial.
-		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil || len(st.Warnings) > 0, Warnings: sanitizeAll(st.Warnings, 512)},
+		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil || len(st.Warnings) > 0, Warnings: textsafe.EscapeAll(st.Warnings, 512)},
 		Src:         q.Src.String(), Dst: q.Dst.String(), Port: int(q.Port), Index: q.Index,
 		TotalConnections: len(st.Connections),
 		Direction:        string(dir), Encoding: args.Encoding,
@@ -310,7 +311,7 @@ func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirect
 		}
 		addr, err := netip.ParseAddr(a.v)
 		if err != nil {
-			return q, "", badArg("%s %q is not an IP address", a.name, Sanitize(a.v, 64))
+			return q, "", badArg("%s %q is not an IP address", a.name, textsafe.Escape(a.v, 64))
 		}
 		*a.dst = addr.Unmap().WithZone("")
 	}
@@ -324,11 +325,11 @@ func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirect
 	case args.Limit < 1 || args.Limit > MaxStreamLimit:
 		return q, "", badArg("limit %d bytes, want 1 to %d", args.Limit, MaxStreamLimit)
 	case args.Encoding != "text" && args.Encoding != "hex":
-		return q, "", badArg("encoding %q, want text or hex", Sanitize(args.Encoding, 64))
+		return q, "", badArg("encoding %q, want text or hex", textsafe.Escape(args.Encoding, 64))
 	}
 	dir := detectors.StreamDirection(args.Direction)
 	if dir != detectors.StreamBoth && dir != detectors.StreamClient && dir != detectors.StreamServer {
-		return q, "", badArg("direction %q, want both, client or server", Sanitize(args.Direction, 64))
+		return q, "", badArg("direction %q, want both, client or server", textsafe.Escape(args.Direction, 64))
 	}
 	q.Port, q.Index, q.MaxBytes = uint16(args.Port), args.Index, streamMaxBytes
 	return q, dir, nil
@@ -377,7 +378,7 @@ func connectionInfo(c detectors.StreamConnection) StreamConnectionInfo {
 	return StreamConnectionInfo{
 		Index: c.Index, Client: c.Client.String(), Server: c.Server.String(), ClientKnown: c.ClientKnown,
 		First: c.First, Last: c.Last, FirstPacket: c.FirstPacket, LastPacket: c.LastPacket,
-		ClientBytes: c.ClientBytes, ServerBytes: c.ServerBytes, End: Sanitize(c.End, 16),
+		ClientBytes: c.ClientBytes, ServerBytes: c.ServerBytes, End: textsafe.Escape(c.End, 16),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // untrusted ends every tool description: the model must read strings from
@@ -107,7 +108,7 @@ func (s *Server) load(ctx context.Context, t Target) (*loaded, error) {
 	case err != nil:
 		return nil, err
 	}
-	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated, Warnings: sanitizeAll(a.Warnings, 512)}
+	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated, Warnings: textsafe.EscapeAll(a.Warnings, 512)}
 	return &loaded{a: a, info: info}, nil
 }
 
@@ -342,11 +343,11 @@ func actionable(err error) (string, bool) {
 		return pe.Error(), true
 	}
 	if errors.Is(err, detectors.ErrInvalidConfig) {
-		return "invalid argument: " + Sanitize(err.Error(), 1024), true
+		return "invalid argument: " + textsafe.Escape(err.Error(), 1024), true
 	}
 	for _, h := range captureHints {
 		if errors.Is(err, h.kind) {
-			return "cannot analyse pcap_file: " + Sanitize(err.Error(), 1024) + " (" + h.hint + ")", true
+			return "cannot analyse pcap_file: " + textsafe.Escape(err.Error(), 1024) + " (" + h.hint + ")", true
 		}
 	}
 	return "", false
