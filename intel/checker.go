@@ -120,10 +120,7 @@ func New(cfg Config) (*Checker, error) {
 	if !cfg.AbuseIPDB.Disabled {
 		a := cfg.AbuseIPDB
 		sl, err := onlineSlot(cfg, getenv, "abuseipdb", "ABUSEIPDB_API_KEY", "AbuseIPDB", a.APIKey, func(key string) (Provider, error) {
-			a.APIKey = key
-			a.HTTPClient = orDefault(a.HTTPClient, cfg.HTTPClient)
-			a.Timeout = orDefault(a.Timeout, cfg.Timeout)
-			a.Logger = orDefault(a.Logger, c.logger)
+			a.ProviderConfig = a.withDefaults(key, cfg.HTTPClient, cfg.Timeout, c.logger)
 			return NewAbuseIPDB(a)
 		})
 		if err != nil {
@@ -134,10 +131,7 @@ func New(cfg Config) (*Checker, error) {
 	if !cfg.VirusTotal.Disabled {
 		v := cfg.VirusTotal
 		sl, err := onlineSlot(cfg, getenv, "virustotal", "VIRUSTOTAL_API_KEY", "VirusTotal", v.APIKey, func(key string) (Provider, error) {
-			v.APIKey = key
-			v.HTTPClient = orDefault(v.HTTPClient, cfg.HTTPClient)
-			v.Timeout = orDefault(v.Timeout, cfg.Timeout)
-			v.Logger = orDefault(v.Logger, c.logger)
+			v.ProviderConfig = v.withDefaults(key, cfg.HTTPClient, cfg.Timeout, c.logger)
 			return NewVirusTotal(v)
 		})
 		if err != nil {

@@ -189,8 +189,8 @@ func TestNonPublicNeverSent(t *testing.T) {
 		}
 	}
 	// Providers used alone refuse too.
-	a, _ := NewAbuseIPDB(AbuseIPDBConfig{APIKey: "k", BaseURL: out.URL})
-	v, _ := NewVirusTotal(VirusTotalConfig{APIKey: "k", BaseURL: out.URL})
+	a, _ := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: "k", BaseURL: out.URL}})
+	v, _ := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: "k", BaseURL: out.URL}})
 	for _, ip := range []string{"10.0.0.1", "::ffff:127.0.0.1", "192.0.2.1"} {
 		addr, _ := parseIP(ip)
 		if _, err := a.LookupIP(t.Context(), addr); !errors.Is(err, ErrNotPublic) {

@@ -168,8 +168,8 @@ func noService(t *testing.T) *httptest.Server {
 // keeps the environment out.
 func testConfig(abuse, vt string) Config {
 	return Config{
-		AbuseIPDB:  AbuseIPDBConfig{APIKey: testAbuseKey, BaseURL: abuse + "/api/v2", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}},
-		VirusTotal: VirusTotalConfig{APIKey: testVTKey, BaseURL: vt + "/api/v3", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}},
+		AbuseIPDB:  AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: testAbuseKey, BaseURL: abuse + "/api/v2", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}}},
+		VirusTotal: VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: vt + "/api/v3", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}}},
 		Getenv:     func(string) string { return "" },
 	}
 }
