@@ -165,6 +165,26 @@ func New(cfg Config) (*Checker, error) {
 	return c, nil
 }
 
+// Source is one provider a Checker lists in every Result.
+type Source struct {
+	// Provider is the provider's name, as in ProviderResult.
+	Provider string
+	// Skipped says why the provider never answers (offline, no API key);
+	// empty for one that does.
+	Skipped string
+}
+
+// Sources lists the Checker's providers in the order a Result lists them,
+// saying which are skipped for their configuration. It looks nothing up,
+// so it needs no context and costs nothing.
+func (c *Checker) Sources() []Source {
+	out := make([]Source, len(c.slots))
+	for i, s := range c.slots {
+		out[i] = Source{Provider: s.name, Skipped: s.skip}
+	}
+	return out
+}
+
 // orDefault returns v unless it is the zero value, then def.
 func orDefault[T comparable](v, def T) T {
 	var zero T

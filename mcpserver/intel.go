@@ -97,31 +97,17 @@ func (r *ThreatIntelResult) shrink() bool {
 }
 
 // intelSources sorts the checker's providers into those that answer and
-// those that are not configured. It asks about a loopback and a private
-// address, which no online provider is ever sent: a provider skipped with
-// the same reason for both is skipped for its configuration (no key,
-// offline), one skipped with different reasons is configured but keeps
-// non-public addresses to itself, and one that answers is local.
-func intelSources(ctx context.Context, c *intel.Checker) (sources, unconfigured []IntelSource, err error) {
-	a, err := c.CheckAddr(ctx, netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := c.CheckAddr(ctx, netip.MustParseAddr("10.0.0.1"))
-	if err != nil {
-		return nil, nil, err
-	}
+// those that are not configured (no key, offline).
+func intelSources(c *intel.Checker) (sources, unconfigured []IntelSource) {
 	sources, unconfigured = []IntelSource{}, []IntelSource{}
-	for i, p := range a.Providers {
-		q := b.Providers[i]
-		switch {
-		case p.Status == intel.StatusSkipped && q.Status == intel.StatusSkipped && p.Skipped == q.Skipped:
+	for _, p := range c.Sources() {
+		if p.Skipped != "" {
 			unconfigured = append(unconfigured, IntelSource{Provider: textsafe.Escape(p.Provider, 64), Reason: textsafe.Escape(p.Skipped, 256)})
-		default:
-			sources = append(sources, IntelSource{Provider: textsafe.Escape(p.Provider, 64)})
+			continue
 		}
+		sources = append(sources, IntelSource{Provider: textsafe.Escape(p.Provider, 64)})
 	}
-	return sources, unconfigured, nil
+	return sources, unconfigured
 }
 
 // intelTool is lookup_threat_intel, marked as one that may reach the

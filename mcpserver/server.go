@@ -156,10 +156,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		streams: newStreamCache(),
 		intel:   checker,
 	}
-	s.intelSources, s.intelUnconfigured, err = intelSources(context.Background(), checker)
-	if err != nil {
-		return nil, fmt.Errorf("mcpserver: %w", err)
-	}
+	s.intelSources, s.intelUnconfigured = intelSources(checker)
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithInputSchemaValidation(),
