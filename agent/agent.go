@@ -190,7 +190,7 @@ func (a *ReconAgentPcap) openSession(ctx context.Context) (*session, error) {
 	if a.server != nil {
 		c, err = client.NewInProcessClient(a.server.MCP())
 	} else {
-		c, err = stdioClient(a.cfg.ServerCommand, a.cfg.ServerArgs)
+		c, err = stdioClient(ctx, a.cfg.ServerCommand, a.cfg.ServerArgs)
 	}
 	if err != nil {
 		return nil, err
