@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/mcpserver"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -352,7 +353,7 @@ func TestInvestigateCaptureBound(t *testing.T) {
 		t.Errorf("another capture: err = %v, want a *ToolError saying the session is bound", err)
 	}
 	for _, args := range []map[string]any{nil, {"pcap_file": "traffic.pcap"}, {"pcap_file": filepath.Join(a.workingDir, "traffic.pcap"), "working_dir": a.workingDir}} {
-		var sum summaryResult
+		var sum mcpserver.SummaryResult
 		if err := sess.callInto(ctx, "read_pcap_summary", args, &sum); err != nil {
 			t.Errorf("args %v: %v", args, err)
 		} else if sum.TotalPackets == 0 {

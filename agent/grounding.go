@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/mcpserver"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -61,9 +62,7 @@ func (g *grounder) present(ctx context.Context, a netip.Addr) bool {
 	if v, ok := g.known[a]; ok {
 		return v
 	}
-	var res struct {
-		Present map[string]bool `json:"present"`
-	}
+	var res mcpserver.CheckAddressesResult
 	ok := false
 	if err := g.s.callInto(ctx, "check_addresses", map[string]any{"addresses": []string{a.String()}}, &res); err == nil {
 		ok = res.Present[a.String()]
