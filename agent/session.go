@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -74,9 +75,9 @@ var errOtherCapture = errors.New("this investigation is bound to its own capture
 
 // bind fills in the investigation's capture and refuses any other.
 func (s *session) bind(args map[string]any) (map[string]any, error) {
-	out := make(map[string]any, len(args)+2)
-	for k, v := range args {
-		out[k] = v
+	out := maps.Clone(args)
+	if out == nil {
+		out = make(map[string]any, 2)
 	}
 	if v, ok := out["pcap_file"]; ok && v != nil && v != "" {
 		p, _ := v.(string)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -145,12 +146,7 @@ func (v *VirusTotal) lookup(ctx context.Context, path, link string) (*Verdict, e
 	}
 	verdict.Categories = append(verdict.Categories, a.Tags...)
 	// Categories is vendor -> category; sort vendors so the order is stable.
-	vendors := make([]string, 0, len(a.Categories))
-	for k := range a.Categories {
-		vendors = append(vendors, k)
-	}
-	sort.Strings(vendors)
-	for _, k := range vendors {
+	for _, k := range slices.Sorted(maps.Keys(a.Categories)) {
 		verdict.Categories = append(verdict.Categories, a.Categories[k])
 	}
 	set := func(k, val string) {

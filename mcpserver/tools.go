@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -182,9 +183,7 @@ var targetExtra = schemaExtra{
 func merge(extras ...schemaExtra) schemaExtra {
 	out := schemaExtra{}
 	for _, e := range extras {
-		for k, v := range e {
-			out[k] = v
-		}
+		maps.Copy(out, e)
 	}
 	return out
 }
@@ -206,9 +205,7 @@ func inputSchema[A any](extra schemaExtra) mcp.ToolOption {
 		if !ok {
 			panic(fmt.Sprintf("mcpserver: input schema of %T has no property %q", *new(A), name))
 		}
-		for k, v := range kw {
-			p[k] = v
-		}
+		maps.Copy(p, kw)
 	}
 	raw, err := json.Marshal(schema)
 	if err != nil {
