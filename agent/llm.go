@@ -41,7 +41,6 @@ type llmAnalyst struct {
 	requestTimeout time.Duration
 	maxRetries     int
 	log            *slog.Logger
-	retryAfter     *retryAfterTransport
 	// backoff waits up to 0.5 s, 1 s, 2 s, ... 30 s between attempts and
 	// honours a Retry-After of up to two minutes: an endpoint that asks
 	// for longer is overloaded past what an investigation should wait for.
@@ -94,7 +93,6 @@ func newLLMAnalyst(cfg Config) (*llmAnalyst, error) {
 		requestTimeout: cfg.RequestTimeout,
 		maxRetries:     cfg.MaxRetries,
 		log:            cfg.Logger,
-		retryAfter:     rt,
 		backoff:        retry.Backoff{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxAfter: 2 * time.Minute},
 	}
 	if l.maxTurns <= 0 {
