@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -415,7 +416,7 @@ func TestInvestigateErrors(t *testing.T) {
 		want []error
 		msg  string
 	}{
-		{"missing capture", Config{WorkingDir: dir, PcapFile: "nope.pcap"}, []error{ErrCaptureNotFound, detectors.ErrNotFound}, "nope.pcap"},
+		{"missing capture", Config{WorkingDir: dir, PcapFile: "nope.pcap"}, []error{ErrCaptureNotFound, capture.ErrNotFound}, "nope.pcap"},
 		{"missing directory", Config{WorkingDir: filepath.Join(dir, "gone")}, []error{ErrCaptureNotFound}, "traffic.pcap"},
 		{"a directory", Config{WorkingDir: dir, PcapFile: "adir.pcap"}, []error{ErrCaptureNotFound}, "adir.pcap"},
 		{"a text file", Config{WorkingDir: dir, PcapFile: "notes.pcap"}, []error{ErrNotCapture}, "notes.pcap"},

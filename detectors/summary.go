@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -109,14 +110,14 @@ func newSummaryAnalyzer() *summaryAnalyzer {
 	return &summaryAnalyzer{pairs: make(map[pairKey]*pairStats), dnsNames: make(map[string]int64)}
 }
 
-func (s *summaryAnalyzer) Packet(p *Packet) {
+func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 	for l := uint32(p.Layers); l != 0; l &= l - 1 {
 		s.layers[bits.TrailingZeros32(l)]++
 	}
 	if !p.HasIP() {
 		return
 	}
-	if p.Layers&LayerIPv4 != 0 {
+	if p.Layers&capture.LayerIPv4 != 0 {
 		s.ipv4++
 	} else {
 		s.ipv6++
@@ -150,7 +151,7 @@ func (s *summaryAnalyzer) Packet(p *Packet) {
 
 // conversations merges flows and the other IP packets into address pairs,
 // largest first.
-func (s *summaryAnalyzer) conversations(c *Capture) []Conversation {
+func (s *summaryAnalyzer) conversations(c *capture.Capture) []Conversation {
 	type acc struct {
 		first       netip.Addr // the address that sent first
 		packets     [2]uint64  // [0] sent by pairKey.a
@@ -264,7 +265,7 @@ func talkers(convs []Conversation) []Talker {
 }
 
 // ports sums flows by the responder's port.
-func ports(c *Capture) []PortCount {
+func ports(c *capture.Capture) []PortCount {
 	type pk struct {
 		proto uint8
 		port  uint16
@@ -303,7 +304,7 @@ func protoName(p uint8) string {
 
 // summary builds the Summary once the pass is over; convs is every
 // conversation, largest first.
-func (s *summaryAnalyzer) summary(c *Capture, convs []Conversation, topN int) Summary {
+func (s *summaryAnalyzer) summary(c *capture.Capture, convs []Conversation, topN int) Summary {
 	sum := Summary{
 		TotalPackets:  c.Packets,
 		TotalBytes:    c.Bytes,

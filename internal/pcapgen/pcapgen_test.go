@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/internal/pcapgen"
 )
@@ -206,10 +207,10 @@ func TestEdgeCasesRead(t *testing.T) {
 		{"gen_vlan_qinq.pcap", false, nil, 1, 1},
 		{"gen_traffic.pcap.gz", false, nil, 1, 1},
 		{"gen_truncated.pcap", true, nil, 1, 1},
-		{"gen_corrupt_len.pcap", false, detectors.ErrCorrupt, 1, 1},
-		{"gen_not_a_capture.txt", false, detectors.ErrNotCapture, 0, 0},
+		{"gen_corrupt_len.pcap", false, capture.ErrCorrupt, 1, 1},
+		{"gen_not_a_capture.txt", false, capture.ErrNotCapture, 0, 0},
 		{"gen_empty.pcap", false, nil, 1, 1},
-		{"gen_zero.pcap", false, detectors.ErrEmpty, 0, 0},
+		{"gen_zero.pcap", false, capture.ErrEmpty, 0, 0},
 	}
 	edges := map[string]pcapgen.EdgeCase{}
 	for _, e := range pcapgen.EdgeCases() {
@@ -221,7 +222,7 @@ func TestEdgeCasesRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := detectors.Scan(context.Background(), filepath.Join("..", "..", "testdata", tt.name))
+			c, err := capture.Scan(context.Background(), filepath.Join("..", "..", "testdata", tt.name))
 			if !errors.Is(err, tt.kind) || (tt.kind == nil) != (err == nil) {
 				t.Fatalf("Scan: %v, want %v", err, tt.kind)
 			}
