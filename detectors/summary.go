@@ -61,18 +61,17 @@ type PortCount struct {
 // Conversation is the traffic between two addresses, both directions. A is
 // the address that sent first.
 type Conversation struct {
-	A            string    `json:"a"`
-	B            string    `json:"b"`
-	PacketsAToB  uint64    `json:"packets_a_to_b"`
-	PacketsBToA  uint64    `json:"packets_b_to_a"`
-	BytesAToB    uint64    `json:"bytes_a_to_b"`
-	BytesBToA    uint64    `json:"bytes_b_to_a"`
-	Packets      uint64    `json:"packets"`
-	Bytes        uint64    `json:"bytes"`
-	Flows        int       `json:"flows"`
-	First        time.Time `json:"first"`
-	Last         time.Time `json:"last"`
-	firstAddress netip.Addr
+	A           string    `json:"a"`
+	B           string    `json:"b"`
+	PacketsAToB uint64    `json:"packets_a_to_b"`
+	PacketsBToA uint64    `json:"packets_b_to_a"`
+	BytesAToB   uint64    `json:"bytes_a_to_b"`
+	BytesBToA   uint64    `json:"bytes_b_to_a"`
+	Packets     uint64    `json:"packets"`
+	Bytes       uint64    `json:"bytes"`
+	Flows       int       `json:"flows"`
+	First       time.Time `json:"first"`
+	Last        time.Time `json:"last"`
 }
 
 // NameCount is a DNS name and how many queries asked for it.
