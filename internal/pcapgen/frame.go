@@ -36,6 +36,7 @@ type route struct {
 	a, b *host // a is the client
 	v6   bool
 	vlan uint16
+	ttl  uint8 // the IP TTL or hop limit both ways; 0 means 64 from inside, 52 from outside
 	// amac and bmac are the link addresses frames carry: a public host is
 	// reached through the gateway's MAC.
 	amac, bmac net.HardwareAddr
@@ -113,6 +114,9 @@ func (b *builder) linkAndIP(r *route, d dir, proto layers.IPProtocol) gopacket.N
 	ttl := uint8(64)
 	if !src.internal {
 		ttl = 52
+	}
+	if r.ttl != 0 {
+		ttl = r.ttl
 	}
 	if r.v6 {
 		b.ip6 = layers.IPv6{Version: 6, HopLimit: ttl, NextHeader: proto, SrcIP: src.net6, DstIP: dst.net6}
