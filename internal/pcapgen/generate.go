@@ -515,9 +515,9 @@ func (g *gen) takeFlow(k sessionKind) *flowSpec {
 type fragment int
 
 const (
-	notFragment fragment = iota
-	fragmentMore         // a fragment with more to come: no transport header counted
-	fragmentLast         // the last fragment, where the datagram is whole
+	notFragment  fragment = iota
+	fragmentMore          // a fragment with more to come: no transport header counted
+	fragmentLast          // the last fragment, where the datagram is whole
 )
 
 // emit writes one packet and keeps the ground truth.

@@ -353,7 +353,7 @@ func (g *gen) ntpExchange(f *flowSpec) session {
 	copy(req[40:], g.randomBytes(8))
 	resp := make([]byte, 48)
 	resp[0], resp[1], resp[2], resp[3] = 0x24, 2, 3, 0xe9 // version 4, mode 4 (server), stratum 2
-	copy(resp[12:16], []byte{0xc0, 0x00, 0x02, 0x01})    // reference id
+	copy(resp[12:16], []byte{0xc0, 0x00, 0x02, 0x01})     // reference id
 	copy(resp[16:40], g.randomBytes(24))
 	copy(resp[24:32], req[40:48]) // origin timestamp: the client's transmit time
 	copy(resp[40:], g.randomBytes(8))

@@ -55,19 +55,19 @@ func (g *gen) clientHello(sni string) []byte {
 	sn = appendU16(sn, len(sni))
 	sn = append(sn, sni...)
 	ext = appendExt(ext, 0x0000, sn)
-	ext = appendExt(ext, 0x0017, nil)                                            // extended_master_secret
-	ext = appendExt(ext, 0xff01, []byte{0})                                      // renegotiation_info
+	ext = appendExt(ext, 0x0017, nil)                                                          // extended_master_secret
+	ext = appendExt(ext, 0xff01, []byte{0})                                                    // renegotiation_info
 	ext = appendExt(ext, 0x000a, []byte{0, 8, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19}) // supported_groups
-	ext = appendExt(ext, 0x000b, []byte{1, 0})                                   // ec_point_formats
-	ext = appendExt(ext, 0x0023, nil)                                            // session_ticket
+	ext = appendExt(ext, 0x000b, []byte{1, 0})                                                 // ec_point_formats
+	ext = appendExt(ext, 0x0023, nil)                                                          // session_ticket
 	ext = appendExt(ext, 0x0010, []byte{0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'})
 	ext = appendExt(ext, 0x0005, []byte{1, 0, 0, 0, 0}) // status_request
 	ks := []byte{0, 36, 0x00, 0x1d, 0, 32}
 	ks = append(ks, g.randomBytes(32)...)
-	ext = appendExt(ext, 0x0033, ks)                                    // key_share: x25519
-	ext = appendExt(ext, 0x002b, []byte{4, 0x03, 0x04, 0x03, 0x03})     // supported_versions
+	ext = appendExt(ext, 0x0033, ks)                                   // key_share: x25519
+	ext = appendExt(ext, 0x002b, []byte{4, 0x03, 0x04, 0x03, 0x03})    // supported_versions
 	ext = appendExt(ext, 0x000d, []byte{0, 8, 4, 3, 8, 4, 4, 1, 5, 1}) // signature_algorithms
-	ext = appendExt(ext, 0x002d, []byte{1, 1})                          // psk_key_exchange_modes
+	ext = appendExt(ext, 0x002d, []byte{1, 1})                         // psk_key_exchange_modes
 	m = appendU16(m, len(ext))
 	m = append(m, ext...)
 	return tlsRecordOf(0x01, 0x01, m)
