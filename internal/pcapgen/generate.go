@@ -141,7 +141,8 @@ type gen struct {
 	office   *office // nil in the basic mix
 
 	normal     []session
-	bg         []session // clock-driven normal traffic (office mix)
+	bg         []session // clock-driven traffic beside the rest (office mix): backups, crawls
+	prompt     []session // clock-driven exchanges sent at once (office mix): health checks
 	attacks    []session
 	attacking  bool
 	stopped    bool
@@ -377,12 +378,26 @@ func (g *gen) run(ctx context.Context) error {
 			// stopped by hand does; attacks run to their end so their
 			// ground truth is exact.
 			g.stopped = true
-			g.normal, g.bg = nil, nil
+			g.normal, g.bg, g.prompt = nil, nil, nil
 		}
 		if g.office != nil && !g.stopped && g.ns >= g.office.nextDue {
 			g.startTimed()
 		}
-		total := len(g.normal) + len(g.bg) + len(g.attacks)
+		if len(g.prompt) > 0 {
+			// A health check runs to its end before anything else, as a
+			// LAN exchange of a few milliseconds does.
+			done, err := g.prompt[0].step(g)
+			if err != nil {
+				return err
+			}
+			if done {
+				g.prompt = g.prompt[1:]
+			}
+			continue
+		}
+		// A backup or a crawl gets bgShare slots' worth of packets: a
+		// LAN transfer runs faster than a connection to the outside.
+		total := len(g.normal) + bgShare*len(g.bg) + len(g.attacks)
 		if total == 0 {
 			return nil
 		}
@@ -401,7 +416,8 @@ func (g *gen) run(ctx context.Context) error {
 			continue
 		}
 		i -= len(g.normal)
-		if i < len(g.bg) {
+		if i < bgShare*len(g.bg) {
+			i /= bgShare
 			done, err := g.bg[i].step(g)
 			if err != nil {
 				return err
@@ -411,7 +427,7 @@ func (g *gen) run(ctx context.Context) error {
 			}
 			continue
 		}
-		i -= len(g.bg)
+		i -= bgShare * len(g.bg)
 		if p, ok := g.attacks[i].(paced); ok && p.due() > g.ns {
 			continue // not yet: other traffic goes first
 		}
@@ -424,6 +440,9 @@ func (g *gen) run(ctx context.Context) error {
 		}
 	}
 }
+
+// bgShare is how many normal slots' packets a backup gets.
+const bgShare = 8
 
 // paced is a session that sends its next packet no earlier than due (a
 // slow scan), on the capture's clock.

@@ -60,6 +60,7 @@ type office struct {
 type timedSource struct {
 	next, period int64
 	start        func(g *gen) session
+	bulk         bool // runs beside the others (backups, crawls), not as an exchange sent at once (polls)
 }
 
 const second = int64(1e9)
@@ -141,8 +142,8 @@ func (g *gen) makeOffice() *office {
 			start: func(g *gen) session { return g.healthCheck(app, port, path) }})
 	}
 	o.timed = append(o.timed,
-		&timedSource{next: second, period: 2 * second, start: (*gen).crawl},
-		&timedSource{next: 20 * second, period: 120 * second, start: (*gen).nightlyBackup})
+		&timedSource{next: second, period: 2 * second, start: (*gen).crawl, bulk: true},
+		&timedSource{next: 20 * second, period: 120 * second, start: (*gen).nightlyBackup, bulk: true})
 	o.nextDue = 0
 	return o
 }

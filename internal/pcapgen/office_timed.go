@@ -13,7 +13,11 @@ func (g *gen) startTimed() {
 	o.nextDue = -1
 	for _, t := range o.timed {
 		for t.next <= g.ns {
-			g.bg = append(g.bg, t.start(g))
+			if t.bulk {
+				g.bg = append(g.bg, t.start(g))
+			} else {
+				g.prompt = append(g.prompt, t.start(g))
+			}
 			t.next += t.period
 		}
 		if o.nextDue < 0 || t.next < o.nextDue {

@@ -146,7 +146,9 @@ func (r *tsharkRun) count(match func(frame) bool) int {
 func TestTsharkCounts(t *testing.T) {
 	r := tsharkCapture(t)
 	st := r.st
-	isFrag := func(f frame) bool { return f["ip.flags.mf"] == "1" || f["ip.frag_offset"] != "" && f["ip.frag_offset"] != "0" }
+	isFrag := func(f frame) bool {
+		return f["ip.flags.mf"] == "1" || f["ip.frag_offset"] != "" && f["ip.frag_offset"] != "0"
+	}
 	tests := []struct {
 		name  string
 		truth int
@@ -169,7 +171,6 @@ func TestTsharkCounts(t *testing.T) {
 	}
 }
 
-
 // between says whether a frame goes from a to b (IPv4 addresses).
 func between(f frame, a, b string) bool { return f["ip.src"] == a && f["ip.dst"] == b }
 
@@ -187,9 +188,9 @@ const (
 // scanView is what tshark shows of a scan from src to dst.
 type scanView struct {
 	probes, rsts, synAcks, rstAcks, fragments int
-	ports                                      map[string]bool
-	macs                                       map[string]bool
-	first, last                                float64
+	ports                                     map[string]bool
+	macs                                      map[string]bool
+	first, last                               float64
 }
 
 func viewScan(r *tsharkRun, src, dst string, probe int) scanView {
@@ -425,4 +426,143 @@ func TestTsharkExfiltration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTsharkOfficeMix checks the ordinary traffic as tshark decodes it.
+func TestTsharkOfficeMix(t *testing.T) {
+	r := tsharkCapture(t)
+	t.Run("TLS handshakes carry SNI", func(t *testing.T) {
+		hellos, servers, snis := 0, 0, map[string]bool{}
+		for _, f := range r.frames {
+			for _, typ := range strings.Split(f["tls.handshake.type"], ",") {
+				switch typ {
+				case "1":
+					hellos++
+					if f["tls.handshake.extensions_server_name"] == "" {
+						t.Errorf("a ClientHello from %s without SNI", f["ip.src"])
+					}
+					snis[f["tls.handshake.extensions_server_name"]] = true
+				case "2":
+					servers++
+				}
+			}
+		}
+		if hellos < 30 || servers < hellos*9/10 || len(snis) < 10 {
+			t.Errorf("%d ClientHellos, %d ServerHellos, %d server names; want tens, nearly one answer each, many names", hellos, servers, len(snis))
+		}
+	})
+	t.Run("CDN names spread over many domains", func(t *testing.T) {
+		perDomain := map[string]map[string]bool{}
+		long := 0
+		for _, f := range r.frames {
+			name := f["dns.qry.name"]
+			labels := strings.Split(name, ".")
+			if f["dns.flags.response"] != "1" || len(labels) < 3 || len(labels[0]) < 12 || !f.has("dns") {
+				continue
+			}
+			long++
+			if f["dns.flags.rcode"] != "0" || f.int("dns.count.answers") == 0 {
+				if !strings.HasSuffix(name, "telemetry-cache.net") && !strings.HasSuffix(name, "exfil-cdn.net") {
+					t.Errorf("ordinary name %s answered rcode %s with %s answers", name, f["dns.flags.rcode"], f["dns.count.answers"])
+				}
+				continue
+			}
+			dom := strings.Join(labels[len(labels)-2:], ".")
+			if perDomain[dom] == nil {
+				perDomain[dom] = map[string]bool{}
+			}
+			perDomain[dom][name] = true
+		}
+		names := 0
+		for dom, ns := range perDomain {
+			names += len(ns)
+			if len(ns) > 14 && dom != "telemetry-cache.net" && dom != "exfil-cdn.net" {
+				t.Errorf("%d long names under %s, want at most 14 per CDN domain", len(ns), dom)
+			}
+		}
+		if names < 50 || len(perDomain) < 25 {
+			t.Errorf("%d distinct long names answered under %d registered domains, want tens over tens", names, len(perDomain))
+		}
+	})
+	t.Run("mDNS and LLMNR go to their groups", func(t *testing.T) {
+		for _, f := range r.frames {
+			switch {
+			case f.has("mdns") && (f["ip.dst"] != "224.0.0.251" || f["udp.dstport"] != "5353"):
+				t.Errorf("mDNS to %s:%s", f["ip.dst"], f["udp.dstport"])
+			case f.has("llmnr") && f["dns.flags.response"] == "0" && (f["ip.dst"] != "224.0.0.252" || f["udp.dstport"] != "5355"):
+				t.Errorf("LLMNR query to %s:%s", f["ip.dst"], f["udp.dstport"])
+			}
+		}
+	})
+	t.Run("health checks poll few paths at a fixed interval", func(t *testing.T) {
+		paths, codes := map[string]bool{}, map[string]int{}
+		polls := map[string][]float64{}
+		for _, f := range r.frames {
+			switch {
+			case f["ip.src"] == "10.0.0.20" && f.has("http.request.method"):
+				paths[f["http.request.uri"]] = true
+				ts, _ := strconv.ParseFloat(f["frame.time_epoch"], 64)
+				polls[f["ip.dst"]] = append(polls[f["ip.dst"]], ts)
+			case f["ip.dst"] == "10.0.0.20" && f.has("http.response.code"):
+				codes[f["http.response.code"]]++
+			}
+		}
+		if len(polls) < 20 || len(paths) > 5 || len(codes) != 1 || codes["200"] == 0 {
+			t.Errorf("%d servers polled on %d paths, answers %v; want 20 or more servers, at most 5 paths, only 200s", len(polls), len(paths), codes)
+		}
+		for srv, ts := range polls {
+			for i := 1; i < len(ts); i++ {
+				if d := ts[i] - ts[i-1]; d < 14.5 || d > 15.5 {
+					t.Errorf("%s polled %.1f s after the last poll, want about 15 s", srv, d)
+				}
+			}
+		}
+	})
+	t.Run("crawler gets existing pages", func(t *testing.T) {
+		uris, codes, reqs := map[string]bool{}, map[string]int{}, 0
+		for _, f := range r.frames {
+			switch {
+			case f["ip.src"] == "10.0.0.31" && f.has("http.request.method"):
+				reqs++
+				uris[f["http.request.uri"]] = true
+			case f["ip.dst"] == "10.0.0.31" && f.has("http.response.code"):
+				codes[f["http.response.code"]]++
+			}
+		}
+		// The visit in flight when the capture stops may lack its answers.
+		if answered := codes["200"] + codes["301"]; reqs < 50 || len(uris) != reqs || answered < reqs-5 || answered != sum(codes) || codes["301"] == 0 {
+			t.Errorf("crawler: %d requests for %d distinct pages, answers %v; want many distinct pages, all 200 or 301", reqs, len(uris), codes)
+		}
+	})
+	t.Run("backup and NTP", func(t *testing.T) {
+		var backup int64
+		ntp := map[string]bool{}
+		for _, f := range r.frames {
+			if f["ip.dst"] == "10.0.1.50" {
+				switch f["tcp.dstport"] {
+				case "22", "873", "445":
+					backup += int64(f.int("tcp.len"))
+				}
+			}
+			if f.has("ntp") && f["udp.dstport"] == "123" && f.has("ip.dst") {
+				ntp[f["ip.dst"]] = true
+			}
+		}
+		// The backup starts after 20 s; the capture lasts about 40 s at
+		// 150 packets/s, shared with everything else.
+		if backup < 100_000 {
+			t.Errorf("%d bytes sent to the backup server, want a transfer under way", backup)
+		}
+		if len(ntp) == 0 || len(ntp) > 3 {
+			t.Errorf("NTP to %d servers, want 1 to 3", len(ntp))
+		}
+	})
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
