@@ -138,10 +138,13 @@ type Attacks struct {
 	// 10.66.6.13, target 10.0.1.20.
 	ACKScan *PortScan
 	// SlowScan is a SYN scan with one probe every Interval (nmap -T1
-	// style). Default source 10.66.6.14, target 10.0.1.10, 100 ports, 1.5 s.
+	// style). It starts with the capture, not at At, so that its probes
+	// spread over it. Default source 10.66.6.14, target 10.0.1.10, 100
+	// ports, 1.5 s.
 	SlowScan *PortScan
 	// LoginBrute is a password guesser POSTing to one login path, answered
-	// 401 (hydra http-post-form). Default source 10.66.6.21, server
+	// 401, with a browser user agent (Burp Intruder; hydra http-post-form
+	// with a User-Agent header). Default source 10.66.6.21, server
 	// 10.0.1.20, 300 attempts.
 	LoginBrute *HTTPAttack
 	// SQLInjection is sqlmap with --random-agent: SQL-injection payloads in

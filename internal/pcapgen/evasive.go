@@ -264,15 +264,34 @@ func (e *dnsExfil) step(g *gen) (bool, error) {
 // sqlmapUA is one of the user agents sqlmap --random-agent draws: a browser's.
 const sqlmapUA = "Mozilla/5.0 (Windows; U; Windows NT 6.1; en-US) AppleWebKit/534.16 (KHTML, like Gecko) Chrome/10.0.648.133 Safari/534.16"
 
-// startEvasive adds a session for every evasive attack the Config asks for.
+// chromeUA is the browser user agent a login brute forcer sends (Burp
+// Intruder, hydra with a User-Agent header): nothing in it says tool.
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36"
+
+// addTracked adds an attack session and its ground truth.
+func (g *gen) addTracked(t *tracked) {
+	g.stats.Attacks = append(g.stats.Attacks, t.t)
+	g.attacks = append(g.attacks, t)
+}
+
+// startSlowScan starts the slow scan with the capture, so that its
+// probes spread over the capture rather than trail after it.
+func (g *gen) startSlowScan() {
+	if g.cfg.Attacks.SlowScan == nil {
+		return
+	}
+	s := scanDefaults(*g.cfg.Attacks.SlowScan, "10.66.6.14", "10.0.1.10", 100)
+	if s.Interval == 0 {
+		s.Interval = 1500 * time.Millisecond
+	}
+	sc := g.evasiveScan("slow_scan", s, scanStyle{technique: "slow", interval: s.Interval}).(*scanner)
+	g.addTracked(&tracked{s: sc, t: sc.truth})
+}
+
+// startEvasive adds a session for every other evasive attack the Config asks for.
 func (g *gen) startEvasive() {
 	a := g.cfg.Attacks
-	add := func(s session) {
-		if t, ok := s.(*tracked); ok {
-			g.stats.Attacks = append(g.stats.Attacks, t.t)
-		}
-		g.attacks = append(g.attacks, s)
-	}
+	add := func(s session) { g.addTracked(s.(*tracked)) }
 	scan := func(name string, s PortScan, st scanStyle) {
 		sc := g.evasiveScan(name, s, st)
 		add(&tracked{s: sc, t: sc.(*scanner).truth})
@@ -290,15 +309,8 @@ func (g *gen) startEvasive() {
 	if a.ACKScan != nil {
 		scan("ack_scan", scanDefaults(*a.ACKScan, "10.66.6.13", "10.0.1.20", 1000), scanStyle{technique: "ack", ack: true})
 	}
-	if a.SlowScan != nil {
-		s := scanDefaults(*a.SlowScan, "10.66.6.14", "10.0.1.10", 100)
-		if s.Interval == 0 {
-			s.Interval = 1500 * time.Millisecond
-		}
-		scan("slow_scan", s, scanStyle{technique: "slow", interval: s.Interval})
-	}
 	if h := a.LoginBrute; h != nil {
-		add(g.loginBrute(httpDefaults(*h, "10.66.6.21", "10.0.1.20", 300, "Mozilla/5.0 (Hydra)")))
+		add(g.loginBrute(httpDefaults(*h, "10.66.6.21", "10.0.1.20", 300, chromeUA)))
 	}
 	if h := a.SQLInjection; h != nil {
 		add(g.sqlInjection(httpDefaults(*h, "10.66.6.22", "10.0.1.10", 40, sqlmapUA)))

@@ -362,6 +362,7 @@ func (g *gen) run(ctx context.Context) error {
 	for range g.cfg.Concurrent {
 		g.normal = append(g.normal, g.newSession())
 	}
+	g.startSlowScan()
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
