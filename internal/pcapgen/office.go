@@ -25,7 +25,7 @@ import (
 // of the packets are TLS browsing, 13% SaaS transfers, 10% updates.
 var officeWeights = [numKinds]int{
 	kindDNS: 6000, kindCDNDNS: 3000, kindHTTP: 1000, kindTLS: 1400, kindCDNTLS: 1000, kindBulk: 80,
-	kindSaaS: 10, kindUpdate: 1, kindNTP: 600, kindICMP: 800, kindARP: 600, kindMDNS: 600, kindLLMNR: 400,
+	kindSaaS: 20, kindUpdate: 1, kindNTP: 600, kindICMP: 800, kindARP: 600, kindMDNS: 600, kindLLMNR: 400,
 }
 
 // office holds the hosts, names and clocks of the office mix.
