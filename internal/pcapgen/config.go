@@ -361,6 +361,40 @@ func (c Config) Validate() error {
 	if d := c.Attacks.DNSExfil; d != nil && d.Queries < 0 {
 		bad("Attacks.DNSExfil.Queries", "%d, want 0 or more", d.Queries)
 	}
+	// The evasive attacks are written over IPv4 (fragments are IPv4's).
+	v4 := func(field string, as ...netip.Addr) {
+		for _, x := range as {
+			if x.IsValid() && !x.Is4() {
+				bad(field, "%v: the evasive attacks take IPv4 addresses", x)
+			}
+		}
+	}
+	for _, x := range []struct {
+		name string
+		s    *PortScan
+	}{{"FragScan", a.FragScan}, {"DecoyScan", a.DecoyScan}, {"ACKScan", a.ACKScan}, {"SlowScan", a.SlowScan}} {
+		if x.s != nil {
+			v4("Attacks."+x.name, append([]netip.Addr{x.s.Source, x.s.Target}, x.s.Decoys...)...)
+		}
+	}
+	if h := a.LoginBrute; h != nil {
+		v4("Attacks.LoginBrute", h.Source, h.Server)
+	}
+	if h := a.SQLInjection; h != nil {
+		v4("Attacks.SQLInjection", h.Source, h.Server)
+	}
+	if u := a.TLSExfil; u != nil {
+		v4("Attacks.TLSExfil", u.Source, u.Dest)
+	}
+	if u := a.SplitExfil; u != nil {
+		v4("Attacks.SplitExfil", u.Source, u.Dest)
+	}
+	if x := a.ICMPExfil; x != nil {
+		v4("Attacks.ICMPExfil", x.Source, x.Dest)
+	}
+	if d := a.DNSExfil; d != nil {
+		v4("Attacks.DNSExfil", d.Client, d.Resolver)
+	}
 	if u := c.Attacks.Upload; u != nil && u.Bytes < 0 {
 		bad("Attacks.Upload.Bytes", "%d, want 0 or more", u.Bytes)
 	}

@@ -26,7 +26,10 @@ func generate(t *testing.T, cfg pcapgen.Config) ([]byte, *pcapgen.Stats) {
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
-	cfg := pcapgen.Config{Seed: 3, TargetSize: 300_000, Attacks: pcapgen.Attacks{PortScan: &pcapgen.PortScan{Ports: 50}}}
+	cfg := pcapgen.Config{Seed: 3, TargetSize: 300_000, Attacks: pcapgen.Attacks{PortScan: &pcapgen.PortScan{Ports: 50},
+		FragScan: &pcapgen.PortScan{Ports: 20}, DecoyScan: &pcapgen.PortScan{Ports: 10}, SlowScan: &pcapgen.PortScan{Ports: 5},
+		LoginBrute: &pcapgen.HTTPAttack{Requests: 12}, SplitExfil: &pcapgen.SplitUpload{Connections: 3, BytesPer: 5000},
+		ICMPExfil: &pcapgen.ICMPExfil{Packets: 5}, DNSExfil: &pcapgen.DNSTunnel{Queries: 8}}}
 	a, _ := generate(t, cfg)
 	b, _ := generate(t, cfg)
 	if !bytes.Equal(a, b) {
@@ -270,6 +273,9 @@ func TestConfigValidate(t *testing.T) {
 		{"too few hosts", pcapgen.Config{Hosts: 2}, "Hosts"},
 		{"more concurrent than flows", pcapgen.Config{Flows: 5, Concurrent: 10}, "Concurrent"},
 		{"attacks past the end", pcapgen.Config{Attacks: pcapgen.Attacks{At: 2}}, "Attacks.At"},
+		{"fragmented scan over IPv6", pcapgen.Config{Attacks: pcapgen.Attacks{FragScan: &pcapgen.PortScan{Target: netip.MustParseAddr("fd00::1:10")}}}, "Attacks.FragScan"},
+		{"negative slow scan interval", pcapgen.Config{Attacks: pcapgen.Attacks{SlowScan: &pcapgen.PortScan{Interval: -1}}}, "Attacks.SlowScan.Interval"},
+		{"ICMP payload over the MTU", pcapgen.Config{Attacks: pcapgen.Attacks{ICMPExfil: &pcapgen.ICMPExfil{Size: 9000}}}, "Attacks.ICMPExfil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
