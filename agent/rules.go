@@ -107,7 +107,7 @@ func rulesAnswer(fx facts) *report.Answer {
 	default:
 		a.Target = report.TargetMultiple
 	}
-	if why := criticalReason(deciding); why != "" {
+	if criticalReason(deciding) != "" {
 		a.Severity = report.SeverityCritical
 	}
 	// Several high findings that agree make the verdict surer.
