@@ -132,7 +132,7 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 		Intelligence: report.Intelligence{
 			TotalPackets: fx.TotalPackets,
 			UniqueIPs:    fx.UniqueIPs,
-			ThreatCount:  len(fx.Findings),
+			ThreatCount:  threatCount(fx.Findings),
 			TotalBytes:   fx.TotalBytes,
 		},
 		Findings: fx.Findings,

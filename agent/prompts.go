@@ -35,9 +35,16 @@ Answer. When you are done, answer with one JSON object and nothing else:
   attack).
 - target: the IP address attacked (for exfiltration or a DNS tunnel, the internal host whose
   data leaves), multiple_targets, or unknown. Only addresses that occur in the capture.
-- severity: low, medium, high or critical (critical: one source runs several stages, such as
-  a scan then enumeration then exfiltration, or a large exfiltration out of the network).
-- confidence: low, medium or high.
+- severity: how bad the attack is if it is real: low, medium, high or critical.
+- confidence: how sure the evidence makes you: low, medium or high.
+  Only findings of medium confidence or more and medium severity or more decide the verdict;
+  the others are notes. A finding resting on volume alone (many requests, a large upload,
+  many names) with nothing that marks it hostile is low at most. When every finding is a note,
+  answer attack_type unknown, target unknown, severity low, confidence low, and list the
+  findings as evidence lines that begin "note: ". Severity is critical only when one source
+  runs two or more kinds of attack (such as a scan then enumeration then exfiltration), each
+  at medium confidence or more, or for an exfiltration of high severity at high confidence;
+  a low-confidence finding never raises the verdict.
 - evidence: short lines a person can check: addresses, ports, counts, bytes, times, sample
   paths, each as the tools reported it. At least one line when you claim an attack.
 - recommendations: concrete actions that fit what you found. At least one when you claim an

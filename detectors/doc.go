@@ -26,4 +26,26 @@
 //	for _, f := range a.Findings {
 //		fmt.Println(f.Severity, f.Type, f.Source, "->", f.Target)
 //	}
+//
+// # Severity and confidence
+//
+// Every finding carries two ratings. Severity says how bad it is if it is
+// true; confidence says how sure the evidence makes the detector that it
+// is true. A finding that rests on volume alone (many requests, a large
+// upload, many names) with nothing that marks it hostile is low at most.
+//
+// The ratings decide what the analyst does with a finding:
+//
+//   - medium severity or more and medium confidence or more: the finding
+//     decides the verdict (type, target, severity, confidence) and counts
+//     in the report's threat_count;
+//   - low confidence, or low severity: the finding is a note, listed in
+//     the evidence but deciding nothing; a capture whose findings are all
+//     notes is unknown, severity low, confidence low;
+//   - the verdict is critical only when one source runs two or more kinds
+//     of attack, each a deciding finding, or when an exfiltration is of
+//     high severity at high confidence. A note never raises it.
+//
+// So a detector must rate what it is sure of: a weak signal at low
+// confidence costs nothing, the same signal at medium pages someone.
 package detectors
