@@ -21,17 +21,6 @@ type facts struct {
 	Warnings     []string
 }
 
-// victim is the address an attack is against, for the assessment's target:
-// the probed host for scans and enumeration, and the host whose data
-// leaves for exfiltration and DNS tunnels (the one to isolate).
-func victim(f report.Finding) string {
-	switch f.Type {
-	case report.AttackDataExfiltration, report.AttackDNSTunneling:
-		return f.Source
-	}
-	return f.Target
-}
-
 // decides reports whether a finding is sure and grave enough to decide the
 // verdict: medium confidence or more and medium severity or more. Any other
 // finding is a note: listed in the evidence, never the verdict's type,
@@ -93,7 +82,7 @@ func rulesAnswer(fx facts) *report.Answer {
 	targets := map[string]bool{}
 	for _, f := range deciding {
 		types[f.Type] = true
-		targets[victim(f)] = true
+		targets[f.Victim()] = true
 	}
 	a := report.Assessment{Severity: deciding[0].Severity, Confidence: deciding[0].Confidence}
 	if len(types) == 1 {
@@ -102,8 +91,8 @@ func rulesAnswer(fx facts) *report.Answer {
 		a.AttackType = report.AttackMultiple
 	}
 	switch {
-	case len(targets) == 1 && victim(deciding[0]) != report.TargetMultiple:
-		a.Target = victim(deciding[0])
+	case len(targets) == 1 && deciding[0].Victim() != report.TargetMultiple:
+		a.Target = deciding[0].Victim()
 	default:
 		a.Target = report.TargetMultiple
 	}

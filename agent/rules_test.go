@@ -502,8 +502,8 @@ func TestVictim(t *testing.T) {
 		{report.AttackDataExfiltration, rAttacker},
 		{report.AttackDNSTunneling, rAttacker},
 	} {
-		if got := victim(finding(tt.typ, rAttacker, rServer, report.SeverityLow, report.ConfidenceLow)); got != tt.want {
-			t.Errorf("victim(%s) = %s, want %s", tt.typ, got, tt.want)
+		if got := finding(tt.typ, rAttacker, rServer, report.SeverityLow, report.ConfidenceLow).Victim(); got != tt.want {
+			t.Errorf("Victim() of %s = %s, want %s", tt.typ, got, tt.want)
 		}
 	}
 }
