@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -69,14 +70,14 @@ func scope(addr netip.Addr, extra []netip.Prefix) string {
 // exfilDetector does nothing per packet: it reads the flows after the pass.
 type exfilDetector struct {
 	once   sync.Once
-	aggFor *Capture
+	aggFor *capture.Capture
 	agg    []*exfilPair
 }
 
 func newExfilDetector() *exfilDetector { return &exfilDetector{} }
 
 // Packet is a no-op: the engine's flows already count payload bytes.
-func (d *exfilDetector) Packet(*Packet) {}
+func (d *exfilDetector) Packet(*capture.Packet) {}
 
 // exfilPair is every TCP connection from one client to one server.
 type exfilPair struct {
@@ -96,7 +97,7 @@ type exfilConn struct {
 
 // orient returns the logical client and server of a TCP flow and the
 // payload each sent.
-func orient(f *Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) {
+func orient(f *capture.Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) {
 	client, server, up, down = f.Client, f.Server, f.Payload[0], f.Payload[1]
 	if client.Port() == 20 && server.Port() >= 1024 {
 		// Active FTP data: the FTP server connected from port 20.
@@ -105,7 +106,7 @@ func orient(f *Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) 
 	return client, server, up, down, false
 }
 
-func (d *exfilDetector) pairs(c *Capture) []*exfilPair {
+func (d *exfilDetector) pairs(c *capture.Capture) []*exfilPair {
 	d.once.Do(func() {
 		d.aggFor = c
 		d.agg = buildExfil(c)
@@ -116,7 +117,7 @@ func (d *exfilDetector) pairs(c *Capture) []*exfilPair {
 	return buildExfil(c)
 }
 
-func buildExfil(c *Capture) []*exfilPair {
+func buildExfil(c *capture.Capture) []*exfilPair {
 	if c == nil {
 		return nil
 	}
@@ -153,7 +154,7 @@ func buildExfil(c *Capture) []*exfilPair {
 // topConns returns, for each pair in want, its largest uploads (at most
 // exfilConnSamples). It reads the flows again, only for the few pairs
 // reported, rather than keeping a list for every pair of the capture.
-func topConns(c *Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
+func topConns(c *capture.Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
 	out := map[addrPair][]exfilConn{}
 	if c == nil || len(want) == 0 {
 		return out
@@ -177,7 +178,7 @@ func topConns(c *Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
 }
 
 // Findings reports every pair whose uploads reach the threshold.
-func (d *exfilDetector) Findings(cfg Config, c *Capture) []report.Finding {
+func (d *exfilDetector) Findings(cfg Config, c *capture.Capture) []report.Finding {
 	ec := cfg.Exfil
 	type judged struct {
 		p        *exfilPair

@@ -187,7 +187,7 @@ func (s *Server) Stats() CacheStats { return s.cache.snapshot() }
 // the path policy applied to workingDir and pcapFile, and the cached
 // analysis when this version of the file was read before. For a capture
 // damaged part-way it returns the partial analysis with the
-// *detectors.CaptureError. An agent uses it to ground a report in the same
+// *capture.CaptureError. An agent uses it to ground a report in the same
 // numbers the model was shown, without reading the capture again.
 func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*detectors.Analysis, error) {
 	path, err := s.policy.Resolve(workingDir, pcapFile)

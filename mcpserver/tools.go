@@ -14,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
@@ -102,7 +103,7 @@ func (s *Server) load(ctx context.Context, t Target) (*loaded, error) {
 		return nil, err
 	}
 	a, err := s.cache.get(ctx, path)
-	var ce *detectors.CaptureError
+	var ce *capture.CaptureError
 	switch {
 	case a != nil && err != nil && errors.As(err, &ce):
 		// Damaged part-way: the packets before the damage still count.
@@ -320,13 +321,13 @@ var captureHints = []struct {
 	kind error
 	hint string
 }{
-	{detectors.ErrNotFound, "check pcap_file and working_dir"},
-	{detectors.ErrNotRegular, "pcap_file must name a regular file"},
-	{detectors.ErrPermission, "the server cannot read this file"},
-	{detectors.ErrEmpty, "the file holds no capture data"},
-	{detectors.ErrNotCapture, "the file is not a pcap or pcapng capture; check pcap_file"},
-	{detectors.ErrUnsupportedVersion, "this capture format version cannot be read"},
-	{detectors.ErrCorrupt, "the capture is corrupt"},
+	{capture.ErrNotFound, "check pcap_file and working_dir"},
+	{capture.ErrNotRegular, "pcap_file must name a regular file"},
+	{capture.ErrPermission, "the server cannot read this file"},
+	{capture.ErrEmpty, "the file holds no capture data"},
+	{capture.ErrNotCapture, "the file is not a pcap or pcapng capture; check pcap_file"},
+	{capture.ErrUnsupportedVersion, "this capture format version cannot be read"},
+	{capture.ErrCorrupt, "the capture is corrupt"},
 }
 
 // actionable returns the message for an error the model can act on.
