@@ -73,8 +73,15 @@ func (g *grounder) present(ctx context.Context, a netip.Addr) bool {
 
 // disagreement notes where the model's verdict contradicts the detectors.
 func disagreement(ans *report.Answer, fx facts) string {
+	// Notes (findings that do not decide a verdict) are not evidence a
+	// model may be held to.
 	worst := report.Severity("")
+	deciding := 0
 	for _, f := range fx.Findings {
+		if !decides(f) {
+			continue
+		}
+		deciding++
 		if f.Severity.Rank() > worst.Rank() {
 			worst = f.Severity
 		}
@@ -82,7 +89,7 @@ func disagreement(ans *report.Answer, fx facts) string {
 	a := ans.AttackAssessment
 	switch {
 	case a.AttackType == report.AttackUnknown && worst.Rank() >= report.SeverityHigh.Rank():
-		return fmt.Sprintf("The model found no attack, but the detectors report %d findings, the worst %s; the findings are kept in this report.", len(fx.Findings), worst)
+		return fmt.Sprintf("The model found no attack, but the detectors report %d findings that decide a verdict, the worst %s; the findings are kept in this report.", deciding, worst)
 	case a.AttackType != report.AttackUnknown && len(fx.Findings) == 0:
 		return "The model reports an attack that no detector found; weigh its evidence accordingly."
 	case worst.Rank()-a.Severity.Rank() >= 2:

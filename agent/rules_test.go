@@ -533,3 +533,25 @@ func countLines(lines []string, sub string) int {
 	}
 	return n
 }
+
+// TestDisagreementIgnoresNotes: a model that answers unknown disagrees
+// with a deciding high finding, not with notes however severe they look.
+func TestDisagreementIgnoresNotes(t *testing.T) {
+	unknown := &report.Answer{AttackAssessment: report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: report.ConfidenceLow}}
+	for _, tt := range []struct {
+		name     string
+		findings []report.Finding
+		want     bool
+	}{
+		{"high finding at low confidence is a note", []report.Finding{finding(report.AttackDataExfiltration, rAttacker, "203.0.113.50", report.SeverityHigh, report.ConfidenceLow)}, false},
+		{"low severity at high confidence is a note", []report.Finding{finding(report.AttackHTTPEnumeration, rAttacker, rServer, report.SeverityLow, report.ConfidenceHigh)}, false},
+		{"deciding high finding", []report.Finding{finding(report.AttackPortScan, rAttacker, rServer, report.SeverityHigh, report.ConfidenceMedium)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := disagreement(unknown, facts{Findings: tt.findings})
+			if (got != "") != tt.want {
+				t.Errorf("disagreement = %q, want one: %v", got, tt.want)
+			}
+		})
+	}
+}
