@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -246,7 +247,7 @@ func recommendations(fs []report.Finding, notes int) []string {
 				add(fmt.Sprintf("Review the web application on %s for the injection attempts (%s) and its logs for successful ones.", f.Target, f.Technique))
 			}
 		case report.AttackDataExfiltration:
-			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanBytes(f.Counts["upload_bytes"]), f.Target))
+			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanize.Bytes(f.Counts["upload_bytes"]), f.Target))
 			add(fmt.Sprintf("Block %s at the egress firewall and review which data left.", f.Target))
 		case report.AttackDNSTunneling:
 			add(fmt.Sprintf("Isolate %s and investigate the process making the encoded DNS queries.", f.Source))
@@ -273,16 +274,4 @@ func clip(s string, n int) string {
 		return string(r[:n-3]) + "..."
 	}
 	return s
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
