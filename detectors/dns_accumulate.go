@@ -1,0 +1,504 @@
+package detectors
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// DNS tunnelling.
+//
+// A tunnel carries data in the names it asks for, so the client it runs on
+// asks one domain (the tunnel's, whose authoritative server the attacker
+// runs) for many names that are never asked twice, long, random-looking and
+// often of record types that carry data back (TXT, NULL, CNAME, MX). Any
+// one of these is common in honest traffic (CDN host names look random,
+// DNSBL lookups are all unique, mail servers ask MX), so the detector
+// flags a (client, registered domain) pair only when several agree. The
+// score is the number of signals that hold; see dnsSignals.
+//
+// The pass keeps, per registered domain and per (client, domain), counters
+// and a bounded set of 64-bit hashes of the names seen; the statistics of
+// a name (label lengths, entropy, encoding) are measured once, the first
+// time the pair sees the name. Memory grows with names, domains and
+// clients up to the bounds below, never with packets.
+
+const (
+	// dnsMaxNamesPerSet bounds the name hashes one domain or one pair
+	// keeps: beyond it new names are no longer told apart (queries are still
+	// counted) and the unique count reads "at least".
+	dnsMaxNamesPerSet = 50_000
+	// dnsMaxHashes bounds the name hashes of all sets together.
+	dnsMaxHashes = 2_000_000
+	// dnsMaxDomains, dnsMaxPairs and dnsMaxClients bound the keyed state;
+	// queries past them are counted in the totals only.
+	dnsMaxDomains = 100_000
+	dnsMaxPairs   = 200_000
+	dnsMaxClients = 100_000
+	// dnsMaxTrackedNames bounds the full names kept for the top list and
+	// as a cache of their registered domain.
+	dnsMaxTrackedNames = 50_000
+	// dnsSampleNames is how many example names a pair keeps.
+	dnsSampleNames = 5
+	// dnsSampleLen cuts example names (attacker-controlled) to this length.
+	dnsSampleLen = 120
+	// dnsMaxResolvers is how many distinct resolvers a pair lists.
+	dnsMaxResolvers = 4
+	// dnsEncodedMinLen is the shortest label judged hex/base32/base64:
+	// shorter tokens (e1234, d1abc2defgh) are how CDNs name hosts.
+	dnsEncodedMinLen = 16
+)
+
+// qtype buckets kept per pair and per domain, in a fixed array so the hot
+// path does not touch a map.
+const (
+	qtA = iota
+	qtAAAA
+	qtTXT
+	qtNULL
+	qtCNAME
+	qtMX
+	qtANY
+	qtPTR
+	qtSRV
+	qtNS
+	qtHTTPS
+	qtOther
+	qtCount
+)
+
+var qtNames = [qtCount]string{"A", "AAAA", "TXT", "NULL", "CNAME", "MX", "ANY", "PTR", "SRV", "NS", "HTTPS", "other"}
+
+func qtBucket(t layers.DNSType) int {
+	switch t {
+	case layers.DNSTypeA:
+		return qtA
+	case layers.DNSTypeAAAA:
+		return qtAAAA
+	case layers.DNSTypeTXT:
+		return qtTXT
+	case layers.DNSTypeNULL:
+		return qtNULL
+	case layers.DNSTypeCNAME:
+		return qtCNAME
+	case layers.DNSTypeMX:
+		return qtMX
+	case 255:
+		return qtANY
+	case layers.DNSTypePTR:
+		return qtPTR
+	case layers.DNSTypeSRV:
+		return qtSRV
+	case layers.DNSTypeNS:
+		return qtNS
+	case 65:
+		return qtHTTPS
+	}
+	return qtOther
+}
+
+// nameStats is what one distinct name contributes: measured on the
+// subdomain part (left of the registered domain) in its original case,
+// since base64 tunnels carry data in the case.
+type nameStats struct {
+	// labels, labelChars, maxLabel describe the subdomain's labels.
+	labels, labelChars, maxLabel int
+	// encoded counts labels that look hex, base32 or base64.
+	encoded int
+	// entropy is the Shannon entropy (bits per character) of the
+	// subdomain without its dots.
+	entropy float64
+	// reversedIP is set when the subdomain is a reversed IPv4 address or
+	// IPv6 nibbles, as DNSBL lookups are.
+	reversedIP bool
+}
+
+// nameAgg accumulates nameStats over the distinct names of a pair or a
+// domain.
+type nameAgg struct {
+	unique        int64 // distinct names with a subdomain part
+	capped        bool  // unique stopped counting at the bound
+	labels        int64
+	labelChars    int64
+	maxLabel      int
+	maxNameLen    int
+	longestName   string // original case (a DNS name is at most 255 bytes)
+	entropySum    float64
+	entropyMax    float64
+	encodedNames  int64 // names with at least one encoded-looking label
+	encodedLabels int64
+	reversedIP    int64
+	seen          map[uint64]struct{}
+}
+
+func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
+	g.unique++
+	g.labels += int64(st.labels)
+	g.labelChars += int64(st.labelChars)
+	g.maxLabel = max(g.maxLabel, st.maxLabel)
+	g.entropySum += st.entropy
+	g.entropyMax = max(g.entropyMax, st.entropy)
+	if st.encoded > 0 {
+		g.encodedNames++
+	}
+	g.encodedLabels += int64(st.encoded)
+	if st.reversedIP {
+		g.reversedIP++
+	}
+	if nameLen > g.maxNameLen {
+		g.maxNameLen = nameLen
+		g.longestName = string(name)
+	}
+}
+
+func (g *nameAgg) meanLabel() float64 {
+	if g.labels == 0 {
+		return 0
+	}
+	return float64(g.labelChars) / float64(g.labels)
+}
+
+func (g *nameAgg) meanEntropy() float64 {
+	if g.unique == 0 {
+		return 0
+	}
+	return g.entropySum / float64(g.unique)
+}
+
+func (g *nameAgg) encodedShare() float64 {
+	if g.unique == 0 {
+		return 0
+	}
+	return float64(g.encodedNames) / float64(g.unique)
+}
+
+type dnsDomain struct {
+	name      string
+	index     int32
+	queries   int64
+	responses int64
+	nxdomain  int64
+	qtypes    [qtCount]int64
+	clients   int
+	// excluded says why the domain is never judged a tunnel ("" when it
+	// can be): reverse lookups, local service discovery, CDN host names.
+	excluded string
+	names    nameAgg
+}
+
+// dnsName is a query name's count and registered domain (nil past the
+// domain bound), kept so a name asked again costs one map lookup.
+type dnsName struct {
+	count  int64
+	domain *dnsDomain
+}
+
+type dnsPairKey struct {
+	client netip.Addr
+	domain int32
+}
+
+type dnsPair struct {
+	client      netip.Addr
+	domain      *dnsDomain
+	queries     int64
+	responses   int64
+	nxdomain    int64
+	qtypes      [qtCount]int64
+	first, last time.Time
+	resolvers   []netip.Addr
+	moreRes     bool // more resolvers than dnsMaxResolvers
+	samples     []string
+	names       nameAgg
+}
+
+type dnsClient struct {
+	queries     int64
+	first, last time.Time
+	domains     int
+}
+
+// dnsDetector is the DNS tunnelling analysis.
+type dnsDetector struct {
+	queries, responses int64
+	roots              int64 // queries for the root or an empty name
+	qtypes             map[uint16]int64
+	rcodes             map[uint8]int64
+	distinct           map[uint64]struct{}
+	distinctCapped     bool
+	names              map[string]*dnsName
+	namesUntracked     int64 // queries for names beyond dnsMaxTrackedNames
+	domains            map[string]*dnsDomain
+	domainList         []*dnsDomain
+	pairs              map[dnsPairKey]*dnsPair
+	pairList           []*dnsPair
+	clients            map[netip.Addr]*dnsClient
+	untracked          int64 // queries past the domain, pair or client bounds
+	hashes             int   // name hashes held by every set
+	buf                []byte
+}
+
+func newDNSDetector() *dnsDetector {
+	return &dnsDetector{
+		qtypes:   map[uint16]int64{},
+		rcodes:   map[uint8]int64{},
+		distinct: map[uint64]struct{}{},
+		names:    map[string]*dnsName{},
+		domains:  map[string]*dnsDomain{},
+		pairs:    map[dnsPairKey]*dnsPair{},
+		clients:  map[netip.Addr]*dnsClient{},
+		buf:      make([]byte, 0, 256),
+	}
+}
+
+// Packet counts the questions of DNS queries and the rcodes of responses.
+func (d *dnsDetector) Packet(p *Packet) {
+	if p.DNS == nil || p.Layers&LayerDNS == 0 {
+		return
+	}
+	m := p.DNS
+	if m.QR {
+		d.response(p, m)
+		return
+	}
+	for i := range m.Questions {
+		d.question(p, &m.Questions[i])
+	}
+}
+
+// lowerName writes name, ASCII lower-cased and without its trailing dot,
+// into d.buf (lengths are kept, so the original bytes line up).
+func (d *dnsDetector) lowerName(name []byte) []byte {
+	name = trimDot(name)
+	b := d.buf[:0]
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	d.buf = b
+	return b
+}
+
+func trimDot(name []byte) []byte {
+	for len(name) > 0 && name[len(name)-1] == '.' {
+		name = name[:len(name)-1]
+	}
+	return name
+}
+
+// bstr views b as a string for a lookup that does not keep it: the public
+// suffix list and map lookups take strings, and copying every name of
+// every DNS packet would allocate on the hot path. The string must not
+// outlive the call it is passed to; whatever is kept is cloned.
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
+	d.queries++
+	d.qtypes[uint16(q.Type)]++
+	orig := trimDot(q.Name)
+	lower := d.lowerName(q.Name)
+	if len(lower) == 0 {
+		d.roots++
+		return
+	}
+	h := fnv64(lower)
+	if !d.distinctCapped {
+		if _, ok := d.distinct[h]; !ok {
+			if len(d.distinct) >= dnsMaxHashes/4 {
+				d.distinctCapped = true
+			} else {
+				d.distinct[h] = struct{}{}
+			}
+		}
+	}
+	// Only read the map with the borrowed string: assigning to an existing
+	// string key stores the key again, and it must not alias d.buf.
+	var dom *dnsDomain
+	if n, ok := d.names[bstr(lower)]; ok {
+		n.count++
+		dom = n.domain
+	} else {
+		// A name not seen before: the public suffix lookup allocates
+		// once (it tries the name as an IP address first).
+		dom = d.domain(bstr(lower))
+		if len(d.names) < dnsMaxTrackedNames {
+			d.names[string(lower)] = &dnsName{count: 1, domain: dom}
+		} else {
+			d.namesUntracked++
+		}
+	}
+	if dom == nil {
+		d.untracked++
+		return
+	}
+	client := p.Src
+	pr := d.pair(client, dom)
+	if pr == nil {
+		d.untracked++
+		return
+	}
+	qt := qtBucket(q.Type)
+	dom.queries++
+	dom.qtypes[qt]++
+	pr.queries++
+	pr.qtypes[qt]++
+	if pr.queries == 1 || p.Time.Before(pr.first) {
+		pr.first = p.Time
+	}
+	if p.Time.After(pr.last) {
+		pr.last = p.Time
+	}
+	pr.addResolver(p.Dst)
+	if c := d.client(client); c != nil {
+		c.queries++
+		if c.queries == 1 || p.Time.Before(c.first) {
+			c.first = p.Time
+		}
+		if p.Time.After(c.last) {
+			c.last = p.Time
+		}
+		if pr.queries == 1 {
+			c.domains++
+		}
+	}
+
+	subLen := len(lower) - len(dom.name) - 1
+	if subLen <= 0 {
+		return // the registered domain itself: no subdomain to measure
+	}
+	newToPair := d.remember(&pr.names, h)
+	newToDomain := d.remember(&dom.names, h)
+	if !newToPair && !newToDomain {
+		return
+	}
+	st := measureSubdomain(orig[:subLen])
+	if newToPair {
+		pr.names.add(&st, len(orig), orig)
+		if len(pr.samples) < dnsSampleNames {
+			pr.samples = append(pr.samples, cutString(orig, dnsSampleLen))
+		}
+	}
+	if newToDomain {
+		dom.names.add(&st, len(orig), orig)
+	}
+}
+
+// remember adds h to the set of g, reporting whether it is a name the set
+// had not seen. Past the bounds nothing is new: the unique count stops.
+func (d *dnsDetector) remember(g *nameAgg, h uint64) bool {
+	if g.seen == nil {
+		g.seen = make(map[uint64]struct{}, 8)
+	}
+	if _, ok := g.seen[h]; ok {
+		return false
+	}
+	if len(g.seen) >= dnsMaxNamesPerSet || d.hashes >= dnsMaxHashes {
+		g.capped = true
+		return false
+	}
+	g.seen[h] = struct{}{}
+	d.hashes++
+	return true
+}
+
+func (d *dnsDetector) domain(lower string) *dnsDomain {
+	reg := registeredDomain(lower)
+	if dom, ok := d.domains[reg]; ok {
+		return dom
+	}
+	if len(d.domains) >= dnsMaxDomains {
+		return nil
+	}
+	name := strings.Clone(reg)
+	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
+	d.domains[name] = dom
+	d.domainList = append(d.domainList, dom)
+	return dom
+}
+
+func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
+	k := dnsPairKey{client: client, domain: dom.index}
+	if pr, ok := d.pairs[k]; ok {
+		return pr
+	}
+	if len(d.pairs) >= dnsMaxPairs {
+		return nil
+	}
+	pr := &dnsPair{client: client, domain: dom}
+	d.pairs[k] = pr
+	d.pairList = append(d.pairList, pr)
+	dom.clients++
+	return pr
+}
+
+func (d *dnsDetector) client(a netip.Addr) *dnsClient {
+	if c, ok := d.clients[a]; ok {
+		return c
+	}
+	if len(d.clients) >= dnsMaxClients {
+		return nil
+	}
+	c := &dnsClient{}
+	d.clients[a] = c
+	return c
+}
+
+func (pr *dnsPair) addResolver(a netip.Addr) {
+	if slices.Contains(pr.resolvers, a) {
+		return
+	}
+	if len(pr.resolvers) >= dnsMaxResolvers {
+		pr.moreRes = true
+		return
+	}
+	pr.resolvers = append(pr.resolvers, a)
+}
+
+// response counts the rcode, and charges it to the domain of the first
+// question and to the pair of the client it goes back to.
+func (d *dnsDetector) response(p *Packet, m *layers.DNS) {
+	d.responses++
+	d.rcodes[uint8(m.ResponseCode)]++
+	if len(m.Questions) == 0 {
+		return
+	}
+	lower := d.lowerName(m.Questions[0].Name)
+	if len(lower) == 0 {
+		return
+	}
+	dom, ok := d.domains[registeredDomain(bstr(lower))]
+	if !ok {
+		return // a response whose query the capture does not hold
+	}
+	nx := m.ResponseCode == layers.DNSResponseCodeNXDomain
+	dom.responses++
+	if nx {
+		dom.nxdomain++
+	}
+	if pr, ok := d.pairs[dnsPairKey{client: p.Dst, domain: dom.index}]; ok {
+		pr.responses++
+		if nx {
+			pr.nxdomain++
+		}
+	}
+}
