@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -22,18 +23,28 @@ import (
 // score is the number of signals that hold; see dnsSignals.
 //
 // The pass keeps, per registered domain and per (client, domain), counters
-// and a bounded set of 64-bit hashes of the names seen; the statistics of
-// a name (label lengths, entropy, encoding) are measured once, the first
-// time the pair sees the name. Memory grows with names, domains and
-// clients up to the bounds below, never with packets.
+// and a bounded distinct sample of the names seen (nameSet, seeded
+// hashes); the statistics of a name (label lengths, entropy, encoding)
+// are measured once, the first time the pair's or the domain's sample
+// takes the name. Memory grows with names, domains and clients up to the
+// bounds below, never with packets.
+
+// dnsLimits are the bounds of the name samples. They are fields, not
+// constants, so tests can reach them with a few thousand names.
+type dnsLimits struct {
+	// pairNames and domainNames bound one pair's and one domain's
+	// sample: past them the sample keeps one name in two, then in four...
+	pairNames, domainNames int
+	// distinctNames bounds the sample behind the capture's distinct count.
+	distinctNames int
+	// hashes bounds the samples of every pair and domain together: past
+	// it every sample takes one name in two more.
+	hashes int
+}
+
+var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 2_000_000}
 
 const (
-	// dnsMaxNamesPerSet bounds the name hashes one domain or one pair
-	// keeps: beyond it new names are no longer told apart (queries are still
-	// counted) and the unique count reads "at least".
-	dnsMaxNamesPerSet = 50_000
-	// dnsMaxHashes bounds the name hashes of all sets together.
-	dnsMaxHashes = 2_000_000
 	// dnsMaxDomains, dnsMaxPairs and dnsMaxClients bound the keyed state;
 	// queries past them are counted in the totals only.
 	dnsMaxDomains = 100_000
@@ -107,8 +118,10 @@ func qtBucket(t layers.DNSType) int {
 type nameStats struct {
 	// labels, labelChars, maxLabel describe the subdomain's labels.
 	labels, labelChars, maxLabel int
-	// encoded counts labels that look hex, base32 or base64.
+	// encoded counts labels that look hex, base32, base64 or binary;
+	// enc has bit k set when a label of encoding k (encHex...) is there.
 	encoded int
+	enc     uint8
 	// entropy is the Shannon entropy (bits per character) of the
 	// subdomain without its dots.
 	entropy float64
@@ -120,8 +133,8 @@ type nameStats struct {
 // nameAgg accumulates nameStats over the distinct names of a pair or a
 // domain.
 type nameAgg struct {
-	unique        int64 // distinct names with a subdomain part
-	capped        bool  // unique stopped counting at the bound
+	set           nameSet // the distinct names with a subdomain part
+	measured      int64   // names measured (the sample's names, ever)
 	labels        int64
 	labelChars    int64
 	maxLabel      int
@@ -132,11 +145,14 @@ type nameAgg struct {
 	encodedNames  int64 // names with at least one encoded-looking label
 	encodedLabels int64
 	reversedIP    int64
-	seen          map[uint64]struct{}
+	encodings     [encCount]int64 // names with a label of each encoding
 }
 
+// unique is the number of distinct names (an estimate once sampled).
+func (g *nameAgg) unique() int64 { return g.set.estimate() }
+
 func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
-	g.unique++
+	g.measured++
 	g.labels += int64(st.labels)
 	g.labelChars += int64(st.labelChars)
 	g.maxLabel = max(g.maxLabel, st.maxLabel)
@@ -146,6 +162,11 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 		g.encodedNames++
 	}
 	g.encodedLabels += int64(st.encoded)
+	for k := range g.encodings {
+		if st.enc&(1<<k) != 0 {
+			g.encodings[k]++
+		}
+	}
 	if st.reversedIP {
 		g.reversedIP++
 	}
@@ -163,17 +184,17 @@ func (g *nameAgg) meanLabel() float64 {
 }
 
 func (g *nameAgg) meanEntropy() float64 {
-	if g.unique == 0 {
+	if g.measured == 0 {
 		return 0
 	}
-	return g.entropySum / float64(g.unique)
+	return g.entropySum / float64(g.measured)
 }
 
 func (g *nameAgg) encodedShare() float64 {
-	if g.unique == 0 {
+	if g.measured == 0 {
 		return 0
 	}
-	return float64(g.encodedNames) / float64(g.unique)
+	return float64(g.encodedNames) / float64(g.measured)
 }
 
 type dnsDomain struct {
@@ -203,17 +224,23 @@ type dnsPairKey struct {
 }
 
 type dnsPair struct {
-	client      netip.Addr
-	domain      *dnsDomain
-	queries     int64
-	responses   int64
-	nxdomain    int64
-	qtypes      [qtCount]int64
-	first, last time.Time
-	resolvers   []netip.Addr
-	moreRes     bool // more resolvers than dnsMaxResolvers
-	samples     []string
-	names       nameAgg
+	client    netip.Addr
+	domain    *dnsDomain
+	queries   int64
+	responses int64
+	nxdomain  int64
+	// addrAnswers counts NOERROR answers to A and AAAA questions;
+	// oddAnswers those of them that give no usable address (an A
+	// question answered with nothing, or with 0.0.0.0/8, 127/8 or the
+	// broadcast address; an AAAA answer of :: or ::1), as exfiltration
+	// servers answer.
+	addrAnswers, oddAnswers int64
+	qtypes                  [qtCount]int64
+	first, last             time.Time
+	resolvers               []netip.Addr
+	moreRes                 bool // more resolvers than dnsMaxResolvers
+	samples                 []string
+	names                   nameAgg
 }
 
 type dnsClient struct {
@@ -228,8 +255,7 @@ type dnsDetector struct {
 	roots              int64 // queries for the root or an empty name
 	qtypes             map[uint16]int64
 	rcodes             map[uint8]int64
-	distinct           map[uint64]struct{}
-	distinctCapped     bool
+	distinct           nameSet
 	names              map[string]*dnsName
 	namesUntracked     int64 // queries for names beyond dnsMaxTrackedNames
 	domains            map[string]*dnsDomain
@@ -238,20 +264,24 @@ type dnsDetector struct {
 	pairList           []*dnsPair
 	clients            map[netip.Addr]*dnsClient
 	untracked          int64 // queries past the domain, pair or client bounds
-	hashes             int   // name hashes held by every set
+	hashes             int   // name hashes held by every pair's and domain's sample
+	level              uint8 // the lowest level of every sample (raised past lim.hashes)
+	lim                dnsLimits
+	seed               maphash.Seed
 	buf                []byte
 }
 
 func newDNSDetector() *dnsDetector {
 	return &dnsDetector{
-		qtypes:   map[uint16]int64{},
-		rcodes:   map[uint8]int64{},
-		distinct: map[uint64]struct{}{},
-		names:    map[string]*dnsName{},
-		domains:  map[string]*dnsDomain{},
-		pairs:    map[dnsPairKey]*dnsPair{},
-		clients:  map[netip.Addr]*dnsClient{},
-		buf:      make([]byte, 0, 256),
+		qtypes:  map[uint16]int64{},
+		rcodes:  map[uint8]int64{},
+		names:   map[string]*dnsName{},
+		domains: map[string]*dnsDomain{},
+		pairs:   map[dnsPairKey]*dnsPair{},
+		clients: map[netip.Addr]*dnsClient{},
+		lim:     dnsDefaultLimits,
+		seed:    maphash.MakeSeed(),
+		buf:     make([]byte, 0, 256),
 	}
 }
 
@@ -303,15 +333,6 @@ func bstr(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-func fnv64(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
-	}
-	return h
-}
-
 func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
 	d.queries++
 	d.qtypes[uint16(q.Type)]++
@@ -321,16 +342,10 @@ func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
 		d.roots++
 		return
 	}
-	h := fnv64(lower)
-	if !d.distinctCapped {
-		if _, ok := d.distinct[h]; !ok {
-			if len(d.distinct) >= dnsMaxHashes/4 {
-				d.distinctCapped = true
-			} else {
-				d.distinct[h] = struct{}{}
-			}
-		}
-	}
+	// The names are the attacker's: a seeded hash keeps them from
+	// choosing collisions or which names the samples keep.
+	h := maphash.Bytes(d.seed, lower)
+	d.distinct.add(h, 0, d.lim.distinctNames)
 	// Only read the map with the borrowed string: assigning to an existing
 	// string key stores the key again, and it must not alias d.buf.
 	var dom *dnsDomain
@@ -386,8 +401,8 @@ func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
 	if subLen <= 0 {
 		return // the registered domain itself: no subdomain to measure
 	}
-	newToPair := d.remember(&pr.names, h)
-	newToDomain := d.remember(&dom.names, h)
+	newToPair := d.remember(&pr.names.set, h, d.lim.pairNames)
+	newToDomain := d.remember(&dom.names.set, h, d.lim.domainNames)
 	if !newToPair && !newToDomain {
 		return
 	}
@@ -403,22 +418,22 @@ func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
 	}
 }
 
-// remember adds h to the set of g, reporting whether it is a name the set
-// had not seen. Past the bounds nothing is new: the unique count stops.
-func (d *dnsDetector) remember(g *nameAgg, h uint64) bool {
-	if g.seen == nil {
-		g.seen = make(map[uint64]struct{}, 8)
+// remember counts a query for h in s, reporting whether it is a name the
+// sample takes for the first time. Past the bound on all samples, every
+// sample keeps half as many names.
+func (d *dnsDetector) remember(s *nameSet, h uint64, capacity int) bool {
+	isNew, delta := s.add(h, d.level, capacity)
+	d.hashes += delta
+	for d.hashes > d.lim.hashes && d.level < 63 {
+		d.level++
+		for _, pr := range d.pairList {
+			d.hashes -= pr.names.set.raise(d.level)
+		}
+		for _, dom := range d.domainList {
+			d.hashes -= dom.names.set.raise(d.level)
+		}
 	}
-	if _, ok := g.seen[h]; ok {
-		return false
-	}
-	if len(g.seen) >= dnsMaxNamesPerSet || d.hashes >= dnsMaxHashes {
-		g.capped = true
-		return false
-	}
-	g.seen[h] = struct{}{}
-	d.hashes++
-	return true
+	return isNew && sampledAt(h, d.level)
 }
 
 func (d *dnsDetector) domain(lower string) *dnsDomain {
@@ -486,8 +501,13 @@ func (d *dnsDetector) response(p *Packet, m *layers.DNS) {
 	if len(lower) == 0 {
 		return
 	}
-	dom, ok := d.domains[registeredDomain(bstr(lower))]
-	if !ok {
+	var dom *dnsDomain
+	if n, ok := d.names[bstr(lower)]; ok {
+		dom = n.domain
+	} else {
+		dom = d.domains[registeredDomain(bstr(lower))]
+	}
+	if dom == nil {
 		return // a response whose query the capture does not hold
 	}
 	nx := m.ResponseCode == layers.DNSResponseCodeNXDomain
@@ -500,5 +520,43 @@ func (d *dnsDetector) response(p *Packet, m *layers.DNS) {
 		if nx {
 			pr.nxdomain++
 		}
+		if m.ResponseCode == layers.DNSResponseCodeNoErr {
+			if odd, ok := oddAddressAnswer(m); ok {
+				pr.addrAnswers++
+				if odd {
+					pr.oddAnswers++
+				}
+			}
+		}
 	}
+}
+
+// oddAddressAnswer judges a NOERROR response to an A or AAAA question (ok
+// is false for other questions): odd when it gives no address a client
+// could connect to. An AAAA question answered with nothing is not odd:
+// many hosts have no IPv6 address.
+func oddAddressAnswer(m *layers.DNS) (odd, ok bool) {
+	qt := m.Questions[0].Type
+	if qt != layers.DNSTypeA && qt != layers.DNSTypeAAAA {
+		return false, false
+	}
+	usable := false
+	for i := range m.Answers {
+		rr := &m.Answers[i]
+		switch rr.Type {
+		case layers.DNSTypeCNAME:
+			usable = true // the address is the alias's
+		case layers.DNSTypeA, layers.DNSTypeAAAA:
+			a, okIP := netip.AddrFromSlice(rr.IP)
+			if !okIP {
+				return true, true
+			}
+			a = a.Unmap()
+			if a.IsUnspecified() || a.IsLoopback() || a.Is4() && (a.As4()[0] == 0 || a == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+				return true, true
+			}
+			usable = true
+		}
+	}
+	return !usable && qt == layers.DNSTypeA, true
 }

@@ -7,140 +7,257 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
 // dnsSignals is the judgement of one (client, domain) pair. Score counts
-// the signals that hold, of two kinds:
+// the signals that hold, of three kinds:
 //
 // Shape of the names (the data is in them):
-//   - long: a label of cfg.DNS.LongLabel characters or more;
-//   - entropy: the mean entropy of the distinct subdomains at or above
-//     cfg.DNS.EntropyThreshold (the mean, not the highest: one odd name
-//     among a domain's host names must not count);
-//   - encoded: at least a third of the distinct names carry a hex, base32
-//     or base64-looking label.
+//   - long_labels: a label of cfg.DNS.LongLabel characters or more;
+//   - high_entropy: the mean entropy of the distinct subdomains at or
+//     above cfg.DNS.EntropyThreshold (the mean, not the highest: one odd
+//     name among a domain's host names must not count);
+//   - encoded_labels: at least a third of the distinct names carry a hex,
+//     base32, base64 or binary-looking label.
 //
-// Behaviour of the client (a tunnel asks, it does not browse):
-//   - qtype: TXT, NULL, CNAME and MX together are at least half of the
-//     queries (records that carry data back);
-//   - unique: at least 90% of the queries ask for a name asked once;
-//   - rate: cfg.DNS.RatePerMinute queries per minute or more over the
-//     pair's active span (a span under a minute counts as one minute, so
-//     a short burst is not a rate);
+// Channel (the records and answers are a tunnel's, not a browser's):
+//   - data_record_types: TXT, NULL, CNAME and MX together are at least
+//     half of the queries (records that carry data back);
 //   - nxdomain: at least half of the answered queries are NXDOMAIN (a
-//     one-way exfiltration whose server answers nothing real).
+//     one-way exfiltration whose server answers nothing real);
+//   - odd_answers: at least half of the NOERROR answers to A and AAAA
+//     questions give no usable address (nothing, 0.0.0.0, loopback).
 //
-// A pair is flagged when it asked at least cfg.DNS.MinQueries queries for
-// at least cfg.DNS.MinUniqueSubdomains distinct names, and at least one
-// shape signal and one behaviour signal hold. It is high severity when
-// four or more signals hold (clearly a tunnel), medium otherwise;
-// confidence is high from four signals, medium at three, low at two.
+// Volume (alone it marks nothing: browsers ask many new names too):
+//   - unique_names: at least 90% of the queries ask for a name asked once;
+//   - query_rate: cfg.DNS.RatePerMinute queries per minute or more over
+//     the pair's active span (a span under a minute counts as one minute,
+//     so a short burst is not a rate).
+//
+// A pair is judged when it asked at least cfg.DNS.MinQueries queries for
+// at least cfg.DNS.MinUniqueSubdomains distinct names, and flagged when a
+// shape signal and a channel or volume signal hold. See verdict for the
+// severity and confidence.
 type dnsSignals struct {
-	Score    int
-	Shape    int
-	Behavior int
-	Names    []string
-	Rate     float64 // queries per minute
+	Score   int
+	Shape   int
+	Channel int
+	Volume  int
+	Names   []string
+	Rate    float64 // queries per minute
 }
 
-func judgeDNS(cfg DNSConfig, queries, answered, nx int64, qtypes *[qtCount]int64, g *nameAgg, first, last time.Time) dnsSignals {
+// Kinds of dnsSignals.
+const (
+	sigShape = iota
+	sigChannel
+	sigVolume
+)
+
+// dnsSignalCount is how many signals judgeDNS can find.
+const dnsSignalCount = 8
+
+// dnsExfilMinNames is how many distinct names a pair whose answers look
+// ordinary must ask, all long and encoded, to be judged exfiltration in
+// A or AAAA queries: a browser asks a CDN's domain for a handful of
+// short tokens, a file leaving in the names takes hundreds of long ones.
+const dnsExfilMinNames = 30
+
+func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 	var s dnsSignals
-	add := func(shape bool, name string) {
+	add := func(kind int, name string) {
 		s.Score++
 		s.Names = append(s.Names, name)
-		if shape {
+		switch kind {
+		case sigShape:
 			s.Shape++
-		} else {
-			s.Behavior++
+		case sigChannel:
+			s.Channel++
+		default:
+			s.Volume++
 		}
 	}
+	g := &pr.names
 	if g.maxLabel >= cfg.LongLabel {
-		add(true, "long_labels")
+		add(sigShape, "long_labels")
 	}
 	if g.meanEntropy() >= cfg.EntropyThreshold {
-		add(true, "high_entropy")
+		add(sigShape, "high_entropy")
 	}
-	if g.unique > 0 && g.encodedNames*3 >= g.unique {
-		add(true, "encoded_labels")
+	if g.measured > 0 && g.encodedNames*3 >= g.measured {
+		add(sigShape, "encoded_labels")
 	}
-	if queries > 0 && 2*(qtypes[qtTXT]+qtypes[qtNULL]+qtypes[qtCNAME]+qtypes[qtMX]) >= queries {
-		add(false, "data_record_types")
+	if pr.queries > 0 && 2*dataRecordQueries(&pr.qtypes) >= pr.queries {
+		add(sigChannel, "data_record_types")
 	}
-	if queries > 0 && 10*g.unique >= 9*queries {
-		add(false, "unique_names")
+	if g.set.queries > 0 && g.set.uniqueShare() >= 0.9 {
+		add(sigVolume, "unique_names")
 	}
-	s.Rate = float64(queries) / max(last.Sub(first).Minutes(), 1)
+	s.Rate = float64(pr.queries) / max(pr.last.Sub(pr.first).Minutes(), 1)
 	if s.Rate >= cfg.RatePerMinute {
-		add(false, "query_rate")
+		add(sigVolume, "query_rate")
 	}
-	if answered > 0 && 2*nx >= answered {
-		add(false, "nxdomain")
+	if pr.responses > 0 && 2*pr.nxdomain >= pr.responses {
+		add(sigChannel, "nxdomain")
+	}
+	if pr.addrAnswers > 0 && 2*pr.oddAnswers >= pr.addrAnswers {
+		add(sigChannel, "odd_answers")
 	}
 	return s
 }
 
+func dataRecordQueries(qt *[qtCount]int64) int64 {
+	return qt[qtTXT] + qt[qtNULL] + qt[qtCNAME] + qt[qtMX]
+}
+
+// dnsVerdict is what a pair's signals amount to.
+type dnsVerdict struct {
+	severity   report.Severity
+	confidence report.Confidence
+	technique  string
+}
+
+// verdict judges a pair, or says it is no finding.
+//
+// With a channel signal (data records, NXDOMAIN, odd answers) the names
+// and the answers agree that data moves: high severity and confidence from
+// four signals, medium at three, medium severity with low confidence at
+// two. Without one the answers are what a browser gets, so the names alone
+// must carry data: long encoded labels in most of at least
+// dnsExfilMinNames distinct names is exfiltration in address queries (high
+// severity, medium confidence); anything less (random-looking CDN host
+// names, many of them, fast) rests on volume and shape only and is a low,
+// low-confidence note.
+func (s *dnsSignals) verdict(pr *dnsPair) (dnsVerdict, bool) {
+	if s.Shape == 0 || s.Channel+s.Volume == 0 {
+		return dnsVerdict{}, false
+	}
+	tech := dnsTechnique(&pr.qtypes, pr.queries)
+	if s.Channel > 0 {
+		switch {
+		case s.Score >= 4:
+			return dnsVerdict{report.SeverityHigh, report.ConfidenceHigh, tech}, true
+		case s.Score == 3:
+			return dnsVerdict{report.SeverityMedium, report.ConfidenceMedium, tech}, true
+		}
+		return dnsVerdict{report.SeverityMedium, report.ConfidenceLow, tech}, true
+	}
+	g := &pr.names
+	if s.has("long_labels") && s.has("encoded_labels") && 2*g.encodedNames >= g.measured && g.unique() >= dnsExfilMinNames {
+		return dnsVerdict{report.SeverityHigh, report.ConfidenceMedium, tech}, true
+	}
+	return dnsVerdict{report.SeverityLow, report.ConfidenceLow, "random_subdomains"}, true
+}
+
+func (s *dnsSignals) has(name string) bool { return slices.Contains(s.Names, name) }
+
+// dnsMaxClientFindings is how many clients of one domain get a finding of
+// their own: past it (a tunnel spread over many clients, or spoofed ones)
+// the domain gets one finding, from its busiest client, naming the others.
+const dnsMaxClientFindings = 5
+
+// dnsOtherClients is how many other clients that finding lists.
+const dnsOtherClients = 20
+
 // Findings flags each (client, domain) pair whose signals agree.
 func (d *dnsDetector) Findings(cfg Config, _ *Capture) []report.Finding {
-	var out []report.Finding
+	type flagged struct {
+		pr *dnsPair
+		s  dnsSignals
+		v  dnsVerdict
+	}
+	byDomain := map[*dnsDomain][]flagged{}
+	var order []*dnsDomain
 	for _, pr := range d.pairList {
 		dom := pr.domain
-		if dom.excluded != "" || pr.queries < int64(cfg.DNS.MinQueries) || pr.names.unique < int64(cfg.DNS.MinUniqueSubdomains) {
+		if dom.excluded != "" || pr.queries < int64(cfg.DNS.MinQueries) || pr.names.unique() < int64(cfg.DNS.MinUniqueSubdomains) {
 			continue
 		}
 		// Reversed addresses under a zone are blocklist lookups.
-		if 2*pr.names.reversedIP >= pr.names.unique {
+		if 2*pr.names.reversedIP >= pr.names.measured {
 			continue
 		}
-		s := judgeDNS(cfg.DNS, pr.queries, pr.responses, pr.nxdomain, &pr.qtypes, &pr.names, pr.first, pr.last)
-		if s.Shape == 0 || s.Behavior == 0 {
+		s := judgeDNS(cfg.DNS, pr)
+		v, ok := s.verdict(pr)
+		if !ok {
 			continue
 		}
-		out = append(out, pr.finding(s))
+		if byDomain[dom] == nil {
+			order = append(order, dom)
+		}
+		byDomain[dom] = append(byDomain[dom], flagged{pr, s, v})
+	}
+	var out []report.Finding
+	for _, dom := range order {
+		fl := byDomain[dom]
+		if len(fl) <= dnsMaxClientFindings {
+			for _, f := range fl {
+				out = append(out, f.pr.finding(f.s, f.v))
+			}
+			continue
+		}
+		slices.SortFunc(fl, func(x, y flagged) int {
+			return cmp.Or(cmp.Compare(y.v.severity.Rank(), x.v.severity.Rank()), cmp.Compare(y.pr.queries, x.pr.queries), x.pr.client.Compare(y.pr.client))
+		})
+		f := fl[0].pr.finding(fl[0].s, fl[0].v)
+		var queries int64
+		others := make([]string, 0, dnsOtherClients)
+		for i, o := range fl {
+			queries += o.pr.queries
+			if i > 0 && len(others) < dnsOtherClients {
+				others = append(others, o.pr.client.String())
+			}
+		}
+		f.Counts["clients_flagged"] = int64(len(fl))
+		f.Counts["domain_queries_flagged"] = queries
+		f.Counts["domain_unique_subdomains"] = dom.names.unique()
+		f.Samples["other_clients"] = others
+		f.Summary += fmt.Sprintf("; %d other clients ask names under %s the same way (%d queries in all, about %d distinct names)",
+			len(fl)-1, dom.name, queries, dom.names.unique())
+		out = append(out, f)
 	}
 	SortFindings(out)
 	return out
 }
 
-func (pr *dnsPair) finding(s dnsSignals) report.Finding {
-	sev, conf := report.SeverityMedium, report.ConfidenceLow
-	switch {
-	case s.Score >= 4:
-		sev, conf = report.SeverityHigh, report.ConfidenceHigh
-	case s.Score == 3:
-		conf = report.ConfidenceMedium
-	}
+func (pr *dnsPair) finding(s dnsSignals, v dnsVerdict) report.Finding {
 	target := "multiple_targets"
 	if len(pr.resolvers) == 1 && !pr.moreRes {
 		target = pr.resolvers[0].String()
 	}
 	g := &pr.names
-	unique := strconv.FormatInt(g.unique, 10)
-	if g.capped {
-		unique = "at least " + unique
+	unique := strconv.FormatInt(g.unique(), 10)
+	if g.set.sampled() {
+		unique = "about " + unique
 	}
-	summary := fmt.Sprintf("%s sent %d DNS queries for %s distinct names under %s (longest label %d chars, mean label %.1f, mean entropy %.2f bits/char, %d%% encoded-looking, %s); %d of 7 tunnel signals: %s",
+	summary := fmt.Sprintf("%s sent %d DNS queries for %s distinct names under %s (longest label %d chars, mean label %.1f, mean entropy %.2f bits/char, %d%% encoded-looking, %s); %d of %d tunnel signals: %s",
 		pr.client, pr.queries, unique, pr.domain.name, g.maxLabel, g.meanLabel(), g.meanEntropy(),
-		int(math.Round(100*g.encodedShare())), qtypeMix(&pr.qtypes), s.Score, strings.Join(s.Names, ", "))
+		int(math.Round(100*g.encodedShare())), qtypeMix(&pr.qtypes), s.Score, dnsSignalCount, strings.Join(s.Names, ", "))
+	if s.Channel == 0 && v.severity == report.SeverityLow {
+		summary += "; answered with addresses as a CDN's host names are, nothing marks the names as data"
+	}
 	counts := map[string]int64{
 		"queries":             pr.queries,
-		"unique_subdomains":   g.unique,
+		"unique_subdomains":   g.unique(),
 		"max_label_len":       int64(g.maxLabel),
 		"max_name_len":        int64(g.maxNameLen),
 		"mean_label_len_x10":  int64(math.Round(10 * g.meanLabel())),
 		"mean_entropy_x100":   int64(math.Round(100 * g.meanEntropy())),
 		"max_entropy_x100":    int64(math.Round(100 * g.entropyMax)),
 		"encoded_names":       g.encodedNames,
+		"measured_names":      g.measured,
 		"responses":           pr.responses,
 		"nxdomain":            pr.nxdomain,
+		"address_answers":     pr.addrAnswers,
+		"odd_answers":         pr.oddAnswers,
 		"queries_per_minute":  int64(math.Round(s.Rate)),
 		"score":               int64(s.Score),
 		"duration_ms":         pr.last.Sub(pr.first).Milliseconds(),
 		"resolvers":           int64(len(pr.resolvers)),
-		"unique_capped":       b2i(g.capped),
-		"data_record_queries": pr.qtypes[qtTXT] + pr.qtypes[qtNULL] + pr.qtypes[qtCNAME] + pr.qtypes[qtMX],
+		"unique_sampled":      b2i(g.set.sampled()),
+		"data_record_queries": dataRecordQueries(&pr.qtypes),
 	}
 	for i, n := range pr.qtypes {
 		if n > 0 {
@@ -155,25 +272,44 @@ func (pr *dnsPair) finding(s dnsSignals) report.Finding {
 	for i, a := range pr.resolvers {
 		res[i] = a.String()
 	}
+	samples := map[string][]string{
+		"domain":       {pr.domain.name},
+		"names":        slices.Clone(pr.samples),
+		"longest_name": {longest},
+		"signals":      slices.Clone(s.Names),
+		"resolvers":    res,
+	}
+	if e := g.encoding(); e != "" {
+		samples["encoding"] = []string{e}
+	}
 	return report.Finding{
 		Type:       report.AttackDNSTunneling,
-		Technique:  dnsTechnique(&pr.qtypes, pr.queries),
+		Technique:  v.technique,
 		Source:     pr.client.String(),
 		Target:     target,
-		Severity:   sev,
-		Confidence: conf,
+		Severity:   v.severity,
+		Confidence: v.confidence,
 		Summary:    summary,
 		FirstSeen:  pr.first.UTC(),
 		LastSeen:   pr.last.UTC(),
 		Counts:     counts,
-		Samples: map[string][]string{
-			"domain":       {pr.domain.name},
-			"names":        slices.Clone(pr.samples),
-			"longest_name": {longest},
-			"signals":      slices.Clone(s.Names),
-			"resolvers":    res,
-		},
+		Samples:    samples,
 	}
+}
+
+// encoding names the encoding most of the encoded names use ("" when no
+// name looks encoded).
+func (g *nameAgg) encoding() string {
+	best := -1
+	for k, n := range g.encodings {
+		if n > 0 && (best < 0 || n > g.encodings[best]) {
+			best = k
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return encNames[best]
 }
 
 func b2i(b bool) int64 {
@@ -183,10 +319,14 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// dnsTechnique names the record type that carries most of the tunnel:
-// "txt_records" when TXT is most of the queries, "mixed_records" when no
-// type is.
+// dnsTechnique names what carries most of the tunnel: "a_query_exfil"
+// when A and AAAA questions are most of the queries (the data goes out in
+// the names, nothing comes back in the records), "txt_records" when TXT
+// is, "mixed_records" when no type is.
 func dnsTechnique(qt *[qtCount]int64, queries int64) string {
+	if 2*(qt[qtA]+qt[qtAAAA]) > queries {
+		return "a_query_exfil"
+	}
 	best := 0
 	for i := range qt {
 		if qt[i] > qt[best] {

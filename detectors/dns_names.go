@@ -99,8 +99,9 @@ func measureSubdomain(sub []byte) nameStats {
 		st.labels++
 		st.labelChars += len(label)
 		st.maxLabel = max(st.maxLabel, len(label))
-		if looksEncoded(label) {
+		if k := labelEncoding(label); k != encNone {
 			st.encoded++
+			st.enc |= 1 << k
 		}
 		// Leading runs: a DNSBL name is the reversed address, then the
 		// list's zone (1.2.0.192.zen under spamhaus.org).
@@ -124,16 +125,34 @@ func measureSubdomain(sub []byte) nameStats {
 	return st
 }
 
-// looksEncoded reports whether a label looks like hex, base32 or base64
-// data rather than a word or a host name: at least dnsEncodedMinLen
-// characters of the alphabet, with digits mixed in (and, for base64,
-// both cases). Hyphenated host names (ec2-54-1-2-3, r3---sn-abc) are not
-// encoded: a hyphen is only allowed in base64 with both cases present.
-func looksEncoded(label []byte) bool {
+// Encodings of a label's data, as labelEncoding tells them apart.
+const (
+	encHex = iota
+	encBase32
+	encBase64
+	// encBinary is raw bytes outside ASCII (iodine's Base128): host names
+	// never hold them, internationalised names travel as xn-- punycode.
+	encBinary
+	encCount
+	encNone = -1
+)
+
+var encNames = [encCount]string{"hex", "base32", "base64", "binary"}
+
+// looksEncoded reports whether a label looks like encoded data.
+func looksEncoded(label []byte) bool { return labelEncoding(label) != encNone }
+
+// labelEncoding says whether a label looks like hex, base32, base64 or
+// binary data rather than a word or a host name, and which: at least
+// dnsEncodedMinLen characters of the alphabet, with digits mixed in (and,
+// for base64, both cases), or an eighth of its bytes outside ASCII.
+// Hyphenated host names (ec2-54-1-2-3, r3---sn-abc) are not encoded: a
+// hyphen is only allowed in base64 with both cases present.
+func labelEncoding(label []byte) int {
 	if len(label) < dnsEncodedMinLen {
-		return false
+		return encNone
 	}
-	var lower, upper, digit, other, b64 int
+	var lower, upper, digit, other, high, b64 int
 	hex := true
 	for _, c := range label {
 		switch {
@@ -148,21 +167,25 @@ func looksEncoded(label []byte) bool {
 		case c == '-' || c == '_' || c == '+' || c == '/' || c == '=':
 			b64++
 			hex = false
+		case c >= 0x80:
+			high++
 		default:
 			other++
 		}
 	}
 	switch {
-	case other > 0:
-		return false
+	case high*8 >= len(label):
+		return encBinary
+	case other+high > 0:
+		return encNone
 	case hex && digit > 0 && lower+upper > 0:
-		return true // hex
+		return encHex
 	case b64 == 0 && digit*10 >= len(label) && (lower == 0 || upper == 0):
-		return true // base32 (or base36) in one case, digits at least a tenth
+		return encBase32 // (or base36) in one case, digits at least a tenth
 	case lower > 0 && upper > 0 && (digit > 0 || b64 > 0) && upper*10 >= len(label) && lower*10 >= len(label):
-		return true // base64, both cases well mixed
+		return encBase64 // both cases well mixed
 	}
-	return false
+	return encNone
 }
 
 func isHexDigit(c byte) bool {

@@ -20,7 +20,8 @@ type DNSReport struct {
 	Queries   int64 `json:"queries"`
 	Responses int64 `json:"responses"`
 	// DistinctNames counts distinct query names (case-insensitive);
-	// DistinctNamesCapped says the count stopped at its bound.
+	// DistinctNamesCapped says there were more than the exact count's
+	// bound, and the count is an estimate from a uniform sample.
 	DistinctNames       int64            `json:"distinct_names"`
 	DistinctNamesCapped bool             `json:"distinct_names_capped"`
 	QTypes              map[string]int64 `json:"qtypes"`
@@ -45,10 +46,12 @@ type DNSReport struct {
 // DNSDomainStats describes one registered domain. Label, entropy and
 // encoding statistics are over its distinct subdomains.
 type DNSDomainStats struct {
-	Domain           string           `json:"domain"`
-	Queries          int64            `json:"queries"`
-	Responses        int64            `json:"responses"`
-	NXDomain         int64            `json:"nxdomain"`
+	Domain    string `json:"domain"`
+	Queries   int64  `json:"queries"`
+	Responses int64  `json:"responses"`
+	NXDomain  int64  `json:"nxdomain"`
+	// UniqueSubdomains is estimated from a uniform sample when
+	// UniqueCapped says the domain had more names than the exact bound.
 	UniqueSubdomains int64            `json:"unique_subdomains"`
 	UniqueCapped     bool             `json:"unique_capped"`
 	Clients          int              `json:"clients"`
@@ -118,8 +121,8 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 	r := DNSReport{
 		Queries:             d.queries,
 		Responses:           d.responses,
-		DistinctNames:       int64(len(d.distinct)),
-		DistinctNamesCapped: d.distinctCapped,
+		DistinctNames:       d.distinct.estimate(),
+		DistinctNamesCapped: d.distinct.sampled(),
 		QTypes:              map[string]int64{},
 		RCodes:              map[string]int64{},
 		UntrackedQueries:    d.untracked,
@@ -149,7 +152,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 	flagged := make([]bool, len(d.domainList))
 	for _, pr := range d.pairList {
 		i := pr.domain.index
-		s := judgeDNS(cfg.DNS, pr.queries, pr.responses, pr.nxdomain, &pr.qtypes, &pr.names, pr.first, pr.last)
+		s := judgeDNS(cfg.DNS, pr)
 		if best[i] == nil || s.Score > bestSig[i].Score {
 			best[i], bestSig[i] = pr, s
 		}
@@ -164,7 +167,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 		g := &dom.names
 		st := DNSDomainStats{
 			Domain: dom.name, Queries: dom.queries, Responses: dom.responses, NXDomain: dom.nxdomain,
-			UniqueSubdomains: g.unique, UniqueCapped: g.capped, Clients: dom.clients,
+			UniqueSubdomains: g.unique(), UniqueCapped: g.set.sampled(), Clients: dom.clients,
 			MaxLabelLen: g.maxLabel, MeanLabelLen: round2(g.meanLabel()), MaxNameLen: g.maxNameLen,
 			LongestName: cutString([]byte(g.longestName), dnsSampleLen),
 			MeanEntropy: round2(g.meanEntropy()), MaxEntropy: round2(g.entropyMax), EncodedShare: round2(g.encodedShare()),
