@@ -59,6 +59,11 @@ const (
 	dnsSampleLen = 120
 	// dnsMaxResolvers is how many distinct resolvers a pair lists.
 	dnsMaxResolvers = 4
+	// dnsDataLabelLen is the label length that, in most names of a pair,
+	// says the names are filled with data: exfiltration tools fill labels
+	// to 50-63 characters, CDN and tracking host names stop at a 32-hex
+	// hash.
+	dnsDataLabelLen = 40
 	// dnsEncodedMinLen is the shortest label judged hex/base32/base64:
 	// shorter tokens (e1234, d1abc2defgh) are how CDNs name hosts.
 	dnsEncodedMinLen = 16
@@ -128,6 +133,10 @@ type nameStats struct {
 	// reversedIP is set when the subdomain is a reversed IPv4 address or
 	// IPv6 nibbles, as DNSBL lookups are.
 	reversedIP bool
+	// embedsDomain is set when the subdomain itself ends in a top-level
+	// domain (cdn.example.com.corp.example): a name the resolver's search
+	// list lengthened, whose NXDOMAIN says nothing about the domain.
+	embedsDomain bool
 }
 
 // nameAgg accumulates nameStats over the distinct names of a pair or a
@@ -145,6 +154,8 @@ type nameAgg struct {
 	encodedNames  int64 // names with at least one encoded-looking label
 	encodedLabels int64
 	reversedIP    int64
+	embedded      int64           // names with embedsDomain
+	dataNames     int64           // names with a label of dnsDataLabelLen characters or more
 	encodings     [encCount]int64 // names with a label of each encoding
 }
 
@@ -169,6 +180,12 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 	}
 	if st.reversedIP {
 		g.reversedIP++
+	}
+	if st.embedsDomain {
+		g.embedded++
+	}
+	if st.maxLabel >= dnsDataLabelLen {
+		g.dataNames++
 	}
 	if nameLen > g.maxNameLen {
 		g.maxNameLen = nameLen

@@ -26,7 +26,9 @@ import (
 //   - data_record_types: TXT, NULL, CNAME and MX together are at least
 //     half of the queries (records that carry data back);
 //   - nxdomain: at least half of the answered queries are NXDOMAIN (a
-//     one-way exfiltration whose server answers nothing real);
+//     one-way exfiltration whose server answers nothing real), unless
+//     most names end in a top-level domain of their own: those are host
+//     names the resolver's search list lengthened;
 //   - odd_answers: at least half of the NOERROR answers to A and AAAA
 //     questions give no usable address (nothing, 0.0.0.0, loopback).
 //
@@ -99,7 +101,7 @@ func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 	if s.Rate >= cfg.RatePerMinute {
 		add(sigVolume, "query_rate")
 	}
-	if pr.responses > 0 && 2*pr.nxdomain >= pr.responses {
+	if pr.responses > 0 && 2*pr.nxdomain >= pr.responses && (g.measured == 0 || 2*g.embedded < g.measured) {
 		add(sigChannel, "nxdomain")
 	}
 	if pr.addrAnswers > 0 && 2*pr.oddAnswers >= pr.addrAnswers {
@@ -125,11 +127,11 @@ type dnsVerdict struct {
 // and the answers agree that data moves: high severity and confidence from
 // four signals, medium at three, medium severity with low confidence at
 // two. Without one the answers are what a browser gets, so the names alone
-// must carry data: long encoded labels in most of at least
-// dnsExfilMinNames distinct names is exfiltration in address queries (high
-// severity, medium confidence); anything less (random-looking CDN host
-// names, many of them, fast) rests on volume and shape only and is a low,
-// low-confidence note.
+// must carry data: encoded labels of dnsDataLabelLen characters or more in
+// most of at least dnsExfilMinNames distinct names is exfiltration in
+// address queries (high severity, medium confidence); anything less
+// (random-looking CDN host names, many of them, fast) rests on volume and
+// shape only and is a low, low-confidence note.
 func (s *dnsSignals) verdict(pr *dnsPair) (dnsVerdict, bool) {
 	if s.Shape == 0 || s.Channel+s.Volume == 0 {
 		return dnsVerdict{}, false
@@ -145,7 +147,7 @@ func (s *dnsSignals) verdict(pr *dnsPair) (dnsVerdict, bool) {
 		return dnsVerdict{report.SeverityMedium, report.ConfidenceLow, tech}, true
 	}
 	g := &pr.names
-	if s.has("long_labels") && s.has("encoded_labels") && 2*g.encodedNames >= g.measured && g.unique() >= dnsExfilMinNames {
+	if 2*g.encodedNames >= g.measured && 2*g.dataNames >= g.measured && g.unique() >= dnsExfilMinNames {
 		return dnsVerdict{report.SeverityHigh, report.ConfidenceMedium, tech}, true
 	}
 	return dnsVerdict{report.SeverityLow, report.ConfidenceLow, "random_subdomains"}, true

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"bytes"
 	"math"
 	"strings"
 
@@ -113,6 +114,8 @@ func measureSubdomain(sub []byte) nameStats {
 		}
 	}
 	st.reversedIP = numeric >= 4 || nibbles >= 16
+	st.embedsDomain = endsInTLD(sub)
+
 	if chars > 0 {
 		n := float64(chars)
 		for _, f := range freq {
@@ -138,6 +141,25 @@ const (
 )
 
 var encNames = [encCount]string{"hex", "base32", "base64", "binary"}
+
+// endsInTLD reports whether the last label of a subdomain of two labels
+// or more is a top-level domain of the ICANN list (com, net, uk, ...).
+func endsInTLD(sub []byte) bool {
+	i := bytes.LastIndexByte(sub, '.')
+	last := sub[i+1:]
+	if i <= 0 || len(last) < 2 || len(last) > 24 {
+		return false
+	}
+	var buf [24]byte
+	for j, c := range last {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[j] = c
+	}
+	suffix, icann := publicsuffix.PublicSuffix(bstr(buf[:len(last)]))
+	return icann && len(suffix) == len(last)
+}
 
 // looksEncoded reports whether a label looks like encoded data.
 func looksEncoded(label []byte) bool { return labelEncoding(label) != encNone }

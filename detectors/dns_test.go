@@ -335,6 +335,9 @@ type dnsPacket struct {
 	response bool
 	rcode    layers.DNSResponseCode
 	tcp      bool
+	// answer, in a response to an A or AAAA question, is the address
+	// answered ("" for none).
+	answer string
 }
 
 // writeDNSCapture writes msgs as Ethernet/IP/UDP (or TCP) DNS packets.
@@ -355,6 +358,10 @@ func writeDNSCapture(t *testing.T, msgs []dnsPacket) string {
 		src, dst := netip.MustParseAddr(m.src), netip.MustParseAddr(m.dst)
 		dns := &layers.DNS{ID: uint16(i), QR: m.response, RD: true, ResponseCode: m.rcode,
 			Questions: []layers.DNSQuestion{{Name: []byte(m.name), Type: m.qtype, Class: layers.DNSClassIN}}}
+		if m.response && m.answer != "" {
+			dns.Answers = []layers.DNSResourceRecord{{Name: []byte(m.name), Type: m.qtype, Class: layers.DNSClassIN, TTL: 60,
+				IP: netip.MustParseAddr(m.answer).AsSlice()}}
+		}
 		sport, dport := layers.UDPPort(40000+i%1000), layers.UDPPort(53)
 		if m.response {
 			sport, dport = 53, layers.UDPPort(40000+i%1000)
