@@ -75,11 +75,16 @@ var dnsInfrastructure = map[string]struct{}{
 	"apple.com": {}, "icloud.com": {}, "aaplimg.com": {}, "mzstatic.com": {}, "microsoft.com": {}, "live.com": {},
 }
 
-// dnsBlocklists lists DNSBL zones, queried with reversed addresses or hashes
-// that are unique and encoded-looking by design.
+// dnsBlocklists lists DNSBL and reputation zones, queried with reversed
+// addresses or hashes that are unique and encoded-looking by design.
 var dnsBlocklists = map[string]struct{}{
 	"spamhaus.org": {}, "spamcop.net": {}, "sorbs.net": {}, "barracudacentral.org": {}, "surbl.org": {},
 	"uribl.com": {}, "senderscore.com": {}, "mailspike.net": {}, "abuseat.org": {}, "dnswl.org": {},
+	"uceprotect.net": {}, "junkemailfilter.com": {}, "spameatingmonkey.net": {}, "senderbase.org": {},
+	// Reputation services asked the same way by security products (hashes
+	// and addresses in the names, answers in 127.0.0.0/8): Sophos, McAfee
+	// GTI, Team Cymru's malware hash registry and origin lookups.
+	"sophosxl.net": {}, "mcafee.com": {}, "cymru.com": {},
 }
 
 // measureSubdomain measures the subdomain part of a name.
