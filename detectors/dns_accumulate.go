@@ -59,10 +59,10 @@ const (
 	dnsSampleLen = 120
 	// dnsMaxResolvers is how many distinct resolvers a pair lists.
 	dnsMaxResolvers = 4
-	// dnsDataLabelLen is the label length that, in most names of a pair,
-	// says the names are filled with data: exfiltration tools fill labels
-	// to 50-63 characters, CDN and tracking host names stop at a 32-hex
-	// hash.
+	// dnsDataLabelLen is the length of a label, or of a name's encoded
+	// labels together, that says the name is filled with data:
+	// exfiltration tools fill labels to 50-63 characters, CDN, ad and
+	// tracking host names stop at a 32-hex hash.
 	dnsDataLabelLen = 40
 	// dnsEncodedMinLen is the shortest label judged hex/base32/base64:
 	// shorter tokens (e1234, d1abc2defgh) are how CDNs name hosts.
@@ -127,6 +127,8 @@ type nameStats struct {
 	// enc has bit k set when a label of encoding k (encHex...) is there.
 	encoded int
 	enc     uint8
+	// encodedChars is the length of the encoded labels together.
+	encodedChars int
 	// entropy is the Shannon entropy (bits per character) of the
 	// subdomain without its dots.
 	entropy float64
@@ -155,7 +157,7 @@ type nameAgg struct {
 	encodedLabels int64
 	reversedIP    int64
 	embedded      int64           // names with embedsDomain
-	dataNames     int64           // names with a label of dnsDataLabelLen characters or more
+	dataNames     int64           // names filled with data: see dnsDataLabelLen
 	encodings     [encCount]int64 // names with a label of each encoding
 }
 
@@ -184,7 +186,7 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 	if st.embedsDomain {
 		g.embedded++
 	}
-	if st.maxLabel >= dnsDataLabelLen {
+	if st.maxLabel >= dnsDataLabelLen || st.encodedChars >= dnsDataLabelLen {
 		g.dataNames++
 	}
 	if nameLen > g.maxNameLen {

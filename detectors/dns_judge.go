@@ -22,7 +22,9 @@ import (
 //   - encoded_labels: at least a third of the distinct names carry a hex,
 //     base32, base64 or binary-looking label.
 //
-// Channel (the records and answers are a tunnel's, not a browser's):
+// Channel (the records and answers are a tunnel's, not a browser's; the
+// answers count only when the records do or most names are filled with
+// data, see dnsDataLabelLen, since blocking resolvers answer so too):
 //   - data_record_types: TXT, NULL, CNAME and MX together are at least
 //     half of the queries (records that carry data back);
 //   - nxdomain: at least half of the answered queries are NXDOMAIN (a
@@ -101,11 +103,19 @@ func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 	if s.Rate >= cfg.RatePerMinute {
 		add(sigVolume, "query_rate")
 	}
+	// A resolver that blocks ads or malware answers NXDOMAIN or 0.0.0.0
+	// for every name of a blocked domain, hashed ad names included: the
+	// answers mark a channel only when the names carry data or the
+	// records do.
+	answers := sigVolume
+	if s.Channel > 0 || g.measured > 0 && 2*g.dataNames >= g.measured {
+		answers = sigChannel
+	}
 	if pr.responses > 0 && 2*pr.nxdomain >= pr.responses && (g.measured == 0 || 2*g.embedded < g.measured) {
-		add(sigChannel, "nxdomain")
+		add(answers, "nxdomain")
 	}
 	if pr.addrAnswers > 0 && 2*pr.oddAnswers >= pr.addrAnswers {
-		add(sigChannel, "odd_answers")
+		add(answers, "odd_answers")
 	}
 	return s
 }

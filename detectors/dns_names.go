@@ -108,6 +108,7 @@ func measureSubdomain(sub []byte) nameStats {
 		if k := labelEncoding(label); k != encNone {
 			st.encoded++
 			st.enc |= 1 << k
+			st.encodedChars += len(label)
 		}
 		// Leading runs: a DNSBL name is the reversed address, then the
 		// list's zone (1.2.0.192.zen under spamhaus.org).

@@ -88,6 +88,18 @@ func cdnBrowsing(client, resolver, suffix string) []dnsPacket {
 	return msgs
 }
 
+// blockedAds is a browser asking an ad domain for 60 hashed names
+// (32 hex) in a minute, A only, through a resolver that blocks the
+// domain with rcode and answer (as Pi-hole and RPZ firewalls do).
+func blockedAds(client, resolver string, rcode layers.DNSResponseCode, answer string) []dnsPacket {
+	r := rand.New(rand.NewPCG(9, 9))
+	var msgs []dnsPacket
+	for i := range 60 {
+		msgs = lookup(msgs, time.Duration(i)*time.Second, client, resolver, randLabel(r, hexAlpha, 32)+".safeframe.ads-example.com", layers.DNSTypeA, rcode, answer)
+	}
+	return msgs
+}
+
 // aExfil sends n chunks of a file as hex labels in A queries,
 // <60 hex>.<seq>.<session>.x.exfil-test.example, each answered by
 // answer(i); with a nil answer the capture holds the queries only.
@@ -132,6 +144,10 @@ func TestDNSVerdicts(t *testing.T) {
 		{"CDN names lengthened by a search list, NXDOMAIN", cdnBrowsing(client, resolver, ".corp.example"), []want{
 			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "corp.example", []string{"long_labels", "query_rate"}},
 		}},
+		{"hashed ad names blocked with 0.0.0.0", blockedAds(client, resolver, layers.DNSResponseCodeNoErr, "0.0.0.0"), []want{
+			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "ads-example.com", []string{"long_labels", "encoded_labels", "unique_names", "odd_answers"}}}},
+		{"hashed ad names blocked with NXDOMAIN", blockedAds(client, resolver, layers.DNSResponseCodeNXDomain, ""), []want{
+			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "ads-example.com", []string{"long_labels", "encoded_labels", "unique_names", "nxdomain"}}}},
 		{"A exfiltration answered NXDOMAIN", aExfil(120, client, resolver, func(int) (layers.DNSResponseCode, string) {
 			return layers.DNSResponseCodeNXDomain, ""
 		}), []want{{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"long_labels", "encoded_labels", "unique_names", "nxdomain"}}}},
