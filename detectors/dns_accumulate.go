@@ -22,6 +22,14 @@ import (
 // flags a (client, registered domain) pair only when several agree. The
 // score is the number of signals that hold; see dnsSignals.
 //
+// What tells a tunnel from a browser is where the names go and what
+// comes back: a browser spreads random-looking CDN names over many
+// registered domains, a few each, and gets addresses back; a tunnel asks
+// one domain for many names filled with data and gets data records,
+// NXDOMAIN or addresses nobody can use. Shape and volume without such a
+// channel are a low note at most (see dnsSignals.verdict), except names
+// so filled with data that the answers do not matter (a_query_exfil).
+//
 // The pass keeps, per registered domain and per (client, domain), counters
 // and a bounded distinct sample of the names seen (nameSet, seeded
 // hashes); the statistics of a name (label lengths, entropy, encoding)

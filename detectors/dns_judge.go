@@ -25,8 +25,10 @@ import (
 // Channel (the records and answers are a tunnel's, not a browser's; the
 // answers count only when the records do or most names are filled with
 // data, see dnsDataLabelLen, since blocking resolvers answer so too):
-//   - data_record_types: TXT, NULL, CNAME and MX together are at least
-//     half of the queries (records that carry data back);
+//   - data_record_types: TXT, NULL, CNAME, MX, SRV and rare or private
+//     types together are at least half of the queries (records that
+//     carry data back: iodine picks among NULL, TXT, SRV, MX, CNAME and
+//     private types);
 //   - nxdomain: at least half of the answered queries are NXDOMAIN (a
 //     one-way exfiltration whose server answers nothing real), unless
 //     most names end in a top-level domain of their own: those are host
@@ -121,7 +123,7 @@ func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 }
 
 func dataRecordQueries(qt *[qtCount]int64) int64 {
-	return qt[qtTXT] + qt[qtNULL] + qt[qtCNAME] + qt[qtMX]
+	return qt[qtTXT] + qt[qtNULL] + qt[qtCNAME] + qt[qtMX] + qt[qtSRV] + qt[qtOther]
 }
 
 // dnsVerdict is what a pair's signals amount to.

@@ -532,6 +532,12 @@ func TestDNSSyntheticTunnels(t *testing.T) {
 			}
 			return m
 		}, "10.1.1.6", "10.1.1.1", "txt_records", report.SeverityHigh, 12, 12, 0},
+		{"SRV tunnel (iodine -T SRV)", func() (m []dnsPacket) {
+			for i := range 20 {
+				m = queryAndAnswer(m, time.Duration(i)*time.Second, "10.1.1.7", "10.1.1.1", b32(i)+"."+b32(i+50)+".t.example.org", layers.DNSTypeSRV, 0)
+			}
+			return m
+		}, "10.1.1.7", "10.1.1.1", "srv_records", report.SeverityHigh, 20, 20, 0},
 		{"IPv6 client, two resolvers, NXDOMAIN answers", func() (m []dnsPacket) {
 			for i := range 16 {
 				res := "2001:db8::53"
