@@ -262,6 +262,9 @@ type dnsPair struct {
 	// broadcast address; an AAAA answer of :: or ::1), as exfiltration
 	// servers answer.
 	addrAnswers, oddAnswers int64
+	// failed counts SERVFAIL and REFUSED answers: a resolver that cannot
+	// reach the tunnel's server, or will not ask it.
+	failed int64
 	qtypes                  [qtCount]int64
 	first, last             time.Time
 	resolvers               []netip.Addr
@@ -546,6 +549,9 @@ func (d *dnsDetector) response(p *Packet, m *layers.DNS) {
 		pr.responses++
 		if nx {
 			pr.nxdomain++
+		}
+		if m.ResponseCode == layers.DNSResponseCodeServFail || m.ResponseCode == layers.DNSResponseCodeRefused {
+			pr.failed++
 		}
 		if m.ResponseCode == layers.DNSResponseCodeNoErr {
 			if odd, ok := oddAddressAnswer(m); ok {

@@ -34,7 +34,13 @@ import (
 //     most names end in a top-level domain of their own: those are host
 //     names the resolver's search list lengthened;
 //   - odd_answers: at least half of the NOERROR answers to A and AAAA
-//     questions give no usable address (nothing, 0.0.0.0, loopback).
+//     questions give no usable address (nothing, 0.0.0.0, loopback);
+//   - failed_answers: at least half of the answers are SERVFAIL or
+//     REFUSED (the resolver cannot reach the tunnel's server, or will
+//     not ask it);
+//   - unanswered: fewer answers than half the queries (a one-way
+//     exfiltration whose server stays silent; a capture of one
+//     direction only looks so too, hence the gate below).
 //
 // Volume (alone it marks nothing: browsers ask many new names too):
 //   - unique_names: at least 90% of the queries ask for a name asked once;
@@ -63,7 +69,7 @@ const (
 )
 
 // dnsSignalCount is how many signals judgeDNS can find.
-const dnsSignalCount = 8
+const dnsSignalCount = 10
 
 // dnsExfilMinNames is how many distinct names a pair whose answers look
 // ordinary must ask, all long and encoded, to be judged exfiltration in
@@ -118,6 +124,14 @@ func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 	}
 	if pr.addrAnswers > 0 && 2*pr.oddAnswers >= pr.addrAnswers {
 		add(answers, "odd_answers")
+	}
+	if pr.responses > 0 && 2*pr.failed >= pr.responses {
+		add(answers, "failed_answers")
+	}
+	// Silence is a channel's only when the names carry data: a capture
+	// of one direction leaves every browser unanswered.
+	if 2*pr.responses < pr.queries && answers == sigChannel {
+		add(answers, "unanswered")
 	}
 	return s
 }
@@ -250,7 +264,7 @@ func (pr *dnsPair) finding(s dnsSignals, v dnsVerdict) report.Finding {
 		pr.client, pr.queries, unique, pr.domain.name, g.maxLabel, g.meanLabel(), g.meanEntropy(),
 		int(math.Round(100*g.encodedShare())), qtypeMix(&pr.qtypes), s.Score, dnsSignalCount, strings.Join(s.Names, ", "))
 	if s.Channel == 0 && v.severity == report.SeverityLow {
-		summary += "; answered with addresses as a CDN's host names are, nothing marks the names as data"
+		summary += "; neither the records nor the answers mark a channel, and the names are not filled with data: CDN, ad and tracking host names look so"
 	}
 	counts := map[string]int64{
 		"queries":             pr.queries,

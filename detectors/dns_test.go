@@ -63,7 +63,7 @@ func TestDNSTunnelCorpus(t *testing.T) {
 			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
 		{"dmachard-malicious-dns/dns2tcp.pcap", "192.168.1.17", "192.168.1.210", "hsc.fr", "txt_records",
 			report.SeverityHigh, report.ConfidenceHigh, 22, 22, 63, map[string]int64{"qtype_txt": 22},
-			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
+			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names", "unanswered"}}, // tshark: 4 responses to 22 queries
 		{"dmachard-malicious-dns/dnsextrator.pcap", "192.168.1.102", "192.168.1.210", "hsc.fr", "txt_records",
 			report.SeverityHigh, report.ConfidenceHigh, 14, 14, 63, map[string]int64{"qtype_txt": 14},
 			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},

@@ -100,6 +100,11 @@ func blockedAds(client, resolver string, rcode layers.DNSResponseCode, answer st
 	return msgs
 }
 
+// queriesOnly drops the responses, as a capture of one direction has it.
+func queriesOnly(msgs []dnsPacket) []dnsPacket {
+	return slices.DeleteFunc(msgs, func(m dnsPacket) bool { return m.response })
+}
+
 // aExfil sends n chunks of a file as hex labels in A queries,
 // <60 hex>.<seq>.<session>.x.exfil-test.example, each answered by
 // answer(i); with a nil answer the capture holds the queries only.
@@ -161,7 +166,12 @@ func TestDNSVerdicts(t *testing.T) {
 			return layers.DNSResponseCodeNoErr, fmt.Sprintf("203.0.113.%d", 1+i%200)
 		}), []want{{report.SeverityHigh, report.ConfidenceMedium, "a_query_exfil", "exfil-test.example", []string{"long_labels", "encoded_labels", "unique_names"}}}},
 		{"A exfiltration without answers in the capture", aExfil(120, client, resolver, nil), []want{
-			{report.SeverityHigh, report.ConfidenceMedium, "a_query_exfil", "exfil-test.example", []string{"long_labels", "encoded_labels", "unique_names"}}}},
+			{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"long_labels", "encoded_labels", "unique_names", "unanswered"}}}},
+		{"A exfiltration answered SERVFAIL", aExfil(25, client, resolver, func(int) (layers.DNSResponseCode, string) {
+			return layers.DNSResponseCodeServFail, ""
+		}), []want{{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"long_labels", "encoded_labels", "unique_names", "failed_answers"}}}},
+		{"CDN browsing captured one way (queries only)", queriesOnly(cdnBrowsing(client, resolver, "")), []want{
+			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "ads-example.com", []string{"long_labels", "query_rate"}}}},
 		{"20 long hex names answered with addresses: too few to be data", aExfil(20, client, resolver, func(i int) (layers.DNSResponseCode, string) {
 			return layers.DNSResponseCodeNoErr, "203.0.113.9"
 		}), []want{{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "exfil-test.example", []string{"long_labels"}}}},
