@@ -264,13 +264,13 @@ type dnsPair struct {
 	addrAnswers, oddAnswers int64
 	// failed counts SERVFAIL and REFUSED answers: a resolver that cannot
 	// reach the tunnel's server, or will not ask it.
-	failed int64
-	qtypes                  [qtCount]int64
-	first, last             time.Time
-	resolvers               []netip.Addr
-	moreRes                 bool // more resolvers than dnsMaxResolvers
-	samples                 []string
-	names                   nameAgg
+	failed      int64
+	qtypes      [qtCount]int64
+	first, last time.Time
+	resolvers   []netip.Addr
+	moreRes     bool // more resolvers than dnsMaxResolvers
+	samples     []string
+	names       nameAgg
 }
 
 type dnsClient struct {
