@@ -198,9 +198,20 @@ func (d *dnsDetector) Findings(cfg Config, _ *Capture) []report.Finding {
 	}
 	byDomain := map[*dnsDomain][]flagged{}
 	var order []*dnsDomain
+	// A resolver that forwards a client's names upstream asks them too;
+	// the tunnel is the client's, so the resolver's pair is no finding.
+	resolves := map[dnsPairKey]bool{}
+	for _, pr := range d.pairList {
+		for _, r := range pr.resolvers {
+			resolves[dnsPairKey{client: r, domain: pr.domain.index}] = true
+		}
+	}
 	for _, pr := range d.pairList {
 		dom := pr.domain
 		if dom.excluded != "" || pr.queries < int64(cfg.DNS.MinQueries) || pr.names.unique() < int64(cfg.DNS.MinUniqueSubdomains) {
+			continue
+		}
+		if resolves[dnsPairKey{client: pr.client, domain: dom.index}] {
 			continue
 		}
 		// Reversed addresses under a zone are blocklist lookups.

@@ -100,6 +100,26 @@ func blockedAds(client, resolver string, rcode layers.DNSResponseCode, answer st
 	return msgs
 }
 
+// forwarded adds, for every exchange between a client and resolver, the
+// resolver's own exchange with upstream (a forwarding resolver, captured
+// on both sides).
+func forwarded(msgs []dnsPacket, resolver, upstream string) []dnsPacket {
+	var out []dnsPacket
+	for _, m := range msgs {
+		out = append(out, m)
+		f := m
+		f.at += 2 * time.Millisecond
+		if m.response {
+			f.src, f.dst = upstream, resolver
+			f.at -= 6 * time.Millisecond
+		} else {
+			f.src, f.dst = resolver, upstream
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
 // queriesOnly drops the responses, as a capture of one direction has it.
 func queriesOnly(msgs []dnsPacket) []dnsPacket {
 	return slices.DeleteFunc(msgs, func(m dnsPacket) bool { return m.response })
@@ -149,6 +169,9 @@ func TestDNSVerdicts(t *testing.T) {
 		{"CDN names lengthened by a search list, NXDOMAIN", cdnBrowsing(client, resolver, ".corp.example"), []want{
 			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "corp.example", []string{"long_labels", "query_rate"}},
 		}},
+		{"A exfiltration forwarded upstream by the resolver", forwarded(aExfil(120, client, resolver, func(int) (layers.DNSResponseCode, string) {
+			return layers.DNSResponseCodeNXDomain, ""
+		}), resolver, "198.51.100.53"), []want{{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"nxdomain"}}}},
 		{"hashed ad names blocked with 0.0.0.0", blockedAds(client, resolver, layers.DNSResponseCodeNoErr, "0.0.0.0"), []want{
 			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "ads-example.com", []string{"long_labels", "encoded_labels", "unique_names", "odd_answers"}}}},
 		{"hashed ad names blocked with NXDOMAIN", blockedAds(client, resolver, layers.DNSResponseCodeNXDomain, ""), []want{
