@@ -23,8 +23,10 @@ import (
 //     base32, base64 or binary-looking label.
 //
 // Channel (the records and answers are a tunnel's, not a browser's; the
-// answers count only when the records do or most names are filled with
-// data, see dnsDataLabelLen, since blocking resolvers answer so too):
+// four answer signals mark a channel only when the records do or most
+// names are filled with data, see dnsDataLabelLen, since blocking
+// resolvers answer so too: otherwise they count as volume, and
+// unanswered is not counted at all):
 //   - data_record_types: TXT, NULL, CNAME, MX, SRV and rare or private
 //     types together are at least half of the queries (records that
 //     carry data back: iodine picks among NULL, TXT, SRV, MX, CNAME and
@@ -72,9 +74,10 @@ const (
 const dnsSignalCount = 10
 
 // dnsExfilMinNames is how many distinct names a pair whose answers look
-// ordinary must ask, all long and encoded, to be judged exfiltration in
-// A or AAAA queries: a browser asks a CDN's domain for a handful of
-// short tokens, a file leaving in the names takes hundreds of long ones.
+// ordinary must ask, most of them encoded and filled with data, to be
+// judged exfiltration in A or AAAA queries: a browser asks a CDN's domain
+// for a handful of short tokens, a file leaving in the names takes
+// hundreds of long ones.
 const dnsExfilMinNames = 30
 
 func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
