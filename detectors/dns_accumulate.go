@@ -72,6 +72,11 @@ const (
 	// exfiltration tools fill labels to 50-63 characters, CDN, ad and
 	// tracking host names stop at a 32-hex hash.
 	dnsDataLabelLen = 40
+	// dnsDataVolume is how many characters of encoded labels, over every
+	// distinct name a client asks under one domain, say data leaves even
+	// in short labels (a 32 kB file in hex): more than a browser asks of
+	// any ad or CDN domain.
+	dnsDataVolume = 64 << 10
 	// dnsEncodedMinLen is the shortest label judged hex/base32/base64:
 	// shorter tokens (e1234, d1abc2defgh) are how CDNs name hosts.
 	dnsEncodedMinLen = 16
@@ -166,6 +171,7 @@ type nameAgg struct {
 	reversedIP    int64
 	embedded      int64           // names with embedsDomain
 	dataNames     int64           // names filled with data: see dnsDataLabelLen
+	encodedChars  int64           // characters of encoded labels, over the measured names
 	encodings     [encCount]int64 // names with a label of each encoding
 }
 
@@ -197,6 +203,7 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 	if st.maxLabel >= dnsDataLabelLen || st.encodedChars >= dnsDataLabelLen {
 		g.dataNames++
 	}
+	g.encodedChars += int64(st.encodedChars)
 	if nameLen > g.maxNameLen {
 		g.maxNameLen = nameLen
 		g.longestName = string(name)

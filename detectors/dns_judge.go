@@ -23,10 +23,11 @@ import (
 //     base32, base64 or binary-looking label.
 //
 // Channel (the records and answers are a tunnel's, not a browser's; the
-// four answer signals mark a channel only when the records do or most
-// names are filled with data, see dnsDataLabelLen, since blocking
-// resolvers answer so too: otherwise they count as volume, and
-// unanswered is not counted at all):
+// four answer signals mark a channel only when the records do, or most
+// names are filled with data (see dnsDataLabelLen), or the encoded labels
+// add up to dnsDataVolume characters, since blocking resolvers answer so
+// too: otherwise they count as volume, and unanswered is not counted at
+// all):
 //   - data_record_types: TXT, NULL, CNAME, MX, SRV and rare or private
 //     types together are at least half of the queries (records that
 //     carry data back: iodine picks among NULL, TXT, SRV, MX, CNAME and
@@ -119,7 +120,7 @@ func judgeDNS(cfg DNSConfig, pr *dnsPair) dnsSignals {
 	// answers mark a channel only when the names carry data or the
 	// records do.
 	answers := sigVolume
-	if s.Channel > 0 || g.measured > 0 && 2*g.dataNames >= g.measured {
+	if s.Channel > 0 || g.measured > 0 && (2*g.dataNames >= g.measured || g.encodedVolume() >= dnsDataVolume) {
 		answers = sigChannel
 	}
 	if pr.responses > 0 && 2*pr.nxdomain >= pr.responses && (g.measured == 0 || 2*g.embedded < g.measured) {
@@ -337,6 +338,15 @@ func (pr *dnsPair) finding(s dnsSignals, v dnsVerdict) report.Finding {
 		Counts:     counts,
 		Samples:    samples,
 	}
+}
+
+// encodedVolume estimates the characters of encoded labels over every
+// distinct name (the measured names are a sample once the set samples).
+func (g *nameAgg) encodedVolume() int64 {
+	if g.measured == 0 {
+		return 0
+	}
+	return int64(float64(g.encodedChars) * float64(max(g.unique(), g.measured)) / float64(g.measured))
 }
 
 // encoding names the encoding most of the encoded names use ("" when no

@@ -125,6 +125,18 @@ func queriesOnly(msgs []dnsPacket) []dnsPacket {
 	return slices.DeleteFunc(msgs, func(m dnsPacket) bool { return m.response })
 }
 
+// shortExfil sends n chunks of 12 bytes as 24-hex labels in A queries,
+// answered NXDOMAIN.
+func shortExfil(n int, client, resolver string) []dnsPacket {
+	r := rand.New(rand.NewPCG(4, 4))
+	var msgs []dnsPacket
+	for i := range n {
+		name := fmt.Sprintf("%s.%x.x.exfil-test.example", randLabel(r, hexAlpha, 24), i)
+		msgs = lookup(msgs, time.Duration(i)*20*time.Millisecond, client, resolver, name, layers.DNSTypeA, layers.DNSResponseCodeNXDomain, "")
+	}
+	return msgs
+}
+
 // aExfil sends n chunks of a file as hex labels in A queries,
 // <60 hex>.<seq>.<session>.x.exfil-test.example, each answered by
 // answer(i); with a nil answer the capture holds the queries only.
@@ -172,6 +184,10 @@ func TestDNSVerdicts(t *testing.T) {
 		{"A exfiltration forwarded upstream by the resolver", forwarded(aExfil(120, client, resolver, func(int) (layers.DNSResponseCode, string) {
 			return layers.DNSResponseCodeNXDomain, ""
 		}), resolver, "198.51.100.53"), []want{{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"nxdomain"}}}},
+		{"A exfiltration of 36 kB in short labels (3000 queries of 24 hex), NXDOMAIN", shortExfil(3000, client, resolver), []want{
+			{report.SeverityHigh, report.ConfidenceHigh, "a_query_exfil", "exfil-test.example", []string{"encoded_labels", "unique_names", "nxdomain"}}}},
+		{"2.4 kB in short labels (200 queries of 24 hex), NXDOMAIN: no more than an ad domain", shortExfil(200, client, resolver), []want{
+			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "exfil-test.example", []string{"encoded_labels", "nxdomain"}}}},
 		{"hashed ad names blocked with 0.0.0.0", blockedAds(client, resolver, layers.DNSResponseCodeNoErr, "0.0.0.0"), []want{
 			{report.SeverityLow, report.ConfidenceLow, "random_subdomains", "ads-example.com", []string{"long_labels", "encoded_labels", "unique_names", "odd_answers"}}}},
 		{"hashed ad names blocked with NXDOMAIN", blockedAds(client, resolver, layers.DNSResponseCodeNXDomain, ""), []want{
