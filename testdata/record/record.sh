@@ -257,6 +257,31 @@ scan_udp() {
 	inns rp-att nmap -sU -T4 -n --top-ports 60 --max-retries 1 10.66.0.20 -oN "$RUN/logs/scan_udp.nmap"
 	cap_stop scan_udp.pcap
 }
+scan_frag() {
+	# -f: every probe is cut into 8-byte IP fragments, so the TCP header is split
+	# across fragments and a decoder that does not reassemble sees no SYN.
+	cap_start rp-att scan_frag.pcap 128
+	inns rp-att nmap -sS -f -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_frag.nmap"
+	cap_stop scan_frag.pcap
+}
+scan_decoy() {
+	# The decoys exist nowhere: the target's ARP requests for them go unanswered,
+	# so only the real scanner (10.66.0.10, same MAC as the decoys) gets answers.
+	cap_start rp-att scan_decoy.pcap 128
+	inns rp-att nmap -sS -T4 -n --top-ports 200 -D 10.66.0.31,10.66.0.32,10.66.0.33,ME,10.66.0.34 \
+		10.66.0.20 -oN "$RUN/logs/scan_decoy.nmap"
+	cap_stop scan_decoy.pcap
+}
+scan_ack() {
+	cap_start rp-att scan_ack.pcap 128
+	inns rp-att nmap -sA -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_ack.nmap"
+	cap_stop scan_ack.pcap
+}
+scan_window() {
+	cap_start rp-att scan_window.pcap 128
+	inns rp-att nmap -sW -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_window.nmap"
+	cap_stop scan_window.pcap
+}
 sweep_syn() {
 	# masscan writes its own frames, so it needs the gateway's MAC (the target's).
 	local gw
@@ -434,6 +459,7 @@ benign_dns() {
 }
 
 ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
+	scan_frag scan_decoy scan_ack scan_window
 	http_gobuster http_ffuf http_sqlmap http_injection_ua
 	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns)
 
