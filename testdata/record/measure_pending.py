@@ -53,6 +53,27 @@ PENDING = {
         [finding("port_scan", "window", "high")],
         "window_scan",
         "200 bare-ACK probes (nmap -sW reads the RST window), RST from every port"),
+    "http_bruteforce.pcap": (
+        [finding("http_enumeration", "credential_bruteforce", "high")],
+        "credential_bruteforce",
+        "hydra: 200 POSTs of username/password to the one path /login, each answered by the same "
+        "200 failure page (plus the GET hydra sends before each), user agent Mozilla/5.0 (Hydra)"),
+    "http_sqlmap_random_agent.pcap": (
+        [finding("http_enumeration", "sql_injection", "high")],
+        "sql_injection_browser_agent",
+        "sqlmap with --random-agent: one path, tens of URIs carrying SQL injection (UNION, CASE WHEN, "
+        "CHAR(), XMLType...) behind an Opera user agent; injection payloads are high whatever the agent"),
+    "exfil_icmp.pcap": (
+        [finding("data_exfiltration", "icmp_tunnel", "high", target="203.0.113.77")],
+        "icmp_payload_exfiltration",
+        "hping3 -E: 1,000,000 random bytes in 1000-byte ICMP echo payloads to an external host "
+        "(an ordinary ping carries 56 bytes of fixed pattern); the replies echo them back"),
+    "exfil_dns_a.pcap": (
+        [finding("dns_tunneling", "a_query_exfiltration", "high", target="10.66.0.53",
+                 domain="exfil-test.example")],
+        "dns_a_query_exfiltration",
+        "a 120 kB file in 60-character hex labels of 4000 plain A queries, all unique, all under "
+        "x.exfil-test.example, all NXDOMAIN: data in the names, not in the record type"),
 }
 
 
@@ -102,8 +123,11 @@ def extra(path):
             for k, v in sorted(by_src.items())}
 
     # ICMP echo: requests, replies and the data they carry.
-    icmp = fields(path, "icmp.type == 8 || icmp.type == 0", "ip.src", "ip.dst", "icmp.type", "data.len")
+    # Data length from the IP header (ip.len - header - 8), not data.len: random bytes
+    # sometimes match a heuristic dissector (HiPerConTracer) and then no "data" exists.
+    icmp = fields(path, "icmp.type == 8 || icmp.type == 0", "ip.src", "ip.dst", "icmp.type", "ip.len", "ip.hdr_len")
     if icmp:
+        icmp = [r[:3] + [str(int(r[3]) - int(r[4]) - 8)] for r in icmp]
         per = collections.defaultdict(lambda: [0, 0])
         for r in icmp:
             if r[2] == "8":
