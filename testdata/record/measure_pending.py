@@ -74,6 +74,85 @@ PENDING = {
         "dns_a_query_exfiltration",
         "a 120 kB file in 60-character hex labels of 4000 plain A queries, all unique, all under "
         "x.exfil-test.example, all NXDOMAIN: data in the names, not in the record type"),
+    "exfil_tls.pcap": (
+        [finding("data_exfiltration", "large_upload", "high", target="203.0.113.90")],
+        "tls_exfiltration",
+        "15 MB sent in one TLS connection to port 443 of one external address (curl -T); the content is "
+        "encrypted, so bytes and shape decide: 15,000,000+ bytes up, under 2 kB down"),
+    "exfil_split.pcap": (
+        [finding("data_exfiltration", "split_upload", "medium", target="203.0.113.95")],
+        "split_exfiltration",
+        "4.5 MB cut into 300 POSTs of 15 kB, each its own connection, to one external address within "
+        "a minute: no connection is large, the sum per (source, destination) is 4.55 MB (>= 1 MB: medium)"),
+    "exfil_drip.pcap": (
+        [finding("data_exfiltration", "slow_drip", "low", target="203.0.113.99")],
+        "slow_drip_exfiltration",
+        "one TCP connection to port 443 of an external host (not TLS) carrying 1 kB of random data "
+        "every second for 3 minutes: 184 kB, steady and one way; low, as the issue says"),
+    "scan_slow.pcap": (
+        [finding("port_scan", "syn", "medium")],
+        "slow_scan",
+        "41 ports (20-60), one SYN probe every 4 s over about 3 minutes: no burst, but 10+ ports from one "
+        "source to one target (< 50 ports: medium)"),
+    "scan_srcport.pcap": (
+        [finding("port_scan", "syn", "high")],
+        "source_port_53_scan",
+        "a 200-port SYN scan whose every probe comes from source port 53 (looks like DNS answers to a "
+        "port-based rule)"),
+    "scan_version.pcap": (
+        [finding("port_scan", "version_scan", "medium")],
+        "service_version_scan",
+        "nmap -sV on 3 ports: SYN scan, then completed connections with service probes (GET/OPTIONS, "
+        "RTSP, SSL/TLS hellos, SMB, ...) sent to each open port; too few ports for a port scan, but the "
+        "probes mark it: low to medium"),
+    "http_vhost_fuzz.pcap": (
+        [finding("http_enumeration", "vhost_fuzzing", "high")],
+        "vhost_fuzzing",
+        "ffuf: one path (/), 165 Host values under corp.example, 160 answered 404, 5 existing virtual "
+        "hosts answered 200; user agent Fuzz Faster U Fool"),
+    "http_lowrate_browser.pcap": (
+        [finding("http_enumeration", "directory_bruteforce", "medium")],
+        "low_rate_browser_agent_enumeration",
+        "gobuster with a Firefox user agent, one request at a time 300 ms apart: 200+ wordlist paths "
+        "(.env, .git/config, phpmyadmin, ...) mostly answered 404; no scanner agent, so the paths and the "
+        "404 share decide (medium by the rule: 20+ unique paths)"),
+    "http_odd_port.pcap": (
+        [finding("http_enumeration", "scanner_user_agent", "high")],
+        "http_on_non_http_port",
+        "gobuster against the site served on TCP 4444: HTTP found by content, not by port"),
+    "benign_cdn_dns.pcap": (
+        [],
+        "benign_cdn_names",
+        "a browser's lookups (A and AAAA) of 414 names with long random-looking labels (CloudFront ids, "
+        "hashes, shards) spread over 60 registered domains, every answer NOERROR with an address"),
+    "benign_backup_rsync.pcap": (
+        [],
+        "benign_internal_backup",
+        "a nightly-style rsync over SSH of 24 MB to the internal server's port 22: an internal transfer "
+        "to a backup service, low at most with no other signal"),
+    "benign_saas_upload.pcap": (
+        [],
+        "benign_saas_use",
+        "a user on two HTTPS SaaS sites: pages and 4 downloads, and 5 uploads of 1.1-3.6 MB (under 10 MB "
+        "per site) interleaved with downloads; volume alone, nothing hostile: low at most"),
+    "benign_healthcheck.pcap": (
+        [],
+        "benign_health_polling",
+        "a monitor polling GET /health every 0.5-1 s (and /metrics every tenth time) for 150 s with curl: "
+        "hundreds of requests, two paths, all 200"),
+    "benign_crawler.pcap": (
+        [],
+        "benign_crawler",
+        "wget -r -l 3 mirroring a wiki: 150+ existing pages answered 200 (some 301 first), robots.txt read"),
+    "benign_udp_noise.pcap": (
+        [],
+        "benign_udp_noise",
+        "NTP polls, mDNS service queries and LLMNR queries from three hosts for 90 s: many UDP "
+        "destinations and multicast groups, nothing scanned"),
+    "benign_tls_browse.pcap": (
+        [],
+        "benign_tls_browsing",
+        "browsing three sites over HTTPS with a Firefox user agent (names through the resolver)"),
 }
 
 

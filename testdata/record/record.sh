@@ -576,7 +576,8 @@ benign_dns() {
 
 scan_slow() {
 	# One probe every 4 s: 41 ports take close to 3 minutes.
-	cap_start rp-att scan_slow.pcap 128
+	# Only the target's traffic (and ARP): the slow scan may be recorded alongside others.
+	cap_start rp-att scan_slow.pcap 128 host 10.66.0.20
 	inns rp-att nmap -sS -n --scan-delay 4s -p 20-60 10.66.0.20 -oN "$RUN/logs/scan_slow.nmap"
 	cap_stop scan_slow.pcap
 }
@@ -733,7 +734,7 @@ benign_crawler() {
 }
 benign_udp_noise() {
 	# 90 s of NTP polls (sntp once, then python clients), mDNS and LLMNR from three hosts.
-	cap_start rp-att benign_udp_noise.pcap 0 udp
+	cap_start rp-att benign_udp_noise.pcap 0 udp port 123 or udp port 5353 or udp port 5355
 	inns rp-att sntp -t 2 203.0.113.123 >/dev/null 2>&1 || true
 	inns rp-att python3 "$HERE/udp_noise.py" clients 90 10.66.0.10 10.66.0.11 10.66.0.12
 	cap_stop benign_udp_noise.pcap
