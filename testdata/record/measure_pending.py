@@ -180,7 +180,8 @@ def extra(path):
                 path, "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.frag_offset > 0", "frame.number")),
         }
 
-    # Probes by source: pure SYN, bare ACK (no payload, no handshake) and the MAC they came from.
+    # Per source: pure SYNs, ACK-only packets without payload (the probes of -sA/-sW, but
+    # also every ordinary ACK of a connection) and the MACs the source used.
     probes = fields(path, "tcp", "ip.src", "ip.dst", "eth.src", "tcp.flags.syn", "tcp.flags.ack",
                     "tcp.flags.reset", "tcp.dstport", "tcp.srcport", "tcp.len")
     by_src = collections.defaultdict(lambda: {"macs": set(), "syn": 0, "syn_ports": set(),
@@ -197,7 +198,7 @@ def extra(path):
     if by_src:
         e["tcp_by_source"] = {
             k: {"macs": sorted(v["macs"]), "syn_packets": v["syn"], "syn_distinct_dst_ports": len(v["syn_ports"]),
-                "bare_ack_packets": v["bare_ack"],
+                "ack_only_no_payload_packets": v["bare_ack"],
                 "top_src_ports": [[int(p), n] for p, n in v["src_ports"].most_common(2) if p]}
             for k, v in sorted(by_src.items())}
 

@@ -694,23 +694,23 @@ benign_backup_rsync() {
 }
 benign_saas_upload() {
 	# A user on two SaaS sites: pages and downloads, and five uploads of 1.1-3.6 MB.
-	cap_start rp-att benign_saas_upload.pcap 128
-	local c=(inns rp-att curl -sS -k -o /dev/null -A "$BROWSER_UA")
-	"${c[@]}" https://drive.saas-box.example/ https://drive.saas-box.example/files/q3-report.pdf
+	cap_start rp-att benign_saas_upload.pcap 128 host 203.0.113.70 or host 203.0.113.71 or port 53
+	saas() { inns rp-att curl -sS -k -A "$BROWSER_UA" "$@" >/dev/null; }
+	saas https://drive.saas-box.example/ https://drive.saas-box.example/files/q3-report.pdf
 	sleep 2
-	"${c[@]}" -T "$RUN/holiday-photos.zip" https://drive.saas-box.example/upload/holiday-photos.zip
+	saas -T "$RUN/holiday-photos.zip" https://drive.saas-box.example/upload/holiday-photos.zip
 	sleep 3
-	"${c[@]}" https://docs.saas-office.example/ https://docs.saas-office.example/files/slides.pptx
+	saas https://docs.saas-office.example/ https://docs.saas-office.example/files/slides.pptx
 	sleep 2
-	"${c[@]}" -T "$RUN/budget-2025.xlsx" https://docs.saas-office.example/upload/budget-2025.xlsx
+	saas -T "$RUN/budget-2025.xlsx" https://docs.saas-office.example/upload/budget-2025.xlsx
 	sleep 4
-	"${c[@]}" -T "$RUN/demo-video.mp4" https://drive.saas-box.example/upload/demo-video.mp4
+	saas -T "$RUN/demo-video.mp4" https://drive.saas-box.example/upload/demo-video.mp4
 	sleep 2
-	"${c[@]}" https://drive.saas-box.example/files/team-photo.jpg
+	saas https://drive.saas-box.example/files/team-photo.jpg
 	sleep 3
-	"${c[@]}" -T "$RUN/contract-scan.pdf" https://docs.saas-office.example/upload/contract-scan.pdf
+	saas -T "$RUN/contract-scan.pdf" https://docs.saas-office.example/upload/contract-scan.pdf
 	sleep 2
-	"${c[@]}" https://docs.saas-office.example/files/q3-report.pdf
+	saas https://docs.saas-office.example/files/q3-report.pdf
 	cap_stop benign_saas_upload.pcap
 }
 benign_healthcheck() {
@@ -741,16 +741,16 @@ benign_udp_noise() {
 }
 benign_tls_browse() {
 	# The three sites of benign_browse over TLS (names through dnsmasq).
-	cap_start rp-att benign_tls_browse.pcap 0
-	local c=(inns rp-att curl -sS -k -o /dev/null -A "$BROWSER_UA")
-	"${c[@]}" https://www.example.com/ https://www.example.com/style.css https://www.example.com/app.js \
+	cap_start rp-att benign_tls_browse.pcap 0 port 443 or port 53
+	tls_get() { inns rp-att curl -sS -k -A "$BROWSER_UA" "$@" >/dev/null; }
+	tls_get https://www.example.com/ https://www.example.com/style.css https://www.example.com/app.js \
 		https://www.example.com/img/logo.png https://www.example.com/img/hero.jpg https://www.example.com/favicon.ico
-	"${c[@]}" https://cdn.example.net/lib/jquery.min.js https://cdn.example.net/lib/fonts.woff2
+	tls_get https://cdn.example.net/lib/jquery.min.js https://cdn.example.net/lib/fonts.woff2
 	sleep 2
-	"${c[@]}" https://news.example.org/ https://news.example.org/style.css https://news.example.org/app.js \
+	tls_get https://news.example.org/ https://news.example.org/style.css https://news.example.org/app.js \
 		https://news.example.org/articles/1.html https://news.example.org/articles/2.html
 	sleep 1.5
-	"${c[@]}" https://www.example.com/about.html https://www.example.com/contact.html
+	tls_get https://www.example.com/about.html https://www.example.com/contact.html
 	cap_stop benign_tls_browse.pcap
 }
 
