@@ -102,9 +102,11 @@ PENDING = {
     "scan_version.pcap": (
         [finding("port_scan", "version_scan", "medium")],
         "service_version_scan",
-        "nmap -sV on 3 ports: SYN scan, then completed connections with service probes (GET/OPTIONS, "
-        "RTSP, SSL/TLS hellos, SMB, ...) sent to each open port; too few ports for a port scan, but the "
-        "probes mark it: low to medium"),
+        "nmap -sV on 3 ports: SYN probes, then 55 completed connections carrying service probes (GET/OPTIONS "
+        "/, SIP OPTIONS, 'nice ports' Trinity, RTSP, TLS hellos, ...) to 22, 80 and 8080, and 8 requests "
+        "with the Nmap Scripting Engine user agent (/HNAP1, /evox/about, /sdk, /nmaplowercheck...): too few "
+        "ports for a port scan, the probes mark it (the issue: low to medium); one finding, the NSE "
+        "requests belong to it"),
     "http_vhost_fuzz.pcap": (
         [finding("http_enumeration", "vhost_fuzzing", "high")],
         "vhost_fuzzing",
@@ -201,6 +203,11 @@ def extra(path):
                 "ack_only_no_payload_packets": v["bare_ack"],
                 "top_src_ports": [[int(p), n] for p, n in v["src_ports"].most_common(2) if p]}
             for k, v in sorted(by_src.items())}
+
+    # Who the answers (SYN-ACK or RST) go to: a decoy scan's real source is the one answered.
+    answers = collections.Counter(r[1] for r in probes if (r[3] == "1" and r[4] == "1") or r[5] == "1")
+    if answers:
+        e["tcp_synack_or_rst_packets_to"] = dict(sorted(answers.items()))
 
     # ICMP echo: requests, replies and the data they carry.
     # Data length from the IP header (ip.len - header - 8), not data.len: random bytes
