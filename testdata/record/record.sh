@@ -764,7 +764,7 @@ ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
 	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns)
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: run as root" >&2; exit 2; }
-[ $# -gt 0 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 for cmd in "$@"; do
 	case $cmd in
 	setup) mkdir -p "$RUN/logs"; write_content; setup_net; start_servers ;;
