@@ -184,8 +184,6 @@ func (s *dnsSignals) verdict(pr *dnsPair) (dnsVerdict, bool) {
 	return dnsVerdict{report.SeverityLow, report.ConfidenceLow, "random_subdomains"}, true
 }
 
-func (s *dnsSignals) has(name string) bool { return slices.Contains(s.Names, name) }
-
 // dnsMaxClientFindings is how many clients of one domain get a finding of
 // their own: past it (a tunnel spread over many clients, or spoofed ones)
 // the domain gets one finding, from its busiest client, naming the others.

@@ -303,14 +303,12 @@ func TestExtractStreamPortReuseListsConnections(t *testing.T) {
 	var segs []seg
 	segs = append(segs, first...)
 	// The second connection's sequence numbers start 100000 further on.
-	for _, s := range []seg{
-		{true, 100000, capture.FlagSYN, ""},
-		{false, 100000, capture.FlagSYN | capture.FlagACK, ""},
-		{true, 100001, capture.FlagACK | capture.FlagPSH, "second request"},
-		{false, 100001, capture.FlagACK | capture.FlagPSH, "second answer!"},
-	} {
-		segs = append(segs, s)
-	}
+	segs = append(segs,
+		seg{true, 100000, capture.FlagSYN, ""},
+		seg{false, 100000, capture.FlagSYN | capture.FlagACK, ""},
+		seg{true, 100001, capture.FlagACK | capture.FlagPSH, "second request"},
+		seg{false, 100001, capture.FlagACK | capture.FlagPSH, "second answer!"},
+	)
 	path := writeTCPCapture(t, t.TempDir(), "reuse.pcap", synClient, synServer, segs)
 	for i, want := range [][2]string{{"first request", "first answer"}, {"second request", "second answer!"}} {
 		res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, Index: i})
