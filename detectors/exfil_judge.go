@@ -1,0 +1,259 @@
+package detectors
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// The exfiltration detector's judging: what marks an upload as more than
+// volume, measured against the capture's own hosts.
+
+const (
+	// exfilMinPeers is how many other hosts a capture must hold before
+	// "far above the other hosts" or "a destination no other host uses"
+	// can be said at all.
+	exfilMinPeers = 3
+	// exfilPeerFactor is how far above the other hosts' 90th percentile
+	// an upload must be to stand out; exfilPeerFloor keeps a capture
+	// whose hosts upload nothing from making every upload stand out.
+	exfilPeerFactor = 10
+	exfilPeerFloor  = 100_000
+	// exfilPopular is how many clients make a destination a shared
+	// service.
+	exfilPopular = 3
+	// exfilSplitConns is how many upload connections a split upload
+	// needs; exfilSplitGap the longest mean time between them.
+	exfilSplitConns = 20
+	exfilSplitGap   = 30 * time.Second
+)
+
+// The signals that mark an upload as more than volume. They are the
+// finding's "signals" sample, in this order.
+const (
+	sigOneWay       = "one_way"           // received under a tenth of what it sent
+	sigSplit        = "split_connections" // many small upload connections in a burst
+	sigOddPort      = "unusual_port"      // a port neither made for transfers nor used for them by other hosts
+	sigRareDest     = "rare_destination"  // no other host of the capture talks to the destination
+	sigFarAbove     = "far_above_peers"   // far above what the other hosts upload
+	sigSentOut      = "source_sent_out"   // the source also uploads to an outside destination (staging)
+	sigNewFileStore = "new_file_server"   // a file server no other host uses, while others use theirs
+)
+
+// exfilPeers is what the capture's internal hosts upload, per source.
+type exfilPeers struct {
+	out map[netip.Addr]uint64 // to external destinations
+	in  map[netip.Addr]uint64 // to internal destinations
+	// outDesc and inDesc hold the same totals, largest first.
+	outDesc, inDesc []uint64
+	// fileUsers are the internal sources with connections to internal
+	// file and backup services.
+	fileUsers int
+}
+
+func newExfilPeers(pairs []*exfilPair, extra []netip.Prefix) *exfilPeers {
+	pe := &exfilPeers{out: map[netip.Addr]uint64{}, in: map[netip.Addr]uint64{}}
+	files := map[netip.Addr]bool{}
+	for _, p := range pairs {
+		if !IsInternal(p.src, extra) || p.src == p.dst {
+			continue
+		}
+		if IsInternal(p.dst, extra) {
+			pe.in[p.src] += p.upload
+			if p.fileConns > 0 {
+				files[p.src] = true
+			}
+		} else {
+			pe.out[p.src] += p.upload
+		}
+	}
+	pe.fileUsers = len(files)
+	desc := func(m map[netip.Addr]uint64) []uint64 {
+		s := make([]uint64, 0, len(m))
+		for _, v := range m {
+			s = append(s, v)
+		}
+		slices.SortFunc(s, func(a, b uint64) int { return -compareU64(a, b) })
+		return s
+	}
+	pe.outDesc, pe.inDesc = desc(pe.out), desc(pe.in)
+	return pe
+}
+
+func compareU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// baseline returns the 90th percentile of the other hosts' totals (desc
+// without one occurrence of own) and how many other hosts there are.
+func baseline(desc []uint64, own uint64) (uint64, int) {
+	others := len(desc) - 1
+	if others < 1 {
+		return 0, max(others, 0)
+	}
+	i := others / 10 // index of the 90th percentile among the others
+	// The others are desc without own: skip own if it sits at or above i.
+	if j, found := slices.BinarySearchFunc(desc, own, func(e, t uint64) int { return -compareU64(e, t) }); found && j <= i {
+		i++
+	}
+	return desc[i], others
+}
+
+// exfilVerdict is how one pair is judged.
+type exfilVerdict struct {
+	tech, where string // where: "external", "internal" or "" (both sides external)
+	sev         report.Severity
+	conf        report.Confidence
+	signals     []string
+	why         string // why the severity stops where it does, when it is low
+	clients     int    // distinct clients of the destination
+	peerBase    uint64 // the other hosts' 90th percentile upload, when there are enough of them
+	peers       int
+}
+
+// split reports whether the pair's uploads came as many small connections
+// in a burst: exfiltration cut in pieces to stay under per-connection
+// limits.
+func (p *exfilPair) split() bool {
+	if p.upConns < exfilSplitConns || 10*p.upConns < 8*p.conns || 4*p.maxConn > p.upload {
+		return false
+	}
+	return p.last.Sub(p.first) <= time.Duration(p.conns)*exfilSplitGap
+}
+
+// judgeOutbound judges an upload from an internal host to an external one,
+// or between two external hosts (ours reports whether the source is
+// internal).
+func judgeOutbound(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, ours bool) exfilVerdict {
+	v := exfilVerdict{tech: "outbound_upload", where: "external", clients: clients}
+	if !ours {
+		v.tech, v.where = "upload", ""
+	}
+	strength := 0
+	add := func(sig string, weight int) {
+		v.signals = append(v.signals, sig)
+		strength += weight
+	}
+	if 10*p.download <= p.upload {
+		add(sigOneWay, 1)
+	}
+	if p.split() {
+		add(sigSplit, 2) // the shape of a tool, not of a person
+		v.tech = "split_upload"
+	}
+	if !p.ftpControl && 2*p.oddUpload >= p.upload {
+		add(sigOddPort, 1)
+	}
+	farAbove := false
+	if ours {
+		v.peerBase, v.peers = baseline(pe.outDesc, pe.out[p.src])
+		if v.peers >= exfilMinPeers {
+			if clients <= 1 {
+				add(sigRareDest, 1)
+			}
+			if p.upload >= exfilPeerFactor*max(v.peerBase, exfilPeerFloor) {
+				add(sigFarAbove, 1)
+				farAbove = true
+			}
+		}
+	}
+	high := p.upload >= uint64(ec.HighBytes)
+	switch {
+	case clients >= exfilPopular && !(farAbove && high):
+		// A service several hosts use: uploads to it are ordinary.
+		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "a service other hosts of the capture use too"
+	case clients >= exfilPopular:
+		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
+	case strength == 0:
+		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone: answered in both directions, on a port made for transfers"
+	case high || strength >= 2:
+		v.sev, v.conf = report.SeverityHigh, report.ConfidenceHigh
+		if strength == 1 {
+			v.conf = report.ConfidenceMedium
+		}
+	default:
+		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
+	}
+	if !ours && v.conf == report.ConfidenceHigh {
+		// Which side is ours, the capture does not say.
+		v.conf = report.ConfidenceMedium
+	}
+	return v
+}
+
+// judgeInternal judges an upload between two internal hosts. sentOut says
+// whether the source also uploads to an outside destination with some
+// signal (staging, then exfiltration).
+func judgeInternal(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, sentOut bool) exfilVerdict {
+	v := exfilVerdict{tech: "internal_staging", where: "internal", clients: clients}
+	v.peerBase, v.peers = baseline(pe.inDesc, pe.in[p.src])
+	strength := 0
+	add := func(sig string, weight int) {
+		v.signals = append(v.signals, sig)
+		strength += weight
+	}
+	farAbove := v.peers >= exfilMinPeers && p.upload >= exfilPeerFactor*max(v.peerBase, exfilPeerFloor)
+	if 2*p.fileUpload >= p.upload {
+		// Backups and file shares: low unless something else joins.
+		v.tech = "internal_file_transfer"
+		if clients <= 1 && pe.fileUsers-1 >= exfilMinPeers-1 {
+			add(sigNewFileStore, 1)
+		}
+		if farAbove {
+			add(sigFarAbove, 1)
+		}
+		if sentOut {
+			add(sigSentOut, 2)
+		}
+		switch {
+		case strength == 0:
+			v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "a copy to a file or backup service, with nothing else joining it"
+		case strength == 1:
+			v.sev, v.conf = report.SeverityMedium, report.ConfidenceLow
+		default:
+			v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
+		}
+		if strength > 0 {
+			v.tech = "internal_staging"
+		}
+		return v
+	}
+	if 10*p.download <= p.upload {
+		add(sigOneWay, 1)
+	}
+	if p.split() {
+		add(sigSplit, 2)
+	}
+	if 2*p.oddUpload >= p.upload {
+		add(sigOddPort, 1)
+	}
+	if v.peers >= exfilMinPeers && clients <= 1 {
+		add(sigRareDest, 1)
+	}
+	if farAbove {
+		add(sigFarAbove, 1)
+	}
+	if sentOut {
+		add(sigSentOut, 2)
+	}
+	high := p.upload >= uint64(ec.HighBytes)
+	switch {
+	case strength == 0:
+		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone between two internal hosts"
+	case strength == 1:
+		v.sev, v.conf = report.SeverityMedium, report.ConfidenceLow
+	case high && strength >= 3 || sentOut && strength >= 3:
+		v.sev, v.conf = report.SeverityHigh, report.ConfidenceMedium
+	default:
+		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
+	}
+	return v
+}
