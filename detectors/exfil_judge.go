@@ -15,7 +15,7 @@ const (
 	// exfilMinPeers is how many other hosts a capture must hold before
 	// "far above the other hosts" or "a destination no other host uses"
 	// can be said at all.
-	exfilMinPeers = 3
+	exfilMinPeers = 5
 	// exfilPeerFactor is how far above the other hosts' 90th percentile
 	// an upload must be to stand out; exfilPeerFloor keeps a capture
 	// whose hosts upload nothing from making every upload stand out.
@@ -247,6 +247,7 @@ func judgeInternal(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, se
 	high := p.upload >= uint64(ec.HighBytes)
 	switch {
 	case strength == 0:
+		v.tech = "internal_transfer"
 		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone between two internal hosts"
 	case strength == 1:
 		v.sev, v.conf = report.SeverityMedium, report.ConfidenceLow

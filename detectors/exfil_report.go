@@ -29,7 +29,7 @@ func (p *exfilPair) finding(v exfilVerdict, top []exfilConn) report.Finding {
 	if p.ftpActive {
 		summary += "; active-mode FTP data (the FTP server opened the connection from port 20)"
 	}
-	if v.where == "internal" && v.tech != "internal_file_transfer" {
+	if v.tech == "internal_staging" {
 		summary += "; both hosts are internal: staging or lateral copying"
 	}
 	if len(v.signals) > 0 {

@@ -40,15 +40,15 @@ func TestExfilCorpus(t *testing.T) {
 		summary string
 	}{
 		{"suricata-verify/tests/mime/mime-stream-depth/input.pcap", "mime_stream_depth", []exfilWant{{
-			"outbound_upload", "10.9.18.101", "207.246.115.231", report.SeverityMedium, report.ConfidenceHigh, 1793113, 1,
+			"outbound_upload", "10.9.18.101", "207.246.115.231", report.SeverityMedium, report.ConfidenceMedium, 1793113, 1,
 			[]string{"2525"}, []string{"10.9.18.101:49277 -> 207.246.115.231:2525 1793113 bytes"},
-		}}, "10.9.18.101 uploaded 1.79 MB to external 207.246.115.231 over 1 connection (port 2525), 579 bytes back"},
+		}}, "10.9.18.101 uploaded 1.79 MB to external 207.246.115.231 over 1 connection (port 2525), 579 bytes back; one-way (under a tenth came back)"},
 		// Active FTP: the server 128.121.136.217 opened the data connection
 		// from port 20; the client 67.169.189.180 sent the 1,429,340 bytes.
 		{"markofu-pcaps/PracticalPacketAnalysis/ppa-capture-files/ftp-uploadfailed.pcap", "ftp_uploadfailed", []exfilWant{{
 			"upload", "67.169.189.180", "128.121.136.217", report.SeverityMedium, report.ConfidenceMedium, 1429340, 1,
 			[]string{"20"}, []string{"67.169.189.180:2662 -> 128.121.136.217:20 1429340 bytes"},
-		}}, "67.169.189.180 uploaded 1.43 MB to 128.121.136.217 over 1 connection (port 20), 0 bytes back; active-mode FTP data (the FTP server opened the connection from port 20)"},
+		}}, "67.169.189.180 uploaded 1.43 MB to 128.121.136.217 over 1 connection (port 20), 0 bytes back; active-mode FTP data (the FTP server opened the connection from port 20); one-way (under a tenth came back)"},
 	}
 	for _, tc := range tests {
 		t.Run(filepath.Base(filepath.Dir(tc.file))+"/"+filepath.Base(tc.file), func(t *testing.T) {
@@ -106,19 +106,22 @@ func TestExfilThresholds(t *testing.T) {
 		cfg  ExfilConfig
 		want []short
 	}{
-		{"1.79 MB at the default", mime, ExfilConfig{}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceHigh}}},
+		// One signal (one-way) on a mail port: medium.
+		{"1.79 MB at the default", mime, ExfilConfig{}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceMedium}}},
 		{"threshold above the upload", mime, ExfilConfig{ThresholdBytes: 1793114, HighBytes: 20_000_000}, nil},
-		{"threshold equal to the upload", mime, ExfilConfig{ThresholdBytes: 1793113}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceHigh}}},
-		{"high from HighBytes", mime, ExfilConfig{HighBytes: 1_500_000}, []short{{"outbound_upload", report.SeverityHigh, report.ConfidenceHigh}}},
+		{"threshold equal to the upload", mime, ExfilConfig{ThresholdBytes: 1793113}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceMedium}}},
+		{"high from HighBytes", mime, ExfilConfig{HighBytes: 1_500_000}, []short{{"outbound_upload", report.SeverityHigh, report.ConfidenceMedium}}},
 		{"destination configured internal", mime, ExfilConfig{InternalNetworks: []netip.Prefix{netip.MustParsePrefix("207.246.115.0/24")}},
 			[]short{{"internal_staging", report.SeverityMedium, report.ConfidenceLow}}},
 		{"814 KB internal below 1 MB", mimikatz, ExfilConfig{}, nil},
-		{"814 KB internal at 500 kB is staging", mimikatz, ExfilConfig{ThresholdBytes: 500_000}, []short{{"internal_staging", report.SeverityMedium, report.ConfidenceLow}}},
-		{"internal staging above HighBytes", mimikatz, ExfilConfig{ThresholdBytes: 500_000, HighBytes: 800_000}, []short{{"internal_staging", report.SeverityHigh, report.ConfidenceMedium}}},
+		// An SMB copy between two hosts is a file-service transfer: low
+		// whatever its size, with nothing else joining it.
+		{"814 KB SMB copy at 500 kB is a low file transfer", mimikatz, ExfilConfig{ThresholdBytes: 500_000}, []short{{"internal_file_transfer", report.SeverityLow, report.ConfidenceLow}}},
+		{"SMB copy above HighBytes is still low", mimikatz, ExfilConfig{ThresholdBytes: 500_000, HighBytes: 800_000}, []short{{"internal_file_transfer", report.SeverityLow, report.ConfidenceLow}}},
 		{"a download is never an upload", sll, ExfilConfig{ThresholdBytes: 1000}, nil},
 		{"loopback never leaves the host", post, ExfilConfig{ThresholdBytes: 1000}, nil},
 		{"source configured internal", ftp, ExfilConfig{InternalNetworks: []netip.Prefix{netip.MustParsePrefix("67.169.0.0/16")}},
-			[]short{{"outbound_upload", report.SeverityMedium, report.ConfidenceHigh}}},
+			[]short{{"outbound_upload", report.SeverityMedium, report.ConfidenceMedium}}},
 		{"external to internal is inbound, not exfiltration", ftp, ExfilConfig{InternalNetworks: []netip.Prefix{netip.MustParsePrefix("128.121.136.0/24")}}, nil},
 	}
 	analyses := map[string]*Analysis{}
@@ -212,7 +215,7 @@ func TestExfilSynthetic(t *testing.T) {
 		{"uploads summed over connections", func(s *synthCapture) {
 			upload(s, "10.0.0.5", 40001, "198.51.100.7", 443, 600_000)
 			upload(s, "10.0.0.5", 40002, "198.51.100.7", 8443, 600_000)
-		}, []string{"outbound_upload 10.0.0.5 198.51.100.7 medium high 1200000 2"}},
+		}, []string{"outbound_upload 10.0.0.5 198.51.100.7 medium medium 1200000 2"}},
 		{"inbound upload to our server is not exfiltration", func(s *synthCapture) {
 			upload(s, "203.0.113.9", 40001, "10.0.0.80", 22, 2_000_000)
 		}, nil},
@@ -223,13 +226,13 @@ func TestExfilSynthetic(t *testing.T) {
 			// The FTP server 198.51.100.7 connects from port 20 to the
 			// client's port 5001, and the client sends the file.
 			download(s, "198.51.100.7", 20, "10.0.0.5", 5001, 1_100_000)
-		}, []string{"outbound_upload 10.0.0.5 198.51.100.7 medium high 1100000 1"}},
+		}, []string{"outbound_upload 10.0.0.5 198.51.100.7 medium medium 1100000 1"}},
 		{"active FTP RETR is a download", func(s *synthCapture) {
 			upload(s, "198.51.100.7", 20, "10.0.0.5", 5001, 1_100_000)
 		}, nil},
 		{"10 MB from carrier-grade NAT space is high", func(s *synthCapture) {
 			upload(s, "100.64.1.2", 40001, "192.0.2.10", 443, 10_000_000)
-		}, []string{"outbound_upload 100.64.1.2 192.0.2.10 high high 10000000 1"}},
+		}, []string{"outbound_upload 100.64.1.2 192.0.2.10 high medium 10000000 1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -286,9 +289,13 @@ func TestExfilTestdata(t *testing.T) {
 		want     []string // technique source target severity confidence
 		fileSize int64
 	}{
-		{"exfil_medium.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 medium high"}, 4_000_000},
-		{"exfil_high.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 high high"}, 11_500_000},
-		{"exfil_internal.pcap", []string{"internal_staging 10.66.0.10 10.66.0.20 medium low"}, 3_000_000},
+		// One host pushing to an external address, almost nothing back
+		// (one-way): medium, high from HighBytes.
+		{"exfil_medium.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 medium medium"}, 4_000_000},
+		{"exfil_high.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 high medium"}, 11_500_000},
+		// Internal, but one-way and on port 8000, neither a file service
+		// nor a port other hosts transfer on: two signals, medium.
+		{"exfil_internal.pcap", []string{"internal_staging 10.66.0.10 10.66.0.20 medium medium"}, 3_000_000},
 		{"download_large.pcap", nil, 0},
 	}
 	for _, tc := range tests {
