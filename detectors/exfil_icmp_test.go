@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/agents-of-shield/reconpcap/report"
 )
