@@ -175,10 +175,8 @@ func judgeOutbound(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, ou
 	case strength == 0:
 		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone: answered in both directions, on a port made for transfers"
 	case high || strength >= 2:
+		// Ten megabytes pushed out with a signal, or two signals.
 		v.sev, v.conf = report.SeverityHigh, report.ConfidenceHigh
-		if strength == 1 {
-			v.conf = report.ConfidenceMedium
-		}
 	default:
 		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
 	}

@@ -110,7 +110,7 @@ func TestExfilThresholds(t *testing.T) {
 		{"1.79 MB at the default", mime, ExfilConfig{}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceMedium}}},
 		{"threshold above the upload", mime, ExfilConfig{ThresholdBytes: 1793114, HighBytes: 20_000_000}, nil},
 		{"threshold equal to the upload", mime, ExfilConfig{ThresholdBytes: 1793113}, []short{{"outbound_upload", report.SeverityMedium, report.ConfidenceMedium}}},
-		{"high from HighBytes", mime, ExfilConfig{HighBytes: 1_500_000}, []short{{"outbound_upload", report.SeverityHigh, report.ConfidenceMedium}}},
+		{"high from HighBytes", mime, ExfilConfig{HighBytes: 1_500_000}, []short{{"outbound_upload", report.SeverityHigh, report.ConfidenceHigh}}},
 		{"destination configured internal", mime, ExfilConfig{InternalNetworks: []netip.Prefix{netip.MustParsePrefix("207.246.115.0/24")}},
 			[]short{{"internal_staging", report.SeverityMedium, report.ConfidenceLow}}},
 		{"814 KB internal below 1 MB", mimikatz, ExfilConfig{}, nil},
@@ -232,7 +232,7 @@ func TestExfilSynthetic(t *testing.T) {
 		}, nil},
 		{"10 MB from carrier-grade NAT space is high", func(s *synthCapture) {
 			upload(s, "100.64.1.2", 40001, "192.0.2.10", 443, 10_000_000)
-		}, []string{"outbound_upload 100.64.1.2 192.0.2.10 high medium 10000000 1"}},
+		}, []string{"outbound_upload 100.64.1.2 192.0.2.10 high high 10000000 1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,9 +290,9 @@ func TestExfilTestdata(t *testing.T) {
 		fileSize int64
 	}{
 		// One host pushing to an external address, almost nothing back
-		// (one-way): medium, high from HighBytes.
+		// (one-way): medium, high with high confidence from HighBytes.
 		{"exfil_medium.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 medium medium"}, 4_000_000},
-		{"exfil_high.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 high medium"}, 11_500_000},
+		{"exfil_high.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.50 high high"}, 11_500_000},
 		// Internal, but one-way and on port 8000, neither a file service
 		// nor a port other hosts transfer on: two signals, medium.
 		{"exfil_internal.pcap", []string{"internal_staging 10.66.0.10 10.66.0.20 medium medium"}, 3_000_000},
