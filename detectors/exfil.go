@@ -13,30 +13,54 @@ import (
 // engine counts it from the IP lengths, so a snap length does not hide it);
 // what the responder sends is a download and never exfiltration. Uploads
 // are summed per (source, destination) over all their connections, from
-// the flows the engine keeps: nothing is done per packet.
+// the flows the engine keeps, so an upload split over many connections is
+// judged whole. Active-mode FTP reverses the roles: on a connection from
+// port 20 to an unprivileged port the side away from port 20 is the client.
 //
-// Active-mode FTP reverses the roles: the server opens the data connection
-// from port 20 to the client, so on a connection between port 20 and an
-// unprivileged port the side away from port 20 is taken as the client.
+// Every pair whose uploads reach Exfil.ThresholdBytes is reported (the MCP
+// tool lists them all); what marks the upload decides its severity and
+// confidence, never its size alone. The signals (exfil_judge.go), judged
+// against the capture's own hosts:
 //
-// A pair is reported when its uploads reach Exfil.ThresholdBytes (medium),
-// or Exfil.HighBytes (high). The technique and confidence follow where the
-// data went (internal: see IsInternal):
+//   - one_way: under a tenth came back (a push, not a session);
+//   - split_connections: many small upload connections in a burst, none
+//     carrying more than a quarter (a tool cutting data in pieces; counts
+//     twice);
+//   - unusual_port: a port neither made for transfers (exfil_ports.go)
+//     nor used for transfers by two other hosts of the capture;
+//   - rare_destination: no other host talks to the destination, in a
+//     capture of enough hosts to say so;
+//   - far_above_peers: ten times the other hosts' 90th percentile upload;
+//   - source_sent_out, new_file_server: for internal copies, below.
 //
-//   - internal to external: "outbound_upload", confidence high.
-//   - internal to internal: "internal_staging" (data gathered on one host
-//     before it leaves, or lateral copying), confidence low, medium from
-//     HighBytes.
-//   - external to external: "upload", confidence medium: the capture does
-//     not say which side is ours.
+// Where the data went (internal: see IsInternal):
+//
+//   - internal to external: "outbound_upload" ("split_upload" for the
+//     split shape). No signal: low/low (volume alone). To a destination
+//     three or more hosts use: low/low (a shared service), medium when far
+//     above the peers and past Exfil.HighBytes. One signal: medium/medium;
+//     two, or one past Exfil.HighBytes: high/high.
+//   - internal to internal, on file and backup service ports (SMB, SSH,
+//     rsync, NFS, backup agents): "internal_file_transfer", low/low unless
+//     a signal joins (the source also sends out, a file server no other
+//     host uses while the others use theirs, far above the peers): then
+//     "internal_staging", medium.
+//   - internal to internal, other ports: "internal_staging" with the
+//     outbound signals plus source_sent_out (counting twice): medium, high
+//     with three past Exfil.HighBytes or with the source sending out;
+//     "internal_transfer", low/low, with none.
+//   - external to external: "upload", judged as outbound without the
+//     peer signals, confidence at most medium: the capture does not say
+//     which side is ours.
 //   - external to internal: not reported. That is data coming in (a
 //     customer uploading to one of our servers), the opposite of
 //     exfiltration; Transfers still lists it.
 //   - a host to itself (loopback, one address): not reported, nothing left
 //     the host.
 //
-// Only TCP is counted, as the issue asks: UDP carries little bulk data
-// except QUIC, whose uploads this detector does not see.
+// Besides TCP uploads: data in ICMP echo payloads (exfil_icmp.go) and slow
+// drips over one long connection (exfil_drip.go). UDP bulk data (QUIC) is
+// not counted.
 
 const (
 	// exfilSampleMax bounds the sample lists of a finding and the ports a
