@@ -27,7 +27,8 @@ import (
 //     at least icmpMinDistinct of them) carrying icmpMinBytes or more:
 //     "icmp_payload" (replies echo the requests: data leaving) or
 //     "icmp_tunnel" (replies carry their own data: a two-way channel),
-//     medium; high from Exfil.ThresholdBytes.
+//     medium; high from icmpHighBytes: ICMP carries no ordinary bulk data,
+//     so a tenth of the TCP threshold is already a file.
 //   - fixed payloads, however large or many: ordinary ping, nothing.
 
 const (
@@ -37,10 +38,16 @@ const (
 	// icmpMinDistinct is how many distinct request contents make a pair
 	// varied.
 	icmpMinDistinct = 8
+	// icmpHighBytes is the echo-request data from which a channel is high.
+	icmpHighBytes = 100_000
 	// icmpSkip is how many payload bytes hold ping's timestamp; contents
 	// are compared after them.
 	icmpSkip = 16
-	// icmpHashBytes bounds the bytes hashed per payload.
+	// icmpContent is how many bytes after icmpSkip say what a payload
+	// holds: a fixed window, so that a pattern sent in many sizes (an MTU
+	// probe) has one content.
+	icmpContent = 64
+	// icmpHashBytes bounds the bytes hashed per payload to tell an echo.
 	icmpHashBytes = 256
 	// icmpMaxDistinct bounds the distinct contents counted per pair: past
 	// it a pair is varied whatever comes next.
@@ -133,7 +140,7 @@ func (e *icmpEcho) packet(p *Packet) {
 	ip.recentN = min(ip.recentN+1, icmpRecent)
 	if len(p.ICMPPayload) > icmpSkip && !ip.saturated {
 		body := p.ICMPPayload[icmpSkip:]
-		h := fnv64(body[:min(len(body), icmpHashBytes)])
+		h := fnv64(body[:min(len(body), icmpContent)])
 		if ip.distinct == nil {
 			ip.distinct = make(map[uint64]struct{}, 8)
 		}
@@ -177,7 +184,7 @@ func (e *icmpEcho) findings(ec ExfilConfig) []report.Finding {
 
 func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 	sev, conf := report.SeverityMedium, report.ConfidenceMedium
-	if ip.reqBytes >= ec.ThresholdBytes {
+	if ip.reqBytes >= icmpHighBytes {
 		sev = report.SeverityHigh
 	}
 	distinct := fmt.Sprint(len(ip.distinct))

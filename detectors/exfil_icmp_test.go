@@ -121,6 +121,20 @@ func TestExfilICMP(t *testing.T) {
 				s.echo("fd00::3", "2001:db8::9", false, 9, uint16(i), random(400))
 			}
 		}, []string{"icmp_payload fd00::3 2001:db8::9 medium high 40000"}},
+		{"an MTU probe: one pattern in 1400 sizes is one content", func(s *synthCapture) {
+			for i := range 1400 {
+				p := linuxPing(s.at, 100+i)
+				s.echo(client, remote, false, 7, uint16(i), p)
+				s.echo(remote, client, true, 7, uint16(i), p)
+			}
+		}, nil},
+		{"600 kB of data echoed: high, a tenth of the TCP threshold", func(s *synthCapture) {
+			for i := range 600 {
+				p := random(1000)
+				s.echo(client, remote, false, 9, uint16(i), p)
+				s.echo(remote, client, true, 9, uint16(i), p)
+			}
+		}, []string{"icmp_payload 10.0.9.3 203.0.113.9 high high 600000"}},
 		{"a few varied pings below the volume: nothing", func(s *synthCapture) {
 			for i := range 100 {
 				s.echo(client, remote, false, 9, uint16(i), random(100))

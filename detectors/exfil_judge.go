@@ -129,6 +129,59 @@ func (p *exfilPair) split() bool {
 	return p.last.Sub(p.first) <= time.Duration(p.conns)*exfilSplitGap
 }
 
+// marks collects a pair's signals and their weight.
+type marks struct {
+	v        *exfilVerdict
+	strength int
+	// tool is set by the signals no ordinary use of a service shows: a
+	// split upload, an unusual port.
+	tool     bool
+	farAbove bool
+}
+
+func (m *marks) add(sig string, weight int) {
+	m.v.signals = append(m.v.signals, sig)
+	m.strength += weight
+}
+
+// shape adds the signals of how and where the data went: one-way, split,
+// unusual port, and, when the capture holds enough other hosts (desc are
+// their totals), rare destination and far above the peers.
+func (m *marks) shape(p *exfilPair, clients int, desc []uint64, own uint64, peersApply bool) {
+	if 10*p.download <= p.upload {
+		m.add(sigOneWay, 1)
+	}
+	if p.split() {
+		m.add(sigSplit, 2) // the shape of a tool, not of a person
+		m.tool = true
+	}
+	if !p.ftpControl && 2*p.oddUpload >= p.upload {
+		m.add(sigOddPort, 1)
+		m.tool = true
+	}
+	if !peersApply {
+		return
+	}
+	m.v.peerBase, m.v.peers = baseline(desc, own)
+	if m.v.peers < exfilMinPeers {
+		return
+	}
+	if clients <= 1 {
+		m.add(sigRareDest, 1)
+	}
+	if p.upload >= exfilPeerFactor*max(m.v.peerBase, exfilPeerFloor) {
+		m.add(sigFarAbove, 1)
+		m.farAbove = true
+	}
+}
+
+// shared reports whether other hosts use the destination too: three
+// clients, or two in a capture with enough hosts to say so. Uploads to a
+// shared service are what its users do.
+func (m *marks) shared(clients int) bool {
+	return clients >= exfilPopular || clients >= 2 && m.v.peers >= exfilMinPeers
+}
+
 // judgeOutbound judges an upload from an internal host to an external one,
 // or between two external hosts (ours reports whether the source is
 // internal).
@@ -137,44 +190,20 @@ func judgeOutbound(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, ou
 	if !ours {
 		v.tech, v.where = "upload", ""
 	}
-	strength := 0
-	add := func(sig string, weight int) {
-		v.signals = append(v.signals, sig)
-		strength += weight
-	}
-	if 10*p.download <= p.upload {
-		add(sigOneWay, 1)
-	}
+	m := marks{v: &v}
+	m.shape(p, clients, pe.outDesc, pe.out[p.src], ours)
 	if p.split() {
-		add(sigSplit, 2) // the shape of a tool, not of a person
 		v.tech = "split_upload"
-	}
-	if !p.ftpControl && 2*p.oddUpload >= p.upload {
-		add(sigOddPort, 1)
-	}
-	farAbove := false
-	if ours {
-		v.peerBase, v.peers = baseline(pe.outDesc, pe.out[p.src])
-		if v.peers >= exfilMinPeers {
-			if clients <= 1 {
-				add(sigRareDest, 1)
-			}
-			if p.upload >= exfilPeerFactor*max(v.peerBase, exfilPeerFloor) {
-				add(sigFarAbove, 1)
-				farAbove = true
-			}
-		}
 	}
 	high := p.upload >= uint64(ec.HighBytes)
 	switch {
-	case clients >= exfilPopular && !(farAbove && high):
-		// A service several hosts use: uploads to it are ordinary.
+	case m.shared(clients) && !m.tool && !(m.farAbove && high):
 		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "a service other hosts of the capture use too"
-	case clients >= exfilPopular:
+	case m.shared(clients) && !m.tool:
 		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
-	case strength == 0:
+	case m.strength == 0:
 		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone: answered in both directions, on a port made for transfers"
-	case high || strength >= 2:
+	case high || m.strength >= 2:
 		// Ten megabytes pushed out with a signal, or two signals.
 		v.sev, v.conf = report.SeverityHigh, report.ConfidenceHigh
 	default:
@@ -192,64 +221,47 @@ func judgeOutbound(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, ou
 // signal (staging, then exfiltration).
 func judgeInternal(ec ExfilConfig, p *exfilPair, pe *exfilPeers, clients int, sentOut bool) exfilVerdict {
 	v := exfilVerdict{tech: "internal_staging", where: "internal", clients: clients}
-	v.peerBase, v.peers = baseline(pe.inDesc, pe.in[p.src])
-	strength := 0
-	add := func(sig string, weight int) {
-		v.signals = append(v.signals, sig)
-		strength += weight
-	}
-	farAbove := v.peers >= exfilMinPeers && p.upload >= exfilPeerFactor*max(v.peerBase, exfilPeerFloor)
+	m := marks{v: &v}
 	if 2*p.fileUpload >= p.upload {
-		// Backups and file shares: low unless something else joins.
+		// Backups and file shares are big, one-way and far above the
+		// other hosts by nature: low unless something else joins.
 		v.tech = "internal_file_transfer"
+		v.peerBase, v.peers = baseline(pe.inDesc, pe.in[p.src])
 		if clients <= 1 && pe.fileUsers-1 >= exfilMinPeers-1 {
-			add(sigNewFileStore, 1)
-		}
-		if farAbove {
-			add(sigFarAbove, 1)
+			m.add(sigNewFileStore, 1)
 		}
 		if sentOut {
-			add(sigSentOut, 2)
+			m.add(sigSentOut, 2)
 		}
-		switch {
-		case strength == 0:
+		switch m.strength {
+		case 0:
 			v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "a copy to a file or backup service, with nothing else joining it"
-		case strength == 1:
+		case 1:
 			v.sev, v.conf = report.SeverityMedium, report.ConfidenceLow
 		default:
 			v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium
 		}
-		if strength > 0 {
+		if m.strength > 0 {
 			v.tech = "internal_staging"
 		}
 		return v
 	}
-	if 10*p.download <= p.upload {
-		add(sigOneWay, 1)
-	}
-	if p.split() {
-		add(sigSplit, 2)
-	}
-	if 2*p.oddUpload >= p.upload {
-		add(sigOddPort, 1)
-	}
-	if v.peers >= exfilMinPeers && clients <= 1 {
-		add(sigRareDest, 1)
-	}
-	if farAbove {
-		add(sigFarAbove, 1)
-	}
+	m.shape(p, clients, pe.inDesc, pe.in[p.src], true)
 	if sentOut {
-		add(sigSentOut, 2)
+		m.add(sigSentOut, 2)
+		m.tool = true
 	}
 	high := p.upload >= uint64(ec.HighBytes)
 	switch {
-	case strength == 0:
+	case m.strength == 0 || m.shared(clients) && !m.tool:
 		v.tech = "internal_transfer"
 		v.sev, v.conf, v.why = report.SeverityLow, report.ConfidenceLow, "volume alone between two internal hosts"
-	case strength == 1:
+		if m.strength > 0 {
+			v.why = "an internal service other hosts use too"
+		}
+	case m.strength == 1:
 		v.sev, v.conf = report.SeverityMedium, report.ConfidenceLow
-	case high && strength >= 3 || sentOut && strength >= 3:
+	case high && m.strength >= 3 || sentOut && m.strength >= 3:
 		v.sev, v.conf = report.SeverityHigh, report.ConfidenceMedium
 	default:
 		v.sev, v.conf = report.SeverityMedium, report.ConfidenceMedium

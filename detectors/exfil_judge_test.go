@@ -83,6 +83,21 @@ func TestExfilBaselines(t *testing.T) {
 			s.office(8)
 			s.conn("10.0.9.3", "198.51.100.90", 443, 12_000_000, 2_000)
 		}, []string{"outbound_upload 10.0.9.3 198.51.100.90 medium medium one_way,far_above_peers"}},
+		{"a SaaS host only one other office host used in the capture is still shared", func(s *exfilSynth) {
+			s.office(8)
+			s.conn("10.0.9.5", "198.51.100.95", 443, 2_000, 80_000)
+			s.conn("10.0.9.3", "198.51.100.95", 443, 3_000_000, 3_000)
+		}, []string{"outbound_upload 10.0.9.3 198.51.100.95 low low one_way,far_above_peers"}},
+		{"with two hosts only, a second client says nothing: one-way is medium", func(s *exfilSynth) {
+			s.conn("10.0.9.5", "198.51.100.95", 443, 2_000, 80_000)
+			s.conn("10.0.9.3", "198.51.100.95", 443, 3_000_000, 3_000)
+		}, []string{"outbound_upload 10.0.9.3 198.51.100.95 medium medium one_way"}},
+		{"a split upload to a shared host is still high", func(s *exfilSynth) {
+			s.office(8)
+			for range 100 {
+				s.conn("10.0.9.3", "198.51.100.90", 443, 15_000, 300)
+			}
+		}, []string{"split_upload 10.0.9.3 198.51.100.90 high high one_way,split_connections,far_above_peers"}},
 		{"uploads answered by downloads on HTTPS, no peers to compare: volume alone, low", func(s *exfilSynth) {
 			s.conn("10.0.9.3", "198.51.100.70", 443, 1_500_000, 900_000)
 			s.conn("10.0.9.3", "198.51.100.70", 443, 1_800_000, 1_200_000)
