@@ -206,8 +206,12 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 	if !IsInternal(ip.responder, ec.InternalNetworks) {
 		dst = "external " + dst
 	}
-	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %d to %d bytes each; ping repeats one pattern); %s",
-		ip.requester, humanBytes(uint64(ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, ip.minSize, ip.maxSize, replies)
+	sizes := fmt.Sprintf("%d to %d bytes each", ip.minSize, ip.maxSize)
+	if ip.minSize == ip.maxSize {
+		sizes = fmt.Sprintf("%d bytes each", ip.maxSize)
+	}
+	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %s; ping repeats one pattern); %s",
+		ip.requester, humanBytes(uint64(ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
 	return report.Finding{
 		Type:       report.AttackDataExfiltration,
 		Technique:  tech,
