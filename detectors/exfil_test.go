@@ -1,10 +1,12 @@
 package detectors
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -301,6 +303,10 @@ func TestExfilTestdata(t *testing.T) {
 		// hping3 -E file -d 1000: the file in 1000 echo payloads, echoed
 		// back by the remote kernel; exactly the file's bytes.
 		{"exfil_icmp.pcap", []string{"icmp_payload 10.66.0.10 203.0.113.77 high high"}, 1_000_000, 0},
+		// curl -T over TLS: the file plus records and handshake.
+		{"exfil_tls.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.90 high high"}, 15_000_000, 40_000},
+		// 300 POSTs of 15,000 bytes, each with its request head.
+		{"exfil_split.pcap", []string{"split_upload 10.66.0.10 203.0.113.95 high high"}, 4_500_000, 300 * 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -324,5 +330,77 @@ func TestExfilTestdata(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExfilRecordedBytes checks every data_exfiltration finding of the
+// recordings in testdata/ground_truth.json against the bytes tshark
+// measured for its pair: the TCP payload the source sent over every
+// connection it opened to the target (tcp_payload_by_initiator), or the
+// ICMP echo-request data (icmp_echo.request_data_bytes_by_pair).
+func TestExfilRecordedBytes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "ground_truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type expected struct {
+		Type   report.AttackType `json:"type"`
+		Source string            `json:"source"`
+		Target string            `json:"target"`
+	}
+	var truth map[string]struct {
+		Expected []expected `json:"expected"`
+		Measured struct {
+			TCP []struct {
+				Source      string `json:"source"`
+				Destination string `json:"destination"`
+				Uploaded    int64  `json:"uploaded_bytes"`
+				Downloaded  int64  `json:"downloaded_bytes"`
+			} `json:"tcp_payload_by_initiator"`
+			ICMP struct {
+				ByPair map[string]int64 `json:"request_data_bytes_by_pair"`
+			} `json:"icmp_echo"`
+		} `json:"measured"`
+	}
+	if err := json.Unmarshal(raw, &truth); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	var names []string
+	for name := range truth {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		gt := truth[name]
+		if !slices.ContainsFunc(gt.Expected, func(e expected) bool { return e.Type == report.AttackDataExfiltration }) {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			a := analyzeFile(t, testdataFile(t, name), Config{})
+			for _, f := range findingsOf(a.Findings, report.AttackDataExfiltration) {
+				var up, down int64 = -1, -1
+				for _, m := range gt.Measured.TCP {
+					if m.Source == f.Source && m.Destination == f.Target {
+						up, down = max(up, 0)+m.Uploaded, max(down, 0)+m.Downloaded
+					}
+				}
+				if n, ok := gt.Measured.ICMP.ByPair[f.Source+"->"+f.Target]; ok && strings.HasPrefix(f.Technique, "icmp_") {
+					up, down = n, -1 // the truth does not measure the replies' bytes
+				}
+				if up < 0 {
+					t.Errorf("%s %s -> %s: tshark measured nothing for the pair", f.Technique, f.Source, f.Target)
+					continue
+				}
+				if f.Counts["upload_bytes"] != up || down >= 0 && f.Counts["download_bytes"] != down {
+					t.Errorf("%s %s -> %s: upload %d, download %d; tshark %d, %d", f.Technique, f.Source, f.Target,
+						f.Counts["upload_bytes"], f.Counts["download_bytes"], up, down)
+				}
+				checked++
+			}
+		})
+	}
+	if checked < 6 {
+		t.Errorf("checked %d findings against tshark, want the six exfiltration recordings at least", checked)
 	}
 }
