@@ -309,6 +309,9 @@ func TestExfilTestdata(t *testing.T) {
 		{"exfil_split.pcap", []string{"split_upload 10.66.0.10 203.0.113.95 high high"}, 4_500_000, 300 * 200},
 		// 1 kB a second for 3 minutes over one connection: a low drip.
 		{"exfil_drip.pcap", []string{"slow_drip 10.66.0.10 203.0.113.99 low medium"}, 180 * 1024, 4 * 1024},
+		// Ordinary traffic: listed (above the threshold) but low.
+		{"benign_backup_rsync.pcap", []string{"internal_file_transfer 10.66.0.10 10.66.0.20 low low"}, 0, 0},
+		{"benign_saas_upload.pcap", []string{"outbound_upload 10.66.0.10 203.0.113.70 low low", "outbound_upload 10.66.0.10 203.0.113.71 low low"}, 0, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
