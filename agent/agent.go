@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/mcpserver"
 	"github.com/agents-of-shield/reconpcap/report"
 	"github.com/mark3labs/mcp-go/client"
@@ -132,7 +132,7 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 		Intelligence: report.Intelligence{
 			TotalPackets: fx.TotalPackets,
 			UniqueIPs:    fx.UniqueIPs,
-			ThreatCount:  len(fx.Findings),
+			ThreatCount:  threatCount(fx.Findings),
 			TotalBytes:   fx.TotalBytes,
 		},
 		Findings: fx.Findings,
@@ -190,7 +190,7 @@ func (a *ReconAgentPcap) openSession(ctx context.Context) (*session, error) {
 	if a.server != nil {
 		c, err = client.NewInProcessClient(a.server.MCP())
 	} else {
-		c, err = stdioClient(a.cfg.ServerCommand, a.cfg.ServerArgs)
+		c, err = stdioClient(ctx, a.cfg.ServerCommand, a.cfg.ServerArgs)
 	}
 	if err != nil {
 		return nil, err
@@ -219,12 +219,12 @@ func (a *ReconAgentPcap) ctxError(ctx context.Context, err error) error {
 // any analyst runs. The error reads as the capture's own error and matches
 // both the agent's sentinel and the detectors' one with errors.Is.
 func checkCapture(path string) error {
-	_, err := detectors.CheckCapture(path)
+	_, err := capture.CheckCapture(path)
 	if err == nil {
 		return nil
 	}
 	switch {
-	case errors.Is(err, detectors.ErrNotFound), errors.Is(err, detectors.ErrPermission), errors.Is(err, detectors.ErrNotRegular):
+	case errors.Is(err, capture.ErrNotFound), errors.Is(err, capture.ErrPermission), errors.Is(err, capture.ErrNotRegular):
 		return &kindError{kind: ErrCaptureNotFound, err: err}
 	}
 	return &kindError{kind: ErrNotCapture, err: err}

@@ -4,25 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/agents-of-shield/reconpcap/mcpserver"
 	"github.com/agents-of-shield/reconpcap/report"
 )
-
-// findingsPage is the part of list_findings' result the agent reads.
-type findingsPage struct {
-	Findings  []report.Finding `json:"findings"`
-	Total     int              `json:"total"`
-	Remaining int              `json:"remaining"`
-}
-
-// summaryResult is the part of read_pcap_summary's result the agent reads.
-type summaryResult struct {
-	TotalPackets    int64    `json:"total_packets"`
-	TotalBytes      int64    `json:"total_bytes"`
-	UniqueIPs       int      `json:"unique_ips"`
-	DurationSeconds float64  `json:"duration_seconds"`
-	Warnings        []string `json:"warnings"`
-	Truncated       bool     `json:"truncated"`
-}
 
 // maxFindingPages bounds how many list_findings pages the agent reads.
 const maxFindingPages = 50
@@ -31,18 +15,22 @@ const maxFindingPages = 50
 // These are the facts both analysts work from, and the ground truth a
 // model's answer is checked against.
 func gatherFacts(ctx context.Context, s *session) (facts, error) {
-	var sum summaryResult
+	// The results are decoded into the server's own types, so a field the
+	// agent reads cannot drift from what the tool writes.
+	var sum mcpserver.SummaryResult
 	if err := s.callInto(ctx, "read_pcap_summary", nil, &sum); err != nil {
 		return facts{}, err
 	}
-	fx := facts{TotalPackets: sum.TotalPackets, TotalBytes: sum.TotalBytes, UniqueIPs: sum.UniqueIPs, Duration: sum.DurationSeconds, Warnings: sum.Warnings}
+	fx := facts{TotalPackets: int64(sum.TotalPackets), TotalBytes: sum.TotalBytes, UniqueIPs: sum.UniqueIPs, Duration: sum.DurationSeconds, Warnings: sum.Warnings}
 	offset := 0
 	for page := 0; page < maxFindingPages; page++ {
-		var fp findingsPage
+		var fp mcpserver.ListFindingsResult
 		if err := s.callInto(ctx, "list_findings", map[string]any{"offset": offset, "limit": 50}, &fp); err != nil {
 			return facts{}, err
 		}
-		fx.Findings = append(fx.Findings, fp.Findings...)
+		for _, f := range fp.Findings {
+			fx.Findings = append(fx.Findings, f.Finding)
+		}
 		offset += len(fp.Findings)
 		if fp.Remaining <= 0 || len(fp.Findings) == 0 {
 			break

@@ -6,19 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"net/netip"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/agents-of-shield/reconpcap/internal/retry"
 	"github.com/agents-of-shield/reconpcap/report"
-	"github.com/mark3labs/mcp-go/mcp"
 	openai "github.com/sashabaranov/go-openai"
 )
 
@@ -45,7 +41,10 @@ type llmAnalyst struct {
 	requestTimeout time.Duration
 	maxRetries     int
 	log            *slog.Logger
-	retryAfter     *retryAfterTransport
+	// backoff waits up to 0.5 s, 1 s, 2 s, ... 30 s between attempts and
+	// honours a Retry-After of up to two minutes: an endpoint that asks
+	// for longer is overloaded past what an investigation should wait for.
+	backoff retry.Backoff
 
 	mu               sync.Mutex
 	noResponseFormat bool // the endpoint refused response_format once
@@ -94,7 +93,7 @@ func newLLMAnalyst(cfg Config) (*llmAnalyst, error) {
 		requestTimeout: cfg.RequestTimeout,
 		maxRetries:     cfg.MaxRetries,
 		log:            cfg.Logger,
-		retryAfter:     rt,
+		backoff:        retry.Backoff{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxAfter: 2 * time.Minute},
 	}
 	if l.maxTurns <= 0 {
 		l.maxTurns = 12
@@ -127,7 +126,7 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 		{Role: openai.ChatMessageRoleSystem, Content: systemPrompt},
 		{Role: openai.ChatMessageRoleUser, Content: userPrompt(s.pcapFile, trig)},
 	}
-	ground := newGrounder(ctx, s, fx)
+	ground := newGrounder(s, fx)
 	corrected := false
 	for turn := 1; ; turn++ {
 		if turn > l.maxTurns {
@@ -205,292 +204,4 @@ func (l *llmAnalyst) runTool(ctx context.Context, s *session, known map[string]b
 		out = out[:cut] + "\n[result cut at 24 KiB; call the tool again with offset/limit to page]"
 	}
 	return out
-}
-
-// complete sends one request with the response format, retrying without it
-// when the endpoint refuses it, and retrying 429, 5xx and network errors.
-func (l *llmAnalyst) complete(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
-	l.mu.Lock()
-	useFormat := !l.noResponseFormat
-	l.mu.Unlock()
-	if useFormat {
-		req.ResponseFormat = &openai.ChatCompletionResponseFormat{
-			Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
-			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: report.AnswerSchemaName, Schema: rawSchema(report.AnswerSchema()), Strict: true},
-		}
-	}
-	resp, err := l.withRetries(ctx, req)
-	if err != nil && useFormat && refusesResponseFormat(err) {
-		l.log.Info("the endpoint refused response_format; asking without it")
-		l.mu.Lock()
-		l.noResponseFormat = true
-		l.mu.Unlock()
-		req.ResponseFormat = nil
-		resp, err = l.withRetries(ctx, req)
-	}
-	return resp, err
-}
-
-func (l *llmAnalyst) withRetries(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
-	for attempt := 0; ; attempt++ {
-		var after time.Duration
-		actx, cancel := context.WithTimeout(withRetryAfterSlot(ctx, &after), l.requestTimeout)
-		resp, err := l.client.CreateChatCompletion(actx, req)
-		cancel()
-		if err == nil {
-			return resp, nil
-		}
-		if ctx.Err() != nil {
-			return resp, ctx.Err()
-		}
-		retry, typed := classify(err)
-		if !retry || attempt >= l.maxRetries {
-			return resp, typed
-		}
-		wait := backoff(attempt)
-		if after > 0 {
-			wait = min(after, 2*time.Minute)
-		}
-		l.log.Info("retrying the model request", "attempt", attempt+1, "wait", wait, "err", typed)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return resp, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// backoff is exponential with full jitter: up to 0.5 s, 1 s, 2 s, ... 30 s.
-func backoff(attempt int) time.Duration {
-	d := min(500*time.Millisecond<<attempt, 30*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
-// modelError is a typed model error: its text (msg, wrapping ErrModel) is
-// safe to show, and it keeps the client's error for errors.As (the status,
-// the param of an *openai.APIError) without printing it, as that text can
-// quote the API key.
-type modelError struct {
-	msg   error
-	cause error
-}
-
-func (e *modelError) Error() string   { return e.msg.Error() }
-func (e *modelError) Unwrap() []error { return []error{e.msg, e.cause} }
-
-// classify says whether a model error is worth retrying and wraps it in a
-// clear typed error that never contains the API key.
-func classify(err error) (bool, error) {
-	retry, msg := classifyText(err)
-	return retry, &modelError{msg: msg, cause: err}
-}
-
-func classifyText(err error) (bool, error) {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	status := 0
-	msg := err.Error()
-	switch {
-	case errors.As(err, &apiErr):
-		status, msg = apiErr.HTTPStatusCode, apiErr.Message
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
-		msg = fmt.Sprintf("HTTP %d: %s", reqErr.HTTPStatusCode, clip(string(reqErr.Body), 300))
-	}
-	switch {
-	case status == 401 || status == 403:
-		return false, fmt.Errorf("%w: the endpoint refused the API key (HTTP %d)", ErrModel, status)
-	case status == 404:
-		return false, fmt.Errorf("%w: the endpoint or model was not found (HTTP 404): %s", ErrModel, clip(msg, 300))
-	case status == 400 || status == 422:
-		return false, fmt.Errorf("%w: the endpoint rejected the request (HTTP %d): %s", ErrModel, status, clip(msg, 300))
-	case status == 429 || status >= 500:
-		return true, fmt.Errorf("%w: HTTP %d: %s", ErrModel, status, clip(msg, 300))
-	case status == 0:
-		if errors.Is(err, context.DeadlineExceeded) {
-			return true, fmt.Errorf("%w: the request timed out", ErrModel)
-		}
-		return true, fmt.Errorf("%w: %s", ErrModel, clip(redact(err.Error()), 300))
-	}
-	return false, fmt.Errorf("%w: HTTP %d: %s", ErrModel, status, clip(msg, 300))
-}
-
-// redact drops anything that looks like a bearer token from an error text.
-func redact(s string) string {
-	return regexp.MustCompile(`(?i)(bearer\s+|sk-)[A-Za-z0-9_\-]{4,}`).ReplaceAllString(s, "[redacted]")
-}
-
-func refusesResponseFormat(err error) bool {
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	text := strings.ToLower(err.Error())
-	if errors.As(err, &apiErr) {
-		if apiErr.HTTPStatusCode != 400 && apiErr.HTTPStatusCode != 422 {
-			return false
-		}
-		text = strings.ToLower(apiErr.Message)
-		if apiErr.Param != nil {
-			text += " " + strings.ToLower(*apiErr.Param)
-		}
-	} else if errors.As(err, &reqErr) {
-		if reqErr.HTTPStatusCode != 400 && reqErr.HTTPStatusCode != 422 {
-			return false
-		}
-		text = strings.ToLower(string(reqErr.Body))
-	}
-	return strings.Contains(text, "response_format") || strings.Contains(text, "json_schema") || strings.Contains(text, "structured output")
-}
-
-type rawSchema json.RawMessage
-
-func (r rawSchema) MarshalJSON() ([]byte, error) { return r, nil }
-
-// openAITools turns the MCP tool list into OpenAI function tools. The
-// capture arguments are left out: the session supplies them.
-func openAITools(ts []mcp.Tool) ([]openai.Tool, map[string]bool) {
-	out := make([]openai.Tool, 0, len(ts))
-	known := map[string]bool{}
-	for _, t := range ts {
-		schema := map[string]any{}
-		if b, err := json.Marshal(t.InputSchema); err == nil {
-			json.Unmarshal(b, &schema)
-		}
-		if props, ok := schema["properties"].(map[string]any); ok {
-			delete(props, "pcap_file")
-			delete(props, "working_dir")
-		}
-		if req, ok := schema["required"].([]any); ok {
-			kept := []any{}
-			for _, r := range req {
-				if r != "pcap_file" && r != "working_dir" {
-					kept = append(kept, r)
-				}
-			}
-			schema["required"] = kept
-		}
-		if schema["type"] == nil {
-			schema["type"] = "object"
-		}
-		raw, _ := json.Marshal(schema)
-		out = append(out, openai.Tool{Type: openai.ToolTypeFunction, Function: &openai.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: json.RawMessage(raw)}})
-		known[t.Name] = true
-	}
-	return out, known
-}
-
-// disagreement notes where the model's verdict contradicts the detectors.
-func disagreement(ans *report.Answer, fx facts) string {
-	worst := report.Severity("")
-	for _, f := range fx.Findings {
-		if f.Severity.Rank() > worst.Rank() {
-			worst = f.Severity
-		}
-	}
-	a := ans.AttackAssessment
-	switch {
-	case a.AttackType == report.AttackUnknown && worst.Rank() >= report.SeverityHigh.Rank():
-		return fmt.Sprintf("The model found no attack, but the detectors report %d findings, the worst %s; the findings are kept in this report.", len(fx.Findings), worst)
-	case a.AttackType != report.AttackUnknown && len(fx.Findings) == 0:
-		return "The model reports an attack that no detector found; weigh its evidence accordingly."
-	case worst.Rank()-a.Severity.Rank() >= 2:
-		return fmt.Sprintf("The model rates the severity %s, well below the detectors' worst finding (%s).", a.Severity, worst)
-	}
-	return ""
-}
-
-// retryAfterTransport records a response's Retry-After header into the
-// slot its request's context carries, since go-openai's errors drop headers.
-type retryAfterTransport struct{ next http.RoundTripper }
-
-type retryAfterKey struct{}
-
-func withRetryAfterSlot(ctx context.Context, slot *time.Duration) context.Context {
-	return context.WithValue(ctx, retryAfterKey{}, slot)
-}
-
-func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	if err == nil && resp != nil {
-		if slot, ok := req.Context().Value(retryAfterKey{}).(*time.Duration); ok {
-			*slot = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		}
-	}
-	return resp, err
-}
-
-// parseRetryAfter reads seconds or an HTTP date; 0 when absent or bad.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
-		return time.Duration(n * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// grounder checks that the addresses a model names occur in the capture.
-type grounder struct {
-	s     *session
-	known map[netip.Addr]bool
-}
-
-func newGrounder(ctx context.Context, s *session, fx facts) *grounder {
-	g := &grounder{s: s, known: map[netip.Addr]bool{}}
-	for _, f := range fx.Findings {
-		for _, v := range []string{f.Source, f.Target} {
-			if a, err := netip.ParseAddr(v); err == nil {
-				g.known[a.Unmap()] = true
-			}
-		}
-	}
-	return g
-}
-
-var addrToken = regexp.MustCompile(`[0-9A-Fa-f:.]{2,}[0-9A-Fa-f]`)
-
-// check fails when the target, or an address in the evidence, does not
-// occur in the capture.
-func (g *grounder) check(ctx context.Context, ans *report.Answer) error {
-	var problems []report.FieldError
-	if a, err := netip.ParseAddr(ans.AttackAssessment.Target); err == nil && !g.present(ctx, a.Unmap()) {
-		problems = append(problems, report.FieldError{Field: "attack_assessment.target", Reason: fmt.Sprintf("%s does not occur in this capture; name an address the tools reported, or multiple_targets/unknown", a)})
-	}
-	for i, line := range ans.Evidence {
-		for _, tok := range addrToken.FindAllString(line, 20) {
-			a, err := netip.ParseAddr(strings.Trim(tok, ".:"))
-			if err != nil || (!a.Is4() && strings.Count(tok, ":") < 2) {
-				continue
-			}
-			if !g.present(ctx, a.Unmap()) {
-				problems = append(problems, report.FieldError{Field: fmt.Sprintf("evidence[%d]", i), Reason: fmt.Sprintf("%s does not occur in this capture", a)})
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return &report.ValidationError{Problems: problems}
-	}
-	return nil
-}
-
-// present asks the server (once per address) whether a occurs in the capture.
-func (g *grounder) present(ctx context.Context, a netip.Addr) bool {
-	if v, ok := g.known[a]; ok {
-		return v
-	}
-	var res struct {
-		Present map[string]bool `json:"present"`
-	}
-	ok := false
-	if err := g.s.callInto(ctx, "check_addresses", map[string]any{"addresses": []string{a.String()}}, &res); err == nil {
-		ok = res.Present[a.String()]
-	}
-	g.known[a] = ok
-	return ok
 }

@@ -3,9 +3,11 @@ package agent
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -20,18 +22,32 @@ type facts struct {
 	Warnings     []string
 }
 
-// victim is the address an attack is against, for the assessment's target:
-// the probed host for scans and enumeration, and the host whose data
-// leaves for exfiltration and DNS tunnels (the one to isolate).
-func victim(f report.Finding) string {
-	switch f.Type {
-	case report.AttackDataExfiltration, report.AttackDNSTunneling:
-		return f.Source
-	}
-	return f.Target
+// decides reports whether a finding is sure and grave enough to decide the
+// verdict: medium confidence or more and medium severity or more. Any other
+// finding is a note: listed in the evidence, never the verdict's type,
+// target or severity, never a stage of an escalation, and not counted in
+// threat_count. A weak signal must not page anyone on its own, however many
+// of them a busy network gives.
+func decides(f report.Finding) bool {
+	return f.Confidence.Rank() >= report.ConfidenceMedium.Rank() && f.Severity.Rank() >= report.SeverityMedium.Rank()
 }
 
-// rulesAnswer is the built-in rules analyst's verdict on the facts.
+// threatCount is the number of findings that decide the verdict: the
+// report's threat_count, so that it agrees with the verdict (a capture of
+// notes only counts no threat).
+func threatCount(fs []report.Finding) int {
+	n := 0
+	for _, f := range fs {
+		if decides(f) {
+			n++
+		}
+	}
+	return n
+}
+
+// rulesAnswer is the built-in rules analyst's verdict on the facts: the
+// findings that decide (see decides) give the type, target, severity and
+// confidence; criticalReason may raise the severity to critical.
 func rulesAnswer(fx facts) *report.Answer {
 	if len(fx.Findings) == 0 {
 		ev := []string{fmt.Sprintf("No detector fired on %d packets (%d unique IP addresses): no port scan, HTTP enumeration, data exfiltration or DNS tunnel.", fx.TotalPackets, fx.UniqueIPs)}
@@ -44,56 +60,57 @@ func rulesAnswer(fx facts) *report.Answer {
 			Recommendations:  []string{"No action needed for this capture; keep capturing and re-run the investigation if new alerts arrive."},
 		}
 	}
+	// Deciding findings first, each group worst first: the evidence lists
+	// them in this order and the first one sets the verdict.
 	fs := slices.Clone(fx.Findings)
 	slices.SortStableFunc(fs, func(x, y report.Finding) int {
-		return cmp.Or(cmp.Compare(boolRank(solid(y)), boolRank(solid(x))), cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
+		return cmp.Or(cmp.Compare(boolRank(decides(y)), boolRank(decides(x))), cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
 	})
-	// The verdict rests on the findings the detectors are at least fairly
-	// sure of; low-confidence ones (polling that trips the volume rule,
-	// internal copies) stay in the evidence and the count but decide
-	// nothing while surer findings stand.
-	primary := fs
-	if n := slices.IndexFunc(fs, func(f report.Finding) bool { return !solid(f) }); n > 0 {
-		primary = fs[:n]
+	deciding := fs[:threatCount(fs)]
+	if len(deciding) == 0 {
+		// Something was seen but nothing that marks it hostile: no
+		// attack, and not sure of that either.
+		return &report.Answer{
+			AttackAssessment: report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: report.ConfidenceLow},
+			Evidence:         evidence(fx, fs, 0),
+			Recommendations: []string{
+				fmt.Sprintf("No attack established: %s of low confidence or low severity, listed as notes; review them only if other alerts name the same hosts.", plural(len(fs), "finding")),
+				"Keep this capture as evidence and correlate with endpoint and firewall logs for the same addresses and times.",
+			},
+		}
 	}
 	types := map[report.AttackType]bool{}
 	targets := map[string]bool{}
-	for _, f := range primary {
+	for _, f := range deciding {
 		types[f.Type] = true
-		targets[victim(f)] = true
+		targets[f.Victim()] = true
 	}
-	a := report.Assessment{Severity: primary[0].Severity, Confidence: primary[0].Confidence}
+	a := report.Assessment{Severity: deciding[0].Severity, Confidence: deciding[0].Confidence}
 	if len(types) == 1 {
-		a.AttackType = primary[0].Type
+		a.AttackType = deciding[0].Type
 	} else {
 		a.AttackType = report.AttackMultiple
 	}
 	switch {
-	case len(targets) == 1 && victim(primary[0]) != report.TargetMultiple:
-		a.Target = victim(primary[0])
+	case len(targets) == 1 && deciding[0].Victim() != report.TargetMultiple:
+		a.Target = deciding[0].Victim()
 	default:
 		a.Target = report.TargetMultiple
 	}
-	if why := criticalReason(primary); why != "" {
+	if criticalReason(deciding) != "" {
 		a.Severity = report.SeverityCritical
 	}
 	// Several high findings that agree make the verdict surer.
 	highs := 0
-	for _, f := range primary {
-		if f.Severity.Rank() >= report.SeverityHigh.Rank() && f.Confidence.Rank() >= report.ConfidenceMedium.Rank() {
+	for _, f := range deciding {
+		if f.Severity.Rank() >= report.SeverityHigh.Rank() {
 			highs++
 		}
 	}
 	if highs >= 2 {
 		a.Confidence = report.ConfidenceHigh
 	}
-	return &report.Answer{AttackAssessment: a, Evidence: evidence(fx, fs), Recommendations: recommendations(fs)}
-}
-
-// solid reports whether a finding is sure enough to decide the verdict:
-// at least medium confidence, or high severity whatever the confidence.
-func solid(f report.Finding) bool {
-	return f.Confidence.Rank() >= report.ConfidenceMedium.Rank() || f.Severity.Rank() >= report.SeverityHigh.Rank()
+	return &report.Answer{AttackAssessment: a, Evidence: evidence(fx, fs, len(deciding)), Recommendations: recommendations(deciding, len(fs)-len(deciding))}
 }
 
 func boolRank(b bool) int {
@@ -110,9 +127,11 @@ func confidenceForQuiet(fx facts) report.Confidence {
 	return report.ConfidenceMedium
 }
 
-// criticalReason says why findings add up to a critical verdict: one
-// source running several stages of an attack, or a high exfiltration out
-// of the network. It returns "" when they do not.
+// criticalReason says why deciding findings add up to a critical verdict:
+// one source running two or more kinds of attack (a scan, then enumeration,
+// then exfiltration), or an exfiltration of high severity at high
+// confidence. It returns "" when they do not. Callers pass only findings
+// that decide, so every stage is at medium confidence or more.
 func criticalReason(fs []report.Finding) string {
 	stages := map[string]map[report.AttackType]bool{}
 	for _, f := range fs {
@@ -121,11 +140,12 @@ func criticalReason(fs []report.Finding) string {
 		}
 		stages[f.Source][f.Type] = true
 		if f.Type == report.AttackDataExfiltration && f.Severity.Rank() >= report.SeverityHigh.Rank() && f.Confidence == report.ConfidenceHigh {
-			return fmt.Sprintf("%s sent a high volume of data out of the network", f.Source)
+			return fmt.Sprintf("%s sent a high volume of data to %s, exfiltration at high confidence", f.Source, f.Target)
 		}
 	}
-	for src, t := range stages {
-		if len(t) >= 2 {
+	// Sources in order, so the line names the same one every run.
+	for _, src := range slices.Sorted(maps.Keys(stages)) {
+		if t := stages[src]; len(t) >= 2 {
 			names := make([]string, 0, len(t))
 			for k := range t {
 				names = append(names, string(k))
@@ -137,28 +157,19 @@ func criticalReason(fs []report.Finding) string {
 	return ""
 }
 
-// solidOnly keeps the findings sure enough to decide the verdict, or all
-// of them when none is.
-func solidOnly(fs []report.Finding) []report.Finding {
-	var out []report.Finding
-	for _, f := range fs {
-		if solid(f) {
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		return fs
-	}
-	return out
-}
-
 // maxEvidence bounds the evidence lines (report.MaxListItems allows more).
 const maxEvidence = 25
 
-func evidence(fx facts, fs []report.Finding) []string {
+// evidence lists the findings, the first nDeciding of fs (those that
+// decide) plainly and the rest as "note: " lines, then the capture's
+// numbers and warnings.
+func evidence(fx facts, fs []report.Finding, nDeciding int) []string {
 	var ev []string
-	if why := criticalReason(solidOnly(fs)); why != "" {
+	if why := criticalReason(fs[:nDeciding]); why != "" {
 		ev = append(ev, "Critical: "+why+".")
+	}
+	if nDeciding == 0 {
+		ev = append(ev, "No finding decides the verdict: each is of low confidence or low severity (the notes below).")
 	}
 	for i, f := range fs {
 		if len(ev) >= maxEvidence-1 {
@@ -167,16 +178,19 @@ func evidence(fx facts, fs []report.Finding) []string {
 			break
 		}
 		line := fmt.Sprintf("[%s/%s confidence] %s %s from %s to %s: %s", f.Severity, f.Confidence, f.Type, f.Technique, f.Source, f.Target, f.Summary)
+		if i >= nDeciding {
+			line = "note: " + line
+		}
 		if !f.FirstSeen.IsZero() {
 			line += fmt.Sprintf(" (%s to %s)", f.FirstSeen.UTC().Format("2006-01-02 15:04:05"), f.LastSeen.UTC().Format("15:04:05"))
 		}
 		ev = append(ev, clip(line, report.MaxLineLength))
 	}
-	noun := "findings"
-	if len(fs) == 1 {
-		noun = "finding"
+	counted := plural(len(fs), "finding")
+	if notes := len(fs) - nDeciding; notes > 0 {
+		counted += fmt.Sprintf(" (%d %s the verdict, %s of low confidence or low severity)", nDeciding, decideVerb(nDeciding), plural(notes, "note"))
 	}
-	ev = append(ev, fmt.Sprintf("Capture: %d packets, %d unique IP addresses, %.1f s, %d %s.", fx.TotalPackets, fx.UniqueIPs, fx.Duration, len(fs), noun))
+	ev = append(ev, fmt.Sprintf("Capture: %d packets, %d unique IP addresses, %.1f s, %s.", fx.TotalPackets, fx.UniqueIPs, fx.Duration, counted))
 	for _, w := range fx.Warnings {
 		if len(ev) < report.MaxListItems {
 			ev = append(ev, clip("Capture warning: "+w, report.MaxLineLength))
@@ -185,7 +199,26 @@ func evidence(fx facts, fs []report.Finding) []string {
 	return ev
 }
 
-func recommendations(fs []report.Finding) []string {
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func decideVerb(n int) string {
+	if n == 1 {
+		return "decides"
+	}
+	return "decide"
+}
+
+// recommendations are the actions the deciding findings call for, one line
+// on the notes when there are any, and the closing keep-evidence line.
+// Notes ask for no action of their own: isolating a host on a weak signal
+// costs more than it saves.
+func recommendations(fs []report.Finding, notes int) []string {
 	var recs []string
 	seen := map[string]bool{}
 	add := func(s string) {
@@ -214,12 +247,15 @@ func recommendations(fs []report.Finding) []string {
 				add(fmt.Sprintf("Review the web application on %s for the injection attempts (%s) and its logs for successful ones.", f.Target, f.Technique))
 			}
 		case report.AttackDataExfiltration:
-			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanBytes(f.Counts["upload_bytes"]), f.Target))
+			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanize.Bytes(f.Counts["upload_bytes"]), f.Target))
 			add(fmt.Sprintf("Block %s at the egress firewall and review which data left.", f.Target))
 		case report.AttackDNSTunneling:
 			add(fmt.Sprintf("Isolate %s and investigate the process making the encoded DNS queries.", f.Source))
 			add("Review DNS egress: force clients through the internal resolvers and block or sinkhole the tunnel's domain (" + strings.Join(head(f.Samples["domain"], 1), "") + ").")
 		}
+	}
+	if notes > 0 {
+		add(fmt.Sprintf("The %s of low confidence or low severity decided nothing; review them only if other alerts name the same hosts.", plural(notes, "note")))
 	}
 	add("Keep this capture as evidence and correlate with endpoint and firewall logs for the same addresses and times.")
 	return recs
@@ -238,16 +274,4 @@ func clip(s string, n int) string {
 		return string(r[:n-3]) + "..."
 	}
 	return s
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -59,7 +59,7 @@ func TestRulesAnswer(t *testing.T) {
 		withSamples("domain", "t.exfit-test.example"))
 	sweep := finding(report.AttackPortScan, "10.66.0.13", report.TargetMultiple, report.SeverityMedium, report.ConfidenceMedium,
 		withTechnique("horizontal_syn"))
-	scanOther := finding(report.AttackPortScan, "10.66.0.14", "10.66.0.21", report.SeverityLow, report.ConfidenceMedium)
+	scanOther := finding(report.AttackPortScan, "10.66.0.14", "10.66.0.21", report.SeverityMedium, report.ConfidenceMedium)
 
 	tests := []struct {
 		name     string
@@ -101,7 +101,7 @@ func TestRulesAnswer(t *testing.T) {
 			findings: []report.Finding{exfilOutHigh},
 			want:     report.Assessment{AttackType: report.AttackDataExfiltration, Target: rAttacker, Severity: report.SeverityCritical, Confidence: report.ConfidenceHigh},
 			recs:     []string{"Isolate 10.66.0.10", "11.50 MB"},
-			evidence: []string{"Critical: 10.66.0.10 sent a high volume of data out of the network."},
+			evidence: []string{"Critical: 10.66.0.10 sent a high volume of data to 203.0.113.50, exfiltration at high confidence."},
 		},
 		{
 			name:     "high exfiltration with medium confidence is not raised",
@@ -145,8 +145,8 @@ func TestRulesAnswer(t *testing.T) {
 		},
 		{
 			name:     "the highest severity wins whatever the order",
-			findings: []report.Finding{scanOther, finding(report.AttackPortScan, "10.66.0.15", "10.66.0.21", report.SeverityHigh, report.ConfidenceLow)},
-			want:     report.Assessment{AttackType: report.AttackPortScan, Target: "10.66.0.21", Severity: report.SeverityHigh, Confidence: report.ConfidenceLow},
+			findings: []report.Finding{scanOther, finding(report.AttackPortScan, "10.66.0.15", "10.66.0.21", report.SeverityHigh, report.ConfidenceMedium)},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: "10.66.0.21", Severity: report.SeverityHigh, Confidence: report.ConfidenceMedium},
 		},
 		{
 			name:     "injection technique asks for an application review",
@@ -229,26 +229,182 @@ func TestRulesAnswerNoFindingsWarnings(t *testing.T) {
 	}
 }
 
-// TestRulesAnswerWeakFindingsDecideNothing checks that low-confidence
-// findings of medium severity (polling that trips the HTTP volume rule, an
-// internal copy) stay in the evidence and the count but neither change the
-// verdict nor make a source "multi-stage" while a surer finding stands.
-func TestRulesAnswerWeakFindingsDecideNothing(t *testing.T) {
-	scan := finding(report.AttackPortScan, "10.0.2.31", "10.0.1.10", report.SeverityMedium, report.ConfidenceMedium)
-	polling := finding(report.AttackHTTPEnumeration, "10.0.2.31", "10.0.1.10", report.SeverityMedium, report.ConfidenceLow, withTechnique("high_request_volume"))
-	staging := finding(report.AttackDataExfiltration, "10.0.2.31", "10.0.1.30", report.SeverityMedium, report.ConfidenceLow, withTechnique("internal_staging"))
-	ans := rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: []report.Finding{polling, staging, scan}})
-	want := report.Assessment{AttackType: report.AttackPortScan, Target: "10.0.1.10", Severity: report.SeverityMedium, Confidence: report.ConfidenceMedium}
-	if ans.AttackAssessment != want {
-		t.Errorf("assessment = %+v, want %+v", ans.AttackAssessment, want)
+// TestDecides spells out which findings decide the verdict: medium
+// confidence or more and medium severity or more, every other pair a note.
+func TestDecides(t *testing.T) {
+	decide := map[[2]string]bool{
+		{"medium", "medium"}: true, {"medium", "high"}: true,
+		{"high", "medium"}: true, {"high", "high"}: true,
+		{"critical", "medium"}: true, {"critical", "high"}: true,
 	}
-	if !strings.Contains(ans.Evidence[0], "port_scan") || len(ans.Evidence) != 4 {
-		t.Errorf("evidence should lead with the scan and keep the two weak findings:\n%s", strings.Join(ans.Evidence, "\n"))
+	for _, sev := range report.Severities {
+		for _, conf := range report.Confidences {
+			want := decide[[2]string{string(sev), string(conf)}]
+			if got := decides(finding(report.AttackPortScan, rAttacker, rServer, sev, conf)); got != want {
+				t.Errorf("decides(severity %s, confidence %s) = %v, want %v", sev, conf, got, want)
+			}
+		}
 	}
-	// With only weak findings, they decide after all.
-	ans = rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: []report.Finding{polling}})
-	if ans.AttackAssessment.AttackType != report.AttackHTTPEnumeration || ans.AttackAssessment.Confidence != report.ConfidenceLow {
-		t.Errorf("only a weak finding: %+v", ans.AttackAssessment)
+}
+
+// TestRulesAnswerNotes checks that findings of low confidence or low
+// severity (polling that trips the HTTP volume rule, an internal copy, a
+// few probed ports, CDN names) never decide: alone they give unknown/low
+// with the findings as notes, beside a deciding finding they change
+// nothing, and they never call for an action of their own.
+func TestRulesAnswerNotes(t *testing.T) {
+	const host, server = "10.0.2.31", "10.0.1.10"
+	scan := finding(report.AttackPortScan, host, server, report.SeverityMedium, report.ConfidenceMedium)
+	polling := finding(report.AttackHTTPEnumeration, host, server, report.SeverityMedium, report.ConfidenceLow, withTechnique("high_request_volume"))
+	staging := finding(report.AttackDataExfiltration, host, "10.0.1.30", report.SeverityMedium, report.ConfidenceLow,
+		withTechnique("internal_staging"), withCounts(map[string]int64{"upload_bytes": 3_000_000}))
+	fewPorts := finding(report.AttackPortScan, "10.0.2.40", server, report.SeverityLow, report.ConfidenceHigh, withTechnique("service_scan"))
+	cdn := finding(report.AttackDNSTunneling, "10.0.2.41", "10.0.0.53", report.SeverityHigh, report.ConfidenceLow, withSamples("domain", "cdn.example"))
+	bigExfilUnsure := finding(report.AttackDataExfiltration, host, rOutside, report.SeverityHigh, report.ConfidenceLow,
+		withCounts(map[string]int64{"upload_bytes": 50_000_000}))
+	// The busy benign capture: 50 polling findings and 14 internal
+	// copies, from one host among others.
+	var busy []report.Finding
+	for i := range 50 {
+		busy = append(busy, finding(report.AttackHTTPEnumeration, host, fmt.Sprintf("10.0.1.%d", i+1), report.SeverityMedium, report.ConfidenceLow, withTechnique("high_request_volume")))
+	}
+	for i := range 14 {
+		busy = append(busy, finding(report.AttackDataExfiltration, host, fmt.Sprintf("10.0.3.%d", i+1), report.SeverityMedium, report.ConfidenceLow, withTechnique("internal_staging")))
+	}
+	unknown := report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: report.ConfidenceLow}
+
+	for _, tt := range []struct {
+		name     string
+		findings []report.Finding
+		want     report.Assessment
+		threats  int
+		evidence []string // substrings that must each occur in some line
+		notEv    []string // substrings no evidence line may hold
+		recs     []string
+		notRecs  []string
+	}{
+		{
+			name: "internal staging at low confidence alone", findings: []report.Finding{staging}, want: unknown,
+			evidence: []string{"No finding decides the verdict", "note: [medium/low confidence] data_exfiltration internal_staging from 10.0.2.31 to 10.0.1.30",
+				"1 finding (0 decide the verdict, 1 note of low confidence or low severity)."},
+			recs:    []string{"No attack established: 1 finding of low confidence or low severity, listed as notes", "Keep this capture as evidence"},
+			notRecs: []string{"Isolate", "Block"},
+		},
+		{
+			name: "low severity at high confidence alone", findings: []report.Finding{fewPorts}, want: unknown,
+			evidence: []string{"note: [low/high confidence] port_scan service_scan"},
+			notRecs:  []string{"Block 10.0.2.40"},
+		},
+		{
+			name: "high severity at low confidence is neither the verdict nor critical", findings: []report.Finding{bigExfilUnsure, cdn}, want: unknown,
+			evidence: []string{"note: [high/low confidence] data_exfiltration", "note: [high/low confidence] dns_tunneling"},
+			notEv:    []string{"Critical"},
+			notRecs:  []string{"Isolate", "Review DNS egress"},
+		},
+		{
+			name: "a busy benign capture: many weak stages from one host", findings: busy, want: unknown,
+			evidence: []string{"64 findings (0 decide the verdict, 64 notes of low confidence or low severity).", "... and 41 more findings"},
+			notEv:    []string{"Critical", "several stages"},
+		},
+		{
+			name: "beside a deciding scan, weak findings change nothing", findings: []report.Finding{polling, staging, cdn, scan},
+			want:     report.Assessment{AttackType: report.AttackPortScan, Target: server, Severity: report.SeverityMedium, Confidence: report.ConfidenceMedium},
+			threats:  1,
+			evidence: []string{"4 findings (1 decides the verdict, 3 notes of low confidence or low severity)."},
+			notEv:    []string{"Critical", "several stages", "No finding decides"},
+			recs:     []string{"Block 10.0.2.31 at the firewall", "The 3 notes of low confidence or low severity decided nothing"},
+			notRecs:  []string{"Isolate", "Review DNS egress", "rate-limit HTTP requests"},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ans := rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: tt.findings})
+			if ans.AttackAssessment != tt.want {
+				t.Errorf("assessment = %+v, want %+v", ans.AttackAssessment, tt.want)
+			}
+			if got := threatCount(tt.findings); got != tt.threats {
+				t.Errorf("threatCount = %d, want %d", got, tt.threats)
+			}
+			// Deciding findings come first, then every note.
+			lines := ans.Evidence
+			if tt.threats > 0 && !strings.HasPrefix(lines[0], "[") {
+				t.Errorf("evidence does not lead with the deciding finding: %q", lines[0])
+			}
+			notes := countLines(lines, "note: [")
+			wantNotes := min(len(tt.findings)-tt.threats, maxEvidence-1-tt.threats-boolRank(tt.threats == 0))
+			if notes != wantNotes {
+				t.Errorf("%d note lines, want %d:\n%s", notes, wantNotes, strings.Join(lines, "\n"))
+			}
+			for _, sub := range tt.evidence {
+				if !containsLine(lines, sub) {
+					t.Errorf("no evidence line contains %q:\n%s", sub, strings.Join(lines, "\n"))
+				}
+			}
+			for _, sub := range tt.notEv {
+				if containsLine(lines, sub) {
+					t.Errorf("an evidence line contains %q:\n%s", sub, strings.Join(lines, "\n"))
+				}
+			}
+			for _, sub := range tt.recs {
+				if !containsLine(ans.Recommendations, sub) {
+					t.Errorf("no recommendation contains %q:\n%s", sub, strings.Join(ans.Recommendations, "\n"))
+				}
+			}
+			for _, sub := range tt.notRecs {
+				if containsLine(ans.Recommendations, sub) {
+					t.Errorf("a recommendation contains %q:\n%s", sub, strings.Join(ans.Recommendations, "\n"))
+				}
+			}
+			if err := ans.Validate(); err != nil {
+				t.Errorf("answer does not validate: %v", err)
+			}
+		})
+	}
+}
+
+// TestRulesAnswerEscalation checks when the verdict becomes critical: two
+// or more kinds of attack from one source, each at medium confidence or
+// more (and medium severity or more), or an exfiltration of high severity
+// at high confidence. Nothing else raises it.
+func TestRulesAnswerEscalation(t *testing.T) {
+	const a, b = "10.0.0.1", "10.0.0.2"
+	f := func(typ report.AttackType, src string, sev report.Severity, conf report.Confidence) report.Finding {
+		return finding(typ, src, rServer, sev, conf, withCounts(map[string]int64{"upload_bytes": 20_000_000}))
+	}
+	scan, enum, exfil, tunnel := report.AttackPortScan, report.AttackHTTPEnumeration, report.AttackDataExfiltration, report.AttackDNSTunneling
+	lo, med, hi := report.ConfidenceLow, report.ConfidenceMedium, report.ConfidenceHigh
+	for _, tt := range []struct {
+		name     string
+		findings []report.Finding
+		want     report.Severity
+		why      string // the critical line's text, "" when not critical
+	}{
+		{"scan then enumeration, both medium", []report.Finding{f(scan, a, report.SeverityMedium, med), f(enum, a, report.SeverityMedium, med)},
+			report.SeverityCritical, "Critical: 10.0.0.1 ran several stages of an attack (http_enumeration, port_scan)."},
+		{"three stages from one source", []report.Finding{f(scan, a, report.SeverityHigh, hi), f(enum, a, report.SeverityMedium, hi), f(tunnel, a, report.SeverityMedium, med)},
+			report.SeverityCritical, "Critical: 10.0.0.1 ran several stages of an attack (dns_tunneling, http_enumeration, port_scan)."},
+		{"second stage at low confidence", []report.Finding{f(scan, a, report.SeverityHigh, hi), f(enum, a, report.SeverityHigh, lo)}, report.SeverityHigh, ""},
+		{"second stage at low severity", []report.Finding{f(scan, a, report.SeverityLow, hi), f(exfil, a, report.SeverityMedium, hi)}, report.SeverityMedium, ""},
+		{"two kinds from two sources", []report.Finding{f(scan, a, report.SeverityHigh, hi), f(enum, b, report.SeverityHigh, hi)}, report.SeverityHigh, ""},
+		{"one kind twice from one source", []report.Finding{f(scan, a, report.SeverityHigh, hi), finding(scan, a, "10.66.0.99", report.SeverityHigh, hi)}, report.SeverityHigh, ""},
+		{"high exfiltration at high confidence", []report.Finding{f(exfil, a, report.SeverityHigh, hi)},
+			report.SeverityCritical, "Critical: 10.0.0.1 sent a high volume of data to 10.66.0.20, exfiltration at high confidence."},
+		{"high exfiltration at medium confidence", []report.Finding{f(exfil, a, report.SeverityHigh, med)}, report.SeverityHigh, ""},
+		{"high exfiltration at low confidence", []report.Finding{f(exfil, a, report.SeverityHigh, lo), f(scan, b, report.SeverityMedium, med)}, report.SeverityMedium, ""},
+		{"medium exfiltration at high confidence", []report.Finding{f(exfil, a, report.SeverityMedium, hi)}, report.SeverityMedium, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ans := rulesAnswer(facts{TotalPackets: 100, UniqueIPs: 3, Findings: tt.findings})
+			if got := ans.AttackAssessment.Severity; got != tt.want {
+				t.Errorf("severity %s, want %s\n%s", got, tt.want, strings.Join(ans.Evidence, "\n"))
+			}
+			crit := countLines(ans.Evidence, "Critical: ")
+			switch {
+			case tt.why == "" && crit != 0:
+				t.Errorf("a critical line without a critical verdict:\n%s", strings.Join(ans.Evidence, "\n"))
+			case tt.why != "" && (crit != 1 || ans.Evidence[0] != tt.why):
+				t.Errorf("evidence should open with %q:\n%s", tt.why, strings.Join(ans.Evidence, "\n"))
+			}
+		})
 	}
 }
 
@@ -346,23 +502,9 @@ func TestVictim(t *testing.T) {
 		{report.AttackDataExfiltration, rAttacker},
 		{report.AttackDNSTunneling, rAttacker},
 	} {
-		if got := victim(finding(tt.typ, rAttacker, rServer, report.SeverityLow, report.ConfidenceLow)); got != tt.want {
-			t.Errorf("victim(%s) = %s, want %s", tt.typ, got, tt.want)
+		if got := finding(tt.typ, rAttacker, rServer, report.SeverityLow, report.ConfidenceLow).Victim(); got != tt.want {
+			t.Errorf("Victim() of %s = %s, want %s", tt.typ, got, tt.want)
 		}
-	}
-}
-
-func TestHumanBytesAndClip(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 bytes", 999: "999 bytes", 1500: "1.5 kB", 4_000_000: "4.00 MB", 2_500_000_000: "2.50 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-	if got := clip("héllo wörld", 8); got != "héllo..." {
-		t.Errorf("clip = %q", got)
-	}
-	if got := clip("short", 8); got != "short" {
-		t.Errorf("clip = %q", got)
 	}
 }
 
@@ -376,4 +518,35 @@ func countLines(lines []string, sub string) int {
 		}
 	}
 	return n
+}
+
+// TestDisagreementIgnoresNotes: a model that answers unknown disagrees
+// with a deciding high finding, not with notes however severe they look.
+func TestDisagreementIgnoresNotes(t *testing.T) {
+	unknown := &report.Answer{AttackAssessment: report.Assessment{AttackType: report.AttackUnknown, Target: report.TargetUnknown, Severity: report.SeverityLow, Confidence: report.ConfidenceLow}}
+	for _, tt := range []struct {
+		name     string
+		findings []report.Finding
+		want     bool
+	}{
+		{"high finding at low confidence is a note", []report.Finding{finding(report.AttackDataExfiltration, rAttacker, "203.0.113.50", report.SeverityHigh, report.ConfidenceLow)}, false},
+		{"low severity at high confidence is a note", []report.Finding{finding(report.AttackHTTPEnumeration, rAttacker, rServer, report.SeverityLow, report.ConfidenceHigh)}, false},
+		{"deciding high finding", []report.Finding{finding(report.AttackPortScan, rAttacker, rServer, report.SeverityHigh, report.ConfidenceMedium)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := disagreement(unknown, facts{Findings: tt.findings})
+			if (got != "") != tt.want {
+				t.Errorf("disagreement = %q, want one: %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClip(t *testing.T) {
+	if got := clip("héllo wörld", 8); got != "héllo..." {
+		t.Errorf("clip = %q", got)
+	}
+	if got := clip("short", 8); got != "short" {
+		t.Errorf("clip = %q", got)
+	}
 }

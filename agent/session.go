@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -38,11 +39,14 @@ func newSession(ctx context.Context, c *client.Client, pcapFile, workingDir stri
 	return &session{c: c, pcapFile: pcapFile, workingDir: workingDir}, nil
 }
 
-// stdioClient starts command as an MCP server subprocess over stdio. Its
-// stderr is discarded into the transport's bounded buffer.
-func stdioClient(command string, args []string) (*client.Client, error) {
+// stdioClient starts command as an MCP server subprocess over stdio, bound
+// to ctx: the transport starts it with exec.CommandContext, so when ctx
+// ends (a cancel, the session timeout) the child is killed at once, not
+// left to the two-second grace of a Close that only closes its stdin. Its stderr is discarded into the
+// transport's bounded buffer.
+func stdioClient(ctx context.Context, command string, args []string) (*client.Client, error) {
 	tr := transport.NewStdioWithOptions(command, nil, args)
-	if err := tr.Start(context.Background()); err != nil {
+	if err := tr.Start(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrServerStart, command, err)
 	}
 	return client.NewClient(tr), nil
@@ -71,9 +75,9 @@ var errOtherCapture = errors.New("this investigation is bound to its own capture
 
 // bind fills in the investigation's capture and refuses any other.
 func (s *session) bind(args map[string]any) (map[string]any, error) {
-	out := make(map[string]any, len(args)+2)
-	for k, v := range args {
-		out[k] = v
+	out := maps.Clone(args)
+	if out == nil {
+		out = make(map[string]any, 2)
 	}
 	if v, ok := out["pcap_file"]; ok && v != nil && v != "" {
 		p, _ := v.(string)

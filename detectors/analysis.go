@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -15,8 +16,9 @@ import (
 // pass: it reads the detector's state and never changes it, so new
 // thresholds are answered without reading the capture again.
 type Detector interface {
-	Analyzer
-	Findings(cfg Config, c *Capture) []report.Finding
+	capture.Analyzer
+
+	Findings(cfg Config, c *capture.Capture) []report.Finding
 }
 
 // Analysis is everything one pass over a capture learned: the summary, the
@@ -35,7 +37,7 @@ type Analysis struct {
 	// timeline above were made with.
 	Config Config `json:"-"`
 
-	capture   *Capture
+	capture   *capture.Capture
 	summary   *summaryAnalyzer
 	timeline  *timelineAnalyzer
 	convs     []Conversation
@@ -70,11 +72,11 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		timeline:  newTimelineAnalyzer(),
 		detectors: newDetectors(cfg),
 	}
-	analyzers := []Analyzer{a.summary, a.timeline}
+	analyzers := []capture.Analyzer{a.summary, a.timeline}
 	for _, d := range a.detectors {
 		analyzers = append(analyzers, d)
 	}
-	c, err := Scan(ctx, path, analyzers...)
+	c, err := capture.Scan(ctx, path, analyzers...)
 	if c == nil {
 		return nil, err
 	}
@@ -134,7 +136,7 @@ func (a *Analysis) TimelineAt(interval time.Duration) (Timeline, error) {
 }
 
 // Capture returns what the pass learned about the file and its connections.
-func (a *Analysis) Capture() *Capture { return a.capture }
+func (a *Analysis) Capture() *capture.Capture { return a.capture }
 
 // Conversations returns every address pair, largest first (the summary
 // keeps only the top ones).

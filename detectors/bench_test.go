@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/pcapgen"
 )
 
@@ -109,7 +110,7 @@ func BenchmarkAnalyze(b *testing.B) {
 func BenchmarkAnalyzeNoDetectors(b *testing.B) {
 	benchPackets(b, func(path string) (int, error) {
 		sum, tl := newSummaryAnalyzer(), newTimelineAnalyzer()
-		c, err := Scan(context.Background(), path, sum, tl)
+		c, err := capture.Scan(context.Background(), path, sum, tl)
 		if err != nil {
 			return 0, err
 		}
@@ -122,7 +123,7 @@ func BenchmarkAnalyzeNoDetectors(b *testing.B) {
 // BenchmarkScan is the engine alone: read, decode once, flows; no analysis.
 func BenchmarkScan(b *testing.B) {
 	benchPackets(b, func(path string) (int, error) {
-		c, err := Scan(context.Background(), path)
+		c, err := capture.Scan(context.Background(), path)
 		if err != nil {
 			return 0, err
 		}

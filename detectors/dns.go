@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -263,8 +264,8 @@ func newDNSDetector() *dnsDetector {
 }
 
 // Packet counts the questions of DNS queries and the rcodes of responses.
-func (d *dnsDetector) Packet(p *Packet) {
-	if p.DNS == nil || p.Layers&LayerDNS == 0 {
+func (d *dnsDetector) Packet(p *capture.Packet) {
+	if p.DNS == nil || p.Layers&capture.LayerDNS == 0 {
 		return
 	}
 	m := p.DNS
@@ -345,7 +346,7 @@ func fnv64(b []byte) uint64 {
 	return h
 }
 
-func (d *dnsDetector) question(p *Packet, q *layers.DNSQuestion) {
+func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 	d.queries++
 	d.qtypes[uint16(q.Type)]++
 	orig := trimDot(q.Name)
@@ -509,7 +510,7 @@ func (pr *dnsPair) addResolver(a netip.Addr) {
 
 // response counts the rcode, and charges it to the domain of the first
 // question and to the pair of the client it goes back to.
-func (d *dnsDetector) response(p *Packet, m *layers.DNS) {
+func (d *dnsDetector) response(p *capture.Packet, m *layers.DNS) {
 	d.responses++
 	d.rcodes[uint8(m.ResponseCode)]++
 	if len(m.Questions) == 0 {
@@ -759,7 +760,7 @@ func judgeDNS(cfg DNSConfig, queries, answered, nx int64, qtypes *[qtCount]int64
 }
 
 // Findings flags each (client, domain) pair whose signals agree.
-func (d *dnsDetector) Findings(cfg Config, _ *Capture) []report.Finding {
+func (d *dnsDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding {
 	var out []report.Finding
 	for _, pr := range d.pairList {
 		dom := pr.domain

@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -559,7 +560,7 @@ func TestDNSSyntheticTunnels(t *testing.T) {
 func TestDNSPacketNoAlloc(t *testing.T) {
 	d := newDNSDetector()
 	msg := &layers.DNS{Questions: []layers.DNSQuestion{{Name: []byte("abcdefgh12345678.Tunnel.Example.com."), Type: layers.DNSTypeTXT}}}
-	p := &Packet{Layers: LayerIPv4 | LayerUDP | LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), DNS: msg,
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerUDP | capture.LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), DNS: msg,
 		Time: time.Unix(100, 0)}
 	d.Packet(p)
 	if allocs := testing.AllocsPerRun(100, func() { d.Packet(p) }); allocs != 0 {
@@ -577,7 +578,7 @@ func TestDNSPacketNoAlloc(t *testing.T) {
 // all counted, the unique count stops at the bound and says so.
 func TestDNSBounds(t *testing.T) {
 	d := newDNSDetector()
-	p := &Packet{Layers: LayerIPv4 | LayerUDP | LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerUDP | capture.LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
 	const n = dnsMaxNamesPerSet + 5000
 	for i := range n {
 		p.DNS = &layers.DNS{Questions: []layers.DNSQuestion{{Name: fmt.Appendf(nil, "%032x.t.example.com", i), Type: layers.DNSTypeTXT}}}
@@ -604,7 +605,7 @@ func TestDNSBounds(t *testing.T) {
 // BenchmarkDNSPacket measures a query for a name seen before and a flood
 // of new names (a tunnel).
 func BenchmarkDNSPacket(b *testing.B) {
-	p := &Packet{Layers: LayerIPv4 | LayerUDP | LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerUDP | capture.LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
 	b.Run("repeated", func(b *testing.B) {
 		d := newDNSDetector()
 		p.DNS = &layers.DNS{Questions: []layers.DNSQuestion{{Name: []byte("www.example.com"), Type: layers.DNSTypeA}}}

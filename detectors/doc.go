@@ -1,25 +1,11 @@
-// Package detectors reads packet captures and runs every analysis over
-// them in one pass: the summary and timeline of a capture, and the
+// Package detectors judges packet captures: it runs every analysis over
+// the packets of one pass: the summary and timeline of a capture, and the
 // detectors of port scans, HTTP enumeration, data exfiltration and DNS
 // tunnels.
 //
-// # Reading
-//
-// A capture is recognised by its magic number, never its name: pcap
-// (microsecond or nanosecond, either byte order) or pcapng (several
-// sections, interfaces with different link types), either one
-// gzip-compressed. Scan reads it with gopacket's pcapgo readers and
-// decodes each packet once, with DecodingLayerParser and reused layers,
-// into a Packet: the view every Analyzer receives. The engine also keeps
-// one table of TCP and UDP connections (Flow), with the side that opened
-// each and the bytes each side sent, which the analyses share.
-//
-// Problems with a file are a *CaptureError wrapping one of ErrNotFound,
-// ErrNotRegular, ErrPermission, ErrEmpty, ErrNotCapture,
-// ErrUnsupportedVersion or ErrCorrupt. A file cut short in the middle of a
-// record is not an error: the results cover every packet before the cut
-// and say Truncated. A file damaged part-way gives the results before the
-// damage together with the error.
+// The packets come from package capture, which reads and decodes each one
+// once; every analysis here is a capture.Analyzer fed by that one pass.
+// Following one TCP connection is package streams' job.
 //
 // # Analysing
 //
@@ -41,6 +27,25 @@
 //		fmt.Println(f.Severity, f.Type, f.Source, "->", f.Target)
 //	}
 //
-// ExtractStream reassembles one TCP connection in both directions, in one
-// pass that looks only at that connection.
+// # Severity and confidence
+//
+// Every finding carries two ratings. Severity says how bad it is if it is
+// true; confidence says how sure the evidence makes the detector that it
+// is true. A finding that rests on volume alone (many requests, a large
+// upload, many names) with nothing that marks it hostile is low at most.
+//
+// The ratings decide what the analyst does with a finding:
+//
+//   - medium severity or more and medium confidence or more: the finding
+//     decides the verdict (type, target, severity, confidence) and counts
+//     in the report's threat_count;
+//   - low confidence, or low severity: the finding is a note, listed in
+//     the evidence but deciding nothing; a capture whose findings are all
+//     notes is unknown, severity low, confidence low;
+//   - the verdict is critical only when one source runs two or more kinds
+//     of attack, each a deciding finding, or when an exfiltration is of
+//     high severity at high confidence. A note never raises it.
+//
+// So a detector must rate what it is sure of: a weak signal at low
+// confidence costs nothing, the same signal at medium pages someone.
 package detectors

@@ -13,9 +13,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // expectedFile is the part of ../shared/corpus/expected.json these tests read.
@@ -95,7 +96,7 @@ func TestCorpusMatchesTshark(t *testing.T) {
 			path := filepath.Join(corpusDir(), name)
 			a, err := Analyze(context.Background(), path, Config{})
 			if reason, ok := corpusDivergences[name]; ok {
-				if !errors.Is(err, ErrCorrupt) || a == nil || a.Summary.TotalPackets != 1 {
+				if !errors.Is(err, capture.ErrCorrupt) || a == nil || a.Summary.TotalPackets != 1 {
 					t.Fatalf("want 1 packet then ErrCorrupt (%s), got %v, %v", reason, a != nil, err)
 				}
 				return
@@ -151,11 +152,11 @@ func TestCorpusMatchesTshark(t *testing.T) {
 					t.Errorf("cut-short file: want truncated with a warning and no error, got err %v, truncated %v, warnings %q", err, a.Truncated, a.Warnings)
 				}
 			case strings.Contains(e.ReadError.Message, "version"):
-				if !errors.Is(err, ErrUnsupportedVersion) {
+				if !errors.Is(err, capture.ErrUnsupportedVersion) {
 					t.Errorf("err = %v, want ErrUnsupportedVersion", err)
 				}
 			default:
-				if !errors.Is(err, ErrCorrupt) {
+				if !errors.Is(err, capture.ErrCorrupt) {
 					t.Errorf("err = %v, want ErrCorrupt", err)
 				}
 			}
@@ -211,91 +212,6 @@ func TestGzipCaptureReadsTheSame(t *testing.T) {
 	}
 }
 
-func TestBadInput(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// A pcapng whose last block is cut in half.
-	ng, err := os.ReadFile(corpusFile(t, "chrissanders-packets/http_google.pcapng"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name        string
-		path        string
-		kind        error
-		wantInError string
-	}{
-		{"missing", filepath.Join(dir, "nope.pcap"), ErrNotFound, "nope.pcap"},
-		{"directory", dir, ErrNotRegular, "directory"},
-		{"fifo", fifo, ErrNotRegular, "fifo"},
-		{"zero bytes", write("zero.pcap", nil), ErrEmpty, "0 bytes"},
-		{"text file", write("notes.pcap", []byte("hello, this is not a capture\n")), ErrNotCapture, `"hell"`},
-		{"html", write("page.pcapng", []byte("<html><body>x</body></html>")), ErrNotCapture, "0x3c68746d"},
-		{"three bytes", write("tiny.pcap", []byte{0xd4, 0xc3, 0xb2}), ErrNotCapture, "too short"},
-		{"pcap header cut", write("cut.pcap", []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0}), ErrCorrupt, "header"},
-		{"pcap version 3", write("v3.pcap", append([]byte{0xd4, 0xc3, 0xb2, 0xa1, 3, 0, 4, 0}, make([]byte, 16)...)), ErrUnsupportedVersion, "version"},
-		{"bad gzip", write("bad.gz", []byte{0x1f, 0x8b, 0x08, 0, 1, 2}), ErrCorrupt, "gzip"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := Analyze(context.Background(), tt.path, Config{})
-			if a != nil {
-				t.Errorf("got an Analysis for bad input")
-			}
-			if !errors.Is(err, tt.kind) {
-				t.Fatalf("err = %v, want %v", err, tt.kind)
-			}
-			var ce *CaptureError
-			if !errors.As(err, &ce) || ce.Path != tt.path {
-				t.Fatalf("err %v is not a *CaptureError with path %s", err, tt.path)
-			}
-			if !strings.Contains(err.Error(), tt.wantInError) {
-				t.Errorf("error %q does not say %q", err, tt.wantInError)
-			}
-		})
-	}
-	t.Run("pcapng cut mid-block", func(t *testing.T) {
-		p := write("cut.pcapng", ng[:len(ng)-37])
-		a, err := Analyze(context.Background(), p, Config{})
-		if err != nil {
-			t.Fatalf("err = %v, want a truncated result", err)
-		}
-		if !a.Truncated || a.Summary.TotalPackets != 11 || len(a.Warnings) == 0 {
-			t.Errorf("truncated=%v packets=%d warnings=%q, want true, 11 (of 12), a warning", a.Truncated, a.Summary.TotalPackets, a.Warnings)
-		}
-	})
-	t.Run("permission denied", func(t *testing.T) {
-		if os.Geteuid() == 0 {
-			t.Skip("running as root: file permissions do not stop root")
-		}
-		p := write("secret.pcap", ng)
-		os.Chmod(p, 0)
-		_, err := Analyze(context.Background(), p, Config{})
-		if !errors.Is(err, ErrPermission) {
-			t.Errorf("err = %v, want ErrPermission", err)
-		}
-	})
-}
-
-func TestCancelStopsTheRead(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	a, err := Analyze(ctx, corpusFile(t, "chrissanders-packets/synscan.pcapng"), Config{})
-	if a != nil || !errors.Is(err, context.Canceled) {
-		t.Fatalf("Analyze with a cancelled ctx = %v, %v; want nil, context.Canceled", a != nil, err)
-	}
-}
-
 func TestSummaryValues(t *testing.T) {
 	a := analyzeFile(t, corpusFile(t, "chrissanders-packets/http_espn.pcapng"), Config{})
 	s := a.Summary
@@ -331,7 +247,7 @@ func TestLargestConversationPayload(t *testing.T) {
 	// the client and 579 back, in one connection.
 	a := analyzeFile(t, corpusFile(t, "suricata-verify/tests/mime/mime-stream-depth/input.pcap"), Config{})
 	flows := a.Capture().Flows()
-	var best *Flow
+	var best *capture.Flow
 	for _, f := range flows {
 		if best == nil || f.Payload[0]+f.Payload[1] > best.Payload[0]+best.Payload[1] {
 			best = f

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -70,36 +72,11 @@ const (
 	exfilConnSamples = 10
 )
 
-// internalNets are the networks IsInternal treats as internal besides
-// those the user configures.
-var internalNets = []netip.Prefix{
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("fc00::/7"),
-	netip.MustParsePrefix("fe80::/10"),
-}
-
 // IsInternal reports whether addr is in a private network (RFC 1918,
 // 100.64.0.0/10, loopback, link-local, IPv6 ULA) or in one of extra.
 // IPv4-mapped IPv6 addresses are judged as IPv4.
 func IsInternal(addr netip.Addr, extra []netip.Prefix) bool {
-	addr = addr.Unmap()
-	for _, p := range internalNets {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	for _, p := range extra {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return netscope.Internal(addr, extra)
 }
 
 func scope(addr netip.Addr, extra []netip.Prefix) string {
@@ -116,7 +93,7 @@ type exfilDetector struct {
 	drip dripTracker
 
 	once   sync.Once
-	aggFor *Capture
+	aggFor *capture.Capture
 	agg    *exfilAgg
 }
 
@@ -124,16 +101,16 @@ func newExfilDetector() *exfilDetector { return &exfilDetector{} }
 
 // Packet looks at ICMP echoes and at the data clients send on connections
 // open for some time; everything else the engine's flows count.
-func (d *exfilDetector) Packet(p *Packet) {
+func (d *exfilDetector) Packet(p *capture.Packet) {
 	switch {
-	case p.Layers&(LayerICMPv4|LayerICMPv6) != 0:
+	case p.Layers&(capture.LayerICMPv4|capture.LayerICMPv6) != 0:
 		d.icmp.packet(p)
 	case p.FromClient && p.PayloadLen > 0 && p.Flow != nil && p.Flow.Proto == 6:
 		d.drip.packet(p)
 	}
 }
 
-func (d *exfilDetector) aggregate(c *Capture) *exfilAgg {
+func (d *exfilDetector) aggregate(c *capture.Capture) *exfilAgg {
 	d.once.Do(func() {
 		d.aggFor = c
 		d.agg = buildExfil(c)
@@ -144,12 +121,12 @@ func (d *exfilDetector) aggregate(c *Capture) *exfilAgg {
 	return buildExfil(c)
 }
 
-func (d *exfilDetector) pairs(c *Capture) []*exfilPair { return d.aggregate(c).pairs }
+func (d *exfilDetector) pairs(c *capture.Capture) []*exfilPair { return d.aggregate(c).pairs }
 
 // Findings reports every pair whose uploads reach the threshold, judged by
 // what marks them (see the package comment above), then the ICMP channels
 // and the slow drips.
-func (d *exfilDetector) Findings(cfg Config, c *Capture) []report.Finding {
+func (d *exfilDetector) Findings(cfg Config, c *capture.Capture) []report.Finding {
 	ec := cfg.Exfil
 	agg := d.aggregate(c)
 	pe := newExfilPeers(agg.pairs, ec.InternalNetworks)

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // The exfiltration detector's accumulation: every TCP connection of the
@@ -84,7 +86,7 @@ func (u *portUsers) others(a netip.Addr) int {
 
 // orient returns the logical client and server of a TCP flow and the
 // payload each sent.
-func orient(f *Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) {
+func orient(f *capture.Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) {
 	client, server, up, down = f.Client, f.Server, f.Payload[0], f.Payload[1]
 	if client.Port() == 20 && server.Port() >= 1024 {
 		// Active FTP data: the FTP server connected from port 20.
@@ -93,7 +95,7 @@ func orient(f *Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) 
 	return client, server, up, down, false
 }
 
-func buildExfil(c *Capture) *exfilAgg {
+func buildExfil(c *capture.Capture) *exfilAgg {
 	agg := &exfilAgg{dstClients: map[netip.Addr]int{}}
 	if c == nil {
 		return agg
@@ -162,7 +164,7 @@ func buildExfil(c *Capture) *exfilAgg {
 // topConns returns, for each pair in want, its largest uploads (at most
 // exfilConnSamples). It reads the flows again, only for the few pairs
 // reported, rather than keeping a list for every pair of the capture.
-func topConns(c *Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
+func topConns(c *capture.Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
 	out := map[addrPair][]exfilConn{}
 	if c == nil || len(want) == 0 {
 		return out

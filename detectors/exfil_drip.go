@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -43,18 +44,18 @@ type dripState struct {
 // dripTracker counts, per long TCP connection, the seconds in which its
 // client sent data.
 type dripTracker struct {
-	flows map[*Flow]*dripState
+	flows map[*capture.Flow]*dripState
 }
 
 // packet is called for TCP packets with payload from the client.
-func (t *dripTracker) packet(p *Packet) {
+func (t *dripTracker) packet(p *capture.Packet) {
 	if p.Time.Sub(p.Flow.First) < dripWarmup {
 		return
 	}
 	st := t.flows[p.Flow]
 	if st == nil {
 		if t.flows == nil {
-			t.flows = map[*Flow]*dripState{}
+			t.flows = map[*capture.Flow]*dripState{}
 		}
 		st = &dripState{lastSec: -1}
 		t.flows[p.Flow] = st
@@ -70,7 +71,7 @@ func (t *dripTracker) packet(p *Packet) {
 // report (reported).
 func (t *dripTracker) findings(ec ExfilConfig, reported map[addrPair]bool) []report.Finding {
 	type drip struct {
-		f      *Flow
+		f      *capture.Flow
 		client netip.AddrPort
 		server netip.AddrPort
 		up     uint64

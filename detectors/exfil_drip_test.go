@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -17,22 +18,22 @@ func TestExfilDrip(t *testing.T) {
 	// session writes one connection lasting secs seconds in which, every
 	// every seconds, the client sends up bytes and the server down bytes.
 	session := func(s *synthCapture, server string, sport uint16, secs, every, up, down int) {
-		s.tcp(client, cport, server, sport, FlagSYN, 0)
-		s.tcp(server, sport, client, cport, FlagSYN|FlagACK, 0)
-		s.tcp(client, cport, server, sport, FlagACK, 0)
+		s.tcp(client, cport, server, sport, capture.FlagSYN, 0)
+		s.tcp(server, sport, client, cport, capture.FlagSYN|capture.FlagACK, 0)
+		s.tcp(client, cport, server, sport, capture.FlagACK, 0)
 		for i := 0; i < secs; i += every {
 			s.at = s.at.Add(time.Duration(every) * time.Second)
 			if up > 0 {
-				s.tcp(client, cport, server, sport, FlagACK|FlagPSH, up)
+				s.tcp(client, cport, server, sport, capture.FlagACK|capture.FlagPSH, up)
 			}
 			if down > 0 {
-				s.tcp(server, sport, client, cport, FlagACK|FlagPSH, down)
+				s.tcp(server, sport, client, cport, capture.FlagACK|capture.FlagPSH, down)
 			} else {
-				s.tcp(server, sport, client, cport, FlagACK, 0)
+				s.tcp(server, sport, client, cport, capture.FlagACK, 0)
 			}
 		}
-		s.tcp(client, cport, server, sport, FlagFIN|FlagACK, 0)
-		s.tcp(server, sport, client, cport, FlagFIN|FlagACK, 0)
+		s.tcp(client, cport, server, sport, capture.FlagFIN|capture.FlagACK, 0)
+		s.tcp(server, sport, client, cport, capture.FlagFIN|capture.FlagACK, 0)
 	}
 	tests := []struct {
 		name  string
@@ -52,15 +53,15 @@ func TestExfilDrip(t *testing.T) {
 			session(s, "203.0.113.70", 22, 300, 1, 100, 400)
 		}, nil},
 		{"a burst then a quiet connection is no drip", func(s *synthCapture) {
-			s.tcp(client, cport, "203.0.113.70", 443, FlagSYN, 0)
-			s.tcp("203.0.113.70", 443, client, cport, FlagSYN|FlagACK, 0)
+			s.tcp(client, cport, "203.0.113.70", 443, capture.FlagSYN, 0)
+			s.tcp("203.0.113.70", 443, client, cport, capture.FlagSYN|capture.FlagACK, 0)
 			for range 150 {
-				s.tcp(client, cport, "203.0.113.70", 443, FlagACK|FlagPSH, 1200)
+				s.tcp(client, cport, "203.0.113.70", 443, capture.FlagACK|capture.FlagPSH, 1200)
 			}
 			for range 18 { // keep-alives every 10 s
 				s.at = s.at.Add(10 * time.Second)
-				s.tcp(client, cport, "203.0.113.70", 443, FlagACK, 0)
-				s.tcp("203.0.113.70", 443, client, cport, FlagACK, 0)
+				s.tcp(client, cport, "203.0.113.70", 443, capture.FlagACK, 0)
+				s.tcp("203.0.113.70", 443, client, cport, capture.FlagACK, 0)
 			}
 		}, nil},
 		{"a fast stream is judged by volume, not as a drip", func(s *synthCapture) {

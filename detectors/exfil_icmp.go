@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -83,18 +84,18 @@ type icmpEcho struct {
 
 // icmpDataLen is the echo data the packet carried on the wire: what the
 // capture holds plus what a snap length cut off.
-func icmpDataLen(p *Packet) int {
+func icmpDataLen(p *capture.Packet) int {
 	return len(p.ICMPPayload) + max(0, p.Length-p.CaptureLength)
 }
 
 // packet reads one ICMP or ICMPv6 packet; only echo requests and replies
 // count.
-func (e *icmpEcho) packet(p *Packet) {
+func (e *icmpEcho) packet(p *capture.Packet) {
 	var request bool
 	switch {
-	case p.Layers&LayerICMPv4 != 0 && p.ICMPType == 8, p.Layers&LayerICMPv6 != 0 && p.ICMPType == 128:
+	case p.Layers&capture.LayerICMPv4 != 0 && p.ICMPType == 8, p.Layers&capture.LayerICMPv6 != 0 && p.ICMPType == 128:
 		request = true
-	case p.Layers&LayerICMPv4 != 0 && p.ICMPType == 0, p.Layers&LayerICMPv6 != 0 && p.ICMPType == 129:
+	case p.Layers&capture.LayerICMPv4 != 0 && p.ICMPType == 0, p.Layers&capture.LayerICMPv6 != 0 && p.ICMPType == 129:
 	default:
 		return
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -28,17 +29,17 @@ func (s *exfilSynth) conn(client, server string, sport uint16, up, down int) {
 	const mss = 1400
 	s.port++
 	cport := s.port
-	s.tcp(client, cport, server, sport, FlagSYN, 0)
-	s.tcp(server, sport, client, cport, FlagSYN|FlagACK, 0)
-	s.tcp(client, cport, server, sport, FlagACK, 0)
+	s.tcp(client, cport, server, sport, capture.FlagSYN, 0)
+	s.tcp(server, sport, client, cport, capture.FlagSYN|capture.FlagACK, 0)
+	s.tcp(client, cport, server, sport, capture.FlagACK, 0)
 	for sent := 0; sent < up; sent += mss {
-		s.tcp(client, cport, server, sport, FlagACK|FlagPSH, min(mss, up-sent))
+		s.tcp(client, cport, server, sport, capture.FlagACK|capture.FlagPSH, min(mss, up-sent))
 	}
 	for sent := 0; sent < down; sent += mss {
-		s.tcp(server, sport, client, cport, FlagACK|FlagPSH, min(mss, down-sent))
+		s.tcp(server, sport, client, cport, capture.FlagACK|capture.FlagPSH, min(mss, down-sent))
 	}
-	s.tcp(client, cport, server, sport, FlagFIN|FlagACK, 0)
-	s.tcp(server, sport, client, cport, FlagFIN|FlagACK, 0)
+	s.tcp(client, cport, server, sport, capture.FlagFIN|capture.FlagACK, 0)
+	s.tcp(server, sport, client, cport, capture.FlagFIN|capture.FlagACK, 0)
 }
 
 // office writes ordinary traffic of n hosts 10.0.9.1..n: each browses two

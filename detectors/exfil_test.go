@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -195,18 +196,18 @@ func TestTransfers(t *testing.T) {
 func TestExfilSynthetic(t *testing.T) {
 	const mss = 1400
 	upload := func(s *synthCapture, client string, cport uint16, server string, sport uint16, bytes int) {
-		s.tcp(client, cport, server, sport, FlagSYN, 0)
-		s.tcp(server, sport, client, cport, FlagSYN|FlagACK, 0)
+		s.tcp(client, cport, server, sport, capture.FlagSYN, 0)
+		s.tcp(server, sport, client, cport, capture.FlagSYN|capture.FlagACK, 0)
 		for sent := 0; sent < bytes; sent += mss {
-			s.tcp(client, cport, server, sport, FlagACK|FlagPSH, min(mss, bytes-sent))
+			s.tcp(client, cport, server, sport, capture.FlagACK|capture.FlagPSH, min(mss, bytes-sent))
 		}
-		s.tcp(server, sport, client, cport, FlagACK, 0)
+		s.tcp(server, sport, client, cport, capture.FlagACK, 0)
 	}
 	download := func(s *synthCapture, client string, cport uint16, server string, sport uint16, bytes int) {
-		s.tcp(client, cport, server, sport, FlagSYN, 0)
-		s.tcp(server, sport, client, cport, FlagSYN|FlagACK, 0)
+		s.tcp(client, cport, server, sport, capture.FlagSYN, 0)
+		s.tcp(server, sport, client, cport, capture.FlagSYN|capture.FlagACK, 0)
 		for sent := 0; sent < bytes; sent += mss {
-			s.tcp(server, sport, client, cport, FlagACK|FlagPSH, min(mss, bytes-sent))
+			s.tcp(server, sport, client, cport, capture.FlagACK|capture.FlagPSH, min(mss, bytes-sent))
 		}
 	}
 	tests := []struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -180,11 +181,11 @@ func checkErr(t *testing.T, what string, err error) {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return
 	}
-	var ce *CaptureError
+	var ce *capture.CaptureError
 	if !errors.As(err, &ce) {
 		t.Fatalf("%s: error %T is not a *CaptureError: %v", what, err, err)
 	}
-	for _, k := range []error{ErrNotFound, ErrNotRegular, ErrPermission, ErrEmpty, ErrNotCapture, ErrUnsupportedVersion, ErrCorrupt} {
+	for _, k := range []error{capture.ErrNotFound, capture.ErrNotRegular, capture.ErrPermission, capture.ErrEmpty, capture.ErrNotCapture, capture.ErrUnsupportedVersion, capture.ErrCorrupt} {
 		if ce.Kind == k {
 			return
 		}
@@ -195,7 +196,7 @@ func checkErr(t *testing.T, what string, err error) {
 // packetCounter is an analysis that only counts.
 type packetCounter struct{ n int }
 
-func (c *packetCounter) Packet(*Packet) { c.n++ }
+func (c *packetCounter) Packet(*capture.Packet) { c.n++ }
 
 // FuzzAnalyze writes the input to a file and analyses it: no panic, no
 // hang, only typed errors, and a result whose numbers agree.
@@ -231,7 +232,7 @@ func FuzzAnalyze(f *testing.F) {
 		}
 
 		var pc packetCounter
-		c, serr := Scan(ctx, path, &pc)
+		c, serr := capture.Scan(ctx, path, &pc)
 		checkErr(t, "Scan", serr)
 		if c != nil && c.Packets != pc.n {
 			t.Fatalf("Scan counted %d packets, the analyzer saw %d", c.Packets, pc.n)
@@ -247,7 +248,7 @@ func FuzzAnalyze(f *testing.F) {
 
 // errKind returns the sentinel err wraps, or nil.
 func errKind(err error) error {
-	var ce *CaptureError
+	var ce *capture.CaptureError
 	if errors.As(err, &ce) {
 		return ce.Kind
 	}
@@ -276,8 +277,8 @@ func FuzzOpen(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), fuzzTimeout)
 		defer cancel()
-		c1, err1 := Scan(ctx, plain)
-		c2, err2 := Scan(ctx, packed)
+		c1, err1 := capture.Scan(ctx, plain)
+		c2, err2 := capture.Scan(ctx, packed)
 		if ctx.Err() != nil {
 			t.Fatalf("Scan of %d bytes did not finish in %v", len(data), fuzzTimeout)
 		}
@@ -341,20 +342,20 @@ func TestDamagedSeeds(t *testing.T) {
 		{"pcap_huge_caplen", 0, true, nil},
 		{"pcap_caplen_over_snap", 1, false, nil}, // pcapgo, like libpcap, accepts records up to 262144 bytes whatever the snap length
 		{"pcapng_cut", 1, true, nil},
-		{"pcap_caplen_over_len", 0, false, ErrCorrupt},
+		{"pcap_caplen_over_len", 0, false, capture.ErrCorrupt},
 		{"pcap_unknown_link", 1, false, nil},
 		{"pcap_link_raw", 1, false, nil},
 		{"pcap_link_null", 1, false, nil},
-		{"pcap_version_9", 0, false, ErrUnsupportedVersion},
+		{"pcap_version_9", 0, false, capture.ErrUnsupportedVersion},
 		{"pcap_be_header", 0, false, nil},
 		{"pcap_gzip", 1, false, nil},
-		{"gzip_text", 0, false, ErrNotCapture},
+		{"gzip_text", 0, false, capture.ErrNotCapture},
 		{"pcapng_two_ifaces", 2, false, nil},
-		{"pcapng_version_2", 0, false, ErrUnsupportedVersion},
-		{"pcapng_bad_iface", 0, false, ErrCorrupt},
+		{"pcapng_version_2", 0, false, capture.ErrUnsupportedVersion},
+		{"pcapng_bad_iface", 0, false, capture.ErrCorrupt},
 		{"pcapng_two_sections", 3, false, nil},
-		{"text", 0, false, ErrNotCapture},
-		{"three_bytes", 0, false, ErrNotCapture},
+		{"text", 0, false, capture.ErrNotCapture},
+		{"three_bytes", 0, false, capture.ErrNotCapture},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,7 +363,7 @@ func TestDamagedSeeds(t *testing.T) {
 			if err := os.WriteFile(path, seeds[tt.name], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c, err := Scan(context.Background(), path)
+			c, err := capture.Scan(context.Background(), path)
 			checkErr(t, "Scan", err)
 			if tt.kind == nil && err != nil {
 				t.Fatalf("Scan: %v, want no error", err)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -153,7 +154,7 @@ type httpPair struct {
 // attempts, per (source, server).
 type httpDetector struct {
 	maxRequests int
-	conns       map[*Flow]*httpConn
+	conns       map[*capture.Flow]*httpConn
 	pairs       map[httpPairKey]*httpPair
 	order       []*httpPair
 	reqs        httpRecords
@@ -166,15 +167,15 @@ type httpDetector struct {
 func newHTTPDetector(cfg Config) *httpDetector {
 	return &httpDetector{
 		maxRequests: cfg.HTTP.MaxRequests,
-		conns:       make(map[*Flow]*httpConn),
+		conns:       make(map[*capture.Flow]*httpConn),
 		pairs:       make(map[httpPairKey]*httpPair),
 		seed:        maphash.MakeSeed(),
 	}
 }
 
 // Packet parses the TCP payload of flows that carry HTTP/1.x.
-func (h *httpDetector) Packet(p *Packet) {
-	if p.Flow == nil || p.Layers&LayerTCP == 0 {
+func (h *httpDetector) Packet(p *capture.Packet) {
+	if p.Flow == nil || p.Layers&capture.LayerTCP == 0 {
 		return
 	}
 	di := 1
@@ -182,11 +183,11 @@ func (h *httpDetector) Packet(p *Packet) {
 		di = 0
 	}
 	if len(p.Payload) == 0 {
-		if p.TCPFlags&FlagSYN != 0 && len(h.conns) > 0 {
+		if p.TCPFlags&capture.FlagSYN != 0 && len(h.conns) > 0 {
 			// A new connection on the same addresses and ports starts
 			// its sequence numbers afresh.
 			if c := h.conns[p.Flow]; c != nil {
-				if p.TCPFlags&FlagACK == 0 {
+				if p.TCPFlags&capture.FlagACK == 0 {
 					*c = httpConn{}
 				} else {
 					c.dir[di] = httpDir{}
@@ -228,7 +229,7 @@ func startsRequestLine(pl []byte, cut bool) bool {
 }
 
 // pair finds or creates the stats of src asking dst.
-func (h *httpDetector) pair(c *httpConn, p *Packet) *httpPair {
+func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
 	if c.cur.pair != nil && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
 		return c.cur.pair
 	}
@@ -245,7 +246,7 @@ func (h *httpDetector) pair(c *httpConn, p *Packet) *httpPair {
 }
 
 // request counts one request line.
-func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
+func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packet) {
 	pr := h.pair(c, p)
 	pr.requests++
 	if p.Time.Before(pr.first) {
@@ -327,7 +328,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 // otherMethod notes a request line with a method outside httpMethods: it
 // is not counted as a request, but queued so that its answer does not
 // shift the answers of the requests after it.
-func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *Packet) {
+func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet) {
 	pr := h.pair(c, p)
 	pr.otherMethods++
 	if len(pr.otherSamples) < httpMaxSamples && !slices.Contains(pr.otherSamples, string(method)) {
@@ -785,7 +786,7 @@ func popcount(x uint64) int {
 //     raises any of the above to high and is named in the summary; on its
 //     own, for the clearly secret paths, it is a medium finding
 //     (sensitive_file_exposure).
-func (h *httpDetector) Findings(cfg Config, _ *Capture) []report.Finding {
+func (h *httpDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding {
 	var out []report.Finding
 	for _, pr := range h.order {
 		s := pr.stats()

@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -730,7 +731,7 @@ func BenchmarkHTTPDetector(b *testing.B) {
 	}
 	b.Run("bare", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := Scan(context.Background(), path); err != nil {
+			if _, err := capture.Scan(context.Background(), path); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -738,7 +739,7 @@ func BenchmarkHTTPDetector(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := Scan(context.Background(), path, newHTTPDetector(Config{}.Defaults())); err != nil {
+			if _, err := capture.Scan(context.Background(), path, newHTTPDetector(Config{}.Defaults())); err != nil {
 				b.Fatal(err)
 			}
 		}

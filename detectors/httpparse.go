@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"bytes"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"strconv"
 )
 
@@ -91,12 +92,12 @@ func (d *httpDir) resync() {
 }
 
 // segment parses one TCP segment of one direction.
-func (h *httpDetector) segment(c *httpConn, di int, p *Packet) {
+func (h *httpDetector) segment(c *httpConn, di int, p *capture.Packet) {
 	ds := &c.dir[di]
 	data := p.Payload
 	wire := p.PayloadLen // bytes the segment carried on the wire
 	seq := p.TCPSeq
-	if p.TCPFlags&FlagSYN != 0 {
+	if p.TCPFlags&capture.FlagSYN != 0 {
 		seq++ // the SYN takes one sequence number
 	}
 	if ds.synced {
@@ -157,7 +158,7 @@ func (d *httpDir) skipMissing(n int64) bool {
 }
 
 // parse walks the messages of one segment's payload.
-func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *Packet) {
+func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.Packet) {
 	start := true // at the start of the segment
 	for len(data) > 0 {
 		switch ds.state {
@@ -284,7 +285,7 @@ func looksLikeResponse(data []byte) bool {
 }
 
 // requestLine handles one line of the request side.
-func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *Packet) {
+func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *capture.Packet) {
 	if ds.state == httpIdle {
 		method, uri, ok := splitRequestLine(line, ds.overlong)
 		if !ok {
@@ -338,7 +339,7 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *Pac
 }
 
 // responseLine handles one line of the response side.
-func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *Packet) {
+func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *capture.Packet) {
 	if ds.state == httpIdle {
 		code, ok := parseStatusLine(line)
 		if !ok {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -133,7 +134,7 @@ type portscanDetector struct {
 	untraced int64                       // sweep requests past sweepMaxSources
 
 	once   sync.Once
-	aggFor *Capture
+	aggFor *capture.Capture
 	agg    *scanAgg
 }
 
@@ -169,7 +170,7 @@ const maxRefusedProbes = 1 << 20
 
 // portUnreachable records an ICMP port unreachable: the UDP probe it
 // quotes when the quote can be read, else one more refusal for the pair.
-func (d *portscanDetector) portUnreachable(p *Packet) {
+func (d *portscanDetector) portUnreachable(p *capture.Packet) {
 	if pr, ok := quotedUDP(p.ICMPPayload); ok && len(d.refused) < maxRefusedProbes {
 		d.refused[pr] = struct{}{}
 		return
@@ -208,9 +209,9 @@ func quotedUDP(q []byte) (udpProbe, bool) {
 }
 
 // Packet looks only at ICMP and ARP; TCP and UDP are read from the flows.
-func (d *portscanDetector) Packet(p *Packet) {
+func (d *portscanDetector) Packet(p *capture.Packet) {
 	switch {
-	case p.Layers&LayerICMPv4 != 0:
+	case p.Layers&capture.LayerICMPv4 != 0:
 		switch p.ICMPType {
 		case 8:
 			d.request(d.echo, p.Src, p.Dst, p.Time)
@@ -223,7 +224,7 @@ func (d *portscanDetector) Packet(p *Packet) {
 		case 11:
 			d.timeExceeded(p.Dst)
 		}
-	case p.Layers&LayerICMPv6 != 0:
+	case p.Layers&capture.LayerICMPv6 != 0:
 		switch p.ICMPType {
 		case 128:
 			d.request(d.echo, p.Src, p.Dst, p.Time)
@@ -236,7 +237,7 @@ func (d *portscanDetector) Packet(p *Packet) {
 		case 3:
 			d.timeExceeded(p.Dst)
 		}
-	case p.Layers&LayerARP != 0 && p.ARP != nil:
+	case p.Layers&capture.LayerARP != 0 && p.ARP != nil:
 		sender, ok1 := netip.AddrFromSlice(p.ARP.SourceProtAddress)
 		target, ok2 := netip.AddrFromSlice(p.ARP.DstProtAddress)
 		if !ok1 || !ok2 {
@@ -352,7 +353,7 @@ type famStats struct {
 }
 
 // aggregate returns the probes of c, built once per capture.
-func (d *portscanDetector) aggregate(c *Capture) *scanAgg {
+func (d *portscanDetector) aggregate(c *capture.Capture) *scanAgg {
 	d.once.Do(func() {
 		d.aggFor = c
 		d.agg = d.build(c)
@@ -363,7 +364,7 @@ func (d *portscanDetector) aggregate(c *Capture) *scanAgg {
 	return d.build(c)
 }
 
-func (d *portscanDetector) build(c *Capture) *scanAgg {
+func (d *portscanDetector) build(c *capture.Capture) *scanAgg {
 	agg := &scanAgg{horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}}
 	pairs := map[addrPair]*scanPair{}
 	if c == nil {
@@ -473,7 +474,7 @@ type probe struct {
 
 // classify judges one flow: whether it is a probe, of which family, and
 // what the target answered.
-func classify(f *Flow) (probe, bool) {
+func classify(f *capture.Flow) (probe, bool) {
 	switch f.Proto {
 	case 6:
 		return classifyTCP(f)
@@ -491,16 +492,16 @@ func classify(f *Flow) (probe, bool) {
 	return probe{}, false
 }
 
-const oddFlags = FlagFIN | FlagPSH | FlagURG
+const oddFlags = capture.FlagFIN | capture.FlagPSH | capture.FlagURG
 
-func classifyTCP(f *Flow) (probe, bool) {
+func classifyTCP(f *capture.Flow) (probe, bool) {
 	if f.SYNs > 0 {
 		cf := f.Flags[0]
 		if f.Payload[0] > 0 {
 			return probe{}, false
 		}
 		pr := probe{src: f.Client.Addr(), dst: f.Server, fam: famSYN, probes: int64(f.SYNs), state: stProbed}
-		if cf&FlagACK == 0 && cf&oddFlags != 0 {
+		if cf&capture.FlagACK == 0 && cf&oddFlags != 0 {
 			// SYN with FIN, PSH or URG: an OS fingerprinting probe, not
 			// a port probe.
 			pr.fam, pr.craft, pr.probes = famCount, craftOther, int64(f.Packets[0])
@@ -509,13 +510,13 @@ func classifyTCP(f *Flow) (probe, bool) {
 		// The server sent data: a real session (FTP passive data, a
 		// banner the client read), unless the client aborted it with a
 		// reset, as a connect scan that got a banner does.
-		if f.Payload[1] > 0 && cf&FlagRST == 0 {
+		if f.Payload[1] > 0 && cf&capture.FlagRST == 0 {
 			return probe{}, false
 		}
 		switch {
 		case f.Established():
 			pr.state |= stAnswered | stOpen
-			pr.connect = cf&FlagACK != 0
+			pr.connect = cf&capture.FlagACK != 0
 		case f.Refused():
 			pr.state |= stAnswered | stRefused
 		case f.Answered():
@@ -544,16 +545,16 @@ func classifyTCP(f *Flow) (probe, bool) {
 	switch f.Flags[d] {
 	case 0:
 		pr.fam, pr.craft = famNULL, craftNULL
-	case FlagFIN:
+	case capture.FlagFIN:
 		pr.fam, pr.craft = famFIN, craftFIN
-	case FlagFIN | FlagPSH | FlagURG:
+	case capture.FlagFIN | capture.FlagPSH | capture.FlagURG:
 		pr.fam, pr.craft = famXmas, craftXmas
 	default:
 		pr.fam, pr.craft = famCount, craftOther
 	}
 	if f.Packets[o] > 0 {
 		pr.state |= stAnswered
-		if f.Flags[o]&FlagRST != 0 && f.Payload[o] == 0 {
+		if f.Flags[o]&capture.FlagRST != 0 && f.Payload[o] == 0 {
 			pr.state |= stRefused
 		}
 	}
@@ -562,12 +563,12 @@ func classifyTCP(f *Flow) (probe, bool) {
 
 // bareSide reports whether side d of f sent only packets without SYN, ACK
 // or RST, and no payload.
-func bareSide(f *Flow, d int) bool {
-	return f.Packets[d] > 0 && f.Flags[d]&(FlagSYN|FlagACK|FlagRST) == 0 && f.Payload[d] == 0
+func bareSide(f *capture.Flow, d int) bool {
+	return f.Packets[d] > 0 && f.Flags[d]&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == 0 && f.Payload[d] == 0
 }
 
 // Findings judges the probes with cfg's thresholds.
-func (d *portscanDetector) Findings(cfg Config, c *Capture) []report.Finding {
+func (d *portscanDetector) Findings(cfg Config, c *capture.Capture) []report.Finding {
 	agg := d.aggregate(c)
 	ps := cfg.PortScan
 	var out []report.Finding

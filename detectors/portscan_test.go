@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -406,7 +407,7 @@ func ip4(src, dst string, proto layers.IPProtocol) *layers.IPv4 {
 func (s *synthCapture) tcp(src string, sport uint16, dst string, dport uint16, flags uint8, payload int) {
 	ip := ip4(src, dst, layers.IPProtocolTCP)
 	tc := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Window: 1024,
-		FIN: flags&FlagFIN != 0, SYN: flags&FlagSYN != 0, RST: flags&FlagRST != 0, PSH: flags&FlagPSH != 0, ACK: flags&FlagACK != 0, URG: flags&FlagURG != 0}
+		FIN: flags&capture.FlagFIN != 0, SYN: flags&capture.FlagSYN != 0, RST: flags&capture.FlagRST != 0, PSH: flags&capture.FlagPSH != 0, ACK: flags&capture.FlagACK != 0, URG: flags&capture.FlagURG != 0}
 	if err := tc.SetNetworkLayerForChecksum(ip); err != nil {
 		s.t.Fatal(err)
 	}
@@ -448,27 +449,27 @@ func TestPortScanSynthetic(t *testing.T) {
 	}{
 		{"FIN probes from source port 53 (engine guesses the wrong client)", func(s *synthCapture) {
 			for p := uint16(2000); p < 2012; p++ {
-				s.tcp(scanner, 53, target, p, FlagFIN, 0)
-				s.tcp(target, p, scanner, 53, FlagRST|FlagACK, 0)
+				s.tcp(scanner, 53, target, p, capture.FlagFIN, 0)
+				s.tcp(target, p, scanner, 53, capture.FlagRST|capture.FlagACK, 0)
 			}
 		}, []string{"fin 10.1.1.1 10.1.1.2 medium"}},
 		{"FTP passive data connections are no scan", func(s *synthCapture) {
 			for p := uint16(40000); p < 40012; p++ {
-				s.tcp(scanner, 50000+p%100, target, p, FlagSYN, 0)
-				s.tcp(target, p, scanner, 50000+p%100, FlagSYN|FlagACK, 0)
-				s.tcp(scanner, 50000+p%100, target, p, FlagACK, 0)
-				s.tcp(target, p, scanner, 50000+p%100, FlagPSH|FlagACK, 300)
-				s.tcp(target, p, scanner, 50000+p%100, FlagFIN|FlagACK, 0)
-				s.tcp(scanner, 50000+p%100, target, p, FlagFIN|FlagACK, 0)
+				s.tcp(scanner, 50000+p%100, target, p, capture.FlagSYN, 0)
+				s.tcp(target, p, scanner, 50000+p%100, capture.FlagSYN|capture.FlagACK, 0)
+				s.tcp(scanner, 50000+p%100, target, p, capture.FlagACK, 0)
+				s.tcp(target, p, scanner, 50000+p%100, capture.FlagPSH|capture.FlagACK, 300)
+				s.tcp(target, p, scanner, 50000+p%100, capture.FlagFIN|capture.FlagACK, 0)
+				s.tcp(scanner, 50000+p%100, target, p, capture.FlagFIN|capture.FlagACK, 0)
 			}
 		}, nil},
 		{"connect scan that read banners and reset", func(s *synthCapture) {
 			for p := uint16(20); p < 32; p++ {
-				s.tcp(scanner, 41000+p, target, p, FlagSYN, 0)
-				s.tcp(target, p, scanner, 41000+p, FlagSYN|FlagACK, 0)
-				s.tcp(scanner, 41000+p, target, p, FlagACK, 0)
-				s.tcp(target, p, scanner, 41000+p, FlagPSH|FlagACK, 40)
-				s.tcp(scanner, 41000+p, target, p, FlagRST|FlagACK, 0)
+				s.tcp(scanner, 41000+p, target, p, capture.FlagSYN, 0)
+				s.tcp(target, p, scanner, 41000+p, capture.FlagSYN|capture.FlagACK, 0)
+				s.tcp(scanner, 41000+p, target, p, capture.FlagACK, 0)
+				s.tcp(target, p, scanner, 41000+p, capture.FlagPSH|capture.FlagACK, 40)
+				s.tcp(scanner, 41000+p, target, p, capture.FlagRST|capture.FlagACK, 0)
 			}
 		}, []string{"connect 10.1.1.1 10.1.1.2 medium"}},
 		{"traceroute is no UDP scan", func(s *synthCapture) {
@@ -491,9 +492,9 @@ func TestPortScanSynthetic(t *testing.T) {
 		{"answered SYNs to 25 hosts are no sweep", func(s *synthCapture) {
 			for h := 1; h <= 25; h++ {
 				d := "10.2.0." + itoa(h)
-				s.tcp(scanner, 40000, d, 22, FlagSYN, 0)
-				s.tcp(d, 22, scanner, 40000, FlagSYN|FlagACK, 0)
-				s.tcp(scanner, 40000, d, 22, FlagRST, 0)
+				s.tcp(scanner, 40000, d, 22, capture.FlagSYN, 0)
+				s.tcp(d, 22, scanner, 40000, capture.FlagSYN|capture.FlagACK, 0)
+				s.tcp(scanner, 40000, d, 22, capture.FlagRST, 0)
 			}
 		}, nil},
 		{"multicast and broadcast are no targets", func(s *synthCapture) {
@@ -516,7 +517,7 @@ func TestPortScanSynthetic(t *testing.T) {
 		}, []string{"icmp_sweep 10.1.1.1 multiple_targets medium"}},
 		{"two crafted packets are not enough", func(s *synthCapture) {
 			s.tcp(scanner, 40000, target, 80, 0, 0)
-			s.tcp(scanner, 40001, target, 81, FlagFIN|FlagPSH|FlagURG, 0)
+			s.tcp(scanner, 40001, target, 81, capture.FlagFIN|capture.FlagPSH|capture.FlagURG, 0)
 		}, nil},
 		{"three NULL packets are crafted_flags", func(s *synthCapture) {
 			for i := range uint16(3) {
@@ -570,9 +571,9 @@ func TestScanConcurrentJudgement(t *testing.T) {
 // known host allocates nothing.
 func TestPortScanPacketNoAlloc(t *testing.T) {
 	d := newPortscanDetector()
-	p := &Packet{Layers: LayerIPv4 | LayerICMPv4, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), ICMPType: 8}
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerICMPv4, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), ICMPType: 8}
 	d.Packet(p)
-	tcp := &Packet{Layers: LayerIPv4 | LayerTCP, Src: p.Src, Dst: p.Dst, TCPFlags: FlagSYN}
+	tcp := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerTCP, Src: p.Src, Dst: p.Dst, TCPFlags: capture.FlagSYN}
 	if n := testing.AllocsPerRun(1000, func() { d.Packet(p); d.Packet(tcp) }); n != 0 {
 		t.Errorf("Packet allocates %.1f times per packet, want 0", n)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -60,18 +61,17 @@ type PortCount struct {
 // Conversation is the traffic between two addresses, both directions. A is
 // the address that sent first.
 type Conversation struct {
-	A            string    `json:"a"`
-	B            string    `json:"b"`
-	PacketsAToB  uint64    `json:"packets_a_to_b"`
-	PacketsBToA  uint64    `json:"packets_b_to_a"`
-	BytesAToB    uint64    `json:"bytes_a_to_b"`
-	BytesBToA    uint64    `json:"bytes_b_to_a"`
-	Packets      uint64    `json:"packets"`
-	Bytes        uint64    `json:"bytes"`
-	Flows        int       `json:"flows"`
-	First        time.Time `json:"first"`
-	Last         time.Time `json:"last"`
-	firstAddress netip.Addr
+	A           string    `json:"a"`
+	B           string    `json:"b"`
+	PacketsAToB uint64    `json:"packets_a_to_b"`
+	PacketsBToA uint64    `json:"packets_b_to_a"`
+	BytesAToB   uint64    `json:"bytes_a_to_b"`
+	BytesBToA   uint64    `json:"bytes_b_to_a"`
+	Packets     uint64    `json:"packets"`
+	Bytes       uint64    `json:"bytes"`
+	Flows       int       `json:"flows"`
+	First       time.Time `json:"first"`
+	Last        time.Time `json:"last"`
 }
 
 // NameCount is a DNS name and how many queries asked for it.
@@ -109,14 +109,14 @@ func newSummaryAnalyzer() *summaryAnalyzer {
 	return &summaryAnalyzer{pairs: make(map[pairKey]*pairStats), dnsNames: make(map[string]int64)}
 }
 
-func (s *summaryAnalyzer) Packet(p *Packet) {
+func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 	for l := uint32(p.Layers); l != 0; l &= l - 1 {
 		s.layers[bits.TrailingZeros32(l)]++
 	}
 	if !p.HasIP() {
 		return
 	}
-	if p.Layers&LayerIPv4 != 0 {
+	if p.Layers&capture.LayerIPv4 != 0 {
 		s.ipv4++
 	} else {
 		s.ipv6++
@@ -150,7 +150,7 @@ func (s *summaryAnalyzer) Packet(p *Packet) {
 
 // conversations merges flows and the other IP packets into address pairs,
 // largest first.
-func (s *summaryAnalyzer) conversations(c *Capture) []Conversation {
+func (s *summaryAnalyzer) conversations(c *capture.Capture) []Conversation {
 	type acc struct {
 		first       netip.Addr // the address that sent first
 		packets     [2]uint64  // [0] sent by pairKey.a
@@ -264,7 +264,7 @@ func talkers(convs []Conversation) []Talker {
 }
 
 // ports sums flows by the responder's port.
-func ports(c *Capture) []PortCount {
+func ports(c *capture.Capture) []PortCount {
 	type pk struct {
 		proto uint8
 		port  uint16
@@ -303,7 +303,7 @@ func protoName(p uint8) string {
 
 // summary builds the Summary once the pass is over; convs is every
 // conversation, largest first.
-func (s *summaryAnalyzer) summary(c *Capture, convs []Conversation, topN int) Summary {
+func (s *summaryAnalyzer) summary(c *capture.Capture, convs []Conversation, topN int) Summary {
 	sum := Summary{
 		TotalPackets:  c.Packets,
 		TotalBytes:    c.Bytes,

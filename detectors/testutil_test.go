@@ -9,42 +9,18 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/agents-of-shield/reconpcap/internal/testfiles"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
-// corpusDir is the public corpus beside the repository (../shared/corpus
-// from the repository root), or "" when it is absent.
-func corpusDir() string {
-	for _, d := range []string{"../../shared/corpus", "../shared/corpus"} {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	return ""
-}
-
-// corpusFile returns the path of a corpus capture, skipping the test
-// (saying why) when the corpus is not there.
-func corpusFile(t testing.TB, rel string) string {
-	t.Helper()
-	d := corpusDir()
-	if d == "" {
-		t.Skip("../shared/corpus is absent: the public capture corpus is not beside this checkout")
-	}
-	return filepath.Join(d, rel)
-}
-
-// testdataFile returns the path of a capture in the repository's testdata/.
-func testdataFile(t testing.TB, name string) string {
-	t.Helper()
-	p := filepath.Join("..", "testdata", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("testdata capture %s: %v", name, err)
-	}
-	return p
-}
+// corpusDir, corpusFile and testdataFile locate the shared captures.
+var (
+	corpusDir    = testfiles.CorpusDir
+	corpusFile   = testfiles.Corpus
+	testdataFile = testfiles.Testdata
+)
 
 // analyzeFile runs Analyze with cfg and fails the test on any error.
 func analyzeFile(t testing.TB, path string, cfg Config) *Analysis {

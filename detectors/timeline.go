@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"fmt"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"math"
 	"slices"
 	"time"
@@ -58,7 +59,7 @@ func newTimelineAnalyzer() *timelineAnalyzer {
 	return &timelineAnalyzer{buckets: make(map[int64]*secondBucket)}
 }
 
-func (t *timelineAnalyzer) Packet(p *Packet) {
+func (t *timelineAnalyzer) Packet(p *capture.Packet) {
 	if p.Time.IsZero() {
 		return // no timestamp at all (a leading pcapng Simple Packet Block)
 	}
@@ -78,13 +79,13 @@ func (t *timelineAnalyzer) Packet(p *Packet) {
 		b.newFlows++
 	}
 	switch {
-	case p.Layers&LayerTCP != 0:
+	case p.Layers&capture.LayerTCP != 0:
 		b.protos[0]++
-	case p.Layers&LayerUDP != 0:
+	case p.Layers&capture.LayerUDP != 0:
 		b.protos[1]++
-	case p.Layers&(LayerICMPv4|LayerICMPv6) != 0:
+	case p.Layers&(capture.LayerICMPv4|capture.LayerICMPv6) != 0:
 		b.protos[2]++
-	case p.Layers&LayerARP != 0:
+	case p.Layers&capture.LayerARP != 0:
 		b.protos[3]++
 	default:
 		b.protos[4]++

@@ -4,44 +4,28 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 )
 
 // DefaultAbuseIPDBURL is the AbuseIPDB API v2 base URL.
 const DefaultAbuseIPDBURL = "https://api.abuseipdb.com/api/v2"
 
 // AbuseIPDBConfig configures the AbuseIPDB provider (IP addresses only).
+// Its APIKey is sent in the Key header and read from ABUSEIPDB_API_KEY by
+// New; its BaseURL defaults to DefaultAbuseIPDBURL, its Rate to 1 per
+// second with a burst of 5 (the free tier's real limit is 1000 checks a
+// day, which 429s enforce).
 type AbuseIPDBConfig struct {
-	// APIKey is sent in the Key header, never in a URL, log or error. Zero:
-	// New reads ABUSEIPDB_API_KEY; without a key the provider is skipped.
-	// NewAbuseIPDB does not read the environment.
-	APIKey string
-	// BaseURL is the API root. Zero: DefaultAbuseIPDBURL.
-	BaseURL string
+	ProviderConfig
 	// MaxAgeInDays is how far back reports count, 1-365. Zero: 90.
 	MaxAgeInDays int
-	// Rate is the request budget. Zero: 1 per second with a burst of 5; the
-	// free tier's real limit is 1000 checks a day, which 429s enforce.
-	Rate Rate
-	// MaxRetries bounds retries after a 429 or 5xx. Zero: 2; negative: none.
-	MaxRetries int
-	// MaxRetryWait is the longest Retry-After honoured by waiting; a longer
-	// one (a spent daily quota) fails at once with ErrRateLimited, and so
-	// do later calls until it has passed. Zero: one minute.
-	MaxRetryWait time.Duration
-	// Disabled leaves the provider out of a Checker even with a key.
-	Disabled bool
-	// HTTPClient, Timeout and Logger: zero means Config's (in a Checker),
-	// else http.DefaultClient, 10 s per request, and discarding logs.
-	HTTPClient *http.Client
-	Timeout    time.Duration
-	Logger     *slog.Logger
 }
 
 // AbuseIPDB looks IP addresses up in AbuseIPDB's check endpoint.
@@ -66,12 +50,7 @@ func NewAbuseIPDB(cfg AbuseIPDBConfig) (*AbuseIPDB, error) {
 	if maxAge < 1 || maxAge > 365 {
 		return nil, fmt.Errorf("abuseipdb: MaxAgeInDays %d not in 1-365", maxAge)
 	}
-	r, err := newRemote(remoteConfig{
-		name: "abuseipdb", key: cfg.APIKey, client: cfg.HTTPClient,
-		rate: cfg.Rate, defaultRate: defaultAbuseIPDBRate,
-		timeout: cfg.Timeout, maxRetries: cfg.MaxRetries, maxRetryWait: cfg.MaxRetryWait,
-		logger: cfg.Logger,
-	})
+	r, err := newRemote("abuseipdb", cfg.ProviderConfig, defaultAbuseIPDBRate)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +83,7 @@ type abuseIPDBCheck struct {
 // without sending anything.
 func (a *AbuseIPDB) LookupIP(ctx context.Context, addr netip.Addr) (*Verdict, error) {
 	addr = addr.Unmap().WithZone("")
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		return nil, fmt.Errorf("abuseipdb: %s address: %w", class, ErrNotPublic)
 	}
 	q := url.Values{}

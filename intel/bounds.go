@@ -1,7 +1,8 @@
 package intel
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -67,11 +68,7 @@ func (v *Verdict) bound() {
 	}
 	v.Categories = cats
 	if len(v.Details) > 0 {
-		keys := make([]string, 0, len(v.Details))
-		for k := range v.Details {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(v.Details))
 		d := make(map[string]string, min(len(keys), maxDetails))
 		for _, k := range keys {
 			ck, cv := clean(k, maxCategoryLen), clean(v.Details[k], maxDetailLen)

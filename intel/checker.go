@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -119,10 +120,7 @@ func New(cfg Config) (*Checker, error) {
 	if !cfg.AbuseIPDB.Disabled {
 		a := cfg.AbuseIPDB
 		sl, err := onlineSlot(cfg, getenv, "abuseipdb", "ABUSEIPDB_API_KEY", "AbuseIPDB", a.APIKey, func(key string) (Provider, error) {
-			a.APIKey = key
-			a.HTTPClient = orDefault(a.HTTPClient, cfg.HTTPClient)
-			a.Timeout = orDefault(a.Timeout, cfg.Timeout)
-			a.Logger = orDefault(a.Logger, c.logger)
+			a.ProviderConfig = a.withDefaults(key, cfg.HTTPClient, cfg.Timeout, c.logger)
 			return NewAbuseIPDB(a)
 		})
 		if err != nil {
@@ -133,10 +131,7 @@ func New(cfg Config) (*Checker, error) {
 	if !cfg.VirusTotal.Disabled {
 		v := cfg.VirusTotal
 		sl, err := onlineSlot(cfg, getenv, "virustotal", "VIRUSTOTAL_API_KEY", "VirusTotal", v.APIKey, func(key string) (Provider, error) {
-			v.APIKey = key
-			v.HTTPClient = orDefault(v.HTTPClient, cfg.HTTPClient)
-			v.Timeout = orDefault(v.Timeout, cfg.Timeout)
-			v.Logger = orDefault(v.Logger, c.logger)
+			v.ProviderConfig = v.withDefaults(key, cfg.HTTPClient, cfg.Timeout, c.logger)
 			return NewVirusTotal(v)
 		})
 		if err != nil {
@@ -168,6 +163,26 @@ func New(cfg Config) (*Checker, error) {
 		c.cache = newCache(ttl, maxEntries, time.Now)
 	}
 	return c, nil
+}
+
+// Source is one provider a Checker lists in every Result.
+type Source struct {
+	// Provider is the provider's name, as in ProviderResult.
+	Provider string
+	// Skipped says why the provider never answers (offline, no API key);
+	// empty for one that does.
+	Skipped string
+}
+
+// Sources lists the Checker's providers in the order a Result lists them,
+// saying which are skipped for their configuration. It looks nothing up,
+// so it needs no context and costs nothing.
+func (c *Checker) Sources() []Source {
+	out := make([]Source, len(c.slots))
+	for i, s := range c.slots {
+		out[i] = Source{Provider: s.name, Skipped: s.skip}
+	}
+	return out
 }
 
 // orDefault returns v unless it is the zero value, then def.
@@ -215,7 +230,7 @@ func (c *Checker) CheckAddr(ctx context.Context, addr netip.Addr) (*Result, erro
 	}
 	addr = addr.Unmap().WithZone("")
 	notPublic := ""
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		notPublic = class + " address never sent to an outside service"
 	}
 	return c.check(ctx, KindIP, addr.String(), notPublic, func(ctx context.Context, p Provider) (*Verdict, error) {

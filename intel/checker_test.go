@@ -189,8 +189,8 @@ func TestNonPublicNeverSent(t *testing.T) {
 		}
 	}
 	// Providers used alone refuse too.
-	a, _ := NewAbuseIPDB(AbuseIPDBConfig{APIKey: "k", BaseURL: out.URL})
-	v, _ := NewVirusTotal(VirusTotalConfig{APIKey: "k", BaseURL: out.URL})
+	a, _ := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: "k", BaseURL: out.URL}})
+	v, _ := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: "k", BaseURL: out.URL}})
 	for _, ip := range []string{"10.0.0.1", "::ffff:127.0.0.1", "192.0.2.1"} {
 		addr, _ := parseIP(ip)
 		if _, err := a.LookupIP(t.Context(), addr); !errors.Is(err, ErrNotPublic) {
@@ -464,5 +464,50 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Offline: true, IndicatorFiles: []string{filepath.Join(t.TempDir(), "missing.txt")}}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing indicator file: %v", err)
+	}
+}
+
+// TestSources: Sources says, without looking anything up, which providers
+// answer and why the others do not, in Result order.
+func TestSources(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	tests := []struct {
+		name string
+		cfg  Config
+		want []Source
+	}{
+		{"no keys", Config{Getenv: noEnv}, []Source{
+			{Provider: "abuseipdb", Skipped: "no API key: set ABUSEIPDB_API_KEY or Config.AbuseIPDB.APIKey"},
+			{Provider: "virustotal", Skipped: "no API key: set VIRUSTOTAL_API_KEY or Config.VirusTotal.APIKey"},
+		}},
+		{"one key from the environment", Config{Getenv: func(k string) string {
+			if k == "VIRUSTOTAL_API_KEY" {
+				return "vt-key"
+			}
+			return ""
+		}}, []Source{
+			{Provider: "abuseipdb", Skipped: "no API key: set ABUSEIPDB_API_KEY or Config.AbuseIPDB.APIKey"},
+			{Provider: "virustotal"},
+		}},
+		{"offline with a list", Config{Offline: true, IndicatorFiles: []string{"testdata/blocklist.txt"}, Getenv: noEnv}, []Source{
+			{Provider: "local"},
+			{Provider: "abuseipdb", Skipped: "offline: online providers not consulted"},
+			{Provider: "virustotal", Skipped: "offline: online providers not consulted"},
+		}},
+		{"disabled and custom", Config{
+			AbuseIPDB:  AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: "k"}},
+			VirusTotal: VirusTotalConfig{ProviderConfig: ProviderConfig{Disabled: true}},
+			Providers:  []Provider{NewList("extra")},
+			Getenv:     noEnv,
+		}, []Source{{Provider: "abuseipdb"}, {Provider: "extra"}}},
+	}
+	for _, tt := range tests {
+		c, err := New(tt.cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if diff := cmp.Diff(tt.want, c.Sources()); diff != "" {
+			t.Errorf("%s: Sources (-want +got):\n%s", tt.name, diff)
+		}
 	}
 }

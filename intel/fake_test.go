@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 )
 
 // The fakes answer like the real services, in their documented formats, and
@@ -65,7 +67,7 @@ func newFakeAbuseIPDB(t *testing.T, data map[string]abuseData) *fakeService {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := r.URL.Query().Get("ipAddress")
 		n := f.record(ip)
-		if a, err := netip.ParseAddr(ip); err != nil || classifyIP(a) != "" {
+		if a, err := netip.ParseAddr(ip); err != nil || netscope.Class(a) != "" {
 			t.Errorf("abuseipdb fake: sent non-public or bad address %q", ip)
 		}
 		if f.before != nil && f.before(w, r, n) {
@@ -115,7 +117,7 @@ func newFakeVirusTotal(t *testing.T, objects map[string]vtObject) *fakeService {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/api/v3/ip_addresses/"):
 			id, typ = strings.TrimPrefix(r.URL.Path, "/api/v3/ip_addresses/"), "ip_address"
-			if a, err := netip.ParseAddr(id); err != nil || classifyIP(a) != "" {
+			if a, err := netip.ParseAddr(id); err != nil || netscope.Class(a) != "" {
 				t.Errorf("virustotal fake: sent non-public or bad address %q", id)
 			}
 		case strings.HasPrefix(r.URL.Path, "/api/v3/domains/"):
@@ -166,8 +168,8 @@ func noService(t *testing.T) *httptest.Server {
 // keeps the environment out.
 func testConfig(abuse, vt string) Config {
 	return Config{
-		AbuseIPDB:  AbuseIPDBConfig{APIKey: testAbuseKey, BaseURL: abuse + "/api/v2", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}},
-		VirusTotal: VirusTotalConfig{APIKey: testVTKey, BaseURL: vt + "/api/v3", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}},
+		AbuseIPDB:  AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: testAbuseKey, BaseURL: abuse + "/api/v2", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}}},
+		VirusTotal: VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: vt + "/api/v3", Rate: Rate{Requests: 1000, Per: time.Second, Burst: 100}}},
 		Getenv:     func(string) string { return "" },
 	}
 }

@@ -21,7 +21,7 @@ func TestAbuseIPDBVerdicts(t *testing.T) {
 			"isp": "Tor Exit", "domain": "tor.example.org", "hostnames": []string{"exit1.tor.example.org"}},
 		"45.155.205.1": {"abuseConfidenceScore": 40, "totalReports": 7, "lastReportedAt": "2024-04-30T00:00:00+00:00"},
 	})
-	p, err := NewAbuseIPDB(AbuseIPDBConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2/"})
+	p, err := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +93,7 @@ func TestVirusTotalVerdicts(t *testing.T) {
 			"categories": map[string]string{"Forcepoint ThreatSeeker": "phishing and other frauds", "BitDefender": "phishing", "Sophos": "phishing"}},
 		"2606:4700:4700::1111": {"last_analysis_stats": vtStats(1, 0, 1, 0)},
 	})
-	p, err := NewVirusTotal(VirusTotalConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3",
-		Rate: Rate{Requests: 100, Per: time.Second}})
+	p, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 100, Per: time.Second}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +209,7 @@ func TestRetryAfterThenSuccess(t *testing.T) {
 		}
 		return false
 	}
-	p, err := NewAbuseIPDB(AbuseIPDBConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2"})
+	p, err := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,12 +242,11 @@ func TestRateLimitedAfterBoundedRetries(t *testing.T) {
 			"code": "QuotaExceededError", "message": "Quota exceeded"}})
 		return true
 	}
-	p, err := NewVirusTotal(VirusTotalConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3",
-		Rate: Rate{Requests: 100, Per: time.Second}, MaxRetries: 3})
+	p, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 100, Per: time.Second}, MaxRetries: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.r.backoff = 5 * time.Millisecond // no Retry-After: back off 5, 10, 20 ms
+	p.r.backoff.Base = 5 * time.Millisecond // no Retry-After: back off up to 5, 10, 20 ms
 	_, err = p.LookupIP(t.Context(), netip.MustParseAddr("91.92.109.43"))
 	if !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("error = %v, want ErrRateLimited", err)
@@ -269,7 +267,7 @@ func TestLongRetryAfterFailsFastAndPausesProvider(t *testing.T) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"errors": []map[string]any{{"detail": "Daily rate limit exceeded", "status": 429}}})
 		return true
 	}
-	p, err := NewAbuseIPDB(AbuseIPDBConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2"})
+	p, err := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: testAbuseKey, BaseURL: fake.srv.URL + "/api/v2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,11 +299,11 @@ func TestServerErrorRetried(t *testing.T) {
 		}
 		return false
 	}
-	p, err := NewVirusTotal(VirusTotalConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 100, Per: time.Second}})
+	p, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 100, Per: time.Second}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.r.backoff = time.Millisecond
+	p.r.backoff.Base = time.Millisecond
 	v, err := p.LookupIP(t.Context(), netip.MustParseAddr("8.8.8.8"))
 	if err != nil || !v.Found {
 		t.Fatalf("LookupIP = %+v, %v; want success after one retry", v, err)
@@ -353,7 +351,7 @@ func TestHangingServerTimesOut(t *testing.T) {
 
 func TestCallerDeadlineBeforeRateLimiterAllows(t *testing.T) {
 	fake := newFakeVirusTotal(t, map[string]vtObject{"8.8.8.8": {"last_analysis_stats": vtStats(70, 0, 0, 20)}})
-	p, err := NewVirusTotal(VirusTotalConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 1, Per: time.Hour}})
+	p, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: testVTKey, BaseURL: fake.srv.URL + "/api/v3", Rate: Rate{Requests: 1, Per: time.Hour}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,13 +380,13 @@ func TestNewProviderRequiresKeyAndValidConfig(t *testing.T) {
 	if _, err := NewVirusTotal(VirusTotalConfig{}); !errors.Is(err, ErrNoAPIKey) {
 		t.Errorf("NewVirusTotal without key: %v", err)
 	}
-	if _, err := NewAbuseIPDB(AbuseIPDBConfig{APIKey: "k", MaxAgeInDays: 400}); err == nil {
+	if _, err := NewAbuseIPDB(AbuseIPDBConfig{ProviderConfig: ProviderConfig{APIKey: "k"}, MaxAgeInDays: 400}); err == nil {
 		t.Error("MaxAgeInDays 400 accepted")
 	}
-	if _, err := NewVirusTotal(VirusTotalConfig{APIKey: "k", BaseURL: "ftp://x"}); err == nil {
+	if _, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: "k", BaseURL: "ftp://x"}}); err == nil {
 		t.Error("ftp base URL accepted")
 	}
-	if _, err := NewVirusTotal(VirusTotalConfig{APIKey: "k", Rate: Rate{Requests: -1, Per: time.Second}}); err == nil {
+	if _, err := NewVirusTotal(VirusTotalConfig{ProviderConfig: ProviderConfig{APIKey: "k", Rate: Rate{Requests: -1, Per: time.Second}}}); err == nil {
 		t.Error("negative rate accepted")
 	}
 }

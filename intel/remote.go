@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/internal/retry"
 	"golang.org/x/time/rate"
 )
 
@@ -64,44 +64,35 @@ type remote struct {
 	timeout      time.Duration
 	maxRetries   int
 	maxRetryWait time.Duration
-	backoff      time.Duration // first wait after a 5xx; doubles
-	logger       *slog.Logger
-	now          func() time.Time
+	// backoff is the wait after a 5xx, or a 429 without Retry-After:
+	// jittered, first up to defaultBackoff, doubling, at most maxRetryWait.
+	backoff retry.Backoff
+	logger  *slog.Logger
+	now     func() time.Time
 
 	mu          sync.Mutex
 	pausedUntil time.Time
 }
 
-type remoteConfig struct {
-	name         string
-	key          string
-	client       *http.Client
-	rate         Rate
-	defaultRate  Rate
-	timeout      time.Duration
-	maxRetries   int
-	maxRetryWait time.Duration
-	logger       *slog.Logger
-}
-
-func newRemote(c remoteConfig) (*remote, error) {
-	if c.key == "" {
-		return nil, fmt.Errorf("%w for %s", ErrNoAPIKey, c.name)
+// newRemote builds the machinery of the provider name from c, with
+// defaultRate for a zero c.Rate.
+func newRemote(name string, c ProviderConfig, defaultRate Rate) (*remote, error) {
+	if c.APIKey == "" {
+		return nil, fmt.Errorf("%w for %s", ErrNoAPIKey, name)
 	}
-	lim, err := c.rate.limiter(c.defaultRate)
+	lim, err := c.Rate.limiter(defaultRate)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	r := &remote{
-		name:         c.name,
-		key:          c.key,
-		client:       c.client,
+		name:         name,
+		key:          c.APIKey,
+		client:       c.HTTPClient,
 		limiter:      lim,
-		timeout:      c.timeout,
-		maxRetries:   c.maxRetries,
-		maxRetryWait: c.maxRetryWait,
-		backoff:      defaultBackoff,
-		logger:       c.logger,
+		timeout:      c.Timeout,
+		maxRetries:   c.MaxRetries,
+		maxRetryWait: c.MaxRetryWait,
+		logger:       c.Logger,
 		now:          time.Now,
 	}
 	if r.client == nil {
@@ -119,6 +110,7 @@ func newRemote(c remoteConfig) (*remote, error) {
 	if r.maxRetryWait <= 0 {
 		r.maxRetryWait = defaultMaxRetryWait
 	}
+	r.backoff = retry.Backoff{Base: defaultBackoff, Max: r.maxRetryWait}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -139,7 +131,6 @@ type apiErrorFunc func(body []byte) (code, message string)
 // maxRetries times. A 2xx or 404 is returned as a response; anything else
 // becomes an *APIError.
 func (r *remote) get(ctx context.Context, url string, header http.Header, apiErr apiErrorFunc) (*response, error) {
-	backoff := r.backoff
 	for attempt := 0; ; attempt++ {
 		if err := r.waitPause(ctx); err != nil {
 			return nil, err
@@ -168,11 +159,10 @@ func (r *remote) get(ctx context.Context, url string, header http.Header, apiErr
 		var wait time.Duration
 		switch {
 		case resp.status == http.StatusTooManyRequests:
-			wait = parseRetryAfter(resp.header.Get("Retry-After"), r.now())
+			wait = retry.ParseAfter(resp.header.Get("Retry-After"), r.now())
 			e.RetryAfter = wait
 			if wait <= 0 {
-				wait = backoff
-				backoff *= 2
+				wait = r.backoff.Delay(attempt)
 			}
 			// Every caller of this provider pauses, not just this one:
 			// the quota is the key's, not the request's.
@@ -185,10 +175,9 @@ func (r *remote) get(ctx context.Context, url string, header http.Header, apiErr
 			if attempt >= r.maxRetries {
 				return nil, e
 			}
-			wait = backoff
-			backoff *= 2
+			wait = r.backoff.Delay(attempt)
 			r.logger.Info("intel: server error, retrying", "provider", r.name, "status", resp.status, "wait", wait)
-			if err := sleep(ctx, wait); err != nil {
+			if err := retry.Sleep(ctx, wait); err != nil {
 				return nil, fmt.Errorf("%s: %w", r.name, err)
 			}
 		default:
@@ -275,44 +264,8 @@ func (r *remote) waitPause(ctx context.Context) error {
 		if dl, ok := ctx.Deadline(); ok && r.now().Add(d).After(dl) {
 			return fmt.Errorf("%s: paused by the service's rate limit for %s, past the deadline: %w", r.name, d.Round(time.Millisecond), ErrRateLimited)
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := retry.Sleep(ctx, d); err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
 	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date
-// (RFC 9110 10.2.3). It returns 0 when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Cap before multiplying so an absurd value cannot overflow.
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -24,57 +24,6 @@ func parseIP(s string) (netip.Addr, error) {
 	return addr.Unmap(), nil
 }
 
-// reservedPrefixes are ranges netip's predicates do not cover that must
-// never be sent out: they name no host on the public Internet, so a lookup
-// would only leak what the capture contained.
-var reservedPrefixes = []struct {
-	prefix netip.Prefix
-	class  string
-}{
-	{netip.MustParsePrefix("0.0.0.0/8"), "reserved (0.0.0.0/8)"},
-	{netip.MustParsePrefix("100.64.0.0/10"), "CGNAT (100.64.0.0/10)"},
-	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol assignment (192.0.0.0/24)"},
-	{netip.MustParsePrefix("192.0.2.0/24"), "documentation (192.0.2.0/24)"},
-	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking (198.18.0.0/15)"},
-	{netip.MustParsePrefix("198.51.100.0/24"), "documentation (198.51.100.0/24)"},
-	{netip.MustParsePrefix("203.0.113.0/24"), "documentation (203.0.113.0/24)"},
-	{netip.MustParsePrefix("240.0.0.0/4"), "reserved (240.0.0.0/4)"},
-	{netip.MustParsePrefix("2001:db8::/32"), "documentation (2001:db8::/32)"},
-	{netip.MustParsePrefix("100::/64"), "discard-only (100::/64)"},
-	{netip.MustParsePrefix("3fff::/20"), "documentation (3fff::/20)"},
-}
-
-// classifyIP returns "" for an address that may be sent to an outside
-// service, otherwise the class of address it is.
-func classifyIP(addr netip.Addr) string {
-	addr = addr.Unmap()
-	switch {
-	case !addr.IsValid():
-		return "invalid"
-	case addr.IsUnspecified():
-		return "unspecified"
-	case addr.IsLoopback():
-		return "loopback"
-	case addr.IsLinkLocalUnicast():
-		return "link-local"
-	case addr.IsMulticast():
-		return "multicast"
-	case addr.Is6() && netip.MustParsePrefix("fc00::/7").Contains(addr):
-		return "unique local (fc00::/7)"
-	case addr.IsPrivate():
-		return "private"
-	}
-	if addr.Is4() && addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return "broadcast"
-	}
-	for _, r := range reservedPrefixes {
-		if r.prefix.Contains(addr) {
-			return r.class
-		}
-	}
-	return ""
-}
-
 // normalizeDomain validates a host name and returns it in lower case,
 // ASCII (punycode, as DNS carries it) and without a trailing dot. Underscores are accepted in
 // labels because service names (_sip._tcp.example.com) appear in DNS traffic.

@@ -4,43 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/netscope"
 )
 
 // DefaultVirusTotalURL is the VirusTotal API v3 base URL.
 const DefaultVirusTotalURL = "https://www.virustotal.com/api/v3"
 
 // VirusTotalConfig configures the VirusTotal provider (IP addresses and
-// domains).
+// domains). Its APIKey is sent in the x-apikey header and read from
+// VIRUSTOTAL_API_KEY by New; its BaseURL defaults to DefaultVirusTotalURL,
+// its Rate to 4 a minute, spaced 15 s apart (the public API's limit).
 type VirusTotalConfig struct {
-	// APIKey is sent in the x-apikey header, never in a URL, log or error.
-	// Zero: New reads VIRUSTOTAL_API_KEY; without a key the provider is
-	// skipped. NewVirusTotal does not read the environment.
-	APIKey string
-	// BaseURL is the API root. Zero: DefaultVirusTotalURL.
-	BaseURL string
-	// Rate is the request budget. Zero: 4 a minute, spaced 15 s apart, the
-	// public API's limit.
-	Rate Rate
-	// MaxRetries bounds retries after a 429 or 5xx. Zero: 2; negative: none.
-	MaxRetries int
-	// MaxRetryWait is the longest Retry-After honoured by waiting; a longer
-	// one fails at once with ErrRateLimited, and so do later calls until it
-	// has passed. Zero: one minute.
-	MaxRetryWait time.Duration
-	// Disabled leaves the provider out of a Checker even with a key.
-	Disabled bool
-	// HTTPClient, Timeout and Logger: zero means Config's (in a Checker),
-	// else http.DefaultClient, 10 s per request, and discarding logs.
-	HTTPClient *http.Client
-	Timeout    time.Duration
-	Logger     *slog.Logger
+	ProviderConfig
 }
 
 // VirusTotal looks IP addresses and domains up in VirusTotal's API v3.
@@ -57,12 +40,7 @@ func NewVirusTotal(cfg VirusTotalConfig) (*VirusTotal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("virustotal: %w", err)
 	}
-	r, err := newRemote(remoteConfig{
-		name: "virustotal", key: cfg.APIKey, client: cfg.HTTPClient,
-		rate: cfg.Rate, defaultRate: defaultVirusTotalRate,
-		timeout: cfg.Timeout, maxRetries: cfg.MaxRetries, maxRetryWait: cfg.MaxRetryWait,
-		logger: cfg.Logger,
-	})
+	r, err := newRemote("virustotal", cfg.ProviderConfig, defaultVirusTotalRate)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +54,7 @@ func (v *VirusTotal) Name() string { return "virustotal" }
 // with ErrNotPublic without sending anything.
 func (v *VirusTotal) LookupIP(ctx context.Context, addr netip.Addr) (*Verdict, error) {
 	addr = addr.Unmap().WithZone("")
-	if class := classifyIP(addr); class != "" {
+	if class := netscope.Class(addr); class != "" {
 		return nil, fmt.Errorf("virustotal: %s address: %w", class, ErrNotPublic)
 	}
 	s := addr.String()
@@ -168,12 +146,7 @@ func (v *VirusTotal) lookup(ctx context.Context, path, link string) (*Verdict, e
 	}
 	verdict.Categories = append(verdict.Categories, a.Tags...)
 	// Categories is vendor -> category; sort vendors so the order is stable.
-	vendors := make([]string, 0, len(a.Categories))
-	for k := range a.Categories {
-		vendors = append(vendors, k)
-	}
-	sort.Strings(vendors)
-	for _, k := range vendors {
+	for _, k := range slices.Sorted(maps.Keys(a.Categories)) {
 		verdict.Categories = append(verdict.Categories, a.Categories[k])
 	}
 	set := func(k, val string) {

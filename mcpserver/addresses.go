@@ -3,6 +3,8 @@ package mcpserver
 import (
 	"context"
 	"net/netip"
+
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // maxCheckAddresses bounds one check_addresses call.
@@ -52,7 +54,7 @@ func (s *Server) checkAddresses(ctx context.Context, args CheckAddressesArgs) (*
 	for _, v := range args.Addresses {
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			res.Invalid = append(res.Invalid, Sanitize(v, 64))
+			res.Invalid = append(res.Invalid, textsafe.Escape(v, 64))
 			continue
 		}
 		key := a.Unmap().String()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 )
 
@@ -165,7 +166,7 @@ func (c *analysisCache) parse(ctx context.Context, key cacheKey, f *flight) {
 	if c.flights[key] == f {
 		delete(c.flights, key)
 	}
-	var ce *detectors.CaptureError
+	var ce *capture.CaptureError
 	keep := a != nil && ctx.Err() == nil && (err == nil || errors.As(err, &ce))
 	if keep {
 		c.insert(&cached{key: key, a: a, err: err, size: estimateSize(a)})

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // topTalkersShown is how many talkers get_conversations lists.
@@ -65,7 +66,7 @@ func (s *Server) conversations(ctx context.Context, args ConversationsArgs) (*Co
 	if args.IP != "" {
 		addr, err := netip.ParseAddr(args.IP)
 		if err != nil {
-			return nil, badArg("ip %q is not an IP address", Sanitize(args.IP, 64))
+			return nil, badArg("ip %q is not an IP address", textsafe.Escape(args.IP, 64))
 		}
 		ip = addr.String()
 	}

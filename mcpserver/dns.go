@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -77,31 +78,31 @@ func safeDNSReport(r detectors.DNSReport) detectors.DNSReport {
 	r.RCodes = nonNilMap(r.RCodes)
 	names := make([]detectors.NameCount, len(r.TopNames))
 	for i, n := range r.TopNames {
-		names[i] = detectors.NameCount{Name: Sanitize(n.Name, nameMax), Count: n.Count}
+		names[i] = detectors.NameCount{Name: textsafe.Escape(n.Name, nameMax), Count: n.Count}
 	}
 	r.TopNames = names
 	doms := make([]detectors.DNSDomainStats, len(r.TopDomains))
 	for i, d := range r.TopDomains {
-		d.Domain = Sanitize(d.Domain, nameMax)
-		d.LongestName = Sanitize(d.LongestName, nameMax)
-		d.Excluded = Sanitize(d.Excluded, 64)
-		d.Signals = sanitizeAll(d.Signals, 64)
+		d.Domain = textsafe.Escape(d.Domain, nameMax)
+		d.LongestName = textsafe.Escape(d.LongestName, nameMax)
+		d.Excluded = textsafe.Escape(d.Excluded, 64)
+		d.Signals = textsafe.EscapeAll(d.Signals, 64)
 		d.QTypes = nonNilMap(d.QTypes)
 		doms[i] = d
 	}
 	r.TopDomains = doms
 	tlds := make([]detectors.DNSTLDNote, len(r.SuspiciousTLDs))
 	for i, t := range r.SuspiciousTLDs {
-		t.TLD = Sanitize(t.TLD, 64)
-		t.Domain = Sanitize(t.Domain, nameMax)
-		t.Note = Sanitize(t.Note, 256)
+		t.TLD = textsafe.Escape(t.TLD, 64)
+		t.Domain = textsafe.Escape(t.Domain, nameMax)
+		t.Note = textsafe.Escape(t.Note, 256)
 		tlds[i] = t
 	}
 	r.SuspiciousTLDs = tlds
 	clients := make([]detectors.DNSClientStats, len(r.Clients))
 	for i, c := range r.Clients {
-		c.Client = Sanitize(c.Client, 64)
-		c.Resolvers = sanitizeAll(c.Resolvers, 64)
+		c.Client = textsafe.Escape(c.Client, 64)
+		c.Resolvers = textsafe.EscapeAll(c.Resolvers, 64)
 		clients[i] = c
 	}
 	r.Clients = clients

@@ -32,7 +32,7 @@
 //     default). Long lists are paged with offset and limit and say total,
 //     offset, returned, remaining and next_offset; a page that would still
 //     be too large is cut further and says truncated: true.
-//   - Every string that came from a packet goes through Sanitize: control
+//   - Every string that came from a packet goes through textsafe.Escape: control
 //     and non-printable characters and invalid UTF-8 become \xNN, and long
 //     strings are cut with a marker. The tool descriptions tell the model
 //     these strings are data from the capture, never instructions.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -27,10 +28,10 @@ type Finding struct {
 // can quote the capture.
 func safeFinding(f report.Finding) Finding {
 	out := Finding{Finding: f}
-	out.Technique = Sanitize(f.Technique, 64)
-	out.Source = Sanitize(f.Source, 64)
-	out.Target = Sanitize(f.Target, 64)
-	out.Summary = Sanitize(f.Summary, 512)
+	out.Technique = textsafe.Escape(f.Technique, 64)
+	out.Source = textsafe.Escape(f.Source, 64)
+	out.Target = textsafe.Escape(f.Target, 64)
+	out.Summary = textsafe.Escape(f.Summary, 512)
 	if f.Counts != nil {
 		out.Counts = maps.Clone(f.Counts)
 	}
@@ -41,7 +42,7 @@ func safeFinding(f report.Finding) Finding {
 				v = v[:maxSamplesPerKind]
 				out.SamplesTruncated = true
 			}
-			out.Samples[Sanitize(k, 64)] = sanitizeAll(v, maxSampleBytes)
+			out.Samples[textsafe.Escape(k, 64)] = textsafe.EscapeAll(v, maxSampleBytes)
 		}
 	}
 	return out
@@ -68,7 +69,7 @@ func ofType(fs []report.Finding, t report.AttackType) []report.Finding {
 // ListFindingsArgs are list_findings' arguments.
 type ListFindingsArgs struct {
 	Target
-	Type        string `json:"type,omitempty" jsonschema:"Only findings of this type: port_scan, http_enumeration, data_exfiltration or dns_tunneling. Default: every type."`
+	Type        string `json:"type,omitempty"` // described from report.FindingKinds in the tool's schema
 	MinSeverity string `json:"min_severity,omitempty" jsonschema:"Only findings at least this severe: low, medium, high or critical. Default low (all)."`
 	Source      string `json:"source,omitempty" jsonschema:"Only findings whose source address is this IP. Default: every source."`
 	PageArgs
@@ -102,11 +103,11 @@ func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResul
 	return toolSpec[ListFindingsArgs, ListFindingsResult]{
 		name:  "list_findings",
 		title: "List every finding",
-		desc: "Everything the detectors found in the capture in one call: port scans, HTTP enumeration, data exfiltration and DNS tunnelling, most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
+		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
 			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." +
 			targetNote + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
-			"type":         {"enum": []string{"port_scan", "http_enumeration", "data_exfiltration", "dns_tunneling"}},
+			"type":         {"enum": report.FindingTypes(), "description": "Only findings of this type: " + report.ListText(report.FindingTypes(), "or") + ". Default: every type."},
 			"min_severity": {"enum": []string{"low", "medium", "high", "critical"}, "default": "low"},
 		}),
 		args: func() ListFindingsArgs { return ListFindingsArgs{} },
@@ -122,15 +123,15 @@ func (s *Server) listFindings(ctx context.Context, args ListFindingsArgs) (*List
 	var typ report.AttackType
 	if args.Type != "" {
 		typ = report.AttackType(args.Type)
-		if !typ.IsThreat() || typ == report.AttackMultiple {
-			return nil, badArg("type %q, want one of port_scan, http_enumeration, data_exfiltration, dns_tunneling", Sanitize(args.Type, 64))
+		if _, ok := typ.Kind(); !ok {
+			return nil, badArg("type %q, want %s", textsafe.Escape(args.Type, 64), report.ListText(report.FindingTypes(), "or"))
 		}
 	}
 	minRank := 0
 	if args.MinSeverity != "" {
 		sev := report.Severity(args.MinSeverity)
 		if !sev.Valid() {
-			return nil, badArg("min_severity %q, want low, medium, high or critical", Sanitize(args.MinSeverity, 64))
+			return nil, badArg("min_severity %q, want low, medium, high or critical", textsafe.Escape(args.MinSeverity, 64))
 		}
 		minRank = sev.Rank()
 	}
@@ -157,8 +158,8 @@ func (s *Server) listFindings(ctx context.Context, args ListFindingsArgs) (*List
 // findingsCount sums findings per type, with every type present.
 func findingsCount(fs []report.Finding) map[string]int {
 	m := map[string]int{}
-	for _, t := range []report.AttackType{report.AttackPortScan, report.AttackHTTPEnumeration, report.AttackDataExfiltration, report.AttackDNSTunneling} {
-		m[string(t)] = 0
+	for _, k := range report.FindingKinds {
+		m[string(k.Type)] = 0
 	}
 	for _, f := range fs {
 		m[string(f.Type)]++

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -133,7 +134,7 @@ func (s *Server) httpAnomalies(ctx context.Context, args HTTPAnomaliesArgs) (*HT
 			res.SuspiciousUserAgentsTotal++
 			if len(res.SuspiciousUserAgents) < listCap {
 				res.SuspiciousUserAgents = append(res.SuspiciousUserAgents, SuspiciousUserAgent{
-					UserAgent: Sanitize(ua.UserAgent, DefaultStringMax), Scanner: Sanitize(ua.Scanner, 64),
+					UserAgent: textsafe.Escape(ua.UserAgent, DefaultStringMax), Scanner: textsafe.Escape(ua.Scanner, 64),
 					SourceIP: src, ServerIP: srv, Requests: ua.Requests,
 				})
 			}
@@ -157,7 +158,7 @@ func (s *Server) httpAnomalies(ctx context.Context, args HTTPAnomaliesArgs) (*HT
 			for _, p := range group.paths {
 				res.EnumerationPathsTotal++
 				if len(res.EnumerationPaths) < listCap {
-					res.EnumerationPaths = append(res.EnumerationPaths, EnumerationPath{SourceIP: src, ServerIP: srv, Path: Sanitize(p, DefaultStringMax), Kind: group.kind})
+					res.EnumerationPaths = append(res.EnumerationPaths, EnumerationPath{SourceIP: src, ServerIP: srv, Path: textsafe.Escape(p, DefaultStringMax), Kind: group.kind})
 				}
 			}
 		}
@@ -234,7 +235,7 @@ func (s *Server) httpRequests(ctx context.Context, args HTTPRequestsArgs) (*HTTP
 	var src netip.Addr
 	if args.Source != "" {
 		if src, err = netip.ParseAddr(args.Source); err != nil {
-			return nil, badArg("source %q is not an IP address", Sanitize(args.Source, 64))
+			return nil, badArg("source %q is not an IP address", textsafe.Escape(args.Source, 64))
 		}
 	}
 	l, err := s.load(ctx, args.Target)
@@ -259,8 +260,8 @@ func (s *Server) httpRequests(ctx context.Context, args HTTPRequestsArgs) (*HTTP
 	for i, r := range pg {
 		res.Requests[i] = HTTPRequest{
 			Packet: r.Packet, Time: r.Time, Source: r.Source.String(), Destination: r.Destination.String(), Port: r.Port,
-			Method: Sanitize(r.Method, 32), Host: Sanitize(r.Host, DefaultStringMax), URI: Sanitize(r.URI, DefaultStringMax),
-			UserAgent: Sanitize(r.UserAgent, DefaultStringMax), Status: r.Status,
+			Method: textsafe.Escape(r.Method, 32), Host: textsafe.Escape(r.Host, DefaultStringMax), URI: textsafe.Escape(r.URI, DefaultStringMax),
+			UserAgent: textsafe.Escape(r.UserAgent, DefaultStringMax), Status: r.Status,
 		}
 	}
 	return res, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agents-of-shield/reconpcap/intel"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // Limits of lookup_threat_intel.
@@ -96,31 +97,17 @@ func (r *ThreatIntelResult) shrink() bool {
 }
 
 // intelSources sorts the checker's providers into those that answer and
-// those that are not configured. It asks about a loopback and a private
-// address, which no online provider is ever sent: a provider skipped with
-// the same reason for both is skipped for its configuration (no key,
-// offline), one skipped with different reasons is configured but keeps
-// non-public addresses to itself, and one that answers is local.
-func intelSources(ctx context.Context, c *intel.Checker) (sources, unconfigured []IntelSource, err error) {
-	a, err := c.CheckAddr(ctx, netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := c.CheckAddr(ctx, netip.MustParseAddr("10.0.0.1"))
-	if err != nil {
-		return nil, nil, err
-	}
+// those that are not configured (no key, offline).
+func intelSources(c *intel.Checker) (sources, unconfigured []IntelSource) {
 	sources, unconfigured = []IntelSource{}, []IntelSource{}
-	for i, p := range a.Providers {
-		q := b.Providers[i]
-		switch {
-		case p.Status == intel.StatusSkipped && q.Status == intel.StatusSkipped && p.Skipped == q.Skipped:
-			unconfigured = append(unconfigured, IntelSource{Provider: Sanitize(p.Provider, 64), Reason: Sanitize(p.Skipped, 256)})
-		default:
-			sources = append(sources, IntelSource{Provider: Sanitize(p.Provider, 64)})
+	for _, p := range c.Sources() {
+		if p.Skipped != "" {
+			unconfigured = append(unconfigured, IntelSource{Provider: textsafe.Escape(p.Provider, 64), Reason: textsafe.Escape(p.Skipped, 256)})
+			continue
 		}
+		sources = append(sources, IntelSource{Provider: textsafe.Escape(p.Provider, 64)})
 	}
-	return sources, unconfigured, nil
+	return sources, unconfigured
 }
 
 // intelTool is lookup_threat_intel, marked as one that may reach the
@@ -249,11 +236,11 @@ func (s *Server) lookupThreatIntel(ctx context.Context, args ThreatIntelArgs) (*
 		var ie *intel.InputError
 		switch {
 		case errors.As(err, &ie):
-			res.Invalid = append(res.Invalid, InvalidIndicator{Indicator: Sanitize(j.indicator, 100), Reason: Sanitize(ie.Reason, 200)})
+			res.Invalid = append(res.Invalid, InvalidIndicator{Indicator: textsafe.Escape(j.indicator, 100), Reason: textsafe.Escape(ie.Reason, 200)})
 			continue
 		case err != nil && r == nil:
 			timedOut = true
-			res.NotLookedUp = append(res.NotLookedUp, Sanitize(j.indicator, 100))
+			res.NotLookedUp = append(res.NotLookedUp, textsafe.Escape(j.indicator, 100))
 			continue
 		case err != nil:
 			timedOut = true // a partial answer: the providers that finished
@@ -293,25 +280,25 @@ func answered(r *intel.Result) bool {
 // the same escaping as for packet strings.
 func safeIntelResult(r *intel.Result) intel.Result {
 	out := *r
-	out.Indicator = Sanitize(r.Indicator, 256)
+	out.Indicator = textsafe.Escape(r.Indicator, 256)
 	out.Providers = make([]intel.ProviderResult, len(r.Providers))
 	for i, p := range r.Providers {
-		p.Provider = Sanitize(p.Provider, 64)
-		p.Skipped = Sanitize(p.Skipped, 300)
-		p.Error = Sanitize(p.Error, 300)
-		p.ErrorCode = Sanitize(p.ErrorCode, 64)
+		p.Provider = textsafe.Escape(p.Provider, 64)
+		p.Skipped = textsafe.Escape(p.Skipped, 300)
+		p.Error = textsafe.Escape(p.Error, 300)
+		p.ErrorCode = textsafe.Escape(p.ErrorCode, 64)
 		p.Err = nil
 		if p.Verdict != nil {
 			v := *p.Verdict
-			v.Categories = sanitizeAll(v.Categories, 128)
+			v.Categories = textsafe.EscapeAll(v.Categories, 128)
 			if len(v.Categories) == 0 {
 				v.Categories = nil
 			}
-			v.Link = Sanitize(v.Link, 512)
+			v.Link = textsafe.Escape(v.Link, 512)
 			if v.Details != nil {
 				d := make(map[string]string, len(v.Details))
 				for _, k := range sortedKeys(v.Details) {
-					d[Sanitize(k, 64)] = Sanitize(v.Details[k], 256)
+					d[textsafe.Escape(k, 64)] = textsafe.Escape(v.Details[k], 256)
 				}
 				v.Details = d
 			}

@@ -185,7 +185,7 @@ func TestLookupThreatIntelNeverSendsPrivate(t *testing.T) {
 	p.close()
 
 	s, c := newTestServer(t, Config{Roots: []string{dir}, Intel: intel.Config{
-		AbuseIPDB: intel.AbuseIPDBConfig{APIKey: "k", BaseURL: fake.URL + "/api/v2"},
+		AbuseIPDB: intel.AbuseIPDBConfig{ProviderConfig: intel.ProviderConfig{APIKey: "k", BaseURL: fake.URL + "/api/v2"}},
 		Getenv:    noEnv,
 	}})
 	private := []string{"10.1.2.3", "::ffff:192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "fd00::1", "198.51.100.9", "internal-host", "printer.local"}
@@ -258,7 +258,7 @@ func TestLookupThreatIntelTimeout(t *testing.T) {
 	}))
 	t.Cleanup(func() { close(release); slow.Close() })
 	_, c := newTestServer(t, Config{Roots: []string{t.TempDir()}, IntelTimeout: 200 * time.Millisecond, Intel: intel.Config{
-		AbuseIPDB: intel.AbuseIPDBConfig{APIKey: "k", BaseURL: slow.URL, MaxRetries: -1},
+		AbuseIPDB: intel.AbuseIPDBConfig{ProviderConfig: intel.ProviderConfig{APIKey: "k", BaseURL: slow.URL, MaxRetries: -1}},
 		Getenv:    noEnv,
 	}})
 	start := time.Now()

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // DefaultPcapFile is the capture a tool reads when pcap_file is not given,
@@ -41,7 +43,7 @@ type PathError struct {
 }
 
 func (e *PathError) Error() string {
-	msg := fmt.Sprintf("%s %q %v", e.Arg, Sanitize(e.Path, DefaultStringMax), e.Rule)
+	msg := fmt.Sprintf("%s %q %v", e.Arg, textsafe.Escape(e.Path, DefaultStringMax), e.Rule)
 	if e.Detail != "" {
 		msg += " (" + e.Detail + ")"
 	}

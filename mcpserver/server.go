@@ -28,6 +28,10 @@ const (
 	MinMaxResultBytes = 4 << 10
 )
 
+// DefaultStringMax is the byte budget of a string that came from a packet
+// when it enters a tool result: textsafe.Escape cuts it there.
+const DefaultStringMax = 256
+
 // Config configures a Server. The zero value is ready to use: the current
 // working directory is the one allowed root, results are bounded to 16 KiB,
 // and sixteen analyses are cached.
@@ -152,10 +156,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		streams: newStreamCache(),
 		intel:   checker,
 	}
-	s.intelSources, s.intelUnconfigured, err = intelSources(context.Background(), checker)
-	if err != nil {
-		return nil, fmt.Errorf("mcpserver: %w", err)
-	}
+	s.intelSources, s.intelUnconfigured = intelSources(checker)
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithInputSchemaValidation(),
@@ -186,7 +187,7 @@ func (s *Server) Stats() CacheStats { return s.cache.snapshot() }
 // the path policy applied to workingDir and pcapFile, and the cached
 // analysis when this version of the file was read before. For a capture
 // damaged part-way it returns the partial analysis with the
-// *detectors.CaptureError. An agent uses it to ground a report in the same
+// *capture.CaptureError. An agent uses it to ground a report in the same
 // numbers the model was shown, without reading the capture again.
 func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*detectors.Analysis, error) {
 	path, err := s.policy.Resolve(workingDir, pcapFile)

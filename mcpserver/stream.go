@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
+	"github.com/agents-of-shield/reconpcap/streams"
 )
 
 // Limits of extract_tcp_stream.
@@ -159,8 +162,8 @@ type StreamResult struct {
 	StreamTruncated bool `json:"stream_truncated"`
 
 	// What shrink needs to cut the page again.
-	stream *detectors.StreamResult
-	dir    detectors.StreamDirection
+	stream *streams.Result
+	dir    streams.Direction
 	hex    bool
 }
 
@@ -208,7 +211,7 @@ func (r *StreamResult) setPage(offset, limit int) {
 		} else {
 			// No limit: the page is already bounded, and a cut here would
 			// break the correspondence with offsets.
-			out.Data = Sanitize(string(ch.Data), 0)
+			out.Data = textsafe.Escape(string(ch.Data), 0)
 		}
 		r.Chunks = append(r.Chunks, out)
 	}
@@ -254,24 +257,24 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 		return nil, err
 	}
 	st, err := s.streams.get(ctx, path, q)
-	var ce *detectors.CaptureError
+	var ce *capture.CaptureError
 	damaged := st != nil && err != nil && errors.As(err, &ce)
 	switch {
-	case errors.Is(err, detectors.ErrNoStream) || (damaged && len(st.Connections) == 0):
+	case errors.Is(err, streams.ErrNoStream) || (damaged && len(st.Connections) == 0):
 		return nil, &toolError{msg: fmt.Sprintf("no TCP connection between %s and %s%s in %s (call extract_tcp_stream without src and dst, or get_conversations, to see which hosts talked)", q.Src, q.Dst, portText(q.Port), path)}
-	case errors.Is(err, detectors.ErrStreamIndex) || (damaged && q.Index >= len(st.Connections)):
+	case errors.Is(err, streams.ErrIndex) || (damaged && q.Index >= len(st.Connections)):
 		return nil, badArg("index %d: %d TCP connections between %s and %s%s match, numbered 0 to %d", q.Index, len(st.Connections), q.Src, q.Dst, portText(q.Port), len(st.Connections)-1)
 	case damaged:
 		// Damaged part-way: the stream up to the damage.
-	case errors.Is(err, detectors.ErrStreamQuery):
-		return nil, badArg("%s", Sanitize(err.Error(), 256))
+	case errors.Is(err, streams.ErrQuery):
+		return nil, badArg("%s", textsafe.Escape(err.Error(), 256))
 	case err != nil:
 		return nil, err
 	}
 	res := &StreamResult{
 		// StreamResult does not say whether the file was cut short, only
 		// warns: any warning of the reader marks the stream partial.
-		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil || len(st.Warnings) > 0, Warnings: sanitizeAll(st.Warnings, 512)},
+		CaptureInfo: CaptureInfo{PcapFile: path, Partial: err != nil || len(st.Warnings) > 0, Warnings: textsafe.EscapeAll(st.Warnings, 512)},
 		Src:         q.Src.String(), Dst: q.Dst.String(), Port: int(q.Port), Index: q.Index,
 		TotalConnections: len(st.Connections),
 		Direction:        string(dir), Encoding: args.Encoding,
@@ -299,8 +302,8 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 
 // streamQuery checks the arguments. Missing addresses stay invalid: the
 // tool then lists address pairs.
-func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirection, error) {
-	var q detectors.StreamQuery
+func streamQuery(args StreamArgs) (streams.Query, streams.Direction, error) {
+	var q streams.Query
 	for _, a := range []struct {
 		name, v string
 		dst     *netip.Addr
@@ -310,7 +313,7 @@ func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirect
 		}
 		addr, err := netip.ParseAddr(a.v)
 		if err != nil {
-			return q, "", badArg("%s %q is not an IP address", a.name, Sanitize(a.v, 64))
+			return q, "", badArg("%s %q is not an IP address", a.name, textsafe.Escape(a.v, 64))
 		}
 		*a.dst = addr.Unmap().WithZone("")
 	}
@@ -324,11 +327,11 @@ func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirect
 	case args.Limit < 1 || args.Limit > MaxStreamLimit:
 		return q, "", badArg("limit %d bytes, want 1 to %d", args.Limit, MaxStreamLimit)
 	case args.Encoding != "text" && args.Encoding != "hex":
-		return q, "", badArg("encoding %q, want text or hex", Sanitize(args.Encoding, 64))
+		return q, "", badArg("encoding %q, want text or hex", textsafe.Escape(args.Encoding, 64))
 	}
-	dir := detectors.StreamDirection(args.Direction)
-	if dir != detectors.StreamBoth && dir != detectors.StreamClient && dir != detectors.StreamServer {
-		return q, "", badArg("direction %q, want both, client or server", Sanitize(args.Direction, 64))
+	dir := streams.Direction(args.Direction)
+	if dir != streams.Both && dir != streams.FromClient && dir != streams.FromServer {
+		return q, "", badArg("direction %q, want both, client or server", textsafe.Escape(args.Direction, 64))
 	}
 	q.Port, q.Index, q.MaxBytes = uint16(args.Port), args.Index, streamMaxBytes
 	return q, dir, nil
@@ -336,7 +339,7 @@ func streamQuery(args StreamArgs) (detectors.StreamQuery, detectors.StreamDirect
 
 // streamPairs answers a call without both addresses from the cached
 // analysis: the address pairs, filtered by the one address given.
-func (s *Server) streamPairs(ctx context.Context, t Target, q detectors.StreamQuery) (*StreamResult, error) {
+func (s *Server) streamPairs(ctx context.Context, t Target, q streams.Query) (*StreamResult, error) {
 	l, err := s.load(ctx, t)
 	if err != nil {
 		return nil, err
@@ -373,27 +376,27 @@ func portText(p uint16) string {
 	return fmt.Sprintf(" on port %d", p)
 }
 
-func connectionInfo(c detectors.StreamConnection) StreamConnectionInfo {
+func connectionInfo(c streams.Connection) StreamConnectionInfo {
 	return StreamConnectionInfo{
 		Index: c.Index, Client: c.Client.String(), Server: c.Server.String(), ClientKnown: c.ClientKnown,
 		First: c.First, Last: c.Last, FirstPacket: c.FirstPacket, LastPacket: c.LastPacket,
-		ClientBytes: c.ClientBytes, ServerBytes: c.ServerBytes, End: Sanitize(c.End, 16),
+		ClientBytes: c.ClientBytes, ServerBytes: c.ServerBytes, End: textsafe.Escape(c.End, 16),
 	}
 }
 
-func halfInfo(h *detectors.StreamHalf) *StreamHalfInfo {
+func halfInfo(h *streams.Half) *StreamHalfInfo {
 	return &StreamHalfInfo{Endpoint: h.Endpoint.String(), Bytes: h.Bytes, Missing: h.Missing, Gaps: h.Gaps, SYN: h.SYN, Truncated: h.Truncated}
 }
 
 // streamKey names one query on one version of one file.
 type streamKey struct {
 	file cacheKey
-	q    detectors.StreamQuery
+	q    streams.Query
 }
 
 type streamEntry struct {
 	key  streamKey
-	res  *detectors.StreamResult
+	res  *streams.Result
 	err  error // nil or the *CaptureError of a partial stream
 	size int64
 }
@@ -403,7 +406,7 @@ type streamEntry struct {
 // a reassembly among concurrent callers: a model pages through a stream one
 // call after another.
 type streamCache struct {
-	extract func(ctx context.Context, path string, q detectors.StreamQuery) (*detectors.StreamResult, error)
+	extract func(ctx context.Context, path string, q streams.Query) (*streams.Result, error)
 	mu      sync.Mutex
 	entries []streamEntry
 	// extractions counts reads of a capture, for tests.
@@ -411,12 +414,12 @@ type streamCache struct {
 }
 
 func newStreamCache() *streamCache {
-	return &streamCache{extract: detectors.ExtractStream}
+	return &streamCache{extract: streams.Extract}
 }
 
 // get returns the stream for q in the file at path, reading the file only
 // when this version of it was not asked the same query lately.
-func (c *streamCache) get(ctx context.Context, path string, q detectors.StreamQuery) (*detectors.StreamResult, error) {
+func (c *streamCache) get(ctx context.Context, path string, q streams.Query) (*streams.Result, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return c.extract(ctx, path, q) // let the reader report the problem
@@ -434,7 +437,7 @@ func (c *streamCache) get(ctx context.Context, path string, q detectors.StreamQu
 	c.mu.Unlock()
 
 	res, err := c.extract(ctx, path, q)
-	var ce *detectors.CaptureError
+	var ce *capture.CaptureError
 	if res == nil || (err != nil && !errors.As(err, &ce)) {
 		return res, err
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/streams"
 )
 
 // testdataDir is the repository's testdata directory, absolute.
@@ -67,7 +67,7 @@ func TestExtractTCPStreamCorpus(t *testing.T) {
 
 	// What the detectors give for the same connection: the tool must page
 	// exactly these bytes.
-	want, err := detectors.ExtractStream(t.Context(), filepath.Join(dir, "workshop_2011_browse.pcap"), detectors.StreamQuery{
+	want, err := streams.Extract(t.Context(), filepath.Join(dir, "workshop_2011_browse.pcap"), streams.Query{
 		Src: netip.MustParseAddr("10.0.2.15"), Dst: netip.MustParseAddr("192.150.187.43"), Port: 80,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // SummaryArgs are read_pcap_summary's arguments.
@@ -86,7 +87,7 @@ func (s *Server) summary(ctx context.Context, args SummaryArgs) (*SummaryResult,
 	sum.TopConversations = append([]detectors.Conversation{}, a.Summary.TopConversations...)
 	sum.DNSNames = make([]detectors.NameCount, len(a.Summary.DNSNames))
 	for i, n := range a.Summary.DNSNames {
-		sum.DNSNames[i] = detectors.NameCount{Name: Sanitize(n.Name, DefaultStringMax), Count: n.Count}
+		sum.DNSNames[i] = detectors.NameCount{Name: textsafe.Escape(n.Name, DefaultStringMax), Count: n.Count}
 	}
 	if sum.Protocols == nil {
 		sum.Protocols = map[string]int64{}

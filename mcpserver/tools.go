@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // untrusted ends every tool description: the model must read strings from
@@ -100,14 +103,14 @@ func (s *Server) load(ctx context.Context, t Target) (*loaded, error) {
 		return nil, err
 	}
 	a, err := s.cache.get(ctx, path)
-	var ce *detectors.CaptureError
+	var ce *capture.CaptureError
 	switch {
 	case a != nil && err != nil && errors.As(err, &ce):
 		// Damaged part-way: the packets before the damage still count.
 	case err != nil:
 		return nil, err
 	}
-	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated, Warnings: sanitizeAll(a.Warnings, 512)}
+	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated, Warnings: textsafe.EscapeAll(a.Warnings, 512)}
 	return &loaded{a: a, info: info}, nil
 }
 
@@ -181,9 +184,7 @@ var targetExtra = schemaExtra{
 func merge(extras ...schemaExtra) schemaExtra {
 	out := schemaExtra{}
 	for _, e := range extras {
-		for k, v := range e {
-			out[k] = v
-		}
+		maps.Copy(out, e)
 	}
 	return out
 }
@@ -205,9 +206,7 @@ func inputSchema[A any](extra schemaExtra) mcp.ToolOption {
 		if !ok {
 			panic(fmt.Sprintf("mcpserver: input schema of %T has no property %q", *new(A), name))
 		}
-		for k, v := range kw {
-			p[k] = v
-		}
+		maps.Copy(p, kw)
 	}
 	raw, err := json.Marshal(schema)
 	if err != nil {
@@ -322,13 +321,13 @@ var captureHints = []struct {
 	kind error
 	hint string
 }{
-	{detectors.ErrNotFound, "check pcap_file and working_dir"},
-	{detectors.ErrNotRegular, "pcap_file must name a regular file"},
-	{detectors.ErrPermission, "the server cannot read this file"},
-	{detectors.ErrEmpty, "the file holds no capture data"},
-	{detectors.ErrNotCapture, "the file is not a pcap or pcapng capture; check pcap_file"},
-	{detectors.ErrUnsupportedVersion, "this capture format version cannot be read"},
-	{detectors.ErrCorrupt, "the capture is corrupt"},
+	{capture.ErrNotFound, "check pcap_file and working_dir"},
+	{capture.ErrNotRegular, "pcap_file must name a regular file"},
+	{capture.ErrPermission, "the server cannot read this file"},
+	{capture.ErrEmpty, "the file holds no capture data"},
+	{capture.ErrNotCapture, "the file is not a pcap or pcapng capture; check pcap_file"},
+	{capture.ErrUnsupportedVersion, "this capture format version cannot be read"},
+	{capture.ErrCorrupt, "the capture is corrupt"},
 }
 
 // actionable returns the message for an error the model can act on.
@@ -342,11 +341,11 @@ func actionable(err error) (string, bool) {
 		return pe.Error(), true
 	}
 	if errors.Is(err, detectors.ErrInvalidConfig) {
-		return "invalid argument: " + Sanitize(err.Error(), 1024), true
+		return "invalid argument: " + textsafe.Escape(err.Error(), 1024), true
 	}
 	for _, h := range captureHints {
 		if errors.Is(err, h.kind) {
-			return "cannot analyse pcap_file: " + Sanitize(err.Error(), 1024) + " (" + h.hint + ")", true
+			return "cannot analyse pcap_file: " + textsafe.Escape(err.Error(), 1024) + " (" + h.hint + ")", true
 		}
 	}
 	return "", false

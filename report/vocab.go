@@ -21,8 +21,84 @@ const (
 	AttackUnknown          AttackType = "unknown"
 )
 
-// AttackTypes lists every valid AttackType in contract order.
-var AttackTypes = []AttackType{AttackPortScan, AttackHTTPEnumeration, AttackDataExfiltration, AttackDNSTunneling, AttackMultiple, AttackUnknown}
+// FindingKind describes one type of finding. FindingKinds is the one
+// registry of them: the tool schemas, filters and descriptions, the model's
+// prompt and the analysts read the types from it, so a new type is one
+// entry here.
+type FindingKind struct {
+	Type AttackType
+	// Name is what a person calls it, in running text ("port scans").
+	Name string
+	// VictimIsSource says which side of a finding is the host at risk, the
+	// one an assessment names as its target: the finding's source for
+	// attacks that carry data out (the host to isolate), its target for
+	// attacks against a host (the probed one).
+	VictimIsSource bool
+}
+
+// FindingKinds lists every type a single finding can have, in contract
+// order: every AttackType but multiple and unknown.
+var FindingKinds = []FindingKind{
+	{Type: AttackPortScan, Name: "port scans"},
+	{Type: AttackHTTPEnumeration, Name: "HTTP enumeration"},
+	{Type: AttackDataExfiltration, Name: "data exfiltration", VictimIsSource: true},
+	{Type: AttackDNSTunneling, Name: "DNS tunnelling", VictimIsSource: true},
+}
+
+// FindingTypes returns the types of FindingKinds, in order.
+func FindingTypes() []AttackType {
+	out := make([]AttackType, len(FindingKinds))
+	for i, k := range FindingKinds {
+		out[i] = k.Type
+	}
+	return out
+}
+
+// Kind returns t's entry in FindingKinds, and false for a type no finding
+// has (multiple, unknown, or not a type at all).
+func (t AttackType) Kind() (FindingKind, bool) {
+	for _, k := range FindingKinds {
+		if k.Type == t {
+			return k, true
+		}
+	}
+	return FindingKind{}, false
+}
+
+// AttackTypes lists every valid AttackType in contract order: the finding
+// types, then multiple and unknown.
+var AttackTypes = append(FindingTypes(), AttackMultiple, AttackUnknown)
+
+// KindNames names every finding type in running text: "port scans, HTTP
+// enumeration, data exfiltration and DNS tunnelling".
+func KindNames() string {
+	names := make([]string, len(FindingKinds))
+	for i, k := range FindingKinds {
+		names[i] = k.Name
+	}
+	return ListText(names, "and")
+}
+
+// Victim returns the address a finding puts at risk, the one an assessment
+// names as its target (see FindingKind.VictimIsSource).
+func (f Finding) Victim() string {
+	if k, _ := f.Type.Kind(); k.VictimIsSource {
+		return f.Source
+	}
+	return f.Target
+}
+
+// ListText renders values as "a, b or c" (conj "or"), the form tool
+// descriptions and error messages use.
+func ListText[T ~string](all []T, conj string) string {
+	switch len(all) {
+	case 0:
+		return ""
+	case 1:
+		return string(all[0])
+	}
+	return list(all[:len(all)-1]) + " " + conj + " " + string(all[len(all)-1])
+}
 
 // Severity orders how bad a finding or a verdict is.
 type Severity string

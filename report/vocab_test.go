@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -163,5 +164,37 @@ func TestEnumJSON(t *testing.T) {
 	err = json.Unmarshal([]byte(`{"s": "catastrophic"}`), &v)
 	if err == nil || !strings.Contains(err.Error(), "low, medium, high, critical") {
 		t.Errorf("Unmarshal error = %v, want the valid values listed", err)
+	}
+}
+
+func TestFindingKinds(t *testing.T) {
+	want := []AttackType{AttackPortScan, AttackHTTPEnumeration, AttackDataExfiltration, AttackDNSTunneling}
+	if got := FindingTypes(); !slices.Equal(got, want) {
+		t.Errorf("FindingTypes() = %v, want %v", got, want)
+	}
+	for _, k := range FindingKinds {
+		if !k.Type.IsThreat() || k.Type == AttackMultiple || k.Name == "" {
+			t.Errorf("kind %+v: a finding type must be a threat type other than multiple, with a name", k)
+		}
+	}
+	for _, tc := range []struct {
+		typ  AttackType
+		want string
+	}{
+		{AttackPortScan, "10.0.0.9"},
+		{AttackHTTPEnumeration, "10.0.0.9"},
+		{AttackDataExfiltration, "10.0.0.5"},
+		{AttackDNSTunneling, "10.0.0.5"},
+	} {
+		f := Finding{Type: tc.typ, Source: "10.0.0.5", Target: "10.0.0.9"}
+		if got := f.Victim(); got != tc.want {
+			t.Errorf("Victim() of a %s finding = %s, want %s", tc.typ, got, tc.want)
+		}
+	}
+	if _, ok := AttackMultiple.Kind(); ok {
+		t.Error("multiple is not the type of a finding")
+	}
+	if got := ListText(FindingTypes(), "or"); got != "port_scan, http_enumeration, data_exfiltration or dns_tunneling" {
+		t.Errorf("ListText = %q", got)
 	}
 }

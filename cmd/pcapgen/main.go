@@ -2,7 +2,11 @@
 //
 //	go run ./cmd/pcapgen -o big.pcap -size 1GB -seed 1
 //	go run ./cmd/pcapgen -o scan.pcapng -format pcapng -size 20MB -scan-ports 1000 -upload-bytes 5000000
+//	go run ./cmd/pcapgen -o attacked.pcap -size 300MB -all-attacks
 //	go run ./cmd/pcapgen -edge gen_truncated.pcap -o testdata/gen_truncated.pcap
+//
+// The normal traffic is the office mix (see internal/pcapgen); -basic
+// writes the older plain mix.
 //
 // It prints the capture's ground truth (packets, unique IPs, injected
 // attacks) as JSON on stdout.
@@ -59,6 +63,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ua        = fs.String("http-enum-ua", "", "user agent of the HTTP enumeration (default gobuster/3.6)")
 		scanSrc   = fs.String("scan-src", "", "scanner address (default 10.66.6.6)")
 		scanDst   = fs.String("scan-dst", "", "scanned address (default 10.0.1.10)")
+		basic     = fs.Bool("basic", false, "write the older plain mix instead of the office mix")
+		all       = fs.Bool("all-attacks", false, "inject every attack below with its defaults (flags given set their sizes)")
+		fragScan  = fs.Int("frag-scan", 0, "inject a SYN scan of this many ports in 8-byte IP fragments (nmap -f)")
+		decoyScan = fs.Int("decoy-scan", 0, "inject a SYN scan of this many ports with 5 decoy sources (nmap -D)")
+		ackScan   = fs.Int("ack-scan", 0, "inject an ACK scan of this many ports (nmap -sA)")
+		slowScan  = fs.Int("slow-scan", 0, "inject a slow SYN scan of this many ports")
+		slowEvery = fs.Duration("slow-scan-interval", 0, "time between the slow scan's probes (default 1.5s)")
+		scanSport = fs.Uint("scan-sport", 0, "fixed source port of the scans (nmap -g), default a random high port")
+		brute     = fs.Int("login-brute", 0, "inject this many login POSTs answered 401 (hydra)")
+		sqli      = fs.Int("sqli", 0, "inject this many SQL-injection requests with a browser user agent (sqlmap --random-agent)")
+		tlsExfil  = fs.Int64("tls-exfil", 0, "inject a TLS upload of this many bytes to an external host")
+		split     = fs.Int("split-exfil", 0, "inject an upload split over this many TLS connections of 150 KB")
+		icmpExfil = fs.Int("icmp-exfil", 0, "inject this many ICMP echo requests carrying 1000 bytes of data")
+		dnsExfil  = fs.Int("dns-exfil", 0, "inject this many DNS A queries carrying hex data under one domain")
 		edge      = fs.String("edge", "", "write the named edge case instead (see -list-edge)")
 		listEdge  = fs.Bool("list-edge", false, "list the edge cases and exit")
 		quiet     = fs.Bool("q", false, "do not print the ground truth")
@@ -94,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return printStats(stdout, st)
 	}
-	cfg := pcapgen.Config{Seed: *seed, Format: pcapgen.Format(*format), BigEndian: *bigEndian, Gzip: *gz,
+	cfg := pcapgen.Config{Seed: *seed, Format: pcapgen.Format(*format), BigEndian: *bigEndian, Gzip: *gz, Basic: *basic,
 		Packets: *packets, Hosts: *hosts, Servers: *servers, Flows: *flows}
 	if *size != "" {
 		n, err := parseSize(*size)
@@ -105,9 +123,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Link = pcapgen.Link(strings.ToLower(*link))
 	cfg.Attacks.At = *at
+	if *scanSport > 65535 {
+		return fmt.Errorf("-scan-sport %d: want a port", *scanSport)
+	}
+	if *all {
+		// Zero sizes take each attack's default.
+		for _, n := range []*int{scanPorts, tunnel, enum, fragScan, decoyScan, ackScan, slowScan, brute, sqli, split, icmpExfil, dnsExfil} {
+			if *n == 0 {
+				*n = -1
+			}
+		}
+		for _, n := range []*int64{upload, tlsExfil} {
+			if *n == 0 {
+				*n = -1
+			}
+		}
+	}
+	// size turns a flag into an attack size: -1 (from -all-attacks) means the default.
+	size0 := func(n int) int { return max(n, 0) }
+	sport := uint16(*scanSport)
 	var err error
-	if *scanPorts > 0 {
-		s := &pcapgen.PortScan{Ports: *scanPorts}
+	if *scanPorts != 0 {
+		s := &pcapgen.PortScan{Ports: size0(*scanPorts), SourcePort: sport}
 		if s.Source, err = parseAddr(*scanSrc); err != nil {
 			return err
 		}
@@ -116,14 +153,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Attacks.PortScan = s
 	}
-	if *upload > 0 {
-		cfg.Attacks.Upload = &pcapgen.Upload{Bytes: *upload}
+	if *upload != 0 {
+		cfg.Attacks.Upload = &pcapgen.Upload{Bytes: max(*upload, 0)}
 	}
-	if *tunnel > 0 {
-		cfg.Attacks.DNSTunnel = &pcapgen.DNSTunnel{Queries: *tunnel}
+	if *tunnel != 0 {
+		cfg.Attacks.DNSTunnel = &pcapgen.DNSTunnel{Queries: size0(*tunnel)}
 	}
-	if *enum > 0 {
-		cfg.Attacks.HTTPEnum = &pcapgen.HTTPEnum{Requests: *enum, UserAgent: *ua}
+	if *enum != 0 {
+		cfg.Attacks.HTTPEnum = &pcapgen.HTTPEnum{Requests: size0(*enum), UserAgent: *ua}
+	}
+	a := &cfg.Attacks
+	if *fragScan != 0 {
+		a.FragScan = &pcapgen.PortScan{Ports: size0(*fragScan), SourcePort: sport}
+	}
+	if *decoyScan != 0 {
+		a.DecoyScan = &pcapgen.PortScan{Ports: size0(*decoyScan), SourcePort: sport}
+	}
+	if *ackScan != 0 {
+		a.ACKScan = &pcapgen.PortScan{Ports: size0(*ackScan), SourcePort: sport}
+	}
+	if *slowScan != 0 {
+		a.SlowScan = &pcapgen.PortScan{Ports: size0(*slowScan), SourcePort: sport, Interval: *slowEvery}
+	}
+	if *brute != 0 {
+		a.LoginBrute = &pcapgen.HTTPAttack{Requests: size0(*brute)}
+	}
+	if *sqli != 0 {
+		a.SQLInjection = &pcapgen.HTTPAttack{Requests: size0(*sqli)}
+	}
+	if *tlsExfil != 0 {
+		a.TLSExfil = &pcapgen.Upload{Bytes: max(*tlsExfil, 0)}
+	}
+	if *split != 0 {
+		a.SplitExfil = &pcapgen.SplitUpload{Connections: size0(*split)}
+	}
+	if *icmpExfil != 0 {
+		a.ICMPExfil = &pcapgen.ICMPExfil{Packets: size0(*icmpExfil)}
+	}
+	if *dnsExfil != 0 {
+		a.DNSExfil = &pcapgen.DNSTunnel{Queries: size0(*dnsExfil)}
 	}
 	st, err := pcapgen.WriteFile(ctx, *out, cfg)
 	if err != nil || *quiet {

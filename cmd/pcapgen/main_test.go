@@ -70,3 +70,61 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestRunAllAttacks(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.pcap")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-o", out, "-size", "300KB", "-all-attacks", "-tls-exfil", "100000", "-split-exfil", "3", "-slow-scan", "5", "-upload-bytes", "50000"}
+	if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	var st struct {
+		Attacks []struct {
+			Name        string `json:"name"`
+			Type        string `json:"type"`
+			Source      string `json:"source"`
+			Ports       int    `json:"ports"`
+			Bytes       int64  `json:"bytes"`
+			Connections int    `json:"connections"`
+			Packets     int    `json:"packets"`
+		} `json:"attacks"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &st); err != nil {
+		t.Fatalf("ground truth is not JSON: %v", err)
+	}
+	want := map[string]string{
+		"port_scan": "port_scan", "upload": "data_exfiltration", "dns_tunnel": "dns_tunneling", "http_enum": "http_enumeration",
+		"frag_scan": "port_scan", "decoy_scan": "port_scan", "ack_scan": "port_scan", "slow_scan": "port_scan",
+		"login_brute": "http_enumeration", "sql_injection": "http_enumeration", "tls_exfil": "data_exfiltration",
+		"split_exfil": "data_exfiltration", "icmp_exfil": "data_exfiltration", "dns_exfil": "dns_tunneling",
+	}
+	sources := map[string]bool{}
+	for _, a := range st.Attacks {
+		if want[a.Name] != a.Type || a.Packets == 0 || a.Source == "" {
+			t.Errorf("%s: type %q, %d packets, source %q; want type %q, packets and a source", a.Name, a.Type, a.Packets, a.Source, want[a.Name])
+		}
+		delete(want, a.Name)
+		if sources[a.Source] {
+			t.Errorf("%s shares its source %s with another attack", a.Name, a.Source)
+		}
+		sources[a.Source] = true
+		switch a.Name {
+		case "tls_exfil":
+			// Whole 4096-byte records and the handshake: a little more than asked.
+			if a.Bytes < 100_000 || a.Bytes > 110_000 {
+				t.Errorf("tls_exfil sent %d bytes, want about 100,000", a.Bytes)
+			}
+		case "split_exfil":
+			if a.Connections != 3 {
+				t.Errorf("split_exfil: %d connections, want 3", a.Connections)
+			}
+		case "slow_scan":
+			if a.Ports != 5 {
+				t.Errorf("slow_scan: %d ports, want 5", a.Ports)
+			}
+		}
+	}
+	for name := range want {
+		t.Errorf("-all-attacks did not inject %s", name)
+	}
+}

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -179,7 +184,7 @@ func filterFindings(all []report.Finding, t report.AttackType) []report.Finding 
 func writeHeader(w io.Writer, a *detectors.Analysis) {
 	s := a.Summary
 	fmt.Fprintf(w, "Capture\t%s (%s%s)\n", a.File, a.Format, map[bool]string{true: ", gzip", false: ""}[a.Compressed])
-	fmt.Fprintf(w, "Packets\t%d (%s on the wire)\n", s.TotalPackets, humanBytes(uint64(s.TotalBytes)))
+	fmt.Fprintf(w, "Packets\t%d (%s on the wire)\n", s.TotalPackets, humanize.Bytes(s.TotalBytes))
 	if s.Start != nil {
 		fmt.Fprintf(w, "Time\t%s to %s (%s)\n", s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	}
@@ -188,7 +193,7 @@ func writeHeader(w io.Writer, a *detectors.Analysis) {
 		fmt.Fprintf(w, "Truncated\tyes\n")
 	}
 	for _, warn := range a.Warnings {
-		fmt.Fprintf(w, "Warning\t%s\n", oneLine(warn))
+		fmt.Fprintf(w, "Warning\t%s\n", textsafe.Escape(warn, 500))
 	}
 	fmt.Fprintln(w)
 }
@@ -199,28 +204,28 @@ func writeSummary(w io.Writer, s detectors.Summary) {
 	if len(s.TopTalkers) > 0 {
 		fmt.Fprintln(w, "TOP TALKERS\tPACKETS\tBYTES\tSENT\tRECEIVED")
 		for _, t := range s.TopTalkers {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.IP, t.Packets, humanBytes(t.Bytes), humanBytes(t.BytesSent), humanBytes(t.BytesReceived))
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", t.IP, t.Packets, humanize.Bytes(t.Bytes), humanize.Bytes(t.BytesSent), humanize.Bytes(t.BytesReceived))
 		}
 		fmt.Fprintln(w)
 	}
 	if len(s.TopPorts) > 0 {
 		fmt.Fprintln(w, "TOP SERVER PORTS\tFLOWS\tPACKETS\tBYTES")
 		for _, p := range s.TopPorts {
-			fmt.Fprintf(w, "%d/%s\t%d\t%d\t%s\n", p.Port, p.Proto, p.Flows, p.Packets, humanBytes(p.Bytes))
+			fmt.Fprintf(w, "%d/%s\t%d\t%d\t%s\n", p.Port, p.Proto, p.Flows, p.Packets, humanize.Bytes(p.Bytes))
 		}
 		fmt.Fprintln(w)
 	}
 	if len(s.TopConversations) > 0 {
 		fmt.Fprintln(w, "TOP CONVERSATIONS\tA->B\tB->A\tPACKETS")
 		for _, c := range s.TopConversations {
-			fmt.Fprintf(w, "%s <-> %s\t%s\t%s\t%d\n", c.A, c.B, humanBytes(c.BytesAToB), humanBytes(c.BytesBToA), c.Packets)
+			fmt.Fprintf(w, "%s <-> %s\t%s\t%s\t%d\n", c.A, c.B, humanize.Bytes(c.BytesAToB), humanize.Bytes(c.BytesBToA), c.Packets)
 		}
 		fmt.Fprintln(w)
 	}
 	if len(s.DNSNames) > 0 {
 		fmt.Fprintf(w, "DNS NAMES QUERIED (%d distinct)\tQUERIES\n", s.DNSNamesDistinct)
 		for _, n := range s.DNSNames {
-			fmt.Fprintf(w, "%s\t%d\n", display(n.Name, 80), n.Count)
+			fmt.Fprintf(w, "%s\t%d\n", textsafe.Escape(n.Name, 80), n.Count)
 		}
 		fmt.Fprintln(w)
 	}
@@ -234,7 +239,7 @@ func writeTimeline(w io.Writer, t detectors.Timeline) {
 		if iv.Burst {
 			mark = "BURST"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%s\n", iv.Start.Format(time.RFC3339), iv.Packets, humanBytes(iv.Bytes), iv.NewFlows, protocolLine(iv.Protocols), mark)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%s\n", iv.Start.Format(time.RFC3339), iv.Packets, humanize.Bytes(iv.Bytes), iv.NewFlows, protocolLine(iv.Protocols), mark)
 	}
 }
 
@@ -246,59 +251,16 @@ func writeFindings(w io.Writer, fs []report.Finding) {
 	fmt.Fprintf(w, "FINDINGS (%d)\n", len(fs))
 	for _, f := range fs {
 		fmt.Fprintf(w, "[%s/%s] %s %s: %s -> %s\n", strings.ToUpper(string(f.Severity)), f.Confidence, f.Type, f.Technique, f.Source, f.Target)
-		fmt.Fprintf(w, "    %s\n", display(f.Summary, 300))
+		fmt.Fprintf(w, "    %s\n", textsafe.Escape(f.Summary, 300))
 	}
 }
 
 func protocolLine(m map[string]int64) string {
-	type kv struct {
-		k string
-		v int64
-	}
-	var l []kv
-	for k, v := range m {
-		l = append(l, kv{k, v})
-	}
-	sortSlice(l, func(a, b kv) bool { return a.v > b.v || (a.v == b.v && a.k < b.k) })
-	parts := make([]string, len(l))
-	for i, e := range l {
-		parts[i] = fmt.Sprintf("%s %d", e.k, e.v)
+	// Busiest first; ties by name, so the line is the same every run.
+	names := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b)) })
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
 }
-
-func humanBytes(n uint64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-// display makes a string from a capture safe for a terminal: control and
-// non-printable bytes become \xNN, and long strings are cut.
-func display(s string, max int) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := decodeRune(s[i:])
-		switch {
-		case r == 0xFFFD && size <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-			i++
-			continue
-		}
-		b.WriteString(s[i : i+size])
-		i += size
-		if b.Len() >= max {
-			b.WriteString("...")
-			break
-		}
-	}
-	return b.String()
-}
-
-func oneLine(s string) string { return display(s, 500) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 )
 
@@ -86,10 +87,10 @@ func TestAnalysisCommandErrors(t *testing.T) {
 		{[]string{"analyze", "--format", "xml", "x.pcap"}, true, nil},
 		{[]string{"timeline", "--interval", "0.5s", "../../testdata/scan_syn.pcap"}, true, nil},
 		{[]string{"frobnicate"}, true, nil},
-		{[]string{"analyze", "../../testdata/missing.pcap"}, false, detectors.ErrNotFound},
-		{[]string{"analyze", "../../testdata/gen_not_a_capture.txt"}, false, detectors.ErrNotCapture},
-		{[]string{"analyze", "../../testdata/gen_zero.pcap"}, false, detectors.ErrEmpty},
-		{[]string{"triage", "../../testdata/gen_corrupt_len.pcap"}, false, detectors.ErrCorrupt},
+		{[]string{"analyze", "../../testdata/missing.pcap"}, false, capture.ErrNotFound},
+		{[]string{"analyze", "../../testdata/gen_not_a_capture.txt"}, false, capture.ErrNotCapture},
+		{[]string{"analyze", "../../testdata/gen_zero.pcap"}, false, capture.ErrEmpty},
+		{[]string{"triage", "../../testdata/gen_corrupt_len.pcap"}, false, capture.ErrCorrupt},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

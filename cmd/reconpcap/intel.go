@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/intel"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 // stringList is a repeatable string flag.
@@ -88,7 +89,7 @@ func runIntel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					line += " (" + strings.Join(p.Verdict.Categories, ", ") + ")"
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\n", p.Provider, display(line, 300))
+			fmt.Fprintf(tw, "  %s\t%s\n", p.Provider, textsafe.Escape(line, 300))
 		}
 	}
 	return tw.Flush()

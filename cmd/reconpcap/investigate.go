@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/agent"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -86,14 +87,14 @@ func writeReport(w io.Writer, r *report.Report) {
 	fmt.Fprintf(tw, "Analyst\t%s, %d tool calls\n", analyst, len(r.Analyst.ToolCalls))
 	tw.Flush()
 	if r.Analyst.Note != "" {
-		fmt.Fprintf(w, "Note: %s\n", display(r.Analyst.Note, 1000))
+		fmt.Fprintf(w, "Note: %s\n", textsafe.Escape(r.Analyst.Note, 1000))
 	}
 	fmt.Fprintln(w, "\nEvidence:")
 	for _, e := range r.Evidence {
-		fmt.Fprintf(w, "  - %s\n", display(e, 1000))
+		fmt.Fprintf(w, "  - %s\n", textsafe.Escape(e, 1000))
 	}
 	fmt.Fprintln(w, "\nRecommendations:")
 	for _, rec := range r.Recommendations {
-		fmt.Fprintf(w, "  - %s\n", display(rec, 1000))
+		fmt.Fprintf(w, "  - %s\n", textsafe.Escape(rec, 1000))
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/streams"
 )
 
 const streamUsage = `usage: reconpcap stream FILE SRC DST PORT [--format ascii|hex|raw] [--index N] [--direction both|client|server] [-o FILE]
@@ -53,8 +53,8 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return usagef("--format %q: want ascii, hex or raw", *format)
 	}
-	dir := detectors.StreamDirection(*dirFlag)
-	if dir != detectors.StreamBoth && dir != detectors.StreamClient && dir != detectors.StreamServer {
+	dir := streams.Direction(*dirFlag)
+	if dir != streams.Both && dir != streams.FromClient && dir != streams.FromServer {
 		return usagef("--direction %q: want both, client or server", *dirFlag)
 	}
 	if *index < 0 {
@@ -64,14 +64,14 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	indexGiven := false
 	fs.Visit(func(f *flag.Flag) { indexGiven = indexGiven || f.Name == "index" })
 
-	res, err := detectors.ExtractStream(ctx, pos[0], q)
-	if res == nil || errors.Is(err, detectors.ErrNoStream) {
+	res, err := streams.Extract(ctx, pos[0], q)
+	if res == nil || errors.Is(err, streams.ErrNoStream) {
 		return err
 	}
-	if len(res.Connections) > 1 || errors.Is(err, detectors.ErrStreamIndex) {
+	if len(res.Connections) > 1 || errors.Is(err, streams.ErrIndex) {
 		fmt.Fprintf(stderr, "%d connections match %s:\n", len(res.Connections), q)
 		writeConnections(stderr, res.Connections)
-		if errors.Is(err, detectors.ErrStreamIndex) {
+		if errors.Is(err, streams.ErrIndex) {
 			return err
 		}
 		if indexGiven {
@@ -89,8 +89,8 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // streamQuery reads FILE SRC DST PORT.
-func streamQuery(pos []string) (detectors.StreamQuery, error) {
-	var q detectors.StreamQuery
+func streamQuery(pos []string) (streams.Query, error) {
+	var q streams.Query
 	if len(pos) != 4 {
 		return q, usagef("stream takes FILE SRC DST PORT, got %d argument(s)", len(pos))
 	}
@@ -137,7 +137,7 @@ func writeStreamTo(path string, stdout io.Writer, write func(io.Writer) error) e
 	return nil
 }
 
-func writeConnections(w io.Writer, conns []detectors.StreamConnection) {
+func writeConnections(w io.Writer, conns []streams.Connection) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  INDEX\tCLIENT\tSERVER\tFIRST\tLAST\tCLIENT BYTES\tSERVER BYTES\tEND")
 	for _, c := range conns {
@@ -149,9 +149,9 @@ func writeConnections(w io.Writer, conns []detectors.StreamConnection) {
 
 // writeStream writes the chosen connection in format; notes about lost or
 // cut bytes go to stderr in raw format, where stdout holds only bytes.
-func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string, dir detectors.StreamDirection) error {
+func writeStream(w, stderr io.Writer, res *streams.Result, format string, dir streams.Direction) error {
 	if format == "raw" {
-		for _, h := range []*detectors.StreamHalf{&res.Client, &res.Server} {
+		for _, h := range []*streams.Half{&res.Client, &res.Server} {
 			if h.Gaps > 0 {
 				fmt.Fprintf(stderr, "%s: %d bytes missing in capture file (%d gaps), not written\n", h.Endpoint, h.Missing, h.Gaps)
 			}
@@ -159,7 +159,7 @@ func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string
 				fmt.Fprintf(stderr, "%s: stream cut at %d of %d bytes\n", h.Endpoint, len(h.Data), h.Bytes)
 			}
 		}
-		if dir != detectors.StreamBoth {
+		if dir != streams.Both {
 			_, err := w.Write(res.Half(dir).Data)
 			return err
 		}
@@ -174,7 +174,7 @@ func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string
 	rule := strings.Repeat("=", 67)
 	fmt.Fprintln(w, rule)
 	for _, ch := range res.Chunks {
-		if dir != detectors.StreamBoth && ch.Direction != dir {
+		if dir != streams.Both && ch.Direction != dir {
 			continue
 		}
 		if ch.Gap {
@@ -182,7 +182,7 @@ func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string
 			continue
 		}
 		arrow := ">>>"
-		if ch.Direction == detectors.StreamServer {
+		if ch.Direction == streams.FromServer {
 			arrow = "<<<"
 		}
 		fmt.Fprintf(w, "%s %s %s, %d bytes at offset %d (packet %d, %s)\n", arrow, ch.Direction, res.Half(ch.Direction).Endpoint,
@@ -200,7 +200,7 @@ func writeStream(w, stderr io.Writer, res *detectors.StreamResult, format string
 	return nil
 }
 
-func writeStreamHeader(w io.Writer, res *detectors.StreamResult) {
+func writeStreamHeader(w io.Writer, res *streams.Result) {
 	c := res.Connection
 	how := "client guessed from the ports"
 	if c.ClientKnown {
@@ -210,7 +210,7 @@ func writeStreamHeader(w io.Writer, res *detectors.StreamResult) {
 	fmt.Fprintf(w, "Time: %s to %s\n", c.First.UTC().Format(time.RFC3339Nano), c.Last.UTC().Format(time.RFC3339Nano))
 	for _, h := range []struct {
 		name string
-		h    *detectors.StreamHalf
+		h    *streams.Half
 	}{{"client", &res.Client}, {"server", &res.Server}} {
 		fmt.Fprintf(w, "%s %s: %d bytes", h.name, h.h.Endpoint, h.h.Bytes)
 		if h.h.Gaps > 0 {

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/streams"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-
-	"github.com/agents-of-shield/reconpcap/detectors"
 )
 
 // streamPacket is one TCP segment of the test capture; seq is absolute.
@@ -254,8 +253,8 @@ func TestStreamErrors(t *testing.T) {
 	}
 	var stdout bytes.Buffer
 	err := runStream(context.Background(), []string{path, "10.0.0.1", "10.0.0.9", "80"}, &stdout, io.Discard)
-	if !errors.Is(err, detectors.ErrNoStream) {
-		t.Errorf("error %v, want detectors.ErrNoStream", err)
+	if !errors.Is(err, streams.ErrNoStream) {
+		t.Errorf("error %v, want streams.ErrNoStream", err)
 	}
 }
 

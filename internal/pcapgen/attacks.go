@@ -11,18 +11,30 @@ import (
 // startAttacks adds a session for every attack the Config asks for.
 func (g *gen) startAttacks() {
 	a := g.cfg.Attacks
+	add := func(s session, t *AttackTruth) {
+		g.stats.Attacks = append(g.stats.Attacks, t)
+		g.attacks = append(g.attacks, &tracked{s: s, t: t})
+	}
 	if a.PortScan != nil {
-		g.attacks = append(g.attacks, g.portScan(a.PortScan.defaults()))
+		s := a.PortScan.defaults()
+		sc := g.portScan(s)
+		t := g.stats.PortScan
+		add(sc, &AttackTruth{Name: "port_scan", Type: "port_scan", Technique: "syn", Source: s.Source, Target: s.Target, Ports: t.Ports, Open: t.Open})
 	}
 	if a.Upload != nil {
-		g.attacks = append(g.attacks, g.upload(a.Upload.defaults()))
+		u := a.Upload.defaults()
+		up := g.upload(u)
+		add(up, &AttackTruth{Name: "upload", Type: "data_exfiltration", Technique: "upload", Source: u.Source, Target: u.Dest, Port: u.Port, Connections: 1, Bytes: u.Bytes})
 	}
 	if a.DNSTunnel != nil {
-		g.attacks = append(g.attacks, g.dnsTunnel(a.DNSTunnel.defaults()))
+		d := a.DNSTunnel.defaults()
+		add(g.dnsTunnel(d), &AttackTruth{Name: "dns_tunnel", Type: "dns_tunneling", Technique: "dns_txt", Source: d.Client, Target: d.Resolver, Port: 53, Domain: d.Domain, Queries: d.Queries})
 	}
 	if a.HTTPEnum != nil {
-		g.attacks = append(g.attacks, g.httpEnum(a.HTTPEnum.defaults()))
+		h := a.HTTPEnum.defaults()
+		add(g.httpEnum(h), &AttackTruth{Name: "http_enum", Type: "http_enumeration", Technique: "directory_bruteforce", Source: h.Source, Target: h.Server, Port: h.Port, Requests: h.Requests})
 	}
+	g.startEvasive()
 }
 
 // scanSession is a SYN scan in nmap's shuffled port order, with one fixed

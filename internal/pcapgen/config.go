@@ -76,8 +76,13 @@ type Config struct {
 	// (whichever of TargetSize and Packets comes first).
 	Packets int
 
+	// Basic writes the original plain mix (DNS for a few names, HTTP, TLS
+	// records without handshakes, bulk TCP, NTP, ICMP, ARP) instead of the
+	// office mix (see Generate). The edge cases in testdata/ use it.
+	Basic bool
+
 	// Hosts is the number of internal hosts (10.x addresses, a quarter of
-	// them also with IPv6 fd00::/64 addresses). Zero means 200.
+	// them also with IPv6 fd00::/64 addresses). Zero means 300 (200 with Basic).
 	Hosts int
 	// Servers is the number of public servers the internal hosts talk to
 	// (besides the internal servers). Zero means 12.
@@ -116,15 +121,95 @@ type Attacks struct {
 	Upload    *Upload
 	DNSTunnel *DNSTunnel
 	HTTPEnum  *HTTPEnum
+
+	// The evasive forms: each changes one habit of the plain attack above.
+	// Every one has its own default source, so that all can run at once.
+
+	// FragScan is a SYN scan whose probes travel in 8-byte IP fragments
+	// (nmap -f). Default source 10.66.6.11, target 10.0.1.30.
+	FragScan *PortScan
+	// DecoyScan is a SYN scan sent from Source and, for every probe, from
+	// each of Decoys too, all from Source's MAC address (nmap -D); only
+	// Source answers the target's SYN-ACKs with a reset. Default source
+	// 10.66.6.12, target 10.0.1.40, five public decoys, 500 ports.
+	DecoyScan *PortScan
+	// ACKScan probes with bare ACKs (nmap -sA): unfiltered ports answer RST,
+	// filtered ones (every seventh) do not answer. Default source
+	// 10.66.6.13, target 10.0.1.20.
+	ACKScan *PortScan
+	// SlowScan is a SYN scan with one probe every Interval (nmap -T1
+	// style). It starts with the capture, not at At, so that its probes
+	// spread over it. Default source 10.66.6.14, target 10.0.1.10, 100
+	// ports, 1.5 s.
+	SlowScan *PortScan
+	// LoginBrute is a password guesser POSTing to one login path, answered
+	// 401, with a browser user agent (Burp Intruder; hydra http-post-form
+	// with a User-Agent header). Default source 10.66.6.21, server
+	// 10.0.1.20, 300 attempts.
+	LoginBrute *HTTPAttack
+	// SQLInjection is sqlmap with --random-agent: SQL-injection payloads in
+	// the query string of a few paths, with a browser user agent. Default
+	// source 10.66.6.22, server 10.0.1.10, 40 requests.
+	SQLInjection *HTTPAttack
+	// TLSExfil is one TLS session (ClientHello with SNI, then application
+	// data) that uploads Bytes to an external host. Default source
+	// 10.0.3.21, destination 198.51.100.77:443, 40,000,000 bytes.
+	TLSExfil *Upload
+	// SplitExfil uploads to one external host over many small TLS
+	// connections. Default source 10.0.3.22, destination 203.0.113.99:443,
+	// 200 connections of 150,000 bytes.
+	SplitExfil *SplitUpload
+	// ICMPExfil carries data in ICMP echo request payloads (answered by
+	// echo replies, which echo them). Default source 10.0.3.23, destination
+	// 198.51.100.88, 600 requests of 1,000 bytes.
+	ICMPExfil *ICMPExfil
+	// DNSExfil carries hex-encoded data in the names of plain A queries
+	// under one domain, answered NXDOMAIN. Default client 10.0.3.24,
+	// resolver 10.0.0.53, domain "x.telemetry-cache.net", 400 queries.
+	DNSExfil *DNSTunnel
+}
+
+// HTTPAttack is an attacker sending Requests HTTP requests to one server
+// over keep-alive connections.
+type HTTPAttack struct {
+	Source, Server netip.Addr
+	Port           uint16 // zero means 80
+	Requests       int    // zero means the attack's default
+	UserAgent      string // zero means the attack's default
+}
+
+// SplitUpload is Connections TCP connections from Source to Dest, each
+// uploading BytesPer bytes in TLS application data records.
+type SplitUpload struct {
+	Source, Dest netip.Addr
+	Port         uint16 // zero means 443
+	Connections  int    // zero means 200
+	BytesPer     int    // zero means 150,000
+}
+
+// ICMPExfil is Packets echo requests from Source to Dest, each carrying
+// Size bytes of encoded data.
+type ICMPExfil struct {
+	Source, Dest netip.Addr
+	Packets      int // zero means 600
+	Size         int // payload bytes per request; zero means 1000
 }
 
 // PortScan is a vertical TCP SYN scan: one SYN to each of Ports distinct
 // ports of Target, answered by RST-ACK, or SYN-ACK for the ports in Open
 // (then reset by the scanner, as nmap -sS does).
 type PortScan struct {
-	Source, Target netip.Addr // zero: 10.66.6.6 and 10.0.1.10
+	Source, Target netip.Addr // zero: 10.66.6.6 and 10.0.1.10 (other defaults for the evasive forms)
 	Ports          int        // distinct ports probed; zero means 1000
 	Open           []uint16   // ports that answer SYN-ACK; nil means 22 and 80 when probed
+	// SourcePort is the scanner's fixed source port (nmap -g 53 passes
+	// firewalls that trust DNS). Zero means a random high port.
+	SourcePort uint16
+	// Decoys are spoofed sources that send every probe too (DecoyScan
+	// only). Nil means 5 public addresses.
+	Decoys []netip.Addr
+	// Interval is the time between probes (SlowScan only). Zero means 1.5 s.
+	Interval time.Duration
 }
 
 // Upload is one TCP connection that sends Bytes of payload from Source to
@@ -174,7 +259,10 @@ func (c Config) Defaults() Config {
 			*v = d
 		}
 	}
-	def(&c.Hosts, 200)
+	if c.Basic {
+		def(&c.Hosts, 200)
+	}
+	def(&c.Hosts, 300)
 	def(&c.Servers, 12)
 	def(&c.Flows, 2000)
 	def(&c.Concurrent, 24)
@@ -239,8 +327,73 @@ func (c Config) Validate() error {
 	if c.Attacks.At < 0 || c.Attacks.At > 1 {
 		bad("Attacks.At", "%v, want 0 to 1", c.Attacks.At)
 	}
-	if s := c.Attacks.PortScan; s != nil && (s.Ports < 0 || s.Ports > 65535) {
-		bad("Attacks.PortScan.Ports", "%d, want 1 to 65535", s.Ports)
+	a := c.Attacks
+	for _, x := range []struct {
+		name string
+		s    *PortScan
+	}{{"PortScan", a.PortScan}, {"FragScan", a.FragScan}, {"DecoyScan", a.DecoyScan}, {"ACKScan", a.ACKScan}, {"SlowScan", a.SlowScan}} {
+		name, s := x.name, x.s
+		if s != nil && (s.Ports < 0 || s.Ports > 65535) {
+			bad("Attacks."+name+".Ports", "%d, want 1 to 65535", s.Ports)
+		}
+		if s != nil && s.Interval < 0 {
+			bad("Attacks."+name+".Interval", "%v, want 0 or more", s.Interval)
+		}
+	}
+	for _, x := range []struct {
+		name string
+		h    *HTTPAttack
+	}{{"LoginBrute", a.LoginBrute}, {"SQLInjection", a.SQLInjection}} {
+		name, h := x.name, x.h
+		if h != nil && h.Requests < 0 {
+			bad("Attacks."+name+".Requests", "%d, want 0 or more", h.Requests)
+		}
+	}
+	if u := c.Attacks.TLSExfil; u != nil && u.Bytes < 0 {
+		bad("Attacks.TLSExfil.Bytes", "%d, want 0 or more", u.Bytes)
+	}
+	if u := c.Attacks.SplitExfil; u != nil && (u.Connections < 0 || u.BytesPer < 0) {
+		bad("Attacks.SplitExfil", "%d connections of %d bytes, want 0 or more", u.Connections, u.BytesPer)
+	}
+	if x := c.Attacks.ICMPExfil; x != nil && (x.Packets < 0 || x.Size < 0 || x.Size > 1400) {
+		bad("Attacks.ICMPExfil", "%d packets of %d bytes, want 0 or more of at most 1400", x.Packets, x.Size)
+	}
+	if d := c.Attacks.DNSExfil; d != nil && d.Queries < 0 {
+		bad("Attacks.DNSExfil.Queries", "%d, want 0 or more", d.Queries)
+	}
+	// The evasive attacks are written over IPv4 (fragments are IPv4's).
+	v4 := func(field string, as ...netip.Addr) {
+		for _, x := range as {
+			if x.IsValid() && !x.Is4() {
+				bad(field, "%v: the evasive attacks take IPv4 addresses", x)
+			}
+		}
+	}
+	for _, x := range []struct {
+		name string
+		s    *PortScan
+	}{{"FragScan", a.FragScan}, {"DecoyScan", a.DecoyScan}, {"ACKScan", a.ACKScan}, {"SlowScan", a.SlowScan}} {
+		if x.s != nil {
+			v4("Attacks."+x.name, append([]netip.Addr{x.s.Source, x.s.Target}, x.s.Decoys...)...)
+		}
+	}
+	if h := a.LoginBrute; h != nil {
+		v4("Attacks.LoginBrute", h.Source, h.Server)
+	}
+	if h := a.SQLInjection; h != nil {
+		v4("Attacks.SQLInjection", h.Source, h.Server)
+	}
+	if u := a.TLSExfil; u != nil {
+		v4("Attacks.TLSExfil", u.Source, u.Dest)
+	}
+	if u := a.SplitExfil; u != nil {
+		v4("Attacks.SplitExfil", u.Source, u.Dest)
+	}
+	if x := a.ICMPExfil; x != nil {
+		v4("Attacks.ICMPExfil", x.Source, x.Dest)
+	}
+	if d := a.DNSExfil; d != nil {
+		v4("Attacks.DNSExfil", d.Client, d.Resolver)
 	}
 	if u := c.Attacks.Upload; u != nil && u.Bytes < 0 {
 		bad("Attacks.Upload.Bytes", "%d, want 0 or more", u.Bytes)

@@ -69,7 +69,7 @@ func WriteEdgeCase(name string, w io.Writer) (*Stats, error) {
 
 // small is a Config for a few packets of the normal mix.
 func small(packets int) Config {
-	return Config{Seed: 7, Packets: packets, Hosts: 24, Servers: 4, Flows: 40, Concurrent: 6, Start: edgeStart, Attacks: Attacks{At: 1}}
+	return Config{Seed: 7, Basic: true, Packets: packets, Hosts: 24, Servers: 4, Flows: 40, Concurrent: 6, Start: edgeStart, Attacks: Attacks{At: 1}}
 }
 
 func generateBytes(cfg Config) ([]byte, *Stats, error) {

@@ -36,6 +36,7 @@ type route struct {
 	a, b *host // a is the client
 	v6   bool
 	vlan uint16
+	ttl  uint8 // the IP TTL or hop limit both ways; 0 means 64 from inside, 52 from outside
 	// amac and bmac are the link addresses frames carry: a public host is
 	// reached through the gateway's MAC.
 	amac, bmac net.HardwareAddr
@@ -113,6 +114,9 @@ func (b *builder) linkAndIP(r *route, d dir, proto layers.IPProtocol) gopacket.N
 	ttl := uint8(64)
 	if !src.internal {
 		ttl = 52
+	}
+	if r.ttl != 0 {
+		ttl = r.ttl
 	}
 	if r.v6 {
 		b.ip6 = layers.IPv6{Version: 6, HopLimit: ttl, NextHeader: proto, SrcIP: src.net6, DstIP: dst.net6}
@@ -304,3 +308,49 @@ const (
 	flagPSH uint8 = 0x08
 	flagACK uint8 = 0x10
 )
+
+// tcpFragments builds one TCP segment over IPv4 and cuts the datagram
+// into fragments of size bytes of transport data (the last shorter), as
+// nmap -f does with 8. It returns copies of the frames.
+func (b *builder) tcpFragments(r *route, d dir, sport, dport uint16, flags uint8, seq, ack uint32, size int) ([][]byte, error) {
+	if r.v6 {
+		return nil, fmt.Errorf("pcapgen: IPv6 fragments are not written")
+	}
+	if size <= 0 || size%8 != 0 {
+		return nil, fmt.Errorf("pcapgen: fragment size %d is not a positive multiple of 8", size)
+	}
+	nl := b.linkAndIP(r, d, layers.IPProtocolTCP)
+	id := b.ip4.Id
+	b.tcpL = layers.TCP{
+		SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack,
+		SYN: flags&flagSYN != 0, RST: flags&flagRST != 0, ACK: flags&flagACK != 0, FIN: flags&flagFIN != 0, Window: 1024,
+	}
+	if flags&flagSYN != 0 {
+		b.tcpL.Options = b.mssOpt
+	}
+	if err := b.tcpL.SetNetworkLayerForChecksum(nl); err != nil {
+		return nil, err
+	}
+	seg := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(seg, b.opts, &b.tcpL); err != nil {
+		return nil, err
+	}
+	data := seg.Bytes()
+	var out [][]byte
+	for off := 0; off < len(data); off += size {
+		end := min(off+size, len(data))
+		b.linkAndIP(r, d, layers.IPProtocolTCP)
+		b.ip4.Id, b.ip4.Flags, b.ip4.FragOffset = id, 0, uint16(off/8)
+		if end < len(data) {
+			b.ip4.Flags = layers.IPv4MoreFragments
+		}
+		b.stack = append(b.stack, gopacket.Payload(data[off:end]))
+		frame, err := b.finish(r, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, append([]byte(nil), frame...))
+	}
+	b.ipID = id // linkAndIP drew an id per fragment; they share one
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -85,14 +86,21 @@ const (
 	kindNTP
 	kindICMP
 	kindARP
+	// The office mix's own kinds (see office.go).
+	kindCDNDNS
+	kindCDNTLS
+	kindSaaS
+	kindUpdate
+	kindMDNS
+	kindLLMNR
 	numKinds
 )
 
-// kindWeights is how often each kind of session starts. A slot busy with a
-// long transfer starts nothing new, so packets follow weight times length:
-// with these, about 95% of the bytes are TCP and frames average about 750
-// bytes, as on an office uplink.
-var kindWeights = [numKinds]int{kindDNS: 80, kindHTTP: 14, kindTLS: 22, kindBulk: 1, kindNTP: 6, kindICMP: 10, kindARP: 6}
+// basicWeights is how often each kind of session starts in the basic mix.
+// A slot busy with a long transfer starts nothing new, so packets follow
+// weight times length: with these, about 95% of the bytes are TCP and
+// frames average about 750 bytes, as on an office uplink.
+var basicWeights = [numKinds]int{kindDNS: 80, kindHTTP: 14, kindTLS: 22, kindBulk: 1, kindNTP: 6, kindICMP: 10, kindARP: 6}
 
 // flowSpec is one 5-tuple of the bounded pool normal traffic draws from.
 type flowSpec struct {
@@ -129,8 +137,12 @@ type gen struct {
 	gateway  *host
 	pool     [numKinds][]*flowSpec
 	extra    map[netip.Addr]*host // hosts made for attacks
+	weights  *[numKinds]int
+	office   *office // nil in the basic mix
 
 	normal     []session
+	bg         []session // clock-driven traffic beside the rest (office mix): backups, crawls
+	prompt     []session // clock-driven exchanges sent at once (office mix): health checks
 	attacks    []session
 	attacking  bool
 	stopped    bool
@@ -155,8 +167,16 @@ func newGen(cfg Config, s *sink) *gen {
 	}
 	g.makeFillers()
 	g.makeHosts()
+	g.weights = &basicWeights
+	if !cfg.Basic {
+		g.weights = &officeWeights
+		g.office = g.makeOffice()
+	}
 	g.makePool()
-	for _, w := range kindWeights {
+	if g.office != nil {
+		g.makeOfficePool()
+	}
+	for _, w := range g.weights {
 		g.totalW += w
 	}
 	return g
@@ -204,7 +224,11 @@ func (g *gen) makeHosts() {
 // hostFor returns the host of an address an attack names: one of the
 // network's if it exists, a new one otherwise.
 func (g *gen) hostFor(a netip.Addr) *host {
-	for _, hs := range [][]*host{g.clients, g.servers, g.web, {g.files, g.ssh, g.resolver, g.public, g.gateway}} {
+	all := [][]*host{g.clients, g.servers, g.web, {g.files, g.ssh, g.resolver, g.public, g.gateway}}
+	if g.office != nil {
+		all = append(all, g.office.hosts())
+	}
+	for _, hs := range all {
 		for _, h := range hs {
 			if h.ip4 == a || h.ip6 == a {
 				return h
@@ -288,6 +312,9 @@ func (g *gen) makePool() {
 				}
 			case kindNTP:
 				srv, port = g.servers[g.rng.IntN(len(g.servers))], 123
+				if g.office != nil {
+					srv = g.office.ntp[g.rng.IntN(len(g.office.ntp))]
+				}
 			}
 			g.pool[k] = append(g.pool[k], &flowSpec{r: g.newRoute(c, srv, v6), cport: uint16(32768 + g.rng.IntN(28000)), sport: port})
 		}
@@ -335,6 +362,7 @@ func (g *gen) run(ctx context.Context) error {
 	for range g.cfg.Concurrent {
 		g.normal = append(g.normal, g.newSession())
 	}
+	g.startSlowScan()
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -351,11 +379,31 @@ func (g *gen) run(ctx context.Context) error {
 			// stopped by hand does; attacks run to their end so their
 			// ground truth is exact.
 			g.stopped = true
-			g.normal = nil
+			g.normal, g.bg, g.prompt = nil, nil, nil
 		}
-		total := len(g.normal) + len(g.attacks)
+		if g.office != nil && !g.stopped && g.ns >= g.office.nextDue {
+			g.startTimed()
+		}
+		if len(g.prompt) > 0 {
+			// A health check runs to its end before anything else, as a
+			// LAN exchange of a few milliseconds does.
+			done, err := g.prompt[0].step(g)
+			if err != nil {
+				return err
+			}
+			if done {
+				g.prompt = g.prompt[1:]
+			}
+			continue
+		}
+		// A backup or a crawl gets bgShare slots' worth of packets: a
+		// LAN transfer runs faster than a connection to the outside.
+		total := len(g.normal) + bgShare*len(g.bg) + len(g.attacks)
 		if total == 0 {
 			return nil
+		}
+		if len(g.normal)+len(g.bg) == 0 {
+			g.waitForAttacks()
 		}
 		i := g.rng.IntN(total)
 		if i < len(g.normal) {
@@ -369,6 +417,21 @@ func (g *gen) run(ctx context.Context) error {
 			continue
 		}
 		i -= len(g.normal)
+		if i < bgShare*len(g.bg) {
+			i /= bgShare
+			done, err := g.bg[i].step(g)
+			if err != nil {
+				return err
+			}
+			if done {
+				g.bg = slices.Delete(g.bg, i, i+1)
+			}
+			continue
+		}
+		i -= bgShare * len(g.bg)
+		if p, ok := g.attacks[i].(paced); ok && p.due() > g.ns {
+			continue // not yet: other traffic goes first
+		}
 		done, err := g.attacks[i].step(g)
 		if err != nil {
 			return err
@@ -379,15 +442,42 @@ func (g *gen) run(ctx context.Context) error {
 	}
 }
 
+// bgShare is how many normal slots' packets a backup gets.
+const bgShare = 8
+
+// paced is a session that sends its next packet no earlier than due (a
+// slow scan), on the capture's clock.
+type paced interface {
+	due() int64
+}
+
+// waitForAttacks moves the clock to the first paced attack's time when
+// nothing else is left to send before it.
+func (g *gen) waitForAttacks() {
+	next := int64(-1)
+	for _, a := range g.attacks {
+		p, ok := a.(paced)
+		if !ok || p.due() <= g.ns {
+			return
+		}
+		if next < 0 || p.due() < next {
+			next = p.due()
+		}
+	}
+	if next > g.ns {
+		g.ns = next
+	}
+}
+
 // newSession starts a normal session of a kind drawn by weight.
 func (g *gen) newSession() session {
 	w := g.rng.IntN(g.totalW)
 	k := kindDNS
 	for ; k < numKinds-1; k++ {
-		if w < kindWeights[k] {
+		if w < g.weights[k] {
 			break
 		}
-		w -= kindWeights[k]
+		w -= g.weights[k]
 	}
 	if k == kindARP && !(g.lt == layers.LinkTypeEthernet || g.lt == layers.LinkTypeLinuxSLL || g.lt == layers.LinkTypeLinuxSLL2) {
 		k = kindICMP
@@ -406,15 +496,24 @@ func (g *gen) newSession() session {
 		c := g.clients[g.rng.IntN(len(g.clients))]
 		return &arpSession{r: g.newRoute(c, g.gateway, false)}
 	}
+	if k >= kindCDNDNS {
+		return g.officeSession(k)
+	}
 	f := g.takeFlow(k)
 	switch k {
 	case kindDNS:
 		return g.dnsLookup(f)
 	case kindNTP:
+		if g.office != nil {
+			return g.ntpExchange(f)
+		}
 		return &udpExchange{f: f, req: g.bin[:48], resp: g.bin[48:96]}
 	case kindHTTP:
 		return g.httpConn(f)
 	case kindTLS:
+		if g.office != nil {
+			return g.browseTLS(f)
+		}
 		return g.tlsConn(f)
 	default:
 		return g.bulkConn(f)
@@ -432,8 +531,22 @@ func (g *gen) takeFlow(k sessionKind) *flowSpec {
 	return f
 }
 
+// fragment says whether a packet is an IPv4 fragment, and which.
+type fragment int
+
+const (
+	notFragment  fragment = iota
+	fragmentMore          // a fragment with more to come: no transport header counted
+	fragmentLast          // the last fragment, where the datagram is whole
+)
+
 // emit writes one packet and keeps the ground truth.
 func (g *gen) emit(r *route, d dir, proto layers.IPProtocol, sport, dport uint16, data []byte, err error) error {
+	return g.emitFrag(r, d, proto, sport, dport, data, err, notFragment)
+}
+
+// emitFrag writes one packet, possibly a fragment, and keeps the ground truth.
+func (g *gen) emitFrag(r *route, d dir, proto layers.IPProtocol, sport, dport uint16, data []byte, err error, frag fragment) error {
 	if err != nil {
 		return fmt.Errorf("pcapgen: serialising packet %d: %w", g.stats.Packets+1, err)
 	}
@@ -470,6 +583,12 @@ func (g *gen) emit(r *route, d dir, proto layers.IPProtocol, sport, dport uint16
 	} else {
 		st.IPv4++
 	}
+	if frag != notFragment {
+		st.Fragments++
+		if frag == fragmentMore {
+			return nil
+		}
+	}
 	switch proto {
 	case layers.IPProtocolTCP, layers.IPProtocolUDP:
 		if proto == layers.IPProtocolTCP {
@@ -495,8 +614,17 @@ func (g *gen) sendTCP(r *route, d dir, sport, dport uint16, flags uint8, seq, ac
 
 func (g *gen) sendUDP(r *route, d dir, sport, dport uint16, payload []byte, dns *layers.DNS) error {
 	data, err := g.b.udp(r, d, sport, dport, payload, dns)
-	if dns != nil && err == nil {
-		g.stats.DNS++
+	if err == nil {
+		switch {
+		case sport == 5353 || dport == 5353:
+			g.stats.MDNS++
+		case sport == 5355 || dport == 5355:
+			g.stats.LLMNR++
+		case dns != nil:
+			g.stats.DNS++
+		case sport == 123 || dport == 123:
+			g.stats.NTP++
+		}
 	}
 	return g.emit(r, d, layers.IPProtocolUDP, sport, dport, data, err)
 }

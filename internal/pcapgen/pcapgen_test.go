@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/internal/pcapgen"
 )
@@ -26,7 +27,10 @@ func generate(t *testing.T, cfg pcapgen.Config) ([]byte, *pcapgen.Stats) {
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {
-	cfg := pcapgen.Config{Seed: 3, TargetSize: 300_000, Attacks: pcapgen.Attacks{PortScan: &pcapgen.PortScan{Ports: 50}}}
+	cfg := pcapgen.Config{Seed: 3, TargetSize: 300_000, Attacks: pcapgen.Attacks{PortScan: &pcapgen.PortScan{Ports: 50},
+		FragScan: &pcapgen.PortScan{Ports: 20}, DecoyScan: &pcapgen.PortScan{Ports: 10}, SlowScan: &pcapgen.PortScan{Ports: 5},
+		LoginBrute: &pcapgen.HTTPAttack{Requests: 12}, SplitExfil: &pcapgen.SplitUpload{Connections: 3, BytesPer: 5000},
+		ICMPExfil: &pcapgen.ICMPExfil{Packets: 5}, DNSExfil: &pcapgen.DNSTunnel{Queries: 8}}}
 	a, _ := generate(t, cfg)
 	b, _ := generate(t, cfg)
 	if !bytes.Equal(a, b) {
@@ -67,8 +71,14 @@ func TestGenerateBounded(t *testing.T) {
 	cfg.TargetSize = 8_000_000
 	_, big := generate(t, cfg)
 	// 50 clients, 12 public servers with their IPv6 addresses, the
-	// internal servers and the public resolver bound the addresses.
-	if big.UniqueIPs > 50+50/4+2*12+2*6+2 || big.Flows > 300 {
+	// internal servers and the public resolver bound the addresses; the
+	// office mix adds 88 hosts (SaaS, update, NTP and CDN servers, the
+	// multicast groups, the monitor, the crawler, 24 polled servers and
+	// the backup server). Its own pools add 31% to Flows; its clocked
+	// traffic adds at most 8 ports for each of 24 polled servers, 16 for
+	// the crawler and 8 backups; multicast answers at most one flow per
+	// responder and LLMNR pool entry (6 x 12) and 6 mDNS answers.
+	if big.UniqueIPs > 50+50/4+2*12+2*6+2+88 || big.Flows > 300*131/100+24*8+16+8+6*12+6 {
 		t.Errorf("8 MB capture: %d addresses, %d flows; want at most the pools", big.UniqueIPs, big.Flows)
 	}
 	if big.UniqueIPs < small.UniqueIPs {
@@ -206,10 +216,10 @@ func TestEdgeCasesRead(t *testing.T) {
 		{"gen_vlan_qinq.pcap", false, nil, 1, 1},
 		{"gen_traffic.pcap.gz", false, nil, 1, 1},
 		{"gen_truncated.pcap", true, nil, 1, 1},
-		{"gen_corrupt_len.pcap", false, detectors.ErrCorrupt, 1, 1},
-		{"gen_not_a_capture.txt", false, detectors.ErrNotCapture, 0, 0},
+		{"gen_corrupt_len.pcap", false, capture.ErrCorrupt, 1, 1},
+		{"gen_not_a_capture.txt", false, capture.ErrNotCapture, 0, 0},
 		{"gen_empty.pcap", false, nil, 1, 1},
-		{"gen_zero.pcap", false, detectors.ErrEmpty, 0, 0},
+		{"gen_zero.pcap", false, capture.ErrEmpty, 0, 0},
 	}
 	edges := map[string]pcapgen.EdgeCase{}
 	for _, e := range pcapgen.EdgeCases() {
@@ -221,7 +231,7 @@ func TestEdgeCasesRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := detectors.Scan(context.Background(), filepath.Join("..", "..", "testdata", tt.name))
+			c, err := capture.Scan(context.Background(), filepath.Join("..", "..", "testdata", tt.name))
 			if !errors.Is(err, tt.kind) || (tt.kind == nil) != (err == nil) {
 				t.Fatalf("Scan: %v, want %v", err, tt.kind)
 			}
@@ -264,6 +274,9 @@ func TestConfigValidate(t *testing.T) {
 		{"too few hosts", pcapgen.Config{Hosts: 2}, "Hosts"},
 		{"more concurrent than flows", pcapgen.Config{Flows: 5, Concurrent: 10}, "Concurrent"},
 		{"attacks past the end", pcapgen.Config{Attacks: pcapgen.Attacks{At: 2}}, "Attacks.At"},
+		{"fragmented scan over IPv6", pcapgen.Config{Attacks: pcapgen.Attacks{FragScan: &pcapgen.PortScan{Target: netip.MustParseAddr("fd00::1:10")}}}, "Attacks.FragScan"},
+		{"negative slow scan interval", pcapgen.Config{Attacks: pcapgen.Attacks{SlowScan: &pcapgen.PortScan{Interval: -1}}}, "Attacks.SlowScan.Interval"},
+		{"ICMP payload over the MTU", pcapgen.Config{Attacks: pcapgen.Attacks{ICMPExfil: &pcapgen.ICMPExfil{Size: 9000}}}, "Attacks.ICMPExfil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

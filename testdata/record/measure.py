@@ -12,6 +12,8 @@ Every number comes from tshark/capinfos over the capture itself; only the
   exfiltration: bytes sent by a connection's initiator, summed per (source, destination):
              >= 1,000,000 medium, >= 10,000,000 high; downloads do not count.
   DNS tunnelling: many unique long high-entropy labels under one domain = high.
+  confidence: written only where a finding is meant to be below high (internal staging: low);
+             a finding of low confidence or low severity is a note and decides no verdict.
 """
 import collections
 import json
@@ -50,7 +52,8 @@ EXPECTED = {
     "exfil_high.pcap": [{"type": "data_exfiltration", "technique": "large_upload",
                          "source": "10.66.0.10", "target": "203.0.113.50", "severity": "high"}],
     "exfil_internal.pcap": [{"type": "data_exfiltration", "technique": "internal_staging",
-                             "source": "10.66.0.10", "target": "10.66.0.20", "severity": "medium"}],
+                             "source": "10.66.0.10", "target": "10.66.0.20", "severity": "medium",
+                             "confidence": "low"}],
     "download_large.pcap": [],
     "dns_tunnel.pcap": [{"type": "dns_tunneling", "technique": "iodine_null_base128",
                          "source": "10.66.0.10", "target": "10.66.0.54", "severity": "high",

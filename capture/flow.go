@@ -1,4 +1,4 @@
-package detectors
+package capture
 
 import (
 	"net/netip"
@@ -123,3 +123,8 @@ func isServicePort(p uint16) bool {
 	}
 	return false
 }
+
+// ClientByPorts reports whether the side on port a is the likelier client of
+// a connection between ports a and b, by the port heuristic the flow table
+// uses when no handshake tells.
+func ClientByPorts(a, b uint16) bool { return srcIsClient(&Packet{SrcPort: a, DstPort: b}) }

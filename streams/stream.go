@@ -1,4 +1,4 @@
-package detectors
+package streams
 
 import (
 	"context"
@@ -7,48 +7,49 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 )
 
-// Errors ExtractStream wraps, so callers can tell a query that matched
+// Errors Extract wraps, so callers can tell a query that matched
 // nothing from a broken capture.
 var (
-	// ErrStreamQuery: the StreamQuery itself is wrong (an address missing,
+	// ErrQuery: the Query itself is wrong (an address missing,
 	// a negative index or limit).
-	ErrStreamQuery = errors.New("invalid stream query")
+	ErrQuery = errors.New("invalid stream query")
 	// ErrNoStream: no TCP connection in the capture matches the query.
 	ErrNoStream = errors.New("no TCP connection matches")
-	// ErrStreamIndex: connections match, but fewer than the query's Index
+	// ErrIndex: connections match, but fewer than the query's Index
 	// asks for. The result still lists them.
-	ErrStreamIndex = errors.New("no matching connection with that index")
+	ErrIndex = errors.New("no matching connection with that index")
 )
 
-// Defaults of StreamQuery's limits.
+// Defaults of Query's limits.
 const (
-	// DefaultStreamMaxBytes is the bytes kept per direction when
-	// StreamQuery.MaxBytes is zero.
-	DefaultStreamMaxBytes = 64 << 20
-	// DefaultStreamBufferedPages is the out-of-order buffer when
-	// StreamQuery.MaxBufferedPages is zero: 4096 pages of 1900 bytes, about
+	// DefaultMaxBytes is the bytes kept per direction when
+	// Query.MaxBytes is zero.
+	DefaultMaxBytes = 64 << 20
+	// DefaultBufferedPages is the out-of-order buffer when
+	// Query.MaxBufferedPages is zero: 4096 pages of 1900 bytes, about
 	// 7.6 MB.
-	DefaultStreamBufferedPages = 4096
+	DefaultBufferedPages = 4096
 )
 
-// StreamDirection names a side of a TCP connection: the bytes one side sent.
-type StreamDirection string
+// Direction names a side of a TCP connection: the bytes one side sent.
+type Direction string
 
-// The directions of a stream. StreamBoth is only for paging: the two
+// The directions of a stream. Both is only for paging: the two
 // directions interleaved in the order the data was delivered.
 const (
-	StreamClient StreamDirection = "client"
-	StreamServer StreamDirection = "server"
-	StreamBoth   StreamDirection = "both"
+	FromClient Direction = "client"
+	FromServer Direction = "server"
+	Both       Direction = "both"
 )
 
-// StreamQuery says which TCP connection ExtractStream reassembles.
-type StreamQuery struct {
+// Query says which TCP connection Extract reassembles.
+type Query struct {
 	// Src and Dst are the two hosts, in either order; both are required.
 	Src netip.Addr `json:"src"`
 	Dst netip.Addr `json:"dst"`
@@ -60,17 +61,17 @@ type StreamQuery struct {
 	Index int `json:"index"`
 	// MaxBytes bounds the bytes kept per direction; past it the stream is
 	// still counted but its bytes are dropped and the direction is marked
-	// truncated. Zero means DefaultStreamMaxBytes.
+	// truncated. Zero means DefaultMaxBytes.
 	MaxBytes int `json:"max_bytes,omitempty"`
 	// MaxBufferedPages bounds the out-of-order data held, per direction,
 	// while waiting for a missing segment, in pages of 1900 bytes. When it
 	// is full the reassembler stops waiting, marks a gap and goes on. Zero
-	// means DefaultStreamBufferedPages.
+	// means DefaultBufferedPages.
 	MaxBufferedPages int `json:"max_buffered_pages,omitempty"`
 }
 
 // String names the query the way error messages do.
-func (q StreamQuery) String() string {
+func (q Query) String() string {
 	s := fmt.Sprintf("%s <-> %s", q.Src, q.Dst)
 	if q.Port != 0 {
 		s += fmt.Sprintf(" port %d", q.Port)
@@ -78,26 +79,26 @@ func (q StreamQuery) String() string {
 	return s
 }
 
-// Validate reports what is wrong with a query, wrapping ErrStreamQuery.
-func (q StreamQuery) Validate() error {
+// Validate reports what is wrong with a query, wrapping ErrQuery.
+func (q Query) Validate() error {
 	switch {
 	case !q.Src.IsValid() || !q.Dst.IsValid():
-		return fmt.Errorf("%w: both addresses are required", ErrStreamQuery)
+		return fmt.Errorf("%w: both addresses are required", ErrQuery)
 	case q.Index < 0:
-		return fmt.Errorf("%w: index %d is negative", ErrStreamQuery, q.Index)
+		return fmt.Errorf("%w: index %d is negative", ErrQuery, q.Index)
 	case q.MaxBytes < 0:
-		return fmt.Errorf("%w: max bytes %d is negative", ErrStreamQuery, q.MaxBytes)
+		return fmt.Errorf("%w: max bytes %d is negative", ErrQuery, q.MaxBytes)
 	case q.MaxBufferedPages < 0:
-		return fmt.Errorf("%w: max buffered pages %d is negative", ErrStreamQuery, q.MaxBufferedPages)
+		return fmt.Errorf("%w: max buffered pages %d is negative", ErrQuery, q.MaxBufferedPages)
 	}
 	return nil
 }
 
-// StreamConnection is one TCP connection that matched a query, with what
+// Connection is one TCP connection that matched a query, with what
 // each side sent on the wire (retransmissions included).
-type StreamConnection struct {
+type Connection struct {
 	// Index is the connection's place among the matches, as
-	// StreamQuery.Index counts.
+	// Query.Index counts.
 	Index  int            `json:"index"`
 	Client netip.AddrPort `json:"client"`
 	Server netip.AddrPort `json:"server"`
@@ -119,9 +120,9 @@ type StreamConnection struct {
 	End string `json:"end"`
 }
 
-// StreamHalf is one direction of a reassembled connection: the bytes one
+// Half is one direction of a reassembled connection: the bytes one
 // side sent, in order, each byte once.
-type StreamHalf struct {
+type Half struct {
 	// Endpoint is the sending side.
 	Endpoint netip.AddrPort `json:"endpoint"`
 	// Bytes counts the bytes reassembled, gaps not included; it can exceed
@@ -141,12 +142,12 @@ type StreamHalf struct {
 	Data []byte `json:"-"`
 }
 
-// StreamChunk is a run of bytes one side sent without the other side
+// Chunk is a run of bytes one side sent without the other side
 // sending in between, in the order the data became contiguous (the order a
 // receiving application reads it). A chunk with Gap set holds no data: it
 // marks Missing bytes that the capture lacks at Offset.
-type StreamChunk struct {
-	Direction StreamDirection `json:"direction"`
+type Chunk struct {
+	Direction Direction `json:"direction"`
 	// Offset is where Data starts in its direction's byte stream (gaps are
 	// not counted: the stream is what was captured).
 	Offset int `json:"offset"`
@@ -164,35 +165,35 @@ type StreamChunk struct {
 	Data    []byte `json:"data,omitempty"`
 }
 
-// StreamResult is one reassembled TCP connection and the list of every
+// Result is one reassembled TCP connection and the list of every
 // connection that matched the query.
-type StreamResult struct {
-	Query StreamQuery `json:"query"`
+type Result struct {
+	Query Query `json:"query"`
 	// Connections lists every matching connection in order of first
 	// packet; Connection is the chosen one (Connections[Query.Index]).
-	Connections []StreamConnection `json:"connections"`
-	Connection  StreamConnection   `json:"connection"`
+	Connections []Connection `json:"connections"`
+	Connection  Connection   `json:"connection"`
 	// Client and Server are the two directions: what the client sent, and
 	// what the server sent.
-	Client StreamHalf `json:"client"`
-	Server StreamHalf `json:"server"`
+	Client Half `json:"client"`
+	Server Half `json:"server"`
 	// Chunks interleaves both directions.
-	Chunks []StreamChunk `json:"chunks"`
+	Chunks []Chunk `json:"chunks"`
 	// Packets is how many packets the capture holds; Warnings are the
 	// capture's own (cut short, damaged).
 	Packets  int      `json:"packets"`
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Half returns the direction d (StreamClient or StreamServer).
-func (r *StreamResult) Half(d StreamDirection) *StreamHalf {
-	if d == StreamServer {
+// Half returns the direction d (FromClient or FromServer).
+func (r *Result) Half(d Direction) *Half {
+	if d == FromServer {
 		return &r.Server
 	}
 	return &r.Client
 }
 
-// ExtractStream reassembles one TCP connection between q.Src and q.Dst in
+// Extract reassembles one TCP connection between q.Src and q.Dst in
 // a single pass over the capture at path: every other packet costs an
 // address comparison, and only the chosen connection's segments go through
 // gopacket's reassembly, with bounded buffers. Both directions are put in
@@ -205,25 +206,25 @@ func (r *StreamResult) Half(d StreamDirection) *StreamHalf {
 // them), the buffer limit is reached, or the capture ends. The bytes then
 // equal tshark's "follow,tcp,raw" output, whose "[N bytes missing in
 // capture file]" lines are the gap chunks, except that tshark drops data
-// after a gap that was never acknowledged, where ExtractStream keeps it.
+// after a gap that was never acknowledged, where Extract keeps it.
 //
 // The result is non-nil whenever the capture could be read. It lists every
-// matching connection even when the error is ErrStreamIndex; with
+// matching connection even when the error is ErrIndex; with
 // ErrNoStream the list is empty. A capture damaged part-way gives the
 // stream up to the damage together with the *CaptureError.
-func ExtractStream(ctx context.Context, path string, q StreamQuery) (*StreamResult, error) {
+func Extract(ctx context.Context, path string, q Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	q.Src, q.Dst = q.Src.Unmap().WithZone(""), q.Dst.Unmap().WithZone("")
 	if q.MaxBytes == 0 {
-		q.MaxBytes = DefaultStreamMaxBytes
+		q.MaxBytes = DefaultMaxBytes
 	}
 	if q.MaxBufferedPages == 0 {
-		q.MaxBufferedPages = DefaultStreamBufferedPages
+		q.MaxBufferedPages = DefaultBufferedPages
 	}
 	x := newStreamExtractor(q)
-	c, err := Scan(ctx, path, x)
+	c, err := capture.Scan(ctx, path, x)
 	if c == nil {
 		return nil, err
 	}
@@ -237,7 +238,7 @@ func ExtractStream(ctx context.Context, path string, q StreamQuery) (*StreamResu
 	case len(res.Connections) == 0:
 		return res, fmt.Errorf("%w: %s in %s", ErrNoStream, q, path)
 	case q.Index >= len(res.Connections):
-		return res, fmt.Errorf("%w: %s in %s: index %d asked for, %d connections match", ErrStreamIndex, q, path, q.Index, len(res.Connections))
+		return res, fmt.Errorf("%w: %s in %s: index %d asked for, %d connections match", ErrIndex, q, path, q.Index, len(res.Connections))
 	}
 	return res, nil
 }
@@ -299,11 +300,11 @@ func (c *streamConn) decideClient(port uint16) {
 	case port != 0 && c.a.Port() != c.b.Port() && (c.a.Port() == port || c.b.Port() == port):
 		c.clientIsA = c.b.Port() == port
 	default:
-		c.clientIsA = srcIsClient(&Packet{SrcPort: c.a.Port(), DstPort: c.b.Port()})
+		c.clientIsA = capture.ClientByPorts(c.a.Port(), c.b.Port())
 	}
 }
 
-func (c *streamConn) info(index int) StreamConnection {
+func (c *streamConn) info(index int) Connection {
 	ci, si := 0, 1
 	client, server := c.a, c.b
 	if !c.clientIsA {
@@ -317,7 +318,7 @@ func (c *streamConn) info(index int) StreamConnection {
 	case c.fin:
 		end = "fin"
 	}
-	return StreamConnection{
+	return Connection{
 		Index: index, Client: client, Server: server, ClientKnown: c.clientKnown,
 		First: c.first, Last: c.last, FirstPacket: c.firstPacket, LastPacket: c.lastPacket,
 		ClientPackets: c.packets[ci], ServerPackets: c.packets[si],
@@ -337,9 +338,9 @@ type rawChunk struct {
 	snap    bool
 }
 
-// streamExtractor is the Analyzer of ExtractStream.
+// streamExtractor is the Analyzer of Extract.
 type streamExtractor struct {
-	q       StreamQuery
+	q       Query
 	conns   []*streamConn
 	current map[connKey]*streamConn
 
@@ -367,14 +368,14 @@ type streamExtractor struct {
 	chunks    []rawChunk
 }
 
-func newStreamExtractor(q StreamQuery) *streamExtractor {
+func newStreamExtractor(q Query) *streamExtractor {
 	return &streamExtractor{q: q, current: make(map[connKey]*streamConn)}
 }
 
 // Packet drops every packet that is not TCP between the query's hosts on
 // its port before doing anything else: that test is all most packets cost.
-func (x *streamExtractor) Packet(p *Packet) {
-	if p.Layers&LayerTCP == 0 || p.Layers&LayerFragment != 0 || p.TCP == nil {
+func (x *streamExtractor) Packet(p *capture.Packet) {
+	if p.Layers&capture.LayerTCP == 0 || p.Layers&capture.LayerFragment != 0 || p.TCP == nil {
 		return
 	}
 	if !(p.Src == x.q.Src && p.Dst == x.q.Dst) && !(p.Src == x.q.Dst && p.Dst == x.q.Src) {
@@ -386,7 +387,7 @@ func (x *streamExtractor) Packet(p *Packet) {
 	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	k := makeConnKey(src, dst)
 	c := x.current[k]
-	syn := p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN
+	syn := p.TCPFlags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
 	if c != nil && syn && c.startsNew(p.TCP.Seq) {
 		c = nil
 	}
@@ -408,11 +409,11 @@ func (x *streamExtractor) Packet(p *Packet) {
 	switch {
 	case syn && c.synFrom < 0:
 		c.synFrom, c.isn = s, p.TCP.Seq
-	case p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && c.synAckFrom < 0:
+	case p.TCPFlags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN|capture.FlagACK && c.synAckFrom < 0:
 		c.synAckFrom = s
 	}
-	c.fin = c.fin || p.TCPFlags&FlagFIN != 0
-	c.rst = c.rst || p.TCPFlags&FlagRST != 0
+	c.fin = c.fin || p.TCPFlags&capture.FlagFIN != 0
+	c.rst = c.rst || p.TCPFlags&capture.FlagRST != 0
 	if c == x.chosen {
 		x.feed(p, s)
 	}
@@ -423,7 +424,7 @@ func (x *streamExtractor) Packet(p *Packet) {
 // acknowledges bytes the other direction is still waiting for, the
 // receiver had them and only the capture lost them, so waiting is over
 // (tshark's follow draws the same conclusion).
-func (x *streamExtractor) feed(p *Packet, s int) {
+func (x *streamExtractor) feed(p *capture.Packet, s int) {
 	t := p.TCP
 	if o := 1 - s; t.ACK && x.started[o] {
 		next := x.nextSeq(o)
@@ -524,8 +525,8 @@ func (x *streamExtractor) deliver(side, skip int, data []byte, ci gopacket.Captu
 
 // result flushes what the assembler still holds (segments after a gap it
 // was waiting to fill) and names the sides.
-func (x *streamExtractor) result() *StreamResult {
-	res := &StreamResult{Query: x.q, Connections: make([]StreamConnection, 0, len(x.conns)), Chunks: []StreamChunk{}}
+func (x *streamExtractor) result() *Result {
+	res := &Result{Query: x.q, Connections: make([]Connection, 0, len(x.conns)), Chunks: []Chunk{}}
 	for i, c := range x.conns {
 		c.decideClient(x.q.Port)
 		res.Connections = append(res.Connections, c.info(i))
@@ -545,20 +546,20 @@ func (x *streamExtractor) result() *StreamResult {
 		}
 	}
 	res.Connection = res.Connections[x.q.Index]
-	res.Chunks = make([]StreamChunk, 0, len(x.chunks))
-	names := [2]StreamDirection{StreamClient, StreamServer}
+	res.Chunks = make([]Chunk, 0, len(x.chunks))
+	names := [2]Direction{FromClient, FromServer}
 	if !c.clientIsA {
-		names = [2]StreamDirection{StreamServer, StreamClient}
+		names = [2]Direction{FromServer, FromClient}
 	}
 	for s, ep := range [2]netip.AddrPort{c.a, c.b} {
 		h := res.Half(names[s])
-		*h = StreamHalf{Endpoint: ep, Bytes: x.total[s], Missing: x.missing[s], Gaps: x.gaps[s], Truncated: x.truncated[s], SYN: x.syn[s], Data: x.data[s]}
+		*h = Half{Endpoint: ep, Bytes: x.total[s], Missing: x.missing[s], Gaps: x.gaps[s], Truncated: x.truncated[s], SYN: x.syn[s], Data: x.data[s]}
 		if h.Data == nil {
 			h.Data = []byte{}
 		}
 	}
 	for _, rc := range x.chunks {
-		ch := StreamChunk{Direction: names[rc.side], Offset: int(rc.offset), Length: rc.length, Time: rc.time, Packet: rc.packet}
+		ch := Chunk{Direction: names[rc.side], Offset: int(rc.offset), Length: rc.length, Time: rc.time, Packet: rc.packet}
 		if rc.missing > 0 {
 			ch.Gap, ch.Missing, ch.SnapLen = true, rc.missing, rc.snap
 		} else {
@@ -621,14 +622,14 @@ func (s *streamSink) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.As
 // retransmitted FIN, data after the close) find it closed and are dropped.
 func (s *streamSink) ReassemblyComplete(_ reassembly.AssemblerContext) bool { return true }
 
-// StreamPage is a window of a reassembled stream, for callers that must
+// Page is a window of a reassembled stream, for callers that must
 // bound what they return (the MCP tool extract_tcp_stream).
-type StreamPage struct {
-	// Direction is what is paged: one side's bytes, or StreamBoth for the
+type Page struct {
+	// Direction is what is paged: one side's bytes, or Both for the
 	// two interleaved in chunk order.
-	Direction StreamDirection `json:"direction"`
+	Direction Direction `json:"direction"`
 	// Offset and Limit are the request: bytes from Offset, at most Limit
-	// (0: no limit). With StreamBoth, offsets count the bytes of both
+	// (0: no limit). With Both, offsets count the bytes of both
 	// directions in chunk order; otherwise they are offsets in that
 	// direction's stream.
 	Offset int `json:"offset"`
@@ -645,30 +646,30 @@ type StreamPage struct {
 	// Chunks are the page's pieces, the first and last possibly cut at the
 	// page's edges (Offset and Length then describe the piece). Gap chunks
 	// at a position inside the page are included.
-	Chunks []StreamChunk `json:"chunks"`
+	Chunks []Chunk `json:"chunks"`
 }
 
 // Page returns at most limit bytes (limit <= 0: all) of direction dir
-// (StreamClient, StreamServer, or StreamBoth / "" for both interleaved),
+// (FromClient, FromServer, or Both / "" for both interleaved),
 // starting offset bytes in. An offset past the end gives an empty page.
-func (r *StreamResult) Page(dir StreamDirection, offset, limit int) (StreamPage, error) {
+func (r *Result) Page(dir Direction, offset, limit int) (Page, error) {
 	if dir == "" {
-		dir = StreamBoth
+		dir = Both
 	}
-	if dir != StreamClient && dir != StreamServer && dir != StreamBoth {
-		return StreamPage{}, fmt.Errorf("%w: direction %q: want client, server or both", ErrStreamQuery, dir)
+	if dir != FromClient && dir != FromServer && dir != Both {
+		return Page{}, fmt.Errorf("%w: direction %q: want client, server or both", ErrQuery, dir)
 	}
 	if offset < 0 {
-		return StreamPage{}, fmt.Errorf("%w: offset %d is negative", ErrStreamQuery, offset)
+		return Page{}, fmt.Errorf("%w: offset %d is negative", ErrQuery, offset)
 	}
-	pg := StreamPage{Direction: dir, Offset: offset, Limit: max(limit, 0), Chunks: []StreamChunk{}}
+	pg := Page{Direction: dir, Offset: offset, Limit: max(limit, 0), Chunks: []Chunk{}}
 	for _, ch := range r.Chunks {
-		if dir == StreamBoth || ch.Direction == dir {
+		if dir == Both || ch.Direction == dir {
 			pg.TotalBytes += len(ch.Data)
 		}
 	}
 	switch dir {
-	case StreamBoth:
+	case Both:
 		pg.Truncated = r.Client.Truncated || r.Server.Truncated
 	default:
 		pg.Truncated = r.Half(dir).Truncated
@@ -679,7 +680,7 @@ func (r *StreamResult) Page(dir StreamDirection, offset, limit int) (StreamPage,
 	}
 	pos := 0 // where the chunk starts in the paged bytes
 	for _, ch := range r.Chunks {
-		if dir != StreamBoth && ch.Direction != dir {
+		if dir != Both && ch.Direction != dir {
 			continue
 		}
 		n := len(ch.Data)

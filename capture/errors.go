@@ -1,4 +1,4 @@
-package detectors
+package capture
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 
 // Sentinel errors say what kind of problem a capture has. Every error this
 // package returns for a capture is a *CaptureError that wraps one of them,
-// so callers check with errors.Is(err, detectors.ErrNotCapture) and read the
+// so callers check with errors.Is(err, capture.ErrNotCapture) and read the
 // path and details with errors.As.
 var (
 	// ErrNotFound: the path does not exist.

@@ -1,4 +1,4 @@
-package mcpserver
+package textsafe
 
 import (
 	"strconv"
@@ -7,17 +7,13 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultStringMax is the byte budget Sanitize is given for every string
-// that came from a packet before it enters a tool result.
-const DefaultStringMax = 256
-
 const hexDigits = "0123456789abcdef"
 
-// Sanitize makes a string that came from a capture safe to show a model:
+// Escape makes a string that came from a capture safe to show:
 // every control or non-printable byte, every byte of a non-printable
 // character (bidirectional overrides, zero-width characters, ...) and every
 // byte of invalid UTF-8 becomes \xNN; a backslash becomes \\ so that an
-// escape in the output can only have come from Sanitize. Printable Unicode is
+// escape in the output can only have come from Escape. Printable Unicode is
 // kept as it is.
 //
 // When the escaped text is longer than limit bytes, it is cut at a character
@@ -25,10 +21,15 @@ const hexDigits = "0123456789abcdef"
 // original were left out is appended, e.g. "…[+1234 bytes]". limit <= 0
 // means no limit.
 //
-// Sanitize only makes the bytes harmless to display; the words can still say
+// Non-printable means outside unicode.IsPrint: C0 and C1 controls, DEL,
+// format characters (category Cf: the bidirectional embeddings, overrides
+// and isolates U+202A-U+202E and U+2066-U+2069, zero-width characters),
+// line and paragraph separators, and every space but U+0020.
+//
+// Escape only makes the bytes harmless to display; the words can still say
 // anything, which is why every tool description tells the model that such
 // strings are data from the capture, never instructions.
-func Sanitize(s string, limit int) string {
+func Escape(s string, limit int) string {
 	clean := true
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -88,12 +89,12 @@ func printable(r rune, n int) bool {
 	return unicode.IsPrint(r)
 }
 
-// sanitizeAll applies Sanitize to every string of a list, returning a new
-// list (never nil, so results keep an empty array rather than null).
-func sanitizeAll(in []string, limit int) []string {
+// EscapeAll applies Escape to every string of a list, returning a new list
+// (never nil, so JSON results keep an empty array rather than null).
+func EscapeAll(in []string, limit int) []string {
 	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = Sanitize(s, limit)
+		out[i] = Escape(s, limit)
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package detectors
+package streams
 
 import (
 	"bufio"
@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/testfiles"
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/gopacket/gopacket"
@@ -42,7 +44,7 @@ type span struct{ from, to uint32 }
 
 func (s seg) span() span {
 	to := s.seq + uint32(len(s.data))
-	if s.flags&(FlagSYN|FlagFIN) != 0 {
+	if s.flags&(capture.FlagSYN|capture.FlagFIN) != 0 {
 		to++
 	}
 	return span{s.seq, to}
@@ -133,8 +135,8 @@ func writeTCPCaptureSnap(t testing.TB, dir, name string, client, server netip.Ad
 		tcp := &layers.TCP{
 			SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()),
 			Seq: isn + s.seq, Window: 65535,
-			SYN: s.flags&FlagSYN != 0, ACK: s.flags&FlagACK != 0, FIN: s.flags&FlagFIN != 0,
-			RST: s.flags&FlagRST != 0, PSH: s.flags&FlagPSH != 0,
+			SYN: s.flags&capture.FlagSYN != 0, ACK: s.flags&capture.FlagACK != 0, FIN: s.flags&capture.FlagFIN != 0,
+			RST: s.flags&capture.FlagRST != 0, PSH: s.flags&capture.FlagPSH != 0,
 		}
 		if tcp.ACK {
 			tcp.Ack = peerISN + contiguousEnd(append(seen[!s.fromClient], lost[!s.fromClient]...))
@@ -180,28 +182,28 @@ var (
 // client's segments Y and Z swapped, the server's B and C swapped, A
 // retransmitted, and D (10 bytes at server offset 30) lost.
 var messyConversation = []seg{
-	{true, 1, FlagACK | FlagPSH, "XXXXXXXX"},          // 1: client 0-8
-	{true, 17, FlagACK | FlagPSH, "ZZZZZZZZ"},         // 2: client 16-24, ahead of Y
-	{false, 1, FlagACK, "AAAAAAAAAA"},                 // 3: server 0-10
-	{true, 9, FlagACK | FlagPSH, "YYYYYYYY"},          // 4: client 8-16, fills the hole
-	{false, 21, FlagACK, "CCCCCCCCCC"},                // 5: server 20-30, ahead of B
-	{false, 11, FlagACK, "BBBBBBBBBB"},                // 6: server 10-20, fills the hole
-	{false, 1, FlagACK, "AAAAAAAAAA"},                 // 7: A again: a retransmission
-	{false, 41, FlagACK | FlagPSH, "EEEEEEEEEE"},      // 8: server 40-50; D (30-40) lost
-	{true, 25, FlagACK | FlagFIN, ""},                 // 9
-	{false, 51, FlagACK | FlagFIN, ""},                // 10
-	{true, 26, FlagACK, ""},                           // 11
-	{false, 1, FlagACK | FlagPSH, "A-late-duplicate"}, // 12: after both FINs
+	{true, 1, capture.FlagACK | capture.FlagPSH, "XXXXXXXX"},          // 1: client 0-8
+	{true, 17, capture.FlagACK | capture.FlagPSH, "ZZZZZZZZ"},         // 2: client 16-24, ahead of Y
+	{false, 1, capture.FlagACK, "AAAAAAAAAA"},                         // 3: server 0-10
+	{true, 9, capture.FlagACK | capture.FlagPSH, "YYYYYYYY"},          // 4: client 8-16, fills the hole
+	{false, 21, capture.FlagACK, "CCCCCCCCCC"},                        // 5: server 20-30, ahead of B
+	{false, 11, capture.FlagACK, "BBBBBBBBBB"},                        // 6: server 10-20, fills the hole
+	{false, 1, capture.FlagACK, "AAAAAAAAAA"},                         // 7: A again: a retransmission
+	{false, 41, capture.FlagACK | capture.FlagPSH, "EEEEEEEEEE"},      // 8: server 40-50; D (30-40) lost
+	{true, 25, capture.FlagACK | capture.FlagFIN, ""},                 // 9
+	{false, 51, capture.FlagACK | capture.FlagFIN, ""},                // 10
+	{true, 26, capture.FlagACK, ""},                                   // 11
+	{false, 1, capture.FlagACK | capture.FlagPSH, "A-late-duplicate"}, // 12: after both FINs
 }
 
 // addrsCompare lets go-cmp compare netip values, which have unexported fields.
 var addrsCompare = cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{})
 
-func extract(t *testing.T, path string, q StreamQuery) *StreamResult {
+func extract(t *testing.T, path string, q Query) *Result {
 	t.Helper()
-	res, err := ExtractStream(context.Background(), path, q)
+	res, err := Extract(context.Background(), path, q)
 	if err != nil {
-		t.Fatalf("ExtractStream(%s, %s): %v", path, q, err)
+		t.Fatalf("Extract(%s, %s): %v", path, q, err)
 	}
 	return res
 }
@@ -209,7 +211,7 @@ func extract(t *testing.T, path string, q StreamQuery) *StreamResult {
 func TestExtractStreamSyntheticReordersAndMarksGaps(t *testing.T) {
 	path := writeTCPCapture(t, t.TempDir(), "messy.pcap", synClient, synServer, messyConversation)
 	// The query names the server first: the hosts match in either order.
-	res := extract(t, path, StreamQuery{Src: synServer.Addr(), Dst: synClient.Addr(), Port: 80})
+	res := extract(t, path, Query{Src: synServer.Addr(), Dst: synClient.Addr(), Port: 80})
 
 	if got, want := string(res.Client.Data), "XXXXXXXXYYYYYYYYZZZZZZZZ"; got != want {
 		t.Errorf("client bytes = %q, want %q", got, want)
@@ -219,31 +221,31 @@ func TestExtractStreamSyntheticReordersAndMarksGaps(t *testing.T) {
 	}
 	base := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	at := func(packet int) time.Time { return base.Add(time.Duration(packet-1) * 10 * time.Millisecond) }
-	wantChunks := []StreamChunk{
-		{Direction: StreamClient, Offset: 0, Length: 8, Time: at(1), Packet: 1, Data: []byte("XXXXXXXX")},
-		{Direction: StreamServer, Offset: 0, Length: 10, Time: at(3), Packet: 3, Data: []byte("AAAAAAAAAA")},
-		{Direction: StreamClient, Offset: 8, Length: 16, Time: at(4), Packet: 4, Data: []byte("YYYYYYYYZZZZZZZZ")},
-		{Direction: StreamServer, Offset: 10, Length: 20, Time: at(6), Packet: 6, Data: []byte("BBBBBBBBBBCCCCCCCCCC")},
-		{Direction: StreamServer, Offset: 30, Time: at(8), Packet: 8, Gap: true, Missing: 10},
-		{Direction: StreamServer, Offset: 30, Length: 10, Time: at(8), Packet: 8, Data: []byte("EEEEEEEEEE")},
+	wantChunks := []Chunk{
+		{Direction: FromClient, Offset: 0, Length: 8, Time: at(1), Packet: 1, Data: []byte("XXXXXXXX")},
+		{Direction: FromServer, Offset: 0, Length: 10, Time: at(3), Packet: 3, Data: []byte("AAAAAAAAAA")},
+		{Direction: FromClient, Offset: 8, Length: 16, Time: at(4), Packet: 4, Data: []byte("YYYYYYYYZZZZZZZZ")},
+		{Direction: FromServer, Offset: 10, Length: 20, Time: at(6), Packet: 6, Data: []byte("BBBBBBBBBBCCCCCCCCCC")},
+		{Direction: FromServer, Offset: 30, Time: at(8), Packet: 8, Gap: true, Missing: 10},
+		{Direction: FromServer, Offset: 30, Length: 10, Time: at(8), Packet: 8, Data: []byte("EEEEEEEEEE")},
 	}
 	if diff := gocmp.Diff(wantChunks, res.Chunks, addrsCompare); diff != "" {
 		t.Errorf("chunks mismatch (-want +got):\n%s", diff)
 	}
-	wantClient := StreamHalf{Endpoint: synClient, Bytes: 24, Data: res.Client.Data}
-	wantServer := StreamHalf{Endpoint: synServer, Bytes: 40, Missing: 10, Gaps: 1, Data: res.Server.Data}
+	wantClient := Half{Endpoint: synClient, Bytes: 24, Data: res.Client.Data}
+	wantServer := Half{Endpoint: synServer, Bytes: 40, Missing: 10, Gaps: 1, Data: res.Server.Data}
 	if diff := gocmp.Diff(wantClient, res.Client, addrsCompare); diff != "" {
 		t.Errorf("client half mismatch (-want +got):\n%s", diff)
 	}
 	if diff := gocmp.Diff(wantServer, res.Server, addrsCompare); diff != "" {
 		t.Errorf("server half mismatch (-want +got):\n%s", diff)
 	}
-	wantConn := StreamConnection{
+	wantConn := Connection{
 		Index: 0, Client: synClient, Server: synServer, ClientKnown: false,
 		First: at(1), Last: at(12), FirstPacket: 1, LastPacket: 12,
 		ClientPackets: 5, ServerPackets: 7, ClientBytes: 24, ServerBytes: 66, End: "fin",
 	}
-	if diff := gocmp.Diff([]StreamConnection{wantConn}, res.Connections, addrsCompare); diff != "" {
+	if diff := gocmp.Diff([]Connection{wantConn}, res.Connections, addrsCompare); diff != "" {
 		t.Errorf("connections mismatch (-want +got):\n%s", diff)
 	}
 	if diff := gocmp.Diff(wantConn, res.Connection, addrsCompare); diff != "" {
@@ -258,15 +260,15 @@ func TestExtractStreamHandshakeAndIPv6(t *testing.T) {
 	client := netip.MustParseAddrPort("[2001:db8::1]:51000")
 	server := netip.MustParseAddrPort("[2001:db8::2]:8443")
 	segs := []seg{
-		{true, 0, FlagSYN, ""},
-		{false, 0, FlagSYN | FlagACK, ""},
-		{true, 1, FlagACK, ""},
-		{true, 1, FlagACK | FlagPSH, "hello"},
-		{false, 1, FlagACK | FlagPSH, "world!"},
-		{true, 6, FlagACK | FlagRST, ""},
+		{true, 0, capture.FlagSYN, ""},
+		{false, 0, capture.FlagSYN | capture.FlagACK, ""},
+		{true, 1, capture.FlagACK, ""},
+		{true, 1, capture.FlagACK | capture.FlagPSH, "hello"},
+		{false, 1, capture.FlagACK | capture.FlagPSH, "world!"},
+		{true, 6, capture.FlagACK | capture.FlagRST, ""},
 	}
 	path := writeTCPCapture(t, t.TempDir(), "v6.pcap", client, server, segs)
-	res := extract(t, path, StreamQuery{Src: client.Addr(), Dst: server.Addr(), Port: 8443})
+	res := extract(t, path, Query{Src: client.Addr(), Dst: server.Addr(), Port: 8443})
 	if string(res.Client.Data) != "hello" || string(res.Server.Data) != "world!" {
 		t.Errorf("bytes = %q / %q, want hello / world!", res.Client.Data, res.Server.Data)
 	}
@@ -279,7 +281,7 @@ func TestExtractStreamHandshakeAndIPv6(t *testing.T) {
 	}
 	// Port 0 matches any port; the client's port matches too.
 	for _, port := range []uint16{0, 51000} {
-		r := extract(t, path, StreamQuery{Src: server.Addr(), Dst: client.Addr(), Port: port})
+		r := extract(t, path, Query{Src: server.Addr(), Dst: client.Addr(), Port: port})
 		if string(r.Client.Data) != "hello" {
 			t.Errorf("port %d: client bytes %q, want hello", port, r.Client.Data)
 		}
@@ -290,28 +292,28 @@ func TestExtractStreamHandshakeAndIPv6(t *testing.T) {
 // the same endpoints; Index chooses between them.
 func TestExtractStreamPortReuseListsConnections(t *testing.T) {
 	first := []seg{
-		{true, 0, FlagSYN, ""},
-		{false, 0, FlagSYN | FlagACK, ""},
-		{true, 0, FlagSYN, ""}, // a retransmitted SYN is the same connection
-		{true, 1, FlagACK | FlagPSH, "first request"},
-		{false, 1, FlagACK | FlagPSH, "first answer"},
-		{true, 14, FlagACK | FlagFIN, ""},
-		{false, 13, FlagACK | FlagFIN, ""},
+		{true, 0, capture.FlagSYN, ""},
+		{false, 0, capture.FlagSYN | capture.FlagACK, ""},
+		{true, 0, capture.FlagSYN, ""}, // a retransmitted SYN is the same connection
+		{true, 1, capture.FlagACK | capture.FlagPSH, "first request"},
+		{false, 1, capture.FlagACK | capture.FlagPSH, "first answer"},
+		{true, 14, capture.FlagACK | capture.FlagFIN, ""},
+		{false, 13, capture.FlagACK | capture.FlagFIN, ""},
 	}
 	var segs []seg
 	segs = append(segs, first...)
 	// The second connection's sequence numbers start 100000 further on.
 	for _, s := range []seg{
-		{true, 100000, FlagSYN, ""},
-		{false, 100000, FlagSYN | FlagACK, ""},
-		{true, 100001, FlagACK | FlagPSH, "second request"},
-		{false, 100001, FlagACK | FlagPSH, "second answer!"},
+		{true, 100000, capture.FlagSYN, ""},
+		{false, 100000, capture.FlagSYN | capture.FlagACK, ""},
+		{true, 100001, capture.FlagACK | capture.FlagPSH, "second request"},
+		{false, 100001, capture.FlagACK | capture.FlagPSH, "second answer!"},
 	} {
 		segs = append(segs, s)
 	}
 	path := writeTCPCapture(t, t.TempDir(), "reuse.pcap", synClient, synServer, segs)
 	for i, want := range [][2]string{{"first request", "first answer"}, {"second request", "second answer!"}} {
-		res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, Index: i})
+		res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, Index: i})
 		if len(res.Connections) != 2 {
 			t.Fatalf("index %d: %d connections listed, want 2", i, len(res.Connections))
 		}
@@ -322,7 +324,7 @@ func TestExtractStreamPortReuseListsConnections(t *testing.T) {
 			t.Errorf("index %d: chosen connection has index %d", i, res.Connection.Index)
 		}
 	}
-	res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
+	res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
 	c0, c1 := res.Connections[0], res.Connections[1]
 	if c0.FirstPacket != 1 || c0.LastPacket != 7 || c0.End != "fin" || c1.FirstPacket != 8 || c1.End != "open" {
 		t.Errorf("connections = %+v, %+v: want packets 1-7 ended by fin, then from 8, open", c0, c1)
@@ -334,20 +336,20 @@ func TestExtractStreamErrors(t *testing.T) {
 	other := netip.MustParseAddr("192.0.2.9")
 	tests := []struct {
 		name      string
-		q         StreamQuery
+		q         Query
 		want      error
 		wantConns int // -1: no result
 	}{
-		{"no such host", StreamQuery{Src: synClient.Addr(), Dst: other, Port: 80}, ErrNoStream, 0},
-		{"no such port", StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 443}, ErrNoStream, 0},
-		{"index past the matches", StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, Index: 1}, ErrStreamIndex, 1},
-		{"address missing", StreamQuery{Src: synClient.Addr(), Port: 80}, ErrStreamQuery, -1},
-		{"negative index", StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Index: -1}, ErrStreamQuery, -1},
-		{"negative max bytes", StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), MaxBytes: -1}, ErrStreamQuery, -1},
+		{"no such host", Query{Src: synClient.Addr(), Dst: other, Port: 80}, ErrNoStream, 0},
+		{"no such port", Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 443}, ErrNoStream, 0},
+		{"index past the matches", Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, Index: 1}, ErrIndex, 1},
+		{"address missing", Query{Src: synClient.Addr(), Port: 80}, ErrQuery, -1},
+		{"negative index", Query{Src: synClient.Addr(), Dst: synServer.Addr(), Index: -1}, ErrQuery, -1},
+		{"negative max bytes", Query{Src: synClient.Addr(), Dst: synServer.Addr(), MaxBytes: -1}, ErrQuery, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := ExtractStream(context.Background(), path, tt.q)
+			res, err := Extract(context.Background(), path, tt.q)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want %v", err, tt.want)
 			}
@@ -365,7 +367,7 @@ func TestExtractStreamErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ExtractStream(context.Background(), filepath.Join(t.TempDir(), "absent.pcap"), StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr()}); !errors.Is(err, ErrNotFound) {
+	if _, err := Extract(context.Background(), filepath.Join(t.TempDir(), "absent.pcap"), Query{Src: synClient.Addr(), Dst: synServer.Addr()}); !errors.Is(err, capture.ErrNotFound) {
 		t.Errorf("missing file: error %v, want ErrNotFound", err)
 	}
 }
@@ -381,11 +383,11 @@ func bigConversation(n, size, lost int) ([]seg, []byte) {
 		if i == lost {
 			continue
 		}
-		segs = append(segs, seg{true, uint32(1 + i*size), FlagACK, string(data)})
+		segs = append(segs, seg{true, uint32(1 + i*size), capture.FlagACK, string(data)})
 		want = append(want, data...)
 	}
 	// The server acknowledges it all: the lost segment reached it.
-	segs = append(segs, seg{false, 1, FlagACK, ""})
+	segs = append(segs, seg{false, 1, capture.FlagACK, ""})
 	return segs, want
 }
 
@@ -396,14 +398,14 @@ func TestExtractStreamBufferLimitGivesUpWaiting(t *testing.T) {
 	segs, want := bigConversation(40, 1000, 3)
 	path := writeTCPCapture(t, t.TempDir(), "upload.pcap", synClient, synServer, segs)
 	for _, pages := range []int{0, 2} {
-		res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, MaxBufferedPages: pages})
+		res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, MaxBufferedPages: pages})
 		if !bytes.Equal(res.Client.Data, want) {
 			t.Errorf("pages %d: client bytes differ (got %d bytes, want %d)", pages, len(res.Client.Data), len(want))
 		}
 		if res.Client.Gaps != 1 || res.Client.Missing != 1000 {
 			t.Errorf("pages %d: gaps %d missing %d, want 1 gap of 1000", pages, res.Client.Gaps, res.Client.Missing)
 		}
-		var gaps []StreamChunk
+		var gaps []Chunk
 		for _, ch := range res.Chunks {
 			if ch.Gap {
 				gaps = append(gaps, ch)
@@ -419,15 +421,15 @@ func TestExtractStreamBufferLimitGivesUpWaiting(t *testing.T) {
 // other at once, each cut tail a gap marked as the snap length's.
 func TestExtractStreamSnapLenGaps(t *testing.T) {
 	segs, _ := bigConversation(3, 1000, -1)
-	segs = append([]seg{{false, 1, FlagACK | FlagPSH, "short answer"}}, segs...)
+	segs = append([]seg{{false, 1, capture.FlagACK | capture.FlagPSH, "short answer"}}, segs...)
 	// 14 Ethernet + 20 IP + 20 TCP header bytes, then 6 payload bytes.
 	path := writeTCPCaptureSnap(t, t.TempDir(), "snap.pcap", synClient, synServer, segs, 60)
-	res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
+	res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
 	if got, want := string(res.Client.Data), "aaaaaabbbbbbcccccc"; got != want {
 		t.Errorf("client bytes = %q, want %q", got, want)
 	}
 	type gap struct {
-		Dir                     StreamDirection
+		Dir                     Direction
 		Offset, Missing, Packet int
 	}
 	var gaps []gap
@@ -441,7 +443,7 @@ func TestExtractStreamSnapLenGaps(t *testing.T) {
 	}
 	// The tails of the last segments are found at the end, from the cut
 	// segments themselves.
-	want := []gap{{StreamClient, 6, 994, 3}, {StreamClient, 12, 994, 4}, {StreamServer, 6, 6, 1}, {StreamClient, 18, 994, 4}}
+	want := []gap{{FromClient, 6, 994, 3}, {FromClient, 12, 994, 4}, {FromServer, 6, 6, 1}, {FromClient, 18, 994, 4}}
 	if diff := gocmp.Diff(want, gaps); diff != "" {
 		t.Errorf("gaps mismatch (-want +got):\n%s", diff)
 	}
@@ -453,14 +455,14 @@ func TestExtractStreamSnapLenGaps(t *testing.T) {
 func TestExtractStreamMaxBytesTruncates(t *testing.T) {
 	segs, want := bigConversation(10, 1000, -1)
 	path := writeTCPCapture(t, t.TempDir(), "upload.pcap", synClient, synServer, segs)
-	res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, MaxBytes: 2500})
+	res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80, MaxBytes: 2500})
 	if !bytes.Equal(res.Client.Data, want[:2500]) || !res.Client.Truncated || res.Client.Bytes != 10000 {
 		t.Errorf("client: %d bytes kept, truncated %v, %d counted; want the first 2500, true, 10000", len(res.Client.Data), res.Client.Truncated, res.Client.Bytes)
 	}
 	if len(res.Chunks) != 1 || res.Chunks[0].Length != 10000 || len(res.Chunks[0].Data) != 2500 {
 		t.Errorf("chunks = %d, want one of length 10000 holding 2500 bytes", len(res.Chunks))
 	}
-	pg, err := res.Page(StreamClient, 2000, 1000)
+	pg, err := res.Page(FromClient, 2000, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,42 +473,42 @@ func TestExtractStreamMaxBytesTruncates(t *testing.T) {
 
 func TestStreamPage(t *testing.T) {
 	path := writeTCPCapture(t, t.TempDir(), "messy.pcap", synClient, synServer, messyConversation)
-	res := extract(t, path, StreamQuery{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
+	res := extract(t, path, Query{Src: synClient.Addr(), Dst: synServer.Addr(), Port: 80})
 	// Both directions in chunk order: X8 A10 Y8Z8 B10C10 [gap] E10 = 64 bytes.
 	type piece struct {
-		Dir    StreamDirection
+		Dir    Direction
 		Offset int
 		Data   string
 		Gap    bool
 	}
 	tests := []struct {
 		name           string
-		dir            StreamDirection
+		dir            Direction
 		offset, limit  int
 		want           []piece
 		total, remains int
 	}{
 		{"everything", "", 0, 0, []piece{
-			{StreamClient, 0, "XXXXXXXX", false}, {StreamServer, 0, "AAAAAAAAAA", false},
-			{StreamClient, 8, "YYYYYYYYZZZZZZZZ", false}, {StreamServer, 10, "BBBBBBBBBBCCCCCCCCCC", false},
-			{StreamServer, 30, "", true}, {StreamServer, 30, "EEEEEEEEEE", false},
+			{FromClient, 0, "XXXXXXXX", false}, {FromServer, 0, "AAAAAAAAAA", false},
+			{FromClient, 8, "YYYYYYYYZZZZZZZZ", false}, {FromServer, 10, "BBBBBBBBBBCCCCCCCCCC", false},
+			{FromServer, 30, "", true}, {FromServer, 30, "EEEEEEEEEE", false},
 		}, 64, 0},
-		{"cut inside chunks", StreamBoth, 4, 10, []piece{
-			{StreamClient, 4, "XXXX", false}, {StreamServer, 0, "AAAAAA", false},
+		{"cut inside chunks", Both, 4, 10, []piece{
+			{FromClient, 4, "XXXX", false}, {FromServer, 0, "AAAAAA", false},
 		}, 64, 50},
-		{"gap at the page's start", StreamBoth, 54, 5, []piece{
-			{StreamServer, 30, "", true}, {StreamServer, 30, "EEEEE", false},
+		{"gap at the page's start", Both, 54, 5, []piece{
+			{FromServer, 30, "", true}, {FromServer, 30, "EEEEE", false},
 		}, 64, 5},
-		{"gap just past the page stays for the next", StreamBoth, 44, 10, []piece{
-			{StreamServer, 20, "CCCCCCCCCC", false},
+		{"gap just past the page stays for the next", Both, 44, 10, []piece{
+			{FromServer, 20, "CCCCCCCCCC", false},
 		}, 64, 10},
-		{"server only", StreamServer, 25, 10, []piece{
-			{StreamServer, 25, "CCCCC", false}, {StreamServer, 30, "", true}, {StreamServer, 30, "EEEEE", false},
+		{"server only", FromServer, 25, 10, []piece{
+			{FromServer, 25, "CCCCC", false}, {FromServer, 30, "", true}, {FromServer, 30, "EEEEE", false},
 		}, 40, 5},
-		{"client only, to the end", StreamClient, 20, 100, []piece{
-			{StreamClient, 20, "ZZZZ", false},
+		{"client only, to the end", FromClient, 20, 100, []piece{
+			{FromClient, 20, "ZZZZ", false},
 		}, 24, 0},
-		{"past the end", StreamClient, 30, 10, nil, 24, 0},
+		{"past the end", FromClient, 30, 10, nil, 24, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,11 +537,11 @@ func TestStreamPage(t *testing.T) {
 		})
 	}
 	for _, bad := range []struct {
-		dir    StreamDirection
+		dir    Direction
 		offset int
-	}{{"sideways", 0}, {StreamClient, -1}} {
-		if _, err := res.Page(bad.dir, bad.offset, 10); !errors.Is(err, ErrStreamQuery) {
-			t.Errorf("Page(%q, %d): error %v, want ErrStreamQuery", bad.dir, bad.offset, err)
+	}{{"sideways", 0}, {FromClient, -1}} {
+		if _, err := res.Page(bad.dir, bad.offset, 10); !errors.Is(err, ErrQuery) {
+			t.Errorf("Page(%q, %d): error %v, want ErrQuery", bad.dir, bad.offset, err)
 		}
 	}
 }
@@ -675,7 +677,7 @@ func compareWithTshark(t *testing.T, tshark, path string, max int) int {
 	want := tsharkFollow(t, tshark, path, nums)
 	compared := 0
 	for i, s := range starts {
-		q := StreamQuery{Src: s.src.Addr(), Dst: s.dst.Addr(), Port: s.dst.Port()}
+		q := Query{Src: s.src.Addr(), Dst: s.dst.Addr(), Port: s.dst.Port()}
 		// Connections are numbered in order of first packet, as tshark
 		// numbers streams: the index is how many earlier streams match.
 		for _, e := range all[:i] {
@@ -684,7 +686,7 @@ func compareWithTshark(t *testing.T, tshark, path string, max int) int {
 				q.Index++
 			}
 		}
-		res, err := ExtractStream(context.Background(), path, q)
+		res, err := Extract(context.Background(), path, q)
 		if err != nil || res.Connection.FirstPacket != s.frame {
 			t.Errorf("%s: tshark stream %d starts at packet %d; connection %d of %s: %v, %+v", path, s.stream, s.frame, q.Index, q, err, res.Connections)
 			continue
@@ -695,7 +697,7 @@ func compareWithTshark(t *testing.T, tshark, path string, max int) int {
 			continue
 		}
 		for node, ep := range ts.nodes {
-			var h *StreamHalf
+			var h *Half
 			switch ep {
 			case res.Client.Endpoint:
 				h = &res.Client
@@ -720,10 +722,10 @@ func compareWithTshark(t *testing.T, tshark, path string, max int) int {
 
 // gapsOf lists the gaps in what ep sent, as tshark marks them: it does not
 // mark bytes the snap length cut.
-func gapsOf(res *StreamResult, ep netip.AddrPort) []tsharkGap {
-	dir := StreamClient
+func gapsOf(res *Result, ep netip.AddrPort) []tsharkGap {
+	dir := FromClient
 	if ep == res.Server.Endpoint {
-		dir = StreamServer
+		dir = FromServer
 	}
 	var gaps []tsharkGap
 	for _, ch := range res.Chunks {
@@ -750,7 +752,7 @@ func TestExtractStreamMatchesTshark(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark is not installed (.ci/run installs it)")
 	}
-	dir := corpusDir()
+	dir := testfiles.CorpusDir()
 	if dir == "" {
 		t.Skip("../shared/corpus is absent: the public capture corpus is not beside this checkout")
 	}
@@ -799,11 +801,11 @@ func TestExtractStreamEspnLargest(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark is not installed (.ci/run installs it)")
 	}
-	path := corpusFile(t, "chrissanders-packets/http_espn.pcapng")
+	path := testfiles.Corpus(t, "chrissanders-packets/http_espn.pcapng")
 	client := netip.MustParseAddrPort("172.16.0.122:41835")
 	server := netip.MustParseAddrPort("205.234.218.129:80")
-	res := extract(t, path, StreamQuery{Src: client.Addr(), Dst: server.Addr(), Port: 80})
-	var conn *StreamConnection
+	res := extract(t, path, Query{Src: client.Addr(), Dst: server.Addr(), Port: 80})
+	var conn *Connection
 	for i := range res.Connections {
 		if res.Connections[i].Client == client {
 			conn = &res.Connections[i]
@@ -813,7 +815,7 @@ func TestExtractStreamEspnLargest(t *testing.T) {
 		t.Fatalf("no connection from %s in %+v", client, res.Connections)
 	}
 	if conn.Index != 0 {
-		res = extract(t, path, StreamQuery{Src: client.Addr(), Dst: server.Addr(), Port: 80, Index: conn.Index})
+		res = extract(t, path, Query{Src: client.Addr(), Dst: server.Addr(), Port: 80, Index: conn.Index})
 	}
 	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "tcp.stream", "-c", strconv.Itoa(conn.FirstPacket),
 		"-Y", fmt.Sprintf("frame.number == %d", conn.FirstPacket)).Output()
@@ -866,18 +868,18 @@ func TestExtractStreamTestdataMatchesTshark(t *testing.T) {
 
 // Page bounds what a caller returns, here 12 bytes at a time of both
 // directions interleaved.
-func ExampleStreamResult_Page() {
+func ExampleResult_Page() {
 	req, resp := []byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n")
-	res := &StreamResult{
-		Client: StreamHalf{Bytes: int64(len(req)), Data: req},
-		Server: StreamHalf{Bytes: int64(len(resp)), Data: resp},
-		Chunks: []StreamChunk{
-			{Direction: StreamClient, Length: len(req), Data: req},
-			{Direction: StreamServer, Length: len(resp), Data: resp},
+	res := &Result{
+		Client: Half{Bytes: int64(len(req)), Data: req},
+		Server: Half{Bytes: int64(len(resp)), Data: resp},
+		Chunks: []Chunk{
+			{Direction: FromClient, Length: len(req), Data: req},
+			{Direction: FromServer, Length: len(resp), Data: resp},
 		},
 	}
 	for offset := 0; ; {
-		pg, err := res.Page(StreamBoth, offset, 12)
+		pg, err := res.Page(Both, offset, 12)
 		if err != nil {
 			fmt.Println(err)
 			return

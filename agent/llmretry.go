@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/internal/retry"
+	"github.com/agents-of-shield/reconpcap/report"
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// complete sends one request with the response format, retrying without it
+// when the endpoint refuses it, and retrying 429, 5xx and network errors.
+func (l *llmAnalyst) complete(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	l.mu.Lock()
+	useFormat := !l.noResponseFormat
+	l.mu.Unlock()
+	if useFormat {
+		req.ResponseFormat = &openai.ChatCompletionResponseFormat{
+			Type:       openai.ChatCompletionResponseFormatTypeJSONSchema,
+			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: report.AnswerSchemaName, Schema: rawSchema(report.AnswerSchema()), Strict: true},
+		}
+	}
+	resp, err := l.withRetries(ctx, req)
+	if err != nil && useFormat && refusesResponseFormat(err) {
+		l.log.Info("the endpoint refused response_format; asking without it")
+		l.mu.Lock()
+		l.noResponseFormat = true
+		l.mu.Unlock()
+		req.ResponseFormat = nil
+		resp, err = l.withRetries(ctx, req)
+	}
+	return resp, err
+}
+
+func (l *llmAnalyst) withRetries(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	for attempt := 0; ; attempt++ {
+		var after time.Duration
+		actx, cancel := context.WithTimeout(withRetryAfterSlot(ctx, &after), l.requestTimeout)
+		resp, err := l.client.CreateChatCompletion(actx, req)
+		cancel()
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return resp, ctx.Err()
+		}
+		retryable, typed := classify(err)
+		if !retryable || attempt >= l.maxRetries {
+			return resp, typed
+		}
+		wait := l.backoff.Wait(attempt, after)
+		l.log.Info("retrying the model request", "attempt", attempt+1, "wait", wait, "err", typed)
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return resp, ctx.Err()
+		}
+	}
+}
+
+// retryAfterTransport records a response's Retry-After header into the
+// slot its request's context carries, since go-openai's errors drop headers.
+type retryAfterTransport struct{ next http.RoundTripper }
+
+type retryAfterKey struct{}
+
+func withRetryAfterSlot(ctx context.Context, slot *time.Duration) context.Context {
+	return context.WithValue(ctx, retryAfterKey{}, slot)
+}
+
+func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err == nil && resp != nil {
+		if slot, ok := req.Context().Value(retryAfterKey{}).(*time.Duration); ok {
+			*slot = retry.ParseAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	return resp, err
+}
