@@ -61,16 +61,16 @@ func TestDNSTunnelCorpus(t *testing.T) {
 			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
 		{"dmachard-malicious-dns/iodine.pcap", "192.168.1.17", "192.168.1.210", "biillpi.com", "null_records",
 			report.SeverityHigh, report.ConfidenceHigh, 12, 12, 56, map[string]int64{"qtype_null": 12},
-			[]string{"long_labels", "high_entropy", "data_record_types", "unique_names"}},
+			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
 		{"dmachard-malicious-dns/dns2tcp.pcap", "192.168.1.17", "192.168.1.210", "hsc.fr", "txt_records",
 			report.SeverityHigh, report.ConfidenceHigh, 22, 22, 63, map[string]int64{"qtype_txt": 22},
-			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
+			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names", "unanswered"}}, // tshark: 4 responses to 22 queries
 		{"dmachard-malicious-dns/dnsextrator.pcap", "192.168.1.102", "192.168.1.210", "hsc.fr", "txt_records",
 			report.SeverityHigh, report.ConfidenceHigh, 14, 14, 63, map[string]int64{"qtype_txt": 14},
 			[]string{"long_labels", "high_entropy", "encoded_labels", "data_record_types", "unique_names"}},
 		{"dmachard-malicious-dns/sods.pcap", "192.168.1.17", "192.168.1.210", "hsc.fr", "mixed_records",
 			report.SeverityHigh, report.ConfidenceHigh, 493, 493, 63, map[string]int64{"qtype_cname": 191, "qtype_a": 127, "qtype_txt": 105, "qtype_null": 70},
-			[]string{"long_labels", "high_entropy", "data_record_types", "unique_names", "query_rate"}},
+			[]string{"long_labels", "high_entropy", "data_record_types", "unique_names", "query_rate", "odd_answers"}}, // its A answers are 0.0.0.x
 		{"suricata-verify/tests/dns/bug-1158/input.pcap", "10.30.28.90", "10.30.28.94", "tunnel.com", "txt_records",
 			report.SeverityHigh, report.ConfidenceHigh, 81, 81, 63, map[string]int64{"qtype_txt": 81},
 			[]string{"long_labels", "high_entropy", "data_record_types", "unique_names", "query_rate"}},
@@ -215,8 +215,9 @@ func TestDNSThresholds(t *testing.T) {
 		{"dnscat2 more names needed", "dmachard-malicious-dns/dnscat2.pcap", DNSConfig{MinUniqueSubdomains: 20}, "", "", 0},
 		{"dnscat2 34-char labels not long", "dmachard-malicious-dns/dnscat2.pcap", DNSConfig{LongLabel: 35}, report.SeverityHigh, report.ConfidenceHigh, 4},
 		{"dnscat2 short labels and low entropy bar", "dmachard-malicious-dns/dnscat2.pcap", DNSConfig{LongLabel: 35, EntropyThreshold: 4}, report.SeverityMedium, report.ConfidenceMedium, 3},
-		{"iodine entropy bar above 3.89", "dmachard-malicious-dns/iodine.pcap", DNSConfig{EntropyThreshold: 4}, report.SeverityMedium, report.ConfidenceMedium, 3},
-		{"iodine no shape signal left", "dmachard-malicious-dns/iodine.pcap", DNSConfig{EntropyThreshold: 4, LongLabel: 60}, "", "", 0},
+		{"iodine entropy bar above 3.89", "dmachard-malicious-dns/iodine.pcap", DNSConfig{EntropyThreshold: 4}, report.SeverityHigh, report.ConfidenceHigh, 4},
+		{"iodine without long labels: its encoded probes remain", "dmachard-malicious-dns/iodine.pcap", DNSConfig{EntropyThreshold: 4, LongLabel: 60}, report.SeverityMedium, report.ConfidenceMedium, 3},
+		{"iodine at the distinct-name bar, 12 of 12", "dmachard-malicious-dns/iodine.pcap", DNSConfig{EntropyThreshold: 4, LongLabel: 60, MinUniqueSubdomains: 12}, report.SeverityMedium, report.ConfidenceMedium, 3},
 		{"bug-1158 rate bar raised", "suricata-verify/tests/dns/bug-1158/input.pcap", DNSConfig{RatePerMinute: 100}, report.SeverityHigh, report.ConfidenceHigh, 4},
 		{"bug-1158 rate bar at 81", "suricata-verify/tests/dns/bug-1158/input.pcap", DNSConfig{RatePerMinute: 81}, report.SeverityHigh, report.ConfidenceHigh, 5},
 	}
@@ -335,6 +336,9 @@ type dnsPacket struct {
 	response bool
 	rcode    layers.DNSResponseCode
 	tcp      bool
+	// answer, in a response to an A or AAAA question, is the address
+	// answered ("" for none).
+	answer string
 }
 
 // writeDNSCapture writes msgs as Ethernet/IP/UDP (or TCP) DNS packets.
@@ -355,6 +359,10 @@ func writeDNSCapture(t *testing.T, msgs []dnsPacket) string {
 		src, dst := netip.MustParseAddr(m.src), netip.MustParseAddr(m.dst)
 		dns := &layers.DNS{ID: uint16(i), QR: m.response, RD: true, ResponseCode: m.rcode,
 			Questions: []layers.DNSQuestion{{Name: []byte(m.name), Type: m.qtype, Class: layers.DNSClassIN}}}
+		if m.response && m.answer != "" {
+			dns.Answers = []layers.DNSResourceRecord{{Name: []byte(m.name), Type: m.qtype, Class: layers.DNSClassIN, TTL: 60,
+				IP: netip.MustParseAddr(m.answer).AsSlice()}}
+		}
 		sport, dport := layers.UDPPort(40000+i%1000), layers.UDPPort(53)
 		if m.response {
 			sport, dport = 53, layers.UDPPort(40000+i%1000)
@@ -518,13 +526,19 @@ func TestDNSSyntheticTunnels(t *testing.T) {
 				m = queryAndAnswer(m, time.Duration(i)*10*time.Second, "10.1.1.5", "10.1.1.1", b32(i)+".x.exfil-example.com", layers.DNSTypeA, 0)
 			}
 			return m
-		}, "10.1.1.5", "10.1.1.1", "a_records", report.SeverityHigh, 30, 30, 0},
+		}, "10.1.1.5", "10.1.1.1", "a_query_exfil", report.SeverityHigh, 30, 30, 0},
 		{"TCP TXT tunnel", func() (m []dnsPacket) {
 			for i := range 12 {
 				m = append(m, dnsPacket{at: time.Duration(i) * time.Second, src: "10.1.1.6", dst: "10.1.1.1", name: b32(i) + "." + b32(i+100) + ".t.example.org", qtype: layers.DNSTypeTXT, tcp: true})
 			}
 			return m
 		}, "10.1.1.6", "10.1.1.1", "txt_records", report.SeverityHigh, 12, 12, 0},
+		{"SRV tunnel (iodine -T SRV)", func() (m []dnsPacket) {
+			for i := range 20 {
+				m = queryAndAnswer(m, time.Duration(i)*time.Second, "10.1.1.7", "10.1.1.1", b32(i)+"."+b32(i+50)+".t.example.org", layers.DNSTypeSRV, 0)
+			}
+			return m
+		}, "10.1.1.7", "10.1.1.1", "srv_records", report.SeverityHigh, 20, 20, 0},
 		{"IPv6 client, two resolvers, NXDOMAIN answers", func() (m []dnsPacket) {
 			for i := range 16 {
 				res := "2001:db8::53"
@@ -534,7 +548,7 @@ func TestDNSSyntheticTunnels(t *testing.T) {
 				m = queryAndAnswer(m, time.Duration(i)*time.Second, "2001:db8::10", res, b32(i)+".q.example.net", layers.DNSTypeAAAA, layers.DNSResponseCodeNXDomain)
 			}
 			return m
-		}, "2001:db8::10", "multiple_targets", "aaaa_records", report.SeverityHigh, 16, 16, 16},
+		}, "2001:db8::10", "multiple_targets", "a_query_exfil", report.SeverityHigh, 16, 16, 16},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -574,31 +588,105 @@ func TestDNSPacketNoAlloc(t *testing.T) {
 	}
 }
 
-// TestDNSBounds feeds more distinct names than a set keeps: queries are
-// all counted, the unique count stops at the bound and says so.
+// dnsFlood feeds d clients×perClient distinct hex names under one domain
+// (each asked repeat times, TXT), a millisecond apart.
+func dnsFlood(d *dnsDetector, clients, perClient, repeat int) {
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerUDP | capture.LayerDNS, Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
+	q := &layers.DNS{Questions: []layers.DNSQuestion{{Type: layers.DNSTypeTXT}}}
+	p.DNS = q
+	for c := range clients {
+		p.Src = netip.AddrFrom4([4]byte{10, 1, byte(c >> 8), byte(c)})
+		for i := range perClient {
+			q.Questions[0].Name = fmt.Appendf(q.Questions[0].Name[:0], "%08x%024x.t.example.com", c, i*7919)
+			for range repeat {
+				p.Time = p.Time.Add(time.Millisecond)
+				d.Packet(p)
+			}
+		}
+	}
+}
+
+// heldHashes counts the hashes every pair's and domain's sample holds.
+func heldHashes(d *dnsDetector) int {
+	n := 0
+	for _, pr := range d.pairList {
+		n += len(pr.names.set.seen)
+	}
+	for _, dom := range d.domainList {
+		n += len(dom.names.set.seen)
+	}
+	return n
+}
+
+// TestDNSBounds feeds more distinct names than the samples hold: queries
+// are all counted, the distinct counts become estimates close to the
+// truth and say so, memory stays within the bound, and a tunnel stays a
+// tunnel (issue 16: a fixed cap on unique names made a flood look
+// repeated).
 func TestDNSBounds(t *testing.T) {
-	d := newDNSDetector()
-	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerUDP | capture.LayerDNS, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.53"), Time: time.Unix(100, 0)}
-	const n = dnsMaxNamesPerSet + 5000
-	for i := range n {
-		p.DNS = &layers.DNS{Questions: []layers.DNSQuestion{{Name: fmt.Appendf(nil, "%032x.t.example.com", i), Type: layers.DNSTypeTXT}}}
-		p.Time = p.Time.Add(time.Millisecond)
-		d.Packet(p)
-	}
-	fs := d.Findings(Config{}.Defaults(), nil)
-	if len(fs) != 1 {
-		t.Fatalf("got %d findings, want 1", len(fs))
-	}
-	c := fs[0].Counts
-	if c["queries"] != n || c["unique_subdomains"] != dnsMaxNamesPerSet || c["unique_capped"] != 1 {
-		t.Errorf("counts %v, want %d queries, %d unique, capped", c, n, dnsMaxNamesPerSet)
-	}
-	if !strings.Contains(fs[0].Summary, "at least 50000 distinct names") {
-		t.Errorf("summary does not say the count is a floor: %s", fs[0].Summary)
-	}
-	r := d.report(Config{})
-	if r.Queries != n || r.DistinctNames != n || len(r.TopNames) != 10 || r.NamesOmitted != dnsMaxTrackedNames-10 {
-		t.Errorf("report queries %d distinct %d top %d omitted %d", r.Queries, r.DistinctNames, len(r.TopNames), r.NamesOmitted)
+	near := func(got, want int64) bool { return got >= want*85/100 && got <= want*115/100 }
+	t.Run("one client", func(t *testing.T) {
+		d := newDNSDetector()
+		d.lim = dnsLimits{pairNames: 1024, domainNames: 2048, distinctNames: 4096, hashes: 1 << 20}
+		const n = 20_000
+		dnsFlood(d, 1, n, 1)
+		fs := d.Findings(Config{}.Defaults(), nil)
+		if len(fs) != 1 {
+			t.Fatalf("got %d findings, want 1", len(fs))
+		}
+		c := fs[0].Counts
+		if c["queries"] != n || !near(c["unique_subdomains"], n) || c["unique_sampled"] != 1 || fs[0].Severity != report.SeverityHigh {
+			t.Errorf("counts %v severity %s, want %d queries, about %d unique, sampled, high", c, fs[0].Severity, n, n)
+		}
+		if !slices.Contains(fs[0].Samples["signals"], "unique_names") {
+			t.Errorf("signals %v: every name was new", fs[0].Samples["signals"])
+		}
+		if !strings.Contains(fs[0].Summary, "DNS queries for about ") {
+			t.Errorf("summary does not say the count is an estimate: %s", fs[0].Summary)
+		}
+		if got := heldHashes(d); got != d.hashes || got > 1024+2048 {
+			t.Errorf("samples hold %d hashes (counted %d), want at most %d", got, d.hashes, 1024+2048)
+		}
+		r := d.report(Config{})
+		if r.Queries != n || !near(r.DistinctNames, n) || !r.DistinctNamesCapped || len(r.TopNames) != 10 || r.NamesOmitted != dnsMaxTrackedNames-10 && r.NamesOmitted != n-10 {
+			t.Errorf("report queries %d distinct %d (estimated %v) top %d omitted %d", r.Queries, r.DistinctNames, r.DistinctNamesCapped, len(r.TopNames), r.NamesOmitted)
+		}
+	})
+	// Many clients under one domain: more hashes than all samples may
+	// hold, so every sample thins; each client still shows as a tunnel,
+	// and the domain gives one finding that names the others.
+	for _, tc := range []struct {
+		name   string
+		repeat int
+		unique bool
+	}{
+		{"many clients, every name new", 1, true},
+		{"many clients, every name asked three times", 3, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDNSDetector()
+			const clients, per, budget = 1024, 60, 20_000
+			d.lim = dnsLimits{pairNames: 4096, domainNames: 4096, distinctNames: 4096, hashes: budget}
+			dnsFlood(d, clients, per, tc.repeat)
+			if got := heldHashes(d); got != d.hashes || got > budget {
+				t.Errorf("samples hold %d hashes (counted %d), want at most %d", got, d.hashes, budget)
+			}
+			fs := d.Findings(Config{}.Defaults(), nil)
+			if len(fs) != 1 {
+				t.Fatalf("got %d findings, want 1 for the domain", len(fs))
+			}
+			f := fs[0]
+			if f.Counts["clients_flagged"] != clients || f.Counts["domain_queries_flagged"] != clients*per*int64(tc.repeat) || len(f.Samples["other_clients"]) != dnsOtherClients {
+				t.Errorf("clients flagged %d, queries %d, others listed %d; want %d, %d, %d", f.Counts["clients_flagged"], f.Counts["domain_queries_flagged"],
+					len(f.Samples["other_clients"]), clients, clients*per*tc.repeat, dnsOtherClients)
+			}
+			if !near(f.Counts["domain_unique_subdomains"], clients*per) {
+				t.Errorf("domain distinct names %d, want about %d", f.Counts["domain_unique_subdomains"], clients*per)
+			}
+			if got := slices.Contains(f.Samples["signals"], "unique_names"); got != tc.unique {
+				t.Errorf("unique_names %v, want %v (signals %v)", got, tc.unique, f.Samples["signals"])
+			}
+		})
 	}
 }
 

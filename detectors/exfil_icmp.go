@@ -3,6 +3,7 @@ package detectors
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"time"
@@ -78,6 +79,9 @@ type icmpPair struct {
 
 // icmpEcho accumulates echo traffic per pair.
 type icmpEcho struct {
+	// seed keys the payload hashes: a capture cannot pick contents that
+	// collide on purpose.
+	seed    maphash.Seed
 	pairs   map[addrPair]*icmpPair
 	dropped int64 // requests of pairs past icmpMaxPairs
 }
@@ -114,13 +118,14 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 		}
 		if e.pairs == nil {
 			e.pairs = map[addrPair]*icmpPair{}
+			e.seed = maphash.MakeSeed()
 		}
 		ip = &icmpPair{requester: k.src, responder: k.dst, first: p.Time, minSize: -1}
 		e.pairs[k] = ip
 	}
 	ip.first, ip.last = minTime(ip.first, p.Time), maxTime(ip.last, p.Time)
 	n := icmpDataLen(p)
-	whole := fnv64(p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
+	whole := maphash.Bytes(e.seed, p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
 	if !request {
 		ip.replies++
 		ip.replyBytes += int64(n)
@@ -141,7 +146,7 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 	ip.recentN = min(ip.recentN+1, icmpRecent)
 	if len(p.ICMPPayload) > icmpSkip && !ip.saturated {
 		body := p.ICMPPayload[icmpSkip:]
-		h := fnv64(body[:min(len(body), icmpContent)])
+		h := maphash.Bytes(e.seed, body[:min(len(body), icmpContent)])
 		if ip.distinct == nil {
 			ip.distinct = make(map[uint64]struct{}, 8)
 		}

@@ -1,0 +1,603 @@
+package detectors
+
+import (
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// DNS tunnelling.
+//
+// A tunnel carries data in the names it asks for, so the client it runs on
+// asks one domain (the tunnel's, whose authoritative server the attacker
+// runs) for many names that are never asked twice, long, random-looking and
+// often of record types that carry data back (TXT, NULL, CNAME, MX). Any
+// one of these is common in honest traffic (CDN host names look random,
+// DNSBL lookups are all unique, mail servers ask MX), so the detector
+// flags a (client, registered domain) pair only when several agree. The
+// score is the number of signals that hold; see dnsSignals.
+//
+// What tells a tunnel from a browser is where the names go and what
+// comes back: a browser spreads random-looking CDN names over many
+// registered domains, a few each, and gets addresses back; a tunnel asks
+// one domain for many names filled with data and gets data records,
+// NXDOMAIN or addresses nobody can use. Shape and volume without such a
+// channel are a low note at most (see dnsSignals.verdict), except names
+// so filled with data that the answers do not matter (a_query_exfil).
+//
+// The pass keeps, per registered domain and per (client, domain), counters
+// and a bounded distinct sample of the names seen (nameSet, seeded
+// hashes); the statistics of a name (label lengths, entropy, encoding)
+// are measured once, the first time the pair's or the domain's sample
+// takes the name. Memory grows with names, domains and clients up to the
+// bounds below, never with packets.
+
+// dnsLimits are the bounds of the name samples. They are fields, not
+// constants, so tests can reach them with a few thousand names.
+type dnsLimits struct {
+	// pairNames and domainNames bound one pair's and one domain's
+	// sample: past them the sample keeps one name in two, then in four...
+	pairNames, domainNames int
+	// distinctNames bounds the sample behind the capture's distinct count.
+	distinctNames int
+	// hashes bounds the samples of every pair and domain together: past
+	// it every sample takes one name in two more.
+	hashes int
+}
+
+var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 2_000_000}
+
+const (
+	// dnsMaxDomains, dnsMaxPairs and dnsMaxClients bound the keyed state;
+	// queries past them are counted in the totals only.
+	dnsMaxDomains = 100_000
+	dnsMaxPairs   = 200_000
+	dnsMaxClients = 100_000
+	// dnsMaxTrackedNames bounds the full names kept for the top list and
+	// as a cache of their registered domain.
+	dnsMaxTrackedNames = 50_000
+	// dnsSampleNames is how many example names a pair keeps.
+	dnsSampleNames = 5
+	// dnsSampleLen cuts example names (attacker-controlled) to this length.
+	dnsSampleLen = 120
+	// dnsMaxResolvers is how many distinct resolvers a pair lists.
+	dnsMaxResolvers = 4
+	// dnsDataLabelLen is the length of a label, or of a name's encoded
+	// labels together, that says the name is filled with data:
+	// exfiltration tools fill labels to 50-63 characters, CDN, ad and
+	// tracking host names stop at a 32-hex hash.
+	dnsDataLabelLen = 40
+	// dnsDataVolume is how many characters of encoded labels, over every
+	// distinct name a client asks under one domain, say data leaves even
+	// in short labels (a 32 kB file in hex): more than a browser asks of
+	// any ad or CDN domain.
+	dnsDataVolume = 64 << 10
+	// dnsEncodedMinLen is the shortest label judged hex/base32/base64:
+	// shorter tokens (e1234, d1abc2defgh) are how CDNs name hosts.
+	dnsEncodedMinLen = 16
+)
+
+// qtype buckets kept per pair and per domain, in a fixed array so the hot
+// path does not touch a map.
+const (
+	qtA = iota
+	qtAAAA
+	qtTXT
+	qtNULL
+	qtCNAME
+	qtMX
+	qtANY
+	qtPTR
+	qtSRV
+	qtNS
+	qtHTTPS
+	qtOther
+	qtCount
+)
+
+var qtNames = [qtCount]string{"A", "AAAA", "TXT", "NULL", "CNAME", "MX", "ANY", "PTR", "SRV", "NS", "HTTPS", "other"}
+
+func qtBucket(t layers.DNSType) int {
+	switch t {
+	case layers.DNSTypeA:
+		return qtA
+	case layers.DNSTypeAAAA:
+		return qtAAAA
+	case layers.DNSTypeTXT:
+		return qtTXT
+	case layers.DNSTypeNULL:
+		return qtNULL
+	case layers.DNSTypeCNAME:
+		return qtCNAME
+	case layers.DNSTypeMX:
+		return qtMX
+	case 255:
+		return qtANY
+	case layers.DNSTypePTR:
+		return qtPTR
+	case layers.DNSTypeSRV:
+		return qtSRV
+	case layers.DNSTypeNS:
+		return qtNS
+	case 65:
+		return qtHTTPS
+	}
+	return qtOther
+}
+
+// nameStats is what one distinct name contributes: measured on the
+// subdomain part (left of the registered domain) in its original case,
+// since base64 tunnels carry data in the case.
+type nameStats struct {
+	// labels, labelChars, maxLabel describe the subdomain's labels.
+	labels, labelChars, maxLabel int
+	// encoded counts labels that look hex, base32, base64 or binary;
+	// enc has bit k set when a label of encoding k (encHex...) is there.
+	encoded int
+	enc     uint8
+	// encodedChars is the length of the encoded labels together.
+	encodedChars int
+	// entropy is the Shannon entropy (bits per character) of the
+	// subdomain without its dots.
+	entropy float64
+	// reversedIP is set when the subdomain is a reversed IPv4 address or
+	// IPv6 nibbles, as DNSBL lookups are.
+	reversedIP bool
+	// embedsDomain is set when the subdomain itself ends in a top-level
+	// domain (cdn.example.com.corp.example): a name the resolver's search
+	// list lengthened, whose NXDOMAIN says nothing about the domain.
+	embedsDomain bool
+}
+
+// nameAgg accumulates nameStats over the distinct names of a pair or a
+// domain.
+type nameAgg struct {
+	set           nameSet // the distinct names with a subdomain part
+	measured      int64   // names measured (the sample's names, ever)
+	labels        int64
+	labelChars    int64
+	maxLabel      int
+	maxNameLen    int
+	longestName   string // original case (a DNS name is at most 255 bytes)
+	entropySum    float64
+	entropyMax    float64
+	encodedNames  int64 // names with at least one encoded-looking label
+	encodedLabels int64
+	reversedIP    int64
+	embedded      int64           // names with embedsDomain
+	dataNames     int64           // names filled with data: see dnsDataLabelLen
+	encodedChars  int64           // characters of encoded labels, over the measured names
+	encodings     [encCount]int64 // names with a label of each encoding
+}
+
+// unique is the number of distinct names (an estimate once sampled).
+func (g *nameAgg) unique() int64 { return g.set.estimate() }
+
+func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
+	g.measured++
+	g.labels += int64(st.labels)
+	g.labelChars += int64(st.labelChars)
+	g.maxLabel = max(g.maxLabel, st.maxLabel)
+	g.entropySum += st.entropy
+	g.entropyMax = max(g.entropyMax, st.entropy)
+	if st.encoded > 0 {
+		g.encodedNames++
+	}
+	g.encodedLabels += int64(st.encoded)
+	for k := range g.encodings {
+		if st.enc&(1<<k) != 0 {
+			g.encodings[k]++
+		}
+	}
+	if st.reversedIP {
+		g.reversedIP++
+	}
+	if st.embedsDomain {
+		g.embedded++
+	}
+	if st.maxLabel >= dnsDataLabelLen || st.encodedChars >= dnsDataLabelLen {
+		g.dataNames++
+	}
+	g.encodedChars += int64(st.encodedChars)
+	if nameLen > g.maxNameLen {
+		g.maxNameLen = nameLen
+		g.longestName = string(name)
+	}
+}
+
+func (g *nameAgg) meanLabel() float64 {
+	if g.labels == 0 {
+		return 0
+	}
+	return float64(g.labelChars) / float64(g.labels)
+}
+
+func (g *nameAgg) meanEntropy() float64 {
+	if g.measured == 0 {
+		return 0
+	}
+	return g.entropySum / float64(g.measured)
+}
+
+func (g *nameAgg) encodedShare() float64 {
+	if g.measured == 0 {
+		return 0
+	}
+	return float64(g.encodedNames) / float64(g.measured)
+}
+
+type dnsDomain struct {
+	name      string
+	index     int32
+	queries   int64
+	responses int64
+	nxdomain  int64
+	qtypes    [qtCount]int64
+	clients   int
+	// excluded says why the domain is never judged a tunnel ("" when it
+	// can be): reverse lookups, local service discovery, CDN host names.
+	excluded string
+	names    nameAgg
+}
+
+// dnsName is a query name's count and registered domain (nil past the
+// domain bound), kept so a name asked again costs one map lookup.
+type dnsName struct {
+	count  int64
+	domain *dnsDomain
+}
+
+type dnsPairKey struct {
+	client netip.Addr
+	domain int32
+}
+
+type dnsPair struct {
+	client    netip.Addr
+	domain    *dnsDomain
+	queries   int64
+	responses int64
+	nxdomain  int64
+	// addrAnswers counts NOERROR answers to A and AAAA questions;
+	// oddAnswers those of them that give no usable address (an A
+	// question answered with nothing, or with 0.0.0.0/8, 127/8 or the
+	// broadcast address; an AAAA answer of :: or ::1), as exfiltration
+	// servers answer.
+	addrAnswers, oddAnswers int64
+	// failed counts SERVFAIL and REFUSED answers: a resolver that cannot
+	// reach the tunnel's server, or will not ask it.
+	failed      int64
+	qtypes      [qtCount]int64
+	first, last time.Time
+	resolvers   []netip.Addr
+	moreRes     bool // more resolvers than dnsMaxResolvers
+	samples     []string
+	names       nameAgg
+}
+
+type dnsClient struct {
+	queries     int64
+	first, last time.Time
+	domains     int
+}
+
+// dnsDetector is the DNS tunnelling analysis.
+type dnsDetector struct {
+	queries, responses int64
+	roots              int64 // queries for the root or an empty name
+	qtypes             map[uint16]int64
+	rcodes             map[uint8]int64
+	distinct           nameSet
+	names              map[string]*dnsName
+	namesUntracked     int64 // queries for names beyond dnsMaxTrackedNames
+	domains            map[string]*dnsDomain
+	domainList         []*dnsDomain
+	pairs              map[dnsPairKey]*dnsPair
+	pairList           []*dnsPair
+	clients            map[netip.Addr]*dnsClient
+	untracked          int64 // queries past the domain, pair or client bounds
+	hashes             int   // name hashes held by every pair's and domain's sample
+	level              uint8 // the lowest level of every sample (raised past lim.hashes)
+	lim                dnsLimits
+	seed               maphash.Seed
+	buf                []byte
+}
+
+func newDNSDetector() *dnsDetector {
+	return &dnsDetector{
+		qtypes:  map[uint16]int64{},
+		rcodes:  map[uint8]int64{},
+		names:   map[string]*dnsName{},
+		domains: map[string]*dnsDomain{},
+		pairs:   map[dnsPairKey]*dnsPair{},
+		clients: map[netip.Addr]*dnsClient{},
+		lim:     dnsDefaultLimits,
+		seed:    maphash.MakeSeed(),
+		buf:     make([]byte, 0, 256),
+	}
+}
+
+// Packet counts the questions of DNS queries and the rcodes of responses.
+func (d *dnsDetector) Packet(p *capture.Packet) {
+	if p.DNS == nil || p.Layers&capture.LayerDNS == 0 {
+		return
+	}
+	m := p.DNS
+	if m.QR {
+		d.response(p, m)
+		return
+	}
+	for i := range m.Questions {
+		d.question(p, &m.Questions[i])
+	}
+}
+
+// lowerName writes name, ASCII lower-cased and without its trailing dot,
+// into d.buf (lengths are kept, so the original bytes line up).
+func (d *dnsDetector) lowerName(name []byte) []byte {
+	name = trimDot(name)
+	b := d.buf[:0]
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	d.buf = b
+	return b
+}
+
+func trimDot(name []byte) []byte {
+	for len(name) > 0 && name[len(name)-1] == '.' {
+		name = name[:len(name)-1]
+	}
+	return name
+}
+
+// bstr views b as a string for a lookup that does not keep it: the public
+// suffix list and map lookups take strings, and copying every name of
+// every DNS packet would allocate on the hot path. The string must not
+// outlive the call it is passed to; whatever is kept is cloned.
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
+	d.queries++
+	d.qtypes[uint16(q.Type)]++
+	orig := trimDot(q.Name)
+	lower := d.lowerName(q.Name)
+	if len(lower) == 0 {
+		d.roots++
+		return
+	}
+	// The names are the attacker's: a seeded hash keeps them from
+	// choosing collisions or which names the samples keep.
+	h := maphash.Bytes(d.seed, lower)
+	d.distinct.add(h, 0, d.lim.distinctNames)
+	// Only read the map with the borrowed string: assigning to an existing
+	// string key stores the key again, and it must not alias d.buf.
+	var dom *dnsDomain
+	if n, ok := d.names[bstr(lower)]; ok {
+		n.count++
+		dom = n.domain
+	} else {
+		// A name not seen before: the public suffix lookup allocates
+		// once (it tries the name as an IP address first).
+		dom = d.domain(bstr(lower))
+		if len(d.names) < dnsMaxTrackedNames {
+			d.names[string(lower)] = &dnsName{count: 1, domain: dom}
+		} else {
+			d.namesUntracked++
+		}
+	}
+	if dom == nil {
+		d.untracked++
+		return
+	}
+	client := p.Src
+	pr := d.pair(client, dom)
+	if pr == nil {
+		d.untracked++
+		return
+	}
+	qt := qtBucket(q.Type)
+	dom.queries++
+	dom.qtypes[qt]++
+	pr.queries++
+	pr.qtypes[qt]++
+	if pr.queries == 1 || p.Time.Before(pr.first) {
+		pr.first = p.Time
+	}
+	if p.Time.After(pr.last) {
+		pr.last = p.Time
+	}
+	pr.addResolver(p.Dst)
+	if c := d.client(client); c != nil {
+		c.queries++
+		if c.queries == 1 || p.Time.Before(c.first) {
+			c.first = p.Time
+		}
+		if p.Time.After(c.last) {
+			c.last = p.Time
+		}
+		if pr.queries == 1 {
+			c.domains++
+		}
+	}
+
+	subLen := len(lower) - len(dom.name) - 1
+	if subLen <= 0 {
+		return // the registered domain itself: no subdomain to measure
+	}
+	newToPair := d.remember(&pr.names.set, h, d.lim.pairNames)
+	newToDomain := d.remember(&dom.names.set, h, d.lim.domainNames)
+	if !newToPair && !newToDomain {
+		return
+	}
+	st := measureSubdomain(orig[:subLen])
+	if newToPair {
+		pr.names.add(&st, len(orig), orig)
+		if len(pr.samples) < dnsSampleNames {
+			pr.samples = append(pr.samples, cutString(orig, dnsSampleLen))
+		}
+	}
+	if newToDomain {
+		dom.names.add(&st, len(orig), orig)
+	}
+}
+
+// remember counts a query for h in s, reporting whether it is a name the
+// sample takes for the first time. Past the bound on all samples, every
+// sample keeps half as many names.
+func (d *dnsDetector) remember(s *nameSet, h uint64, capacity int) bool {
+	isNew, delta := s.add(h, d.level, capacity)
+	d.hashes += delta
+	for d.hashes > d.lim.hashes && d.level < 63 {
+		d.level++
+		for _, pr := range d.pairList {
+			d.hashes -= pr.names.set.raise(d.level)
+		}
+		for _, dom := range d.domainList {
+			d.hashes -= dom.names.set.raise(d.level)
+		}
+	}
+	return isNew && sampledAt(h, d.level)
+}
+
+func (d *dnsDetector) domain(lower string) *dnsDomain {
+	reg := registeredDomain(lower)
+	if dom, ok := d.domains[reg]; ok {
+		return dom
+	}
+	if len(d.domains) >= dnsMaxDomains {
+		return nil
+	}
+	name := strings.Clone(reg)
+	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
+	d.domains[name] = dom
+	d.domainList = append(d.domainList, dom)
+	return dom
+}
+
+func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
+	k := dnsPairKey{client: client, domain: dom.index}
+	if pr, ok := d.pairs[k]; ok {
+		return pr
+	}
+	if len(d.pairs) >= dnsMaxPairs {
+		return nil
+	}
+	pr := &dnsPair{client: client, domain: dom}
+	d.pairs[k] = pr
+	d.pairList = append(d.pairList, pr)
+	dom.clients++
+	return pr
+}
+
+func (d *dnsDetector) client(a netip.Addr) *dnsClient {
+	if c, ok := d.clients[a]; ok {
+		return c
+	}
+	if len(d.clients) >= dnsMaxClients {
+		return nil
+	}
+	c := &dnsClient{}
+	d.clients[a] = c
+	return c
+}
+
+func (pr *dnsPair) addResolver(a netip.Addr) {
+	if slices.Contains(pr.resolvers, a) {
+		return
+	}
+	if len(pr.resolvers) >= dnsMaxResolvers {
+		pr.moreRes = true
+		return
+	}
+	pr.resolvers = append(pr.resolvers, a)
+}
+
+// response counts the rcode, and charges it to the domain of the first
+// question and to the pair of the client it goes back to.
+func (d *dnsDetector) response(p *capture.Packet, m *layers.DNS) {
+	d.responses++
+	d.rcodes[uint8(m.ResponseCode)]++
+	if len(m.Questions) == 0 {
+		return
+	}
+	lower := d.lowerName(m.Questions[0].Name)
+	if len(lower) == 0 {
+		return
+	}
+	var dom *dnsDomain
+	if n, ok := d.names[bstr(lower)]; ok {
+		dom = n.domain
+	} else {
+		dom = d.domains[registeredDomain(bstr(lower))]
+	}
+	if dom == nil {
+		return // a response whose query the capture does not hold
+	}
+	nx := m.ResponseCode == layers.DNSResponseCodeNXDomain
+	dom.responses++
+	if nx {
+		dom.nxdomain++
+	}
+	if pr, ok := d.pairs[dnsPairKey{client: p.Dst, domain: dom.index}]; ok {
+		pr.responses++
+		if nx {
+			pr.nxdomain++
+		}
+		if m.ResponseCode == layers.DNSResponseCodeServFail || m.ResponseCode == layers.DNSResponseCodeRefused {
+			pr.failed++
+		}
+		if m.ResponseCode == layers.DNSResponseCodeNoErr {
+			if odd, ok := oddAddressAnswer(m); ok {
+				pr.addrAnswers++
+				if odd {
+					pr.oddAnswers++
+				}
+			}
+		}
+	}
+}
+
+// oddAddressAnswer judges a NOERROR response to an A or AAAA question (ok
+// is false for other questions): odd when it gives no address a client
+// could connect to. An AAAA question answered with nothing is not odd:
+// many hosts have no IPv6 address.
+func oddAddressAnswer(m *layers.DNS) (odd, ok bool) {
+	qt := m.Questions[0].Type
+	if qt != layers.DNSTypeA && qt != layers.DNSTypeAAAA {
+		return false, false
+	}
+	usable := false
+	for i := range m.Answers {
+		rr := &m.Answers[i]
+		switch rr.Type {
+		case layers.DNSTypeCNAME:
+			usable = true // the address is the alias's
+		case layers.DNSTypeA, layers.DNSTypeAAAA:
+			a, okIP := netip.AddrFromSlice(rr.IP)
+			if !okIP {
+				return true, true
+			}
+			a = a.Unmap()
+			if a.IsUnspecified() || a.IsLoopback() || a.Is4() && (a.As4()[0] == 0 || a == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+				return true, true
+			}
+			usable = true
+		}
+	}
+	return !usable && qt == layers.DNSTypeA, true
+}
