@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -218,4 +220,40 @@ func snap(t *testing.T, path string, n int) string {
 	}
 	t.Skip("editcap not installed")
 	return ""
+}
+
+// TestExfilICMPBounds: the pairs followed and the contents counted per
+// pair stay within their bounds whatever the capture holds, and the
+// counters stay exact past them.
+func TestExfilICMPBounds(t *testing.T) {
+	var e icmpEcho
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	payload := make([]byte, 200)
+	req := func(src, dst netip.Addr, seq int) {
+		binary.BigEndian.PutUint32(payload[20:], uint32(seq))
+		p := capture.Packet{Time: at, Layers: capture.LayerIPv4 | capture.LayerICMPv4, Src: src, Dst: dst, ICMPType: 8,
+			ICMPPayload: payload, Length: 242, CaptureLength: 242}
+		e.packet(&p)
+	}
+	base := netip.MustParseAddr("10.1.0.0").As4()
+	dst := netip.MustParseAddr("203.0.113.9")
+	const sources = icmpMaxPairs + 1000
+	for i := range sources {
+		a := base
+		a[2], a[3] = byte(i>>8), byte(i)
+		a[1] += byte(i >> 16)
+		req(netip.AddrFrom4(a), dst, 0)
+	}
+	if len(e.pairs) != icmpMaxPairs || e.dropped != 1000 {
+		t.Errorf("%d pairs, %d dropped; want %d and 1000", len(e.pairs), e.dropped, icmpMaxPairs)
+	}
+	one := netip.MustParseAddr("10.1.0.1")
+	for i := range 5000 {
+		req(one, dst, i+1)
+	}
+	ip := e.pairs[addrPair{one, dst}]
+	if len(ip.distinct) > icmpMaxDistinct || !ip.saturated || ip.requests != 5001 || ip.reqBytes != 5001*200 {
+		t.Errorf("distinct %d (bound %d, saturated %v), requests %d, bytes %d; want 5001 requests of 200 bytes",
+			len(ip.distinct), icmpMaxDistinct, ip.saturated, ip.requests, ip.reqBytes)
+	}
 }
