@@ -78,7 +78,7 @@ func disagreement(ans *report.Answer, fx facts) string {
 	worst := report.Severity("")
 	deciding := 0
 	for _, f := range fx.Findings {
-		if !decides(f) {
+		if !f.Decides() {
 			continue
 		}
 		deciding++

@@ -22,23 +22,13 @@ type facts struct {
 	Warnings     []string
 }
 
-// decides reports whether a finding is sure and grave enough to decide the
-// verdict: medium confidence or more and medium severity or more. Any other
-// finding is a note: listed in the evidence, never the verdict's type,
-// target or severity, never a stage of an escalation, and not counted in
-// threat_count. A weak signal must not page anyone on its own, however many
-// of them a busy network gives.
-func decides(f report.Finding) bool {
-	return f.Confidence.Rank() >= report.ConfidenceMedium.Rank() && f.Severity.Rank() >= report.SeverityMedium.Rank()
-}
-
 // threatCount is the number of findings that decide the verdict: the
 // report's threat_count, so that it agrees with the verdict (a capture of
 // notes only counts no threat).
 func threatCount(fs []report.Finding) int {
 	n := 0
 	for _, f := range fs {
-		if decides(f) {
+		if f.Decides() {
 			n++
 		}
 	}
@@ -64,7 +54,7 @@ func rulesAnswer(fx facts) *report.Answer {
 	// them in this order and the first one sets the verdict.
 	fs := slices.Clone(fx.Findings)
 	slices.SortStableFunc(fs, func(x, y report.Finding) int {
-		return cmp.Or(cmp.Compare(boolRank(decides(y)), boolRank(decides(x))), cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
+		return cmp.Or(cmp.Compare(boolRank(y.Decides()), boolRank(x.Decides())), cmp.Compare(y.Severity.Rank(), x.Severity.Rank()), cmp.Compare(y.Confidence.Rank(), x.Confidence.Rank()))
 	})
 	deciding := fs[:threatCount(fs)]
 	if len(deciding) == 0 {

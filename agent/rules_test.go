@@ -240,8 +240,8 @@ func TestDecides(t *testing.T) {
 	for _, sev := range report.Severities {
 		for _, conf := range report.Confidences {
 			want := decide[[2]string{string(sev), string(conf)}]
-			if got := decides(finding(report.AttackPortScan, rAttacker, rServer, sev, conf)); got != want {
-				t.Errorf("decides(severity %s, confidence %s) = %v, want %v", sev, conf, got, want)
+			if got := finding(report.AttackPortScan, rAttacker, rServer, sev, conf).Decides(); got != want {
+				t.Errorf("Decides(severity %s, confidence %s) = %v, want %v", sev, conf, got, want)
 			}
 		}
 	}

@@ -116,7 +116,7 @@ func capture(t *testing.T, size int64) (string, *pcapgen.Stats) {
 			return path, &st
 		}
 	}
-	cfg := pcapgen.Config{Seed: 1, TargetSize: size, Attacks: pcapgen.Attacks{
+	cfg := pcapgen.Config{Seed: 1, TargetSize: size, Basic: true, Attacks: pcapgen.Attacks{
 		PortScan: &pcapgen.PortScan{Ports: 1000}, Upload: &pcapgen.Upload{Bytes: 5_000_000},
 		DNSTunnel: &pcapgen.DNSTunnel{Queries: 300}, HTTPEnum: &pcapgen.HTTPEnum{Requests: 400},
 	}}

@@ -47,7 +47,7 @@ func benchCapture(b *testing.B) (string, *pcapgen.Stats) {
 		if benchErr = os.MkdirAll(dir, 0o755); benchErr != nil {
 			return
 		}
-		cfg := pcapgen.Config{Seed: 1, TargetSize: benchSize, Attacks: pcapgen.Attacks{
+		cfg := pcapgen.Config{Seed: 1, TargetSize: benchSize, Basic: true, Attacks: pcapgen.Attacks{
 			PortScan: &pcapgen.PortScan{Ports: 1000}, Upload: &pcapgen.Upload{Bytes: 5_000_000},
 			DNSTunnel: &pcapgen.DNSTunnel{Queries: 300}, HTTPEnum: &pcapgen.HTTPEnum{Requests: 400},
 		}}

@@ -32,3 +32,13 @@ type Finding struct {
 	// that came from packets are attacker-controlled.
 	Samples map[string][]string `json:"samples,omitempty"`
 }
+
+// Decides reports whether a finding is sure and grave enough to decide a
+// verdict: medium confidence or more and medium severity or more. Any other
+// finding is a note: listed in the evidence, never the verdict's type,
+// target or severity, never a stage of an escalation, and not counted in
+// threat_count. A weak signal must not page anyone on its own, however many
+// of them a busy network gives.
+func (f Finding) Decides() bool {
+	return f.Confidence.Rank() >= ConfidenceMedium.Rank() && f.Severity.Rank() >= SeverityMedium.Rank()
+}

