@@ -31,6 +31,11 @@ import (
 //     "icmp_tunnel" (replies carry their own data: a two-way channel),
 //     medium; high from icmpHighBytes: ICMP carries no ordinary bulk data,
 //     so a tenth of the TCP threshold is already a file.
+//   - replies carrying data of their own (not echoes of the requests),
+//     icmpMinBytes or more, however little the requests carry: a tunnel
+//     server sending data down, "icmp_tunnel", medium (high when the
+//     requests carry icmpHighBytes too); high confidence when the replies
+//     outnumber the requests twice, which no ping does.
 //   - fixed payloads, however large or many: ordinary ping, nothing.
 
 const (
@@ -177,7 +182,9 @@ func (ip *icmpPair) ownReplies() bool {
 func (e *icmpEcho) findings(ec ExfilConfig) []report.Finding {
 	var out []report.Finding
 	for _, ip := range e.pairs {
-		if ip.reqBytes < icmpMinBytes || !ip.varied() || ip.requester == ip.responder {
+		up := ip.reqBytes >= icmpMinBytes && ip.varied()
+		down := ip.ownReplies() && ip.replyBytes >= icmpMinBytes
+		if !up && !down || ip.requester == ip.responder {
 			continue
 		}
 		out = append(out, ip.finding(ec))
@@ -197,14 +204,15 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 	if ip.saturated {
 		distinct = fmt.Sprintf("over %d", icmpMaxDistinct)
 	}
-	// Many distinct large payloads leave no doubt; a few small ones could
-	// be an odd ping tool.
-	if (ip.saturated || 10*int64(len(ip.distinct)) >= 9*ip.requests) && ip.reqBytes >= 64*ip.requests {
+	// Many distinct large payloads leave no doubt, nor do replies without
+	// requests; a few small ones could be an odd ping tool.
+	if (ip.saturated || 10*int64(len(ip.distinct)) >= 9*ip.requests) && ip.reqBytes >= 64*ip.requests ||
+		ip.ownReplies() && ip.replies >= 2*ip.requests {
 		conf = report.ConfidenceHigh
 	}
-	tech, replies := "icmp_payload", fmt.Sprintf("%d replies echoed them", ip.echoed)
+	tech, replies := "icmp_payload", fmt.Sprintf("%d of %d replies echoed them", ip.echoed, ip.replies)
 	if ip.ownReplies() {
-		tech, replies = "icmp_tunnel", fmt.Sprintf("%d replies carried data of their own (%s)", ip.ownData, humanBytes(uint64(ip.replyBytes)))
+		tech, replies = "icmp_tunnel", fmt.Sprintf("%d of %d replies carried data of their own (%s)", ip.ownData, ip.replies, humanBytes(uint64(ip.replyBytes)))
 	} else if ip.replies == 0 {
 		replies = "no replies"
 	}
@@ -218,6 +226,9 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 	}
 	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %s; ping repeats one pattern); %s",
 		ip.requester, humanBytes(uint64(ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
+	if tech == "icmp_tunnel" {
+		summary = "ICMP tunnel: " + summary
+	}
 	return report.Finding{
 		Type:       report.AttackDataExfiltration,
 		Technique:  tech,

@@ -118,6 +118,14 @@ func TestExfilICMP(t *testing.T) {
 				s.echo(remote, client, true, 9, uint16(i), random(500))
 			}
 		}, []string{fmt.Sprintf("icmp_tunnel 10.0.9.3 203.0.113.9 medium high %d", 200*300+199*200/2)}},
+		{"a tunnel server sending data down in replies the client never asked for", func(s *synthCapture) {
+			for i := range 5 {
+				s.echo(client, remote, false, 9, uint16(i), random(28))
+			}
+			for i := range 200 {
+				s.echo(remote, client, true, 9, uint16(i), random(1000))
+			}
+		}, []string{"icmp_tunnel 10.0.9.3 203.0.113.9 medium high 140"}},
 		{"data over ICMPv6 with no replies", func(s *synthCapture) {
 			for i := range 100 {
 				s.echo("fd00::3", "2001:db8::9", false, 9, uint16(i), random(400))
