@@ -41,6 +41,11 @@ type SuspiciousTransfer struct {
 	// Direction is outbound (internal to external), inbound, internal or
 	// external.
 	Direction string `json:"direction"`
+	// Signals are what marks the transfer as more than volume (one_way,
+	// split_connections, unusual_port, rare_destination, far_above_peers,
+	// source_sent_out, new_file_server); none means volume alone, which is
+	// low.
+	Signals []string `json:"signals"`
 }
 
 // Transfer is one (client, server) pair's TCP payload, for context.
@@ -91,7 +96,7 @@ func (s *Server) exfilTool() toolSpec[ExfilArgs, ExfilResult] {
 	return toolSpec[ExfilArgs, ExfilResult]{
 		name:  "detect_data_exfiltration",
 		title: "Detect data exfiltration",
-		desc: "Large uploads over the whole capture: every source that sent at least threshold_bytes (default 1000000) of TCP payload to one destination, summed over all their connections, judged by direction (internal to external is the classic exfiltration; internal to internal is staging or lateral copying). " +
+		desc: "Large uploads over the whole capture: every source that sent at least threshold_bytes (default 1000000) of TCP payload to one destination, summed over all their connections, judged by direction and context: an upload stands out by its signals (one-way, split over many connections, an unusual port, a destination no other host uses, far above what the other hosts send); volume alone, uploads to services several hosts use, and copies to internal file and backup services are low. ICMP echo payloads carrying data and slow drips over one long connection are reported too. " +
 			"Returns exfiltration_detected, suspicious_transfers [{source_ip, destination_ip, bytes, severity, direction, ...}], the matching findings, and the largest transfers for context. " +
 			"Call it when the summary shows one host sending far more than it receives, or a large conversation to an outside address. Changing threshold_bytes re-judges the cached analysis without reading the capture again. Paged (offset, limit)." +
 			targetNote + untrusted,
@@ -139,6 +144,7 @@ func (s *Server) exfil(ctx context.Context, args ExfilArgs) (*ExfilResult, error
 			Bytes: c["upload_bytes"], DownloadBytes: c["download_bytes"], Connections: c["connections"], Packets: c["packets"],
 			Severity: string(f.Severity), Confidence: string(f.Confidence), Technique: f.Technique,
 			Direction: direction(f.Source, f.Target, extra),
+			Signals:   append([]string{}, f.Samples["signals"]...),
 		}
 	}
 	all := a.Transfers(args.ThresholdBytes)

@@ -1,0 +1,188 @@
+package detectors
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
+)
+
+// The exfiltration detector's accumulation: every TCP connection of the
+// capture, summed per (client, server) pair with the counters the judging
+// needs, all exact. It reads the engine's flows once, after the pass.
+
+const (
+	// exfilTransferMin is the payload (both ways) a connection must carry
+	// to count as a transfer when asking which ports the capture's hosts
+	// use for transfers.
+	exfilTransferMin = 64_000
+	// exfilChunkMin is the least upload of one connection of a split
+	// upload.
+	exfilChunkMin = 1_000
+	// exfilPortUsers bounds the clients remembered per port: enough to
+	// know whether two hosts besides any one use it.
+	exfilPortUsers = 3
+)
+
+// exfilPair is every TCP connection from one client to one server.
+type exfilPair struct {
+	src, dst         netip.Addr
+	upload, download uint64
+	conns            int64
+	packets          uint64
+	ports            []uint16 // server ports, at most exfilSampleMax
+	ftpActive        bool     // some connection was active-mode FTP data
+	first, last      time.Time
+
+	// The shape of the uploads, counted over every connection.
+	upConns    int64  // connections that sent at least exfilChunkMin and twice what they received
+	maxConn    uint64 // the largest upload of one connection
+	oddUpload  uint64 // upload on ports neither known for transfers nor used for them by two other hosts
+	fileUpload uint64 // upload on file and backup service ports
+	fileConns  int64  // connections to file and backup service ports
+	ftpControl bool   // some connection went to port 21: high ports are FTP data
+}
+
+type exfilConn struct {
+	client, server netip.AddrPort
+	upload         uint64
+}
+
+// exfilAgg is what the detector learned from the flows; it does not depend
+// on the configuration, so every Evaluate shares it.
+type exfilAgg struct {
+	pairs []*exfilPair
+	// dstClients counts the distinct clients of each server address.
+	dstClients map[netip.Addr]int
+}
+
+// portUsers remembers up to exfilPortUsers clients that made transfers on
+// one server port.
+type portUsers struct {
+	n     int
+	addrs [exfilPortUsers]netip.Addr
+}
+
+func (u *portUsers) add(a netip.Addr) {
+	if u.n < exfilPortUsers && !slices.Contains(u.addrs[:u.n], a) {
+		u.addrs[u.n] = a
+		u.n++
+	}
+}
+
+// others is how many clients besides a made transfers on the port (at
+// most exfilPortUsers).
+func (u *portUsers) others(a netip.Addr) int {
+	if u == nil {
+		return 0
+	}
+	if slices.Contains(u.addrs[:u.n], a) {
+		return u.n - 1
+	}
+	return u.n
+}
+
+// orient returns the logical client and server of a TCP flow and the
+// payload each sent.
+func orient(f *capture.Flow) (client, server netip.AddrPort, up, down uint64, ftp bool) {
+	client, server, up, down = f.Client, f.Server, f.Payload[0], f.Payload[1]
+	if client.Port() == 20 && server.Port() >= 1024 {
+		// Active FTP data: the FTP server connected from port 20.
+		return server, client, down, up, true
+	}
+	return client, server, up, down, false
+}
+
+func buildExfil(c *capture.Capture) *exfilAgg {
+	agg := &exfilAgg{dstClients: map[netip.Addr]int{}}
+	if c == nil {
+		return agg
+	}
+	// First the ports the capture's hosts make transfers on, so that a
+	// port is unusual only when the others do not use it.
+	users := map[uint16]*portUsers{}
+	for _, f := range c.Flows() {
+		if f.Proto != 6 {
+			continue
+		}
+		client, server, up, down, _ := orient(f)
+		if up+down < exfilTransferMin {
+			continue
+		}
+		u := users[server.Port()]
+		if u == nil {
+			u = &portUsers{}
+			users[server.Port()] = u
+		}
+		u.add(client.Addr())
+	}
+	m := map[addrPair]*exfilPair{}
+	for _, f := range c.Flows() {
+		if f.Proto != 6 {
+			continue
+		}
+		client, server, up, down, ftp := orient(f)
+		k := addrPair{client.Addr(), server.Addr()}
+		p := m[k]
+		if p == nil {
+			p = &exfilPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
+			m[k] = p
+			agg.pairs = append(agg.pairs, p)
+			agg.dstClients[k.dst]++
+		}
+		port := server.Port()
+		p.upload += up
+		p.ftpActive = p.ftpActive || ftp
+		p.download += down
+		p.conns++
+		p.packets += f.Packets[0] + f.Packets[1]
+		if len(p.ports) < exfilSampleMax && !slices.Contains(p.ports, port) {
+			p.ports = append(p.ports, port)
+		}
+		p.first, p.last = minTime(p.first, f.First), maxTime(p.last, f.Last)
+		if up >= exfilChunkMin && up >= 2*down {
+			p.upConns++
+		}
+		p.maxConn = max(p.maxConn, up)
+		if !transferPort(port) && users[port].others(k.src) < 2 {
+			p.oddUpload += up
+		}
+		if fileServicePort(port) {
+			p.fileUpload += up
+			p.fileConns++
+		}
+		p.ftpControl = p.ftpControl || port == 21
+	}
+	slices.SortFunc(agg.pairs, func(a, b *exfilPair) int {
+		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
+	})
+	return agg
+}
+
+// topConns returns, for each pair in want, its largest uploads (at most
+// exfilConnSamples). It reads the flows again, only for the few pairs
+// reported, rather than keeping a list for every pair of the capture.
+func topConns(c *capture.Capture, want map[addrPair]bool) map[addrPair][]exfilConn {
+	out := map[addrPair][]exfilConn{}
+	if c == nil || len(want) == 0 {
+		return out
+	}
+	for _, f := range c.Flows() {
+		if f.Proto != 6 {
+			continue
+		}
+		client, server, up, _, _ := orient(f)
+		k := addrPair{client.Addr(), server.Addr()}
+		if up == 0 || !want[k] {
+			continue
+		}
+		out[k] = append(out[k], exfilConn{client, server, up})
+	}
+	for k, cs := range out {
+		slices.SortStableFunc(cs, func(x, y exfilConn) int { return cmp.Compare(y.upload, x.upload) })
+		out[k] = head(cs, exfilConnSamples)
+	}
+	return out
+}

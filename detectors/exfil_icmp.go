@@ -1,0 +1,251 @@
+package detectors
+
+import (
+	"cmp"
+	"fmt"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/report"
+)
+
+// Data carried in ICMP echo payloads.
+//
+// An echo request needs no payload to do its job; ping fills it with a
+// timestamp and a fixed pattern (Linux: 16 bytes of time then bytes
+// 0x10.., Windows: "abcdefghijklmnopqrstuvwabcdefghi"), the same in every
+// request. A channel that carries data puts different bytes in every
+// request. So for each (requester, responder) pair the detector counts the
+// echo requests, the data they carry (the lengths the IP headers declare,
+// so a snap length does not hide it) and how many distinct contents they
+// hold past the first 16 bytes (where ping's timestamp lives), and for the
+// replies whether they only echo the request back (a kernel answering) or
+// carry data of their own (a tunnel server answering).
+//
+//   - varied payloads (distinct contents for at least half the requests,
+//     at least icmpMinDistinct of them) carrying icmpMinBytes or more:
+//     "icmp_payload" (replies echo the requests: data leaving) or
+//     "icmp_tunnel" (replies carry their own data: a two-way channel),
+//     medium; high from icmpHighBytes: ICMP carries no ordinary bulk data,
+//     so a tenth of the TCP threshold is already a file.
+//   - replies carrying data of their own (not echoes of the requests),
+//     icmpMinBytes or more, however little the requests carry: a tunnel
+//     server sending data down, "icmp_tunnel", medium (high when the
+//     requests carry icmpHighBytes too); high confidence when the replies
+//     outnumber the requests twice, which no ping does.
+//   - fixed payloads, however large or many: ordinary ping, nothing.
+
+const (
+	// icmpMinBytes is how much echo-request data a pair must carry to be a
+	// channel rather than a few odd pings.
+	icmpMinBytes = 16_000
+	// icmpMinDistinct is how many distinct request contents make a pair
+	// varied.
+	icmpMinDistinct = 8
+	// icmpHighBytes is the echo-request data from which a channel is high.
+	icmpHighBytes = 100_000
+	// icmpSkip is how many payload bytes hold ping's timestamp; contents
+	// are compared after them.
+	icmpSkip = 16
+	// icmpContent is how many bytes after icmpSkip say what a payload
+	// holds: a fixed window, so that a pattern sent in many sizes (an MTU
+	// probe) has one content.
+	icmpContent = 64
+	// icmpHashBytes bounds the bytes hashed per payload to tell an echo.
+	icmpHashBytes = 256
+	// icmpMaxDistinct bounds the distinct contents counted per pair: past
+	// it a pair is varied whatever comes next.
+	icmpMaxDistinct = 512
+	// icmpMaxPairs bounds the pairs followed (a sweep asks thousands of
+	// hosts with empty payloads; only pairs with content use a set).
+	icmpMaxPairs = 1 << 16
+	// icmpRecent is how many recent request hashes a reply is compared
+	// with to tell an echo from data of its own.
+	icmpRecent = 16
+)
+
+// icmpPair is every echo request from one host to another, and the
+// replies.
+type icmpPair struct {
+	requester, responder netip.Addr
+	requests, replies    int64
+	reqBytes, replyBytes int64
+	minSize, maxSize     int
+	distinct             map[uint64]struct{} // request contents past icmpSkip, at most icmpMaxDistinct
+	saturated            bool                // distinct reached its bound
+	recent               [icmpRecent]uint64  // hashes of the last requests' whole captured payloads
+	recentN              int
+	echoed, ownData      int64 // replies equal to a recent request, replies with other content
+	first, last          time.Time
+}
+
+// icmpEcho accumulates echo traffic per pair.
+type icmpEcho struct {
+	// seed keys the payload hashes: a capture cannot pick contents that
+	// collide on purpose.
+	seed    maphash.Seed
+	pairs   map[addrPair]*icmpPair
+	dropped int64 // requests of pairs past icmpMaxPairs
+}
+
+// icmpDataLen is the echo data the packet carried on the wire: what the
+// capture holds plus what a snap length cut off.
+func icmpDataLen(p *capture.Packet) int {
+	return len(p.ICMPPayload) + max(0, p.Length-p.CaptureLength)
+}
+
+// packet reads one ICMP or ICMPv6 packet; only echo requests and replies
+// count.
+func (e *icmpEcho) packet(p *capture.Packet) {
+	var request bool
+	switch {
+	case p.Layers&capture.LayerICMPv4 != 0 && p.ICMPType == 8, p.Layers&capture.LayerICMPv6 != 0 && p.ICMPType == 128:
+		request = true
+	case p.Layers&capture.LayerICMPv4 != 0 && p.ICMPType == 0, p.Layers&capture.LayerICMPv6 != 0 && p.ICMPType == 129:
+	default:
+		return
+	}
+	k := addrPair{p.Src, p.Dst}
+	if !request {
+		k = addrPair{p.Dst, p.Src}
+	}
+	ip := e.pairs[k]
+	if ip == nil {
+		if !request {
+			return // a reply to nothing we saw asked
+		}
+		if len(e.pairs) >= icmpMaxPairs {
+			e.dropped++
+			return
+		}
+		if e.pairs == nil {
+			e.pairs = map[addrPair]*icmpPair{}
+			e.seed = maphash.MakeSeed()
+		}
+		ip = &icmpPair{requester: k.src, responder: k.dst, first: p.Time, minSize: -1}
+		e.pairs[k] = ip
+	}
+	ip.first, ip.last = minTime(ip.first, p.Time), maxTime(ip.last, p.Time)
+	n := icmpDataLen(p)
+	whole := maphash.Bytes(e.seed, p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
+	if !request {
+		ip.replies++
+		ip.replyBytes += int64(n)
+		if slices.Contains(ip.recent[:ip.recentN], whole) {
+			ip.echoed++
+		} else if len(p.ICMPPayload) > 0 {
+			ip.ownData++
+		}
+		return
+	}
+	ip.requests++
+	ip.reqBytes += int64(n)
+	if ip.minSize < 0 || n < ip.minSize {
+		ip.minSize = n
+	}
+	ip.maxSize = max(ip.maxSize, n)
+	ip.recent[int(ip.requests-1)%icmpRecent] = whole
+	ip.recentN = min(ip.recentN+1, icmpRecent)
+	if len(p.ICMPPayload) > icmpSkip && !ip.saturated {
+		body := p.ICMPPayload[icmpSkip:]
+		h := maphash.Bytes(e.seed, body[:min(len(body), icmpContent)])
+		if ip.distinct == nil {
+			ip.distinct = make(map[uint64]struct{}, 8)
+		}
+		ip.distinct[h] = struct{}{}
+		if len(ip.distinct) >= icmpMaxDistinct {
+			ip.saturated = true
+		}
+	}
+}
+
+// varied reports whether the requests carry different contents: distinct
+// ones for at least half of them, and at least icmpMinDistinct.
+func (ip *icmpPair) varied() bool {
+	if ip.saturated {
+		return true
+	}
+	d := int64(len(ip.distinct))
+	return d >= icmpMinDistinct && 2*d >= ip.requests
+}
+
+// ownReplies reports whether the replies carry data of their own rather
+// than echoing the requests: a tunnel server answering.
+func (ip *icmpPair) ownReplies() bool {
+	return ip.ownData >= icmpMinDistinct && ip.ownData > ip.echoed
+}
+
+// findings reports every pair whose echo requests carry varied data.
+func (e *icmpEcho) findings(ec ExfilConfig) []report.Finding {
+	var out []report.Finding
+	for _, ip := range e.pairs {
+		up := ip.reqBytes >= icmpMinBytes && ip.varied()
+		down := ip.ownReplies() && ip.replyBytes >= icmpMinBytes
+		if !up && !down || ip.requester == ip.responder {
+			continue
+		}
+		out = append(out, ip.finding(ec))
+	}
+	slices.SortFunc(out, func(a, b report.Finding) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Target, b.Target))
+	})
+	return out
+}
+
+func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
+	sev, conf := report.SeverityMedium, report.ConfidenceMedium
+	if ip.reqBytes >= icmpHighBytes {
+		sev = report.SeverityHigh
+	}
+	distinct := fmt.Sprint(len(ip.distinct))
+	if ip.saturated {
+		distinct = fmt.Sprintf("over %d", icmpMaxDistinct)
+	}
+	// Many distinct large payloads leave no doubt, nor do replies without
+	// requests; a few small ones could be an odd ping tool.
+	if (ip.saturated || 10*int64(len(ip.distinct)) >= 9*ip.requests) && ip.reqBytes >= 64*ip.requests ||
+		ip.ownReplies() && ip.replies >= 2*ip.requests {
+		conf = report.ConfidenceHigh
+	}
+	tech, replies := "icmp_payload", fmt.Sprintf("%d of %d replies echoed them", ip.echoed, ip.replies)
+	if ip.ownReplies() {
+		tech, replies = "icmp_tunnel", fmt.Sprintf("%d of %d replies carried data of their own (%s)", ip.ownData, ip.replies, humanBytes(uint64(ip.replyBytes)))
+	} else if ip.replies == 0 {
+		replies = "no replies"
+	}
+	dst := ip.responder.String()
+	if !IsInternal(ip.responder, ec.InternalNetworks) {
+		dst = "external " + dst
+	}
+	sizes := fmt.Sprintf("%d to %d bytes each", ip.minSize, ip.maxSize)
+	if ip.minSize == ip.maxSize {
+		sizes = fmt.Sprintf("%d bytes each", ip.maxSize)
+	}
+	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %s; ping repeats one pattern); %s",
+		ip.requester, humanBytes(uint64(ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
+	if tech == "icmp_tunnel" {
+		summary = "ICMP tunnel: " + summary
+	}
+	return report.Finding{
+		Type:       report.AttackDataExfiltration,
+		Technique:  tech,
+		Source:     ip.requester.String(),
+		Target:     ip.responder.String(),
+		Severity:   sev,
+		Confidence: conf,
+		Summary:    summary,
+		FirstSeen:  ip.first.UTC(),
+		LastSeen:   ip.last.UTC(),
+		Counts: map[string]int64{
+			"upload_bytes":      ip.reqBytes,
+			"download_bytes":    ip.replyBytes,
+			"echo_requests":     ip.requests,
+			"echo_replies":      ip.replies,
+			"distinct_payloads": int64(len(ip.distinct)),
+			"packets":           ip.requests + ip.replies,
+		},
+	}
+}
