@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -113,12 +114,12 @@ func (t *dripTracker) findings(ec ExfilConfig, reported map[addrPair]bool) []rep
 		dur := ds[0].f.Last.Sub(ds[0].f.First)
 		what := "one connection"
 		if len(ds) > 1 {
-			what = fmt.Sprintf("%d long connections (the longest-lived carrying %s over %s)", len(ds), humanBytes(ds[0].up), dur.Round(time.Second))
+			what = fmt.Sprintf("%d long connections (the longest-lived carrying %s over %s)", len(ds), humanize.Bytes(ds[0].up), dur.Round(time.Second))
 		} else {
 			what += " open " + dur.Round(time.Second).String()
 		}
 		summary := fmt.Sprintf("%s sent %s to external %s (port %s) over %s, in %d separate seconds at %.0f bytes/s on average, %s back: a slow drip",
-			k.src, humanBytes(up), k.dst, joinPorts(ports, 5), what, active, float64(ds[0].up)/dur.Seconds(), humanBytes(down))
+			k.src, humanize.Bytes(up), k.dst, joinPorts(ports, 5), what, active, float64(ds[0].up)/dur.Seconds(), humanize.Bytes(down))
 		out = append(out, report.Finding{
 			Type:       report.AttackDataExfiltration,
 			Technique:  "slow_drip",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -212,7 +213,7 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 	}
 	tech, replies := "icmp_payload", fmt.Sprintf("%d of %d replies echoed them", ip.echoed, ip.replies)
 	if ip.ownReplies() {
-		tech, replies = "icmp_tunnel", fmt.Sprintf("%d of %d replies carried data of their own (%s)", ip.ownData, ip.replies, humanBytes(uint64(ip.replyBytes)))
+		tech, replies = "icmp_tunnel", fmt.Sprintf("%d of %d replies carried data of their own (%s)", ip.ownData, ip.replies, humanize.Bytes((ip.replyBytes)))
 	} else if ip.replies == 0 {
 		replies = "no replies"
 	}
@@ -225,7 +226,7 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 		sizes = fmt.Sprintf("%d bytes each", ip.maxSize)
 	}
 	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %s; ping repeats one pattern); %s",
-		ip.requester, humanBytes(uint64(ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
+		ip.requester, humanize.Bytes((ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
 	if tech == "icmp_tunnel" {
 		summary = "ICMP tunnel: " + summary
 	}

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -24,8 +24,8 @@ func (p *exfilPair) finding(v exfilVerdict, top []exfilConn) report.Finding {
 	if len(ports) > 1 {
 		portWord = "ports"
 	}
-	summary := fmt.Sprintf("%s uploaded %s to %s over %s (%s %s), %s back", p.src, humanBytes(p.upload), dst,
-		plural(int(p.conns), "connection"), portWord, joinPorts(ports, 5), humanBytes(p.download))
+	summary := fmt.Sprintf("%s uploaded %s to %s over %s (%s %s), %s back", p.src, humanize.Bytes(p.upload), dst,
+		plural(int(p.conns), "connection"), portWord, joinPorts(ports, 5), humanize.Bytes(p.download))
 	if p.ftpActive {
 		summary += "; active-mode FTP data (the FTP server opened the connection from port 20)"
 	}
@@ -92,27 +92,13 @@ func (p *exfilPair) signalText(sig string, v exfilVerdict) string {
 	case sigRareDest:
 		return "to a destination no other host of the capture uses"
 	case sigFarAbove:
-		return fmt.Sprintf("far above the other %d hosts (90th percentile %s)", v.peers, humanBytes(v.peerBase))
+		return fmt.Sprintf("far above the other %d hosts (90th percentile %s)", v.peers, humanize.Bytes(v.peerBase))
 	case sigSentOut:
 		return "and the source also uploads to an outside destination"
 	case sigNewFileStore:
 		return "to a file server no other host uses, while other hosts use theirs"
 	}
 	return sig
-}
-
-// humanBytes writes n in decimal units (1 MB = 10^6 bytes), as the
-// thresholds are.
-func humanBytes(n uint64) string {
-	switch {
-	case n >= 1e9:
-		return strconv.FormatFloat(float64(n)/1e9, 'f', 2, 64) + " GB"
-	case n >= 1e6:
-		return strconv.FormatFloat(float64(n)/1e6, 'f', 2, 64) + " MB"
-	case n >= 1e3:
-		return strconv.FormatFloat(float64(n)/1e3, 'f', 2, 64) + " kB"
-	}
-	return strconv.FormatUint(n, 10) + " bytes"
 }
 
 // Transfer is the TCP payload between one client and one server over all
