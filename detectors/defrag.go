@@ -129,11 +129,11 @@ type defragmenter struct {
 
 // fragment is one fragment as the decoder read it.
 type fragment struct {
-	key      fragKey
-	offset   int    // in bytes
-	length   int    // declared by the IP header
-	data     []byte // what the capture holds of it
-	more     bool
+	key    fragKey
+	offset int    // in bytes
+	length int    // declared by the IP header
+	data   []byte // what the capture holds of it
+	more   bool
 }
 
 // reassemble takes the fragment the decoder just read into p. When it

@@ -1,0 +1,267 @@
+package detectors
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// The probes, from the flows the engine kept.
+
+// scanAgg is every probe of the capture, grouped per (source, target).
+// It depends on the capture only, not on thresholds, so it is built once.
+type scanAgg struct {
+	pairs []*scanPair
+	// horiz holds the state of every (source, family, port, target)
+	// probed; horizCounted counts, per (source, family, port), the targets
+	// that did not answer or refused. Flat maps: most keys have one target.
+	horiz        map[horizHost]uint8
+	horizCounted map[horizKey]int
+}
+
+type horizHost struct {
+	horizKey
+	dst netip.Addr
+}
+
+type horizKey struct {
+	src  netip.Addr
+	fam  scanFamily
+	port uint16
+}
+
+// scanPair is what one source sent one target.
+type scanPair struct {
+	src, dst    netip.Addr
+	fam         [famCount]famStats
+	connect     bool  // a SYN probe completed the handshake, then closed without data
+	crafted     int64 // crafted-flag packets
+	craftKinds  uint8
+	craftPorts  map[uint16]struct{}
+	unreach     int64 // ICMP port unreachable from dst to src
+	first, last time.Time
+}
+
+type famStats struct {
+	ports       map[uint16]uint8 // probed port -> state bits
+	probes      int64            // probe packets, retransmissions included
+	first, last time.Time
+}
+
+// aggregate returns the probes of c, built once per capture.
+func (d *portscanDetector) aggregate(c *Capture) *scanAgg {
+	d.once.Do(func() {
+		d.aggFor = c
+		d.agg = d.build(c)
+	})
+	if d.aggFor == c {
+		return d.agg
+	}
+	return d.build(c)
+}
+
+func (d *portscanDetector) build(c *Capture) *scanAgg {
+	agg := &scanAgg{horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}}
+	pairs := map[addrPair]*scanPair{}
+	if c == nil {
+		return agg
+	}
+	for _, f := range c.Flows() {
+		pr, ok := classify(f)
+		if !ok || !probeTarget(pr.dst.Addr()) {
+			continue
+		}
+		if pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast {
+			if _, ok := d.timeExc[pr.src]; ok {
+				continue
+			}
+		}
+		k := addrPair{pr.src, pr.dst.Addr()}
+		sp := pairs[k]
+		if sp == nil {
+			sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last, unreach: d.unreach[k]}
+			pairs[k] = sp
+			agg.pairs = append(agg.pairs, sp)
+		}
+		sp.first, sp.last = minTime(sp.first, f.First), maxTime(sp.last, f.Last)
+		if pr.craft != 0 {
+			sp.crafted += pr.probes
+			sp.craftKinds |= pr.craft
+			if sp.craftPorts == nil {
+				sp.craftPorts = map[uint16]struct{}{}
+			}
+			sp.craftPorts[pr.dst.Port()] = struct{}{}
+		}
+		if pr.fam == famCount { // crafted, but of no family
+			continue
+		}
+		sp.connect = sp.connect || pr.connect
+		fs := &sp.fam[pr.fam]
+		if fs.ports == nil {
+			fs.ports = map[uint16]uint8{}
+			fs.first, fs.last = f.First, f.Last
+		}
+		fs.ports[pr.dst.Port()] |= pr.state
+		fs.probes += pr.probes
+		fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
+		agg.horiz[horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}] |= pr.state
+	}
+	// ICMP port unreachable answers UDP probes but is not part of their
+	// flow: the UDP header it quotes names the probe it refuses. A message
+	// whose quote could not be read refuses one of the pair's unanswered
+	// UDP ports instead (lowest first, for stable output).
+	for _, sp := range agg.pairs {
+		fs := &sp.fam[famUDP]
+		if fs.ports == nil {
+			continue
+		}
+		for port := range fs.ports {
+			if _, ok := d.refused[udpProbe{sp.src, sp.dst, port}]; ok {
+				fs.ports[port] |= stAnswered | stRefused
+				hh := horizHost{horizKey{sp.src, famUDP, port}, sp.dst}
+				if _, ok := agg.horiz[hh]; ok {
+					agg.horiz[hh] |= stAnswered | stRefused
+				}
+			}
+		}
+		n := sp.unreach
+		if n == 0 {
+			continue
+		}
+		for _, port := range sortedKeys(fs.ports) {
+			if n == 0 {
+				break
+			}
+			if fs.ports[port]&stAnswered == 0 {
+				fs.ports[port] |= stAnswered | stRefused
+				hh := horizHost{horizKey{sp.src, famUDP, port}, sp.dst}
+				if _, ok := agg.horiz[hh]; ok {
+					agg.horiz[hh] |= stAnswered | stRefused
+				}
+				n--
+			}
+		}
+	}
+	for hh, st := range agg.horiz {
+		if sweptHost(st) {
+			agg.horizCounted[hh.horizKey]++
+		}
+	}
+	slices.SortFunc(agg.pairs, func(a, b *scanPair) int {
+		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
+	})
+	return agg
+}
+
+// sweptHost reports whether a host counts toward a sweep: it did not
+// answer, or refused.
+func sweptHost(st uint8) bool { return st&stAnswered == 0 || st&stRefused != 0 }
+
+// probe is one flow judged as a probe.
+type probe struct {
+	src     netip.Addr
+	dst     netip.AddrPort
+	fam     scanFamily // famCount: crafted flags of no family
+	probes  int64
+	state   uint8
+	connect bool
+	craft   uint8
+}
+
+// classify judges one flow: whether it is a probe, of which family, and
+// what the target answered.
+func classify(f *Flow) (probe, bool) {
+	switch f.Proto {
+	case 6:
+		return classifyTCP(f)
+	case 17:
+		if f.Packets[0] == 0 || f.Packets[0] > udpProbeMaxPackets || f.Payload[0] > 1500 ||
+			f.Packets[1] > udpProbeMaxReplies || f.Payload[1] > udpProbeMaxReplyBytes {
+			return probe{}, false
+		}
+		pr := probe{src: f.Client.Addr(), dst: f.Server, fam: famUDP, probes: int64(f.Packets[0]), state: stProbed}
+		if f.Packets[1] > 0 {
+			pr.state |= stAnswered | stOpen
+		}
+		return pr, true
+	}
+	return probe{}, false
+}
+
+const oddFlags = FlagFIN | FlagPSH | FlagURG
+
+func classifyTCP(f *Flow) (probe, bool) {
+	if f.SYNs > 0 {
+		cf := f.Flags[0]
+		if f.Payload[0] > 0 {
+			return probe{}, false
+		}
+		pr := probe{src: f.Client.Addr(), dst: f.Server, fam: famSYN, probes: int64(f.SYNs), state: stProbed}
+		if cf&FlagACK == 0 && cf&oddFlags != 0 {
+			// SYN with FIN, PSH or URG: an OS fingerprinting probe, not
+			// a port probe.
+			pr.fam, pr.craft, pr.probes = famCount, craftOther, int64(f.Packets[0])
+			return pr, true
+		}
+		// The server sent data: a real session (FTP passive data, a
+		// banner the client read), unless the client aborted it with a
+		// reset, as a connect scan that got a banner does.
+		if f.Payload[1] > 0 && cf&FlagRST == 0 {
+			return probe{}, false
+		}
+		switch {
+		case f.Established():
+			pr.state |= stAnswered | stOpen
+			pr.connect = cf&FlagACK != 0
+		case f.Refused():
+			pr.state |= stAnswered | stRefused
+		case f.Answered():
+			pr.state |= stAnswered
+		}
+		return pr, true
+	}
+	// No SYN: a FIN, NULL or Xmas probe is a flow one side of which sent
+	// only packets without SYN, ACK or RST and no data. The engine guessed
+	// the client from the ports, so look at both sides.
+	var d int
+	switch {
+	case bareSide(f, 0):
+		d = 0
+	case bareSide(f, 1):
+		d = 1
+	default:
+		return probe{}, false
+	}
+	o := 1 - d
+	src, dst := f.Client, f.Server
+	if d == 1 {
+		src, dst = f.Server, f.Client
+	}
+	pr := probe{src: src.Addr(), dst: dst, probes: int64(f.Packets[d]), state: stProbed}
+	switch f.Flags[d] {
+	case 0:
+		pr.fam, pr.craft = famNULL, craftNULL
+	case FlagFIN:
+		pr.fam, pr.craft = famFIN, craftFIN
+	case FlagFIN | FlagPSH | FlagURG:
+		pr.fam, pr.craft = famXmas, craftXmas
+	default:
+		pr.fam, pr.craft = famCount, craftOther
+	}
+	if f.Packets[o] > 0 {
+		pr.state |= stAnswered
+		if f.Flags[o]&FlagRST != 0 && f.Payload[o] == 0 {
+			pr.state |= stRefused
+		}
+	}
+	return pr, true
+}
+
+// bareSide reports whether side d of f sent only packets without SYN, ACK
+// or RST, and no payload.
+func bareSide(f *Flow, d int) bool {
+	return f.Packets[d] > 0 && f.Flags[d]&(FlagSYN|FlagACK|FlagRST) == 0 && f.Payload[d] == 0
+}
+
+// Findings judges the probes with cfg's thresholds.
