@@ -46,6 +46,7 @@ type scanPair struct {
 type famStats struct {
 	ports       map[uint16]uint8 // probed port -> state bits
 	probes      int64            // probe packets, retransmissions included
+	fragmented  int64            // probe flows whose probes came in IP fragments
 	first, last time.Time
 }
 
@@ -104,6 +105,9 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 		}
 		fs.ports[pr.dst.Port()] |= pr.state
 		fs.probes += pr.probes
+		if pr.fragmented {
+			fs.fragmented++
+		}
 		fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
 		agg.horiz[horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}] |= pr.state
 	}
@@ -167,11 +171,25 @@ type probe struct {
 	state   uint8
 	connect bool
 	craft   uint8
+	// fragmented: the prober's packets came in IP fragments (nmap -f).
+	fragmented bool
 }
 
 // classify judges one flow: whether it is a probe, of which family, and
 // what the target answered.
 func classify(f *Flow) (probe, bool) {
+	pr, ok := classifyFlow(f)
+	if ok {
+		d := 0
+		if pr.src != f.Client.Addr() {
+			d = 1
+		}
+		pr.fragmented = f.Fragmented[d] > 0
+	}
+	return pr, ok
+}
+
+func classifyFlow(f *Flow) (probe, bool) {
 	switch f.Proto {
 	case 6:
 		return classifyTCP(f)

@@ -28,6 +28,7 @@ func (d *portscanDetector) Findings(cfg Config, c *Capture) []report.Finding {
 			out = append(out, sp.craftedFinding())
 		}
 	}
+	out = append(out, fragmentFindings(c)...)
 	out = append(out, agg.horizontal(ps)...)
 	out = append(out, sweepFindings(ps, d.echo, "icmp_sweep", "ICMP echo requests")...)
 	out = append(out, sweepFindings(ps, d.arp, "arp_sweep", "ARP requests")...)
@@ -60,11 +61,18 @@ func countPorts(m map[uint16]uint8) portCounts {
 	return pc
 }
 
+// technique names a pair's probes of one family: connect when the open
+// ports completed the handshake, and _fragmented when most probes came in
+// IP fragments (nmap -f), which only a reassembling reader sees.
 func (sp *scanPair) technique(fam scanFamily) string {
+	t := famNames[fam]
 	if fam == famSYN && sp.connect {
-		return "connect"
+		t = "connect"
 	}
-	return famNames[fam]
+	if fs := &sp.fam[fam]; 2*fs.fragmented > int64(len(fs.ports)) {
+		t += "_fragmented"
+	}
+	return t
 }
 
 var famWords = [famCount]string{"SYN", "FIN", "NULL", "Xmas", "UDP"}
@@ -82,7 +90,7 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 	}
 	tech := sp.technique(fam)
 	word, proto := famWords[fam], "TCP"
-	if tech == "connect" {
+	if sp.connect && fam == famSYN {
 		word = "TCP connect"
 	}
 	if fam == famUDP {
@@ -93,8 +101,12 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 	if pc.open > 0 {
 		fmt.Fprintf(&b, "; %d open: %s", pc.open, joinPorts(pc.openList, 10))
 	}
-	fmt.Fprintf(&b, "; %d refused, %d unanswered)", pc.refused, unanswered)
-	return report.Finding{
+	fmt.Fprintf(&b, "; %d refused, %d unanswered", pc.refused, unanswered)
+	if fs.fragmented > 0 {
+		fmt.Fprintf(&b, "; %d sent in IP fragments", fs.fragmented)
+	}
+	b.WriteString(")")
+	f := report.Finding{
 		Type:       report.AttackPortScan,
 		Technique:  tech,
 		Source:     sp.src.String(),
@@ -117,6 +129,10 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 			"open_ports": portStrings(pc.openList, scanSampleMax),
 		},
 	}
+	if fs.fragmented > 0 {
+		f.Counts["fragmented_probes"] = fs.fragmented
+	}
+	return f
 }
 
 var craftNames = []struct {
