@@ -142,8 +142,12 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			if p.Fragments > 0 {
 				f.Fragmented[d]++
 			}
-			if d == 0 && !f.HasClientMAC && p.HasMAC {
-				f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+			if d == 0 && p.HasMAC {
+				if !f.HasClientMAC {
+					f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+				} else if f.ClientMAC != p.SrcMAC {
+					f.ClientMACVaries = true
+				}
 			}
 			if p.Layers&LayerTCP != 0 {
 				f.Flags[d] |= p.TCPFlags

@@ -29,6 +29,9 @@ type Flow struct {
 	// valid when HasClientMAC: the sender a decoy scan cannot vary.
 	ClientMAC    MAC
 	HasClientMAC bool
+	// ClientMACVaries is true when a later client packet came from another
+	// link-layer address: a decoy's own host answering for its address.
+	ClientMACVaries bool
 	// ServerFirst is true when the first packet seen went from the server
 	// to the client: the capture began mid-conversation, or the guess from
 	// the ports (no SYN told) was wrong.
@@ -97,7 +100,7 @@ func (t *flowTable) lookup(p *Packet) bool {
 			f.Flags[0], f.Flags[1] = f.Flags[1], f.Flags[0]
 			f.Fragmented[0], f.Fragmented[1] = f.Fragmented[1], f.Fragmented[0]
 			f.ServerFirst = !f.ServerFirst
-			f.HasClientMAC = false // it was the other side's
+			f.HasClientMAC, f.ClientMACVaries = false, false // it was the other side's
 		}
 		f.ClientKnown = true
 	}

@@ -92,10 +92,11 @@ const (
 	famNULL
 	famXmas
 	famUDP
+	famACK
 	famCount
 )
 
-var famNames = [famCount]string{"syn", "fin", "null", "xmas", "udp"}
+var famNames = [famCount]string{"syn", "fin", "null", "xmas", "udp", "ack"}
 
 // crafted kinds, for the low-volume finding.
 const (
@@ -111,6 +112,7 @@ const (
 	stAnswered       // something came back
 	stOpen           // SYN-ACK (TCP) or a datagram (UDP)
 	stRefused        // RST (TCP) or ICMP port unreachable (UDP)
+	stReacted        // the prober reset or acknowledged the SYN-ACK, from the probes' MAC
 )
 
 type addrPair struct{ src, dst netip.Addr }
@@ -124,6 +126,9 @@ type portscanDetector struct {
 	refused  map[udpProbe]struct{}       // UDP probes an ICMP port unreachable quoted
 	timeExc  map[netip.Addr]struct{}     // sources that received ICMP time exceeded
 	untraced int64                       // sweep requests past sweepMaxSources
+	// arpMACs holds the addresses each link-layer address claimed in ARP:
+	// the real scanner among decoys is the one its MAC speaks for.
+	arpMACs map[arpBinding]struct{}
 
 	once   sync.Once
 	aggFor *Capture
@@ -147,6 +152,7 @@ func newPortscanDetector() *portscanDetector {
 		unreach: map[addrPair]int64{},
 		refused: map[udpProbe]struct{}{},
 		timeExc: map[netip.Addr]struct{}{},
+		arpMACs: map[arpBinding]struct{}{},
 	}
 }
 
@@ -235,6 +241,7 @@ func (d *portscanDetector) Packet(p *Packet) {
 		if !ok1 || !ok2 {
 			return
 		}
+		d.arpBind(p.ARP.SourceHwAddress, sender)
 		switch p.ARP.Operation {
 		case 1:
 			// 0.0.0.0 senders are address-conflict probes of a host

@@ -41,6 +41,10 @@ type scanPair struct {
 	craftPorts  map[uint16]struct{}
 	unreach     int64 // ICMP port unreachable from dst to src
 	first, last time.Time
+	// mac is the link-layer source of the probes, when every probe flow
+	// the source opened came from one (macMixed otherwise).
+	mac              MAC
+	hasMAC, macMixed bool
 }
 
 type famStats struct {
@@ -98,6 +102,14 @@ func (d *portscanDetector) build(c *Capture) *scanAgg {
 			continue
 		}
 		sp.connect = sp.connect || pr.connect
+		if pr.src == f.Client.Addr() && f.HasClientMAC {
+			switch {
+			case !sp.hasMAC && !sp.macMixed:
+				sp.mac, sp.hasMAC = f.ClientMAC, true
+			case sp.hasMAC && sp.mac != f.ClientMAC:
+				sp.hasMAC, sp.macMixed = false, true
+			}
+		}
 		fs := &sp.fam[pr.fam]
 		if fs.ports == nil {
 			fs.ports = map[uint16]uint8{}
@@ -194,12 +206,20 @@ func classifyFlow(f *Flow) (probe, bool) {
 	case 6:
 		return classifyTCP(f)
 	case 17:
-		if f.Packets[0] == 0 || f.Packets[0] > udpProbeMaxPackets || f.Payload[0] > 1500 ||
-			f.Packets[1] > udpProbeMaxReplies || f.Payload[1] > udpProbeMaxReplyBytes {
+		// The prober is the side that spoke first: the engine's guess
+		// from the ports makes a probe sent from port 53 (nmap -g 53) a
+		// DNS server's answer.
+		d, src, dst := 0, f.Client, f.Server
+		if f.ServerFirst {
+			d, src, dst = 1, f.Server, f.Client
+		}
+		o := 1 - d
+		if f.Packets[d] == 0 || f.Packets[d] > udpProbeMaxPackets || f.Payload[d] > 1500 ||
+			f.Packets[o] > udpProbeMaxReplies || f.Payload[o] > udpProbeMaxReplyBytes {
 			return probe{}, false
 		}
-		pr := probe{src: f.Client.Addr(), dst: f.Server, fam: famUDP, probes: int64(f.Packets[0]), state: stProbed}
-		if f.Packets[1] > 0 {
+		pr := probe{src: src.Addr(), dst: dst, fam: famUDP, probes: int64(f.Packets[d]), state: stProbed}
+		if f.Packets[o] > 0 {
 			pr.state |= stAnswered | stOpen
 		}
 		return pr, true
@@ -232,6 +252,9 @@ func classifyTCP(f *Flow) (probe, bool) {
 		case f.Established():
 			pr.state |= stAnswered | stOpen
 			pr.connect = cf&FlagACK != 0
+			if cf&(FlagACK|FlagRST) != 0 && !f.ClientMACVaries {
+				pr.state |= stReacted
+			}
 		case f.Refused():
 			pr.state |= stAnswered | stRefused
 		case f.Answered():
@@ -248,6 +271,10 @@ func classifyTCP(f *Flow) (probe, bool) {
 		d = 0
 	case bareSide(f, 1):
 		d = 1
+	case ackProbeSide(f, 0):
+		return ackProbe(f, 0), true
+	case ackProbeSide(f, 1):
+		return ackProbe(f, 1), true
 	default:
 		return probe{}, false
 	}
@@ -276,10 +303,34 @@ func classifyTCP(f *Flow) (probe, bool) {
 	return pr, true
 }
 
+// ackProbeMaxPackets bounds the bare ACKs one ACK probe flow may hold
+// (nmap retries a probe once or twice).
+const ackProbeMaxPackets = 3
+
+// ackProbeSide reports whether side d of f sent an ACK probe (nmap -sA and
+// -sW, which send the same packets): a few bare ACKs with no data and no
+// connection behind them, answered by nothing or by a reset alone. A
+// connection seen mid-way has data or ACKs on the other side.
+func ackProbeSide(f *Flow, d int) bool {
+	o := 1 - d
+	return f.Packets[d] > 0 && f.Packets[d] <= ackProbeMaxPackets && f.Flags[d] == FlagACK && f.Payload[d] == 0 &&
+		(f.Packets[o] == 0 || (f.Flags[o]&^FlagACK == FlagRST && f.Payload[o] == 0))
+}
+
+func ackProbe(f *Flow, d int) probe {
+	src, dst := f.Client, f.Server
+	if d == 1 {
+		src, dst = f.Server, f.Client
+	}
+	pr := probe{src: src.Addr(), dst: dst, fam: famACK, probes: int64(f.Packets[d]), state: stProbed}
+	if f.Packets[1-d] > 0 {
+		pr.state |= stAnswered | stRefused
+	}
+	return pr
+}
+
 // bareSide reports whether side d of f sent only packets without SYN, ACK
 // or RST, and no payload.
 func bareSide(f *Flow, d int) bool {
 	return f.Packets[d] > 0 && f.Flags[d]&(FlagSYN|FlagACK|FlagRST) == 0 && f.Payload[d] == 0
 }
-
-// Findings judges the probes with cfg's thresholds.

@@ -11,18 +11,28 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
+// Findings judges the probes with cfg's thresholds.
 func (d *portscanDetector) Findings(cfg Config, c *Capture) []report.Finding {
 	agg := d.aggregate(c)
 	ps := cfg.PortScan
+	decoys := d.findDecoys(ps, agg)
 	var out []report.Finding
 	for _, sp := range agg.pairs {
 		reported := [famCount]bool{}
 		for fam := range famCount {
 			fs := &sp.fam[fam]
-			if len(fs.ports) >= ps.Threshold {
-				out = append(out, sp.vertical(ps, fam))
-				reported[fam] = true
+			if len(fs.ports) < ps.Threshold {
+				continue
 			}
+			reported[fam] = true
+			if decoys.isDecoy(sp, fam) {
+				continue
+			}
+			f := sp.vertical(ps, fam)
+			if ds := decoys[pairFam{sp, fam}]; ds != nil {
+				addDecoys(&f, sp, ds)
+			}
+			out = append(out, f)
 		}
 		if sp.crafted >= craftedMin && !reported[famFIN] && !reported[famNULL] && !reported[famXmas] {
 			out = append(out, sp.craftedFinding())
@@ -75,7 +85,7 @@ func (sp *scanPair) technique(fam scanFamily) string {
 	return t
 }
 
-var famWords = [famCount]string{"SYN", "FIN", "NULL", "Xmas", "UDP"}
+var famWords = [famCount]string{"SYN", "FIN", "NULL", "Xmas", "UDP", "ACK"}
 
 func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 	fs := &sp.fam[fam]
@@ -87,6 +97,12 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 	}
 	if 2*(unanswered+pc.refused) >= pc.ports {
 		conf = report.ConfidenceHigh
+	}
+	if fam == famACK && 2*pc.refused < pc.ports {
+		// Bare ACKs mostly unanswered could also be the tails of
+		// connections a capture began in the middle of (seen one way);
+		// a firewall-mapping scan gets resets from the ports it reaches.
+		sev, conf = report.SeverityMedium, report.ConfidenceMedium
 	}
 	tech := sp.technique(fam)
 	word, proto := famWords[fam], "TCP"
@@ -104,6 +120,9 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 	fmt.Fprintf(&b, "; %d refused, %d unanswered", pc.refused, unanswered)
 	if fs.fragmented > 0 {
 		fmt.Fprintf(&b, "; %d sent in IP fragments", fs.fragmented)
+	}
+	if fam == famACK {
+		b.WriteString("; bare ACKs map a firewall's rules, as nmap -sA and -sW do")
 	}
 	b.WriteString(")")
 	f := report.Finding{
