@@ -129,6 +129,8 @@ type portscanDetector struct {
 	// arpMACs holds the addresses each link-layer address claimed in ARP:
 	// the real scanner among decoys is the one its MAC speaks for.
 	arpMACs map[arpBinding]struct{}
+	// service holds the service-detection probes per (source, target).
+	service map[addrPair]*serviceProbes
 
 	once   sync.Once
 	aggFor *Capture
@@ -153,6 +155,7 @@ func newPortscanDetector() *portscanDetector {
 		refused: map[udpProbe]struct{}{},
 		timeExc: map[netip.Addr]struct{}{},
 		arpMACs: map[arpBinding]struct{}{},
+		service: map[addrPair]*serviceProbes{},
 	}
 }
 
@@ -206,9 +209,13 @@ func quotedUDP(q []byte) (udpProbe, bool) {
 	return udpProbe{}, false
 }
 
-// Packet looks only at ICMP and ARP; TCP and UDP are read from the flows.
+// Packet looks only at ICMP, ARP and the first payload of each TCP
+// client; everything else of TCP and UDP is read from the flows.
 func (d *portscanDetector) Packet(p *Packet) {
 	switch {
+	case p.FromClient && p.PayloadLen > 0 && p.Flow != nil && p.Flow.Proto == 6 && p.Flow.Payload[0] == uint64(p.PayloadLen):
+		// The first payload of a TCP connection's client.
+		d.firstPayload(p)
 	case p.Layers&LayerICMPv4 != 0:
 		switch p.ICMPType {
 		case 8:

@@ -1,7 +1,10 @@
 package detectors
 
 import (
+	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -203,6 +206,99 @@ func TestScanHabits(t *testing.T) {
 			r := newRawCapture(t)
 			tc.build(r)
 			got := verdicts(r.analyze().Findings)
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("findings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScanEvasionRecordings checks, for the real-tool recordings of
+// evasive scans, what TestTestdataGroundTruth does not: the technique of
+// each finding and the decoys named inside it (ground_truth.json; decoys
+// are the addresses tshark saw sending the same SYNs from the scanner's
+// MAC and never answered).
+func TestScanEvasionRecordings(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "ground_truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var truth map[string]struct {
+		Expected []struct {
+			Technique string   `json:"technique"`
+			Source    string   `json:"source"`
+			Decoys    []string `json:"decoys"`
+		} `json:"expected"`
+	}
+	if err := json.Unmarshal(raw, &truth); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"scan_frag.pcap", "scan_decoy.pcap", "scan_ack.pcap", "scan_window.pcap", "scan_slow.pcap", "scan_srcport.pcap", "scan_version.pcap"} {
+		gt, ok := truth[name]
+		if !ok {
+			continue // not recorded yet
+		}
+		t.Run(name, func(t *testing.T) {
+			a := analyzeFile(t, testdataFile(t, name), Config{})
+			if len(a.Findings) != len(gt.Expected) {
+				t.Fatalf("findings %q, want %d", verdicts(a.Findings), len(gt.Expected))
+			}
+			for i, e := range gt.Expected {
+				f := a.Findings[i]
+				if f.Technique != e.Technique || f.Source != e.Source {
+					t.Errorf("finding %s from %s, want %s from %s", f.Technique, f.Source, e.Technique, e.Source)
+				}
+				if !slices.Equal(f.Samples["decoys"], e.Decoys) {
+					t.Errorf("decoys %v, want %v", f.Samples["decoys"], e.Decoys)
+				}
+			}
+		})
+	}
+}
+
+// TestServiceProbes: nmap -sV completes connections to a few ports and
+// sends its service probes; ordinary clients repeating one request do not.
+func TestServiceProbes(t *testing.T) {
+	const scanner, target = "10.66.0.10", "10.66.0.20"
+	conn := func(r *rawCapture, sport, dport uint16, payload string) {
+		r.tcp4(1, scanner, sport, target, dport, FlagSYN)
+		r.tcp4(2, target, dport, scanner, sport, FlagSYN|FlagACK)
+		r.tcp4(1, scanner, sport, target, dport, FlagACK)
+		r.whole4(1, scanner, target, layers.IPProtocolTCP, r.segment(scanner, target, sport, dport, FlagACK|FlagPSH, []byte(payload)))
+		r.tcp4(1, scanner, sport, target, dport, FlagRST)
+	}
+	tests := []struct {
+		name     string
+		payloads map[uint16][]string // per port, one connection each
+		want     []string
+	}{
+		{"nmap -sV on three ports", map[uint16][]string{
+			22:   {""},
+			80:   {"GET / HTTP/1.0\r\n\r\n"},
+			8080: {"GET / HTTP/1.0\r\n\r\n", "OPTIONS / HTTP/1.0\r\n\r\n", "GET /nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0\r\n\r\n", "OPTIONS / RTSP/1.0\r\n\r\n", "\r\n\r\n", "HELP\r\n"},
+		}, []string{"service_probe 10.66.0.10 10.66.0.20 medium"}},
+		{"generic probes only", map[uint16][]string{
+			9000: {"GET / HTTP/1.0\r\n\r\n", "OPTIONS / HTTP/1.0\r\n\r\n", "\r\n\r\n", "HELP\r\n"},
+		}, []string{"service_probe 10.66.0.10 10.66.0.20 low"}},
+		{"a monitor repeating one bare request", map[uint16][]string{
+			80: slices.Repeat([]string{"GET / HTTP/1.0\r\n\r\n"}, 50),
+		}, nil},
+		{"browser requests", map[uint16][]string{
+			80: {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET /a.css HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS /api HTTP/1.1\r\nHost: a\r\n\r\n"},
+		}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRawCapture(t)
+			sport := uint16(50000)
+			for _, port := range sortedKeys(tc.payloads) {
+				for _, pl := range tc.payloads[port] {
+					sport++
+					conn(r, sport, port, pl)
+				}
+			}
+			// Only the port scan detector's: volume is the HTTP detector's.
+			got := verdicts(findingsOf(r.analyze().Findings, report.AttackPortScan))
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("findings %q, want %q", got, tc.want)
 			}

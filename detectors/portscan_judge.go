@@ -39,6 +39,7 @@ func (d *portscanDetector) Findings(cfg Config, c *Capture) []report.Finding {
 		}
 	}
 	out = append(out, fragmentFindings(c)...)
+	out = append(out, d.serviceFindings()...)
 	out = append(out, agg.horizontal(ps)...)
 	out = append(out, sweepFindings(ps, d.echo, "icmp_sweep", "ICMP echo requests")...)
 	out = append(out, sweepFindings(ps, d.arp, "arp_sweep", "ARP requests")...)
