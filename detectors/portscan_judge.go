@@ -216,7 +216,6 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 		open        map[netip.Addr]struct{}
 		refused     map[netip.Addr]struct{}
 		first, last time.Time
-		probes      int64
 	}
 	type sk struct {
 		src netip.Addr
