@@ -17,9 +17,18 @@ import (
 // browser opening many servers, FTP passive data connections). This costs
 // nothing on the packet path. Only what flows cannot tell is read per
 // packet, and only from the packets concerned: ICMP echo requests and
-// replies (ping sweeps), ARP requests and replies (ARP sweeps), ICMP
-// port-unreachable messages (closed UDP ports) and ICMP time-exceeded
-// messages (traceroute, whose UDP probes are not a scan).
+// replies (ping sweeps), ARP requests and replies (ARP sweeps, and the
+// addresses each MAC claims, for decoy scans), ICMP port-unreachable
+// messages (closed UDP ports), ICMP time-exceeded messages (traceroute,
+// whose UDP probes are not a scan) and the first payload of each TCP
+// client (service probes, portscan_service.go).
+//
+// The engine reassembles IP fragments first (defrag.go), so a scan sent
+// in fragments (nmap -f) is judged like any other; its technique gets the
+// suffix "_fragmented". The side that sent a SYN is the client whatever
+// its port (nmap -g 53), and a UDP probe's sender is the side that spoke
+// first. Nothing is judged per time window: a scan spread over minutes or
+// hours counts every port it probed.
 //
 // Probe kinds (families), from the flags the prober's side of a flow ORed
 // together:
@@ -35,6 +44,10 @@ import (
 //     ACK or RST. Real TCP stacks never send these.
 //   - udp: a UDP flow whose initiator sent at most udpProbeMaxPackets
 //     datagrams and got at most udpProbeMaxReplies small datagrams back.
+//   - ack: at most ackProbeMaxPackets bare ACKs with no data and no
+//     handshake, answered by a reset or nothing (nmap -sA and -sW, which
+//     send the same packets: the window scan differs only in how nmap
+//     reads the resets). Mostly unanswered, it is at most medium.
 //
 // Findings, one per (source, target, family) for vertical scans:
 //
@@ -56,6 +69,14 @@ import (
 //     one target: nmap -O sends a few of these. Two or more kinds of
 //     crafted probe are "os_fingerprint" (confidence high), one kind
 //     "crafted_flags" (confidence medium); severity low either way.
+//
+//   - decoys (portscan_decoy.go): sources probing the same target's ports
+//     at the same time from one MAC are one scan; the finding of the real
+//     scanner names the others in Samples["decoys"].
+//   - service_probe (portscan_service.go): nmap service-detection probes
+//     on completed connections; medium, or low for generic probes only.
+//   - fragment_overlap (portscan_frag.go): overlapping or oversized IP
+//     fragments; medium when the overlapping bytes differ.
 //
 // Sweeps are high severity from SweepHighHosts hosts, medium below, and
 // high confidence when at least half of the addresses probed never
