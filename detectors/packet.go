@@ -20,7 +20,7 @@ const (
 	LayerARP
 	LayerIPv4
 	LayerIPv6
-	LayerFragment // an IPv4 or IPv6 fragment whose transport header is elsewhere
+	LayerFragment // an IPv4 or IPv6 fragment that did not complete its datagram (the one that did carries the whole datagram)
 	LayerTCP
 	LayerUDP
 	LayerICMPv4
