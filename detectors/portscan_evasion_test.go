@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,17 @@ func TestScanHabits(t *testing.T) {
 				r.whole4(2, target, scanner, layers.IPProtocolTCP, r.segment(target, scanner, 443, 41000+p, FlagACK|FlagPSH, make([]byte, 100)))
 			}
 		}, nil},
+		{"ACK sweep of port 80 answered by resets", func(r *rawCapture) {
+			for h := range 30 {
+				r.tcp4(1, scanner, 41000, "10.77.0."+strconv.Itoa(h+1), 80, FlagACK)
+				r.tcp4(2, "10.77.0."+strconv.Itoa(h+1), 80, scanner, 41000, FlagRST)
+			}
+		}, []string{"horizontal_ack 10.66.0.10 multiple_targets medium"}},
+		{"bare ACKs to port 443 of many hosts, never answered (one direction seen): low", func(r *rawCapture) {
+			for h := range 30 {
+				r.tcp4(1, scanner, uint16(41000+h), "198.51.100."+strconv.Itoa(h+1), 443, FlagACK)
+			}
+		}, []string{"horizontal_ack 10.66.0.10 multiple_targets low"}},
 		{"SYN scan from source port 53", func(r *rawCapture) {
 			for p := uint16(1); p <= 200; p++ {
 				r.tcp4(1, scanner, 53, target, p, FlagSYN)

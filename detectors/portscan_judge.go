@@ -285,6 +285,11 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 		if 2*counted >= len(s.probed) {
 			conf = report.ConfidenceHigh
 		}
+		if s.fam == famACK && 2*len(s.refused) < len(s.probed) {
+			// Unanswered bare ACKs to many hosts are also what a capture
+			// that sees one direction of many connections holds.
+			sev, conf = report.SeverityLow, report.ConfidenceLow
+		}
 		proto := "TCP"
 		if s.fam == famUDP {
 			proto = "UDP"
