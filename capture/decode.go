@@ -150,6 +150,12 @@ func (d *decoder) decode(p *Packet, data []byte) {
 		p.Layers |= LayerNonIP
 		return
 	}
+	d.decodeFrom(p, first, data)
+}
+
+// decodeFrom fills p from data, which starts with a first layer: a frame,
+// or a reassembled IP datagram (defrag.go).
+func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 	parser := d.parsers[first]
 	err := parser.DecodeLayers(data, &d.decoded)
 	// parser.Truncated only says the snap length cut the packet short: that is
@@ -163,10 +169,21 @@ func (d *decoder) decode(p *Packet, data []byte) {
 		switch t {
 		case layers.LayerTypeEthernet:
 			p.Layers |= LayerEthernet
+			if len(d.eth.SrcMAC) == 6 {
+				p.SrcMAC, p.HasMAC = MAC(d.eth.SrcMAC), true
+			}
 		case layers.LayerTypeDot1Q:
 			p.Layers |= LayerVLAN
-		case layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2:
+		case layers.LayerTypeLinuxSLL:
 			p.Layers |= LayerLinuxSLL
+			if d.sll.AddrLen == 6 && len(d.sll.Addr) >= 6 {
+				p.SrcMAC, p.HasMAC = MAC(d.sll.Addr[:6]), true
+			}
+		case layers.LayerTypeLinuxSLL2:
+			p.Layers |= LayerLinuxSLL
+			if d.sll2.AddrLength == 6 && len(d.sll2.Addr) >= 6 {
+				p.SrcMAC, p.HasMAC = MAC(d.sll2.Addr[:6]), true
+			}
 		case layers.LayerTypeLoopback:
 			p.Layers |= LayerLoopback
 		case layers.LayerTypeARP:

@@ -37,8 +37,11 @@ type Capture struct {
 	Truncated  bool // the file ends in the middle of a record
 	Warnings   []string
 	Malformed  int // packets with a header the decoder could not read in full
-	badTimes   int // packets whose timestamp was out of range
-	flows      *flowTable
+	// Fragments counts IP fragments and what became of their datagrams.
+	Fragments FragmentStats
+	badTimes  int // packets whose timestamp was out of range
+	flows     *flowTable
+	defrag    *defragmenter // nil until the first fragment
 }
 
 // Flows returns every TCP and UDP connection, in order of first packet.
@@ -66,6 +69,7 @@ func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, er
 	defer r.Close()
 	c := &Capture{Path: path, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable()}
 	err = c.run(ctx, r, analyzers)
+	c.finishDefrag()
 	if c.badTimes > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
 	}
@@ -106,6 +110,9 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			p.Length = p.CaptureLength
 		}
 		dec.decode(&p, data)
+		if p.Layers&LayerFragment != 0 {
+			c.reassemble(dec, &p)
+		}
 		c.Packets++
 		c.Bytes += int64(p.Length)
 		c.Captured += int64(p.CaptureLength)
@@ -131,6 +138,16 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			f.Last = p.Time
 			if p.Time.Before(f.First) {
 				f.First = p.Time
+			}
+			if p.Fragments > 0 {
+				f.Fragmented[d]++
+			}
+			if d == 0 && p.HasMAC {
+				if !f.HasClientMAC {
+					f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+				} else if f.ClientMAC != p.SrcMAC {
+					f.ClientMACVaries = true
+				}
 			}
 			if p.Layers&LayerTCP != 0 {
 				f.Flags[d] |= p.TCPFlags

@@ -22,6 +22,20 @@ type Flow struct {
 	Flags [2]uint8
 	// SYNs counts SYN packets without ACK from the client (connection attempts, retransmissions included).
 	SYNs uint32
+	// Fragmented counts, per direction, the packets that arrived as IP
+	// fragments and were reassembled.
+	Fragmented [2]uint32
+	// ClientMAC is the link-layer source of the client's first packet,
+	// valid when HasClientMAC: the sender a decoy scan cannot vary.
+	ClientMAC    MAC
+	HasClientMAC bool
+	// ClientMACVaries is true when a later client packet came from another
+	// link-layer address: a decoy's own host answering for its address.
+	ClientMACVaries bool
+	// ServerFirst is true when the first packet seen went from the server
+	// to the client: the capture began mid-conversation, or the guess from
+	// the ports (no SYN told) was wrong.
+	ServerFirst bool
 }
 
 // Answered reports whether the server side sent anything back.
@@ -66,6 +80,7 @@ func (t *flowTable) lookup(p *Packet) bool {
 			f.Client, f.Server = src, dst
 		} else {
 			f.Client, f.Server = dst, src
+			f.ServerFirst = true
 		}
 		f.ClientKnown = p.Layers&LayerTCP != 0 && p.TCPFlags&FlagSYN != 0
 		t.m[k] = f
@@ -83,6 +98,9 @@ func (t *flowTable) lookup(p *Packet) bool {
 			f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
 			f.Payload[0], f.Payload[1] = f.Payload[1], f.Payload[0]
 			f.Flags[0], f.Flags[1] = f.Flags[1], f.Flags[0]
+			f.Fragmented[0], f.Fragmented[1] = f.Fragmented[1], f.Fragmented[0]
+			f.ServerFirst = !f.ServerFirst
+			f.HasClientMAC, f.ClientMACVaries = false, false // it was the other side's
 		}
 		f.ClientKnown = true
 	}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"net"
 	"net/netip"
 	"time"
 
@@ -19,7 +20,7 @@ const (
 	LayerARP
 	LayerIPv4
 	LayerIPv6
-	LayerFragment // an IPv4 or IPv6 fragment whose transport header is elsewhere
+	LayerFragment // an IPv4 or IPv6 fragment that did not complete its datagram (the one that did carries the whole datagram)
 	LayerTCP
 	LayerUDP
 	LayerICMPv4
@@ -59,6 +60,15 @@ type Packet struct {
 	Length, CaptureLength int
 	LinkType              layers.LinkType
 	Layers                LayerSet
+	// SrcMAC is the link-layer source address, valid when HasMAC: the
+	// Ethernet source, or a Linux cooked capture's 6-byte address.
+	SrcMAC MAC
+	HasMAC bool
+	// Fragments is how many IP fragments this packet completed: 0 for a
+	// packet that was not fragmented. A datagram's last fragment to
+	// arrive carries the whole reassembled datagram (as tshark shows it),
+	// the fragments before it only their IP header (LayerFragment).
+	Fragments int
 
 	// Src and Dst are the outermost IP header's addresses, valid when
 	// Layers has LayerIPv4 or LayerIPv6.
@@ -99,6 +109,13 @@ type Packet struct {
 	// NewFlow is true for the first packet of its Flow.
 	NewFlow bool
 }
+
+// MAC is a 6-byte link-layer address, kept by value so a Packet or a Flow
+// holding one allocates nothing.
+type MAC [6]byte
+
+// String formats m as colon-separated hex, as tshark prints eth.src.
+func (m MAC) String() string { return net.HardwareAddr(m[:]).String() }
 
 // HasIP reports whether the packet carries an IPv4 or IPv6 header.
 func (p *Packet) HasIP() bool { return p.Layers&(LayerIPv4|LayerIPv6) != 0 }

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -87,7 +87,7 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	a.File, a.Format, a.Compressed, a.Truncated = c.Path, c.Format, c.Compressed, c.Truncated
 	a.Warnings = append([]string{}, c.Warnings...)
 	if c.Malformed > 0 {
-		a.Warnings = append(a.Warnings, plural(c.Malformed, "packet")+" had a header the decoder could not read in full; what could be read was counted")
+		a.Warnings = append(a.Warnings, humanize.Count(c.Malformed, "packet")+" had a header the decoder could not read in full; what could be read was counted")
 	}
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
@@ -144,10 +144,3 @@ func (a *Analysis) Conversations() []Conversation { return a.convs }
 
 // Talkers returns every address with its traffic, busiest first.
 func (a *Analysis) Talkers() []Talker { return talkers(a.convs) }
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
-}

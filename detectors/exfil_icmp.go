@@ -226,7 +226,7 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 		sizes = fmt.Sprintf("%d bytes each", ip.maxSize)
 	}
 	summary := fmt.Sprintf("%s sent %s in the payloads of %s to %s (%s distinct contents, %s; ping repeats one pattern); %s",
-		ip.requester, humanize.Bytes((ip.reqBytes)), plural(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
+		ip.requester, humanize.Bytes((ip.reqBytes)), humanize.Count(int(ip.requests), "ICMP echo request"), dst, distinct, sizes, replies)
 	if tech == "icmp_tunnel" {
 		summary = "ICMP tunnel: " + summary
 	}

@@ -25,7 +25,7 @@ func (p *exfilPair) finding(v exfilVerdict, top []exfilConn) report.Finding {
 		portWord = "ports"
 	}
 	summary := fmt.Sprintf("%s uploaded %s to %s over %s (%s %s), %s back", p.src, humanize.Bytes(p.upload), dst,
-		plural(int(p.conns), "connection"), portWord, joinPorts(ports, 5), humanize.Bytes(p.download))
+		humanize.Count(int(p.conns), "connection"), portWord, joinPorts(ports, 5), humanize.Bytes(p.download))
 	if p.ftpActive {
 		summary += "; active-mode FTP data (the FTP server opened the connection from port 20)"
 	}

@@ -7,13 +7,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // fuzzTimeout bounds one fuzz input. Inputs are a few kilobytes: a pass

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -941,17 +942,17 @@ func httpSummary(technique string, s *HTTPClientStats, share404 float64) string 
 	switch technique {
 	case "scanner_user_agent":
 		fmt.Fprintf(&b, "%s scanned the web server %s with %s (user agent): %s, %s",
-			s.Source, target, strings.Join(s.Scanners, ", "), plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
+			s.Source, target, strings.Join(s.Scanners, ", "), humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
 	case "directory_bruteforce":
 		fmt.Fprintf(&b, "%s enumerated paths on %s: %s, %s", s.Source, target,
-			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
+			humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
 	case "high_request_volume":
 		fmt.Fprintf(&b, "%s sent a high volume of requests to %s: %s for only %s (repeated requests, not path enumeration)", s.Source, target,
-			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
+			humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
 	case "sensitive_file_exposure":
-		fmt.Fprintf(&b, "%s fetched sensitive files from %s: %s", s.Source, target, plural(int(s.Requests), "request"))
+		fmt.Fprintf(&b, "%s fetched sensitive files from %s: %s", s.Source, target, humanize.Count(int(s.Requests), "request"))
 	default:
-		fmt.Fprintf(&b, "%s sent injection attempts to %s: %s", s.Source, target, plural(int(s.Requests), "request"))
+		fmt.Fprintf(&b, "%s sent injection attempts to %s: %s", s.Source, target, humanize.Count(int(s.Requests), "request"))
 	}
 	switch {
 	case s.Status[404] > 0:
@@ -962,7 +963,7 @@ func httpSummary(technique string, s *HTTPClientStats, share404 float64) string 
 		b.WriteString("; no responses in the capture")
 	}
 	if s.EnumerationRequests > 0 {
-		fmt.Fprintf(&b, "; %s for known enumeration paths", plural(int(s.EnumerationRequests), "request"))
+		fmt.Fprintf(&b, "; %s for known enumeration paths", humanize.Count(int(s.EnumerationRequests), "request"))
 	}
 	var inj []string
 	for _, k := range []struct {

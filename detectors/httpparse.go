@@ -2,8 +2,9 @@ package detectors
 
 import (
 	"bytes"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"strconv"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // The HTTP/1.x parser reads requests and responses from TCP payload as it

@@ -2,10 +2,11 @@ package detectors
 
 import (
 	"fmt"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // Timeline is traffic per interval. Intervals without packets are left

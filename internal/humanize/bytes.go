@@ -30,3 +30,12 @@ func Bytes[T Integer](n T) string {
 	}
 	return strconv.FormatUint(uint64(n), 10) + " bytes"
 }
+
+// Count writes n with word, plural when n is not 1: "1 packet",
+// "3 packets". Words whose plural is not word+"s" are not its business.
+func Count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
