@@ -19,6 +19,8 @@ const (
 	httpMaxKeptURI    = 2 << 10 // a kept request's URI is cut here
 	httpMaxKeptAgent  = 512     // a kept request's user agent is cut here
 	httpMaxSampleText = 200     // a sample string is cut here
+	httpMaxHostSet    = 4096    // distinct Host values counted exactly; beyond, a lower bound
+	httpMaxCredSet    = 4096    // distinct credentials counted exactly; beyond, a lower bound
 )
 
 // HTTPRequest is one request as the pass read it, for listing.
@@ -80,8 +82,40 @@ type HTTPClientStats struct {
 	SQLInjection        int64 `json:"sql_injection"`
 	PathTraversal       int64 `json:"path_traversal"`
 	XSS                 int64 `json:"xss"`
+	// StrongInjection counts the requests among them that carried an
+	// unambiguous marker (UNION SELECT, a tautology, <script, ...).
+	StrongInjection int64 `json:"strong_injection"`
 	// PasswdLeaks counts traversal answers that held /etc/passwd lines.
 	PasswdLeaks int64 `json:"passwd_leaks"`
+	// EnumerationMisses counts requests for enumeration paths answered
+	// 400, 403, 404, 410 or 421: a wordlist probing what is not there.
+	EnumerationMisses int64 `json:"enumeration_misses"`
+	// ExposedRequests counts GET requests for sensitive paths answered
+	// 200; StrongExposedRequests those for clearly secret paths (/.env,
+	// /.git/config, ...). ExposedPaths names the first of them.
+	ExposedRequests       int64 `json:"exposed_requests"`
+	StrongExposedRequests int64 `json:"strong_exposed_requests"`
+	// DistinctHosts counts distinct Host header values (a lower bound
+	// when DistinctHostsCapped); SampleHosts names the first 20.
+	DistinctHosts       int64    `json:"distinct_hosts"`
+	DistinctHostsCapped bool     `json:"distinct_hosts_capped,omitempty"`
+	SampleHosts         []string `json:"sample_hosts"`
+	// CredentialAttempts counts requests that carried credentials: an
+	// Authorization header, a POST whose form or JSON body has a password
+	// field, or a POST to a login path. CredentialFailures counts those
+	// answered 401 or 403; CredentialAnswered those answered at all.
+	CredentialAttempts int64 `json:"credential_attempts"`
+	CredentialFailures int64 `json:"credential_failures"`
+	CredentialAnswered int64 `json:"credential_answered"`
+	// DistinctCredentials counts distinct Authorization values and login
+	// bodies seen (0 when none could be read); RepeatedAnswer is how many
+	// answered attempts got the most common answer (status and length):
+	// a login form answering each wrong password with the same page.
+	// RepeatedAnswerStatus is that answer's status code.
+	DistinctCredentials  int64    `json:"distinct_credentials"`
+	RepeatedAnswer       int64    `json:"repeated_answer"`
+	RepeatedAnswerStatus int      `json:"repeated_answer_status"`
+	LoginPaths           []string `json:"login_paths"`
 	// OtherMethodRequests counts request lines whose method is not an
 	// HTTP method (scanners probe with made-up ones, such as nmap's
 	// XFOC); they are not in Requests. OtherMethods names them.
@@ -122,7 +156,10 @@ type httpPair struct {
 	agents        map[string]*httpAgent
 	agentOrder    []*httpAgent
 	tools         []string
-	hosts         map[string]string // interned Host values
+	hosts         map[string]string // interned Host values, for the kept requests
+	hostSet       map[uint64]struct{}
+	hostsCapped   bool
+	hostSamples   []string
 	paths         map[uint64]struct{}
 	pathsCapped   bool
 	pathSamples   []string
@@ -137,10 +174,13 @@ type httpPair struct {
 	answered      int64
 	status        map[int]int64
 	exposed       []string
-	strongExposed int
+	exposedReqs   int64
+	strongExposed int64
+	enumMiss      int64
 	passwdLeaks   int64
-	otherMethods  int64    // request lines with a method outside httpMethods
-	otherSamples  []string // those methods
+	cred          *httpCreds // nil until a request carries credentials
+	otherMethods  int64      // request lines with a method outside httpMethods
+	otherSamples  []string   // those methods
 }
 
 // httpDetector finds HTTP enumeration, scanner user agents and injection
@@ -272,7 +312,10 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 	if i := enumerationIndex(h.scratch2); i >= 0 {
 		pr.enumReqs++
 		pr.enumMask |= 1 << i
+		req.enum = true
 	}
+	c.nextID++
+	req.id = c.nextID
 	// Only a GET answered 200 hands the file out: a 200 to a PUT or a
 	// POST is an upload or a form that worked.
 	if sensitive, strong := sensitivePath(h.scratch2); sensitive && m == "GET" {
@@ -301,6 +344,11 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 		if len(pr.injectSamples) < httpMaxSamples {
 			pr.injectSamples = append(pr.injectSamples, cut(uri, httpMaxSampleText))
 		}
+	}
+
+	if m == "POST" && loginPath(h.scratch2) {
+		req.cred = true
+		pr.creds().attempt(path)
 	}
 
 	if h.reqs.n < h.maxRequests {
@@ -379,10 +427,28 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	}
 }
 
-// host records the Host header of the current request.
+// host counts the Host header of the current request and records it.
 func (h *httpDetector) host(c *httpConn, v []byte) {
 	pr := c.cur.pair
-	if pr == nil || c.cur.rec < 0 {
+	if pr == nil || c.cur.other {
+		return
+	}
+	h.scratch = appendLower(h.scratch[:0], v)
+	hv := maphash.Bytes(h.seed, h.scratch)
+	if _, seen := pr.hostSet[hv]; !seen {
+		switch {
+		case pr.hostSet == nil:
+			pr.hostSet = map[uint64]struct{}{hv: {}}
+		case len(pr.hostSet) < httpMaxHostSet:
+			pr.hostSet[hv] = struct{}{}
+		default:
+			pr.hostsCapped = true
+		}
+		if !pr.hostsCapped && len(pr.hostSamples) < httpMaxSamples {
+			pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
+		}
+	}
+	if c.cur.rec < 0 {
 		return
 	}
 	s, ok := pr.hosts[string(v)]
@@ -406,13 +472,20 @@ func (h *httpDetector) response(req pendingReq, code int) {
 	if req.rec >= 0 {
 		h.reqs.at(req.rec).Status = code
 	}
+	if req.enum && isMiss(code) {
+		pr.enumMiss++
+	}
+	if req.cred {
+		pr.creds().answered(code)
+	}
 	if req.sensitive && code == 200 {
 		path, strong := strings.CutPrefix(req.path, "!")
+		pr.exposedReqs++
+		if strong {
+			pr.strongExposed++
+		}
 		if !slices.Contains(pr.exposed, path) && len(pr.exposed) < httpMaxSamples {
 			pr.exposed = append(pr.exposed, path)
-			if strong {
-				pr.strongExposed++
-			}
 		}
 	}
 }

@@ -10,29 +10,55 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
+// Thresholds of the HTTP judgement that are not Config: they say what
+// "many" means for signals that need no tuning per network.
+const (
+	httpMinAnswered      = 10  // answers needed before a share of them is read
+	httpMissHigh         = 0.5 // share of misses (404, 403, ...) that marks enumeration
+	httpMissMedium       = 0.25
+	httpMissNote         = 0.1
+	httpWordlistPrefixes = 3  // distinct enumeration-list paths that mark a wordlist
+	httpManyInjections   = 10 // injection requests that are high on their own
+	httpManyHosts        = 20 // distinct Host values to one server that mark vhost fuzzing
+	httpBruteHigh        = 20 // credential attempts for a high brute force
+	httpBruteMedium      = 10
+	httpMinCredentials   = 3 // distinct credentials below which attempts are one client retrying
+)
+
 // Findings judges every (source, server) pair.
 //
-// Severity, most telling first:
-//   - a scanner user agent: high (technique scanner_user_agent);
-//   - RequestThreshold requests or PathThreshold unique paths: medium
-//     (directory_bruteforce); many requests repeating fewer than
-//     PathThreshold paths (at least two requests a path), under 10% of
-//     them 404 and none on the enumeration list, stay
-//     medium but with low confidence (high_request_volume: polling looks
-//     like that); high when at least half of the answered
-//     requests answered 404 (10 answers at least) or when 3 or more
-//     distinct enumeration paths of the list were asked for. A pair that
-//     looks like a browser loading pages (most requests carry a Referer,
-//     under 10% of answers are 404, no enumeration path) is left alone;
-//   - injection markers in URIs (sql_injection, path_traversal, xss):
-//     medium even for one request from a browser user agent, since a
-//     normal client never sends them; high when a traversal's answer held
-//     /etc/passwd lines. A 200 answer to an injection is not taken as
+// Each signal gives its own reading and the pair's finding is the worst
+// one (severity, then confidence; on a tie the first technique below):
+//   - credential_bruteforce: requests carrying credentials (an
+//     Authorization header, a POST with a password field or to a login
+//     path) answered 401/403 or all with the same page while the
+//     credentials change: high from 20 attempts with at least 10
+//     failures making half the answers, medium from 10 with 5;
+//   - vhost_fuzzing: 20 or more distinct Host values to one server over
+//     few paths, mostly answered 404/400/421: high; the same with found
+//     answers is a low note (a proxy or a CDN edge can see that);
+//   - scanner_user_agent: a scanning tool's user agent: high;
+//   - sql_injection, path_traversal, xss: injection markers in URIs are
+//     evidence on their own: 10 or more such requests are high whatever
+//     the user agent and however few the paths (high confidence when one
+//     marker was unambiguous), fewer are medium; high when a traversal's
+//     answer held /etc/passwd lines. A 200 answer is not taken as
 //     success: applications answer 200 with an error page;
-//   - a 200 answer to a sensitive path (/.env, /.git/config, backups, ...)
-//     raises any of the above to high and is named in the summary; on its
-//     own, for the clearly secret paths, it is a medium finding
-//     (sensitive_file_exposure).
+//   - directory_bruteforce: PathThreshold unique paths with half the
+//     answers misses (404, 403, 400, 410, 421), or with 3 distinct
+//     enumeration-list paths that missed: high; a quarter misses, or the
+//     wordlist paths alone: medium. The rate does not matter: a slow
+//     enumeration with a browser's user agent is judged the same;
+//   - sensitive_file_exposure: a 200 answer to a clearly secret path
+//     (/.env, /.git/config, ...) on its own: medium. Any 200 to a
+//     sensitive path raises a medium finding to high;
+//   - high_request_volume: volume with nothing hostile (RequestThreshold
+//     requests or PathThreshold paths, with some misses or no answers to
+//     judge by) is a low, low-confidence note. Health checks, polling and
+//     crawling (few paths, or many found pages, answered 2xx/3xx) give
+//     nothing.
+//
+// Every reading uses the exact counters, never the capped samples.
 func (h *httpDetector) Findings(cfg Config, _ *Capture) []report.Finding {
 	var out []report.Finding
 	for _, pr := range h.order {
@@ -44,54 +70,130 @@ func (h *httpDetector) Findings(cfg Config, _ *Capture) []report.Finding {
 	return out
 }
 
-func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
-	volume := s.Requests >= int64(cfg.RequestThreshold) || s.UniquePaths >= int64(cfg.PathThreshold)
-	share404 := s.Status404Share()
-	high404 := s.Answered >= 10 && share404 >= 0.5
-	manyEnum := s.EnumerationPrefixes >= 3
-	if volume && len(s.Scanners) == 0 && !high404 && s.EnumerationRequests == 0 &&
-		s.WithReferer*2 > s.Requests && share404 < 0.1 {
-		volume = false // a browser loading pages and their resources
+// httpReading is what one signal says of a pair.
+type httpReading struct {
+	technique  string
+	severity   report.Severity
+	confidence report.Confidence
+}
+
+// missShare is the share of answered requests that missed, and whether
+// enough were answered to read it.
+func missShare(s *HTTPClientStats) (float64, bool) {
+	if s.Answered < httpMinAnswered {
+		return 0, false
 	}
-	injections := s.SQLInjection + s.PathTraversal + s.XSS
-	strongExposed := false
-	for _, p := range s.ExposedPaths {
-		if _, strong := sensitivePath([]byte(strings.ToLower(p))); strong {
-			strongExposed = true
+	var n int64
+	for code, c := range s.Status {
+		if isMiss(code) {
+			n += c
 		}
 	}
+	return float64(n) / float64(s.Answered), true
+}
+
+// httpReadings returns every signal's reading of s, in the order ties are
+// broken.
+func httpReadings(cfg HTTPConfig, s *HTTPClientStats) []httpReading {
+	var rs []httpReading
+	add := func(t string, sev report.Severity, conf report.Confidence) {
+		rs = append(rs, httpReading{t, sev, conf})
+	}
+	miss, answered := missShare(s)
+
+	if r, ok := credentialReading(s); ok {
+		rs = append(rs, r)
+	}
+	if s.DistinctHosts >= httpManyHosts && s.UniquePaths*4 <= s.DistinctHosts {
+		switch {
+		case answered && miss >= httpMissHigh:
+			add("vhost_fuzzing", report.SeverityHigh, report.ConfidenceHigh)
+		case !answered:
+			add("vhost_fuzzing", report.SeverityMedium, report.ConfidenceMedium)
+		default:
+			add("vhost_fuzzing", report.SeverityLow, report.ConfidenceLow)
+		}
+	}
+	if len(s.Scanners) > 0 {
+		add("scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh)
+	}
+	if injections := s.SQLInjection + s.PathTraversal + s.XSS; injections > 0 {
+		r := httpReading{injectionTechnique(s), report.SeverityMedium, report.ConfidenceMedium}
+		if injections >= httpManyInjections {
+			r.severity = report.SeverityHigh
+		}
+		if s.StrongInjection > 0 || s.PasswdLeaks > 0 {
+			r.confidence = report.ConfidenceHigh
+		}
+		if s.PasswdLeaks > 0 {
+			r.severity = report.SeverityHigh
+		}
+		rs = append(rs, r)
+	}
+	manyPaths := s.UniquePaths >= int64(cfg.PathThreshold)
+	wordlist := s.EnumerationPrefixes >= httpWordlistPrefixes && s.EnumerationMisses >= httpWordlistPrefixes
+	switch {
+	case manyPaths && (answered && miss >= httpMissHigh || wordlist):
+		add("directory_bruteforce", report.SeverityHigh, report.ConfidenceHigh)
+	case wordlist, manyPaths && answered && miss >= httpMissMedium,
+		manyPaths && s.EnumerationPrefixes >= httpWordlistPrefixes:
+		add("directory_bruteforce", report.SeverityMedium, report.ConfidenceMedium)
+	case manyPaths && (!answered || miss >= httpMissNote),
+		s.Requests >= int64(cfg.RequestThreshold) && answered && miss >= httpMissHigh:
+		// Volume, and a little that is off (misses, or no answers to
+		// judge by): a note, never a verdict.
+		add("high_request_volume", report.SeverityLow, report.ConfidenceLow)
+	}
+	if s.StrongExposedRequests > 0 {
+		add("sensitive_file_exposure", report.SeverityMedium, report.ConfidenceMedium)
+	}
+	return rs
+}
+
+// credentialReading judges the credential attempts of a pair.
+func credentialReading(s *HTTPClientStats) (httpReading, bool) {
+	failures := s.CredentialFailures
+	if s.DistinctCredentials >= httpMinCredentials && s.RepeatedAnswer*5 >= s.CredentialAnswered*4 &&
+		s.RepeatedAnswerStatus != 401 && s.RepeatedAnswerStatus != 403 {
+		// New credentials each time, one answer to nearly all: the
+		// login form's failure page.
+		failures = max(failures, s.RepeatedAnswer)
+	}
+	switch {
+	case s.CredentialAttempts < httpBruteMedium:
+		return httpReading{}, false
+	case s.DistinctCredentials > 0 && s.DistinctCredentials < httpMinCredentials:
+		// The same credentials again and again: a client or a monitor
+		// retrying, not guessing.
+		return httpReading{}, false
+	case s.CredentialAttempts >= httpBruteHigh && failures >= httpBruteMedium && failures*2 >= s.CredentialAnswered:
+		return httpReading{"credential_bruteforce", report.SeverityHigh, report.ConfidenceHigh}, true
+	case failures >= httpBruteMedium/2 && failures*2 >= s.CredentialAnswered:
+		return httpReading{"credential_bruteforce", report.SeverityMedium, report.ConfidenceMedium}, true
+	}
+	return httpReading{}, false
+}
+
+func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
+	rs := httpReadings(cfg, s)
+	if len(rs) == 0 {
+		return report.Finding{}, false
+	}
+	best := rs[0]
+	for _, r := range rs[1:] {
+		if r.severity.Rank() > best.severity.Rank() ||
+			r.severity == best.severity && r.confidence.Rank() > best.confidence.Rank() {
+			best = r
+		}
+	}
+	if s.ExposedRequests > 0 && best.severity.Rank() >= report.SeverityMedium.Rank() && best.technique != "sensitive_file_exposure" {
+		best.severity = report.SeverityHigh
+	}
+	share404 := s.Status404Share()
 	f := report.Finding{
 		Type: report.AttackHTTPEnumeration, Source: s.Source.String(), Target: s.Server.String(),
 		FirstSeen: s.FirstSeen, LastSeen: s.LastSeen,
-	}
-	switch {
-	case len(s.Scanners) > 0:
-		f.Technique, f.Severity, f.Confidence = "scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh
-	case volume && s.UniquePaths < int64(cfg.PathThreshold) && 2*s.UniquePaths <= s.Requests && share404 < 0.1 && s.EnumerationRequests == 0:
-		// Many requests for few paths, almost all found: a client polling
-		// or reloading, more often than a scan. The volume rule
-		// keeps it medium; the confidence says how little it proves.
-		f.Technique, f.Severity, f.Confidence = "high_request_volume", report.SeverityMedium, report.ConfidenceLow
-	case volume:
-		f.Technique, f.Severity, f.Confidence = "directory_bruteforce", report.SeverityMedium, report.ConfidenceMedium
-		if high404 || manyEnum {
-			f.Severity, f.Confidence = report.SeverityHigh, report.ConfidenceHigh
-		}
-	case injections > 0:
-		f.Technique, f.Severity, f.Confidence = injectionTechnique(s), report.SeverityMedium, report.ConfidenceMedium
-		if s.PasswdLeaks > 0 {
-			f.Severity = report.SeverityHigh
-		}
-		if s.PasswdLeaks > 0 || hasStrongInjection(s) {
-			f.Confidence = report.ConfidenceHigh
-		}
-	case strongExposed:
-		f.Technique, f.Severity, f.Confidence = "sensitive_file_exposure", report.SeverityMedium, report.ConfidenceMedium
-	default:
-		return f, false
-	}
-	if len(s.ExposedPaths) > 0 && f.Technique != "sensitive_file_exposure" {
-		f.Severity = report.SeverityHigh
+		Technique: best.technique, Severity: best.severity, Confidence: best.confidence,
 	}
 	f.Summary = httpSummary(f.Technique, s, share404)
 	f.Counts = map[string]int64{
@@ -105,20 +207,33 @@ func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
 		"status_5xx":           statusClass(s.Status, 5),
 		"enumeration_paths":    s.EnumerationRequests,
 		"enumeration_prefixes": int64(s.EnumerationPrefixes),
+		"enumeration_misses":   s.EnumerationMisses,
 		"scanner_requests":     s.ScannerRequests,
 		"with_referer":         s.WithReferer,
 		"sql_injection":        s.SQLInjection,
 		"path_traversal":       s.PathTraversal,
 		"xss":                  s.XSS,
+		"strong_injection":     s.StrongInjection,
 		"exposed_paths":        int64(len(s.ExposedPaths)),
+		"exposed_requests":     s.ExposedRequests,
 		"passwd_leaks":         s.PasswdLeaks,
 		"distinct_user_agents": int64(len(s.UserAgents)),
+		"distinct_hosts":       s.DistinctHosts,
+	}
+	if s.CredentialAttempts > 0 {
+		f.Counts["credential_attempts"] = s.CredentialAttempts
+		f.Counts["credential_failures"] = s.CredentialFailures
+		f.Counts["distinct_credentials"] = s.DistinctCredentials
+		f.Counts["repeated_answer"] = s.RepeatedAnswer
 	}
 	if s.OtherMethodRequests > 0 {
 		f.Counts["other_method_requests"] = s.OtherMethodRequests
 	}
 	if s.UniquePathsCapped {
 		f.Counts["unique_paths_capped"] = 1
+	}
+	if s.DistinctHostsCapped {
+		f.Counts["distinct_hosts_capped"] = 1
 	}
 	f.Samples = map[string][]string{"paths": s.SamplePaths}
 	var uas, methods, ports []string
@@ -147,16 +262,13 @@ func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
 	if len(s.InjectionURIs) > 0 {
 		f.Samples["injection_uris"] = s.InjectionURIs
 	}
-	return f, true
-}
-
-func hasStrongInjection(s *HTTPClientStats) bool {
-	for _, u := range s.InjectionURIs {
-		if _, strong := injectionKinds(decodeURI(nil, []byte(u))); strong {
-			return true
-		}
+	if f.Technique == "vhost_fuzzing" {
+		f.Samples["hosts"] = s.SampleHosts
 	}
-	return false
+	if len(s.LoginPaths) > 0 {
+		f.Samples["login_paths"] = s.LoginPaths
+	}
+	return f, true
 }
 
 func injectionTechnique(s *HTTPClientStats) string {
@@ -193,8 +305,20 @@ func httpSummary(technique string, s *HTTPClientStats, share404 float64) string 
 		fmt.Fprintf(&b, "%s enumerated paths on %s: %s, %s", s.Source, target,
 			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
 	case "high_request_volume":
-		fmt.Fprintf(&b, "%s sent a high volume of requests to %s: %s for only %s (repeated requests, not path enumeration)", s.Source, target,
+		fmt.Fprintf(&b, "%s sent a high volume of requests to %s: %s, %s, with no scanner, wordlist or injection in them (a note, not an attack)", s.Source, target,
 			plural(int(s.Requests), "request"), plural(int(s.UniquePaths), "unique path"))
+	case "vhost_fuzzing":
+		fmt.Fprintf(&b, "%s fuzzed virtual hosts on %s: %s with %s over %s", s.Source, target,
+			plural(int(s.Requests), "request"), plural(int(s.DistinctHosts), "distinct Host value"), plural(int(s.UniquePaths), "path"))
+	case "credential_bruteforce":
+		fmt.Fprintf(&b, "%s tried to log in to %s by brute force: %s carrying credentials (%s), %d answered 401/403",
+			s.Source, target, plural(int(s.CredentialAttempts), "request"), plural(int(s.DistinctCredentials), "distinct credential"), s.CredentialFailures)
+		if len(s.LoginPaths) > 0 {
+			fmt.Fprintf(&b, ", to %s", strings.Join(head(s.LoginPaths, 3), ", "))
+		}
+		if s.RepeatedAnswer > 0 {
+			fmt.Fprintf(&b, ", %d got the same answer (status %d)", s.RepeatedAnswer, s.RepeatedAnswerStatus)
+		}
 	case "sensitive_file_exposure":
 		fmt.Fprintf(&b, "%s fetched sensitive files from %s: %s", s.Source, target, plural(int(s.Requests), "request"))
 	default:

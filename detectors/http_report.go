@@ -18,6 +18,16 @@ func (pr *httpPair) stats() HTTPClientStats {
 		SamplePaths: slices.Clone(pr.pathSamples), ExposedPaths: slices.Clone(pr.exposed),
 		InjectionURIs:       slices.Clone(pr.injectSamples),
 		OtherMethodRequests: pr.otherMethods, OtherMethods: slices.Clone(pr.otherSamples),
+		StrongInjection: pr.strongInject, EnumerationMisses: pr.enumMiss,
+		ExposedRequests: pr.exposedReqs, StrongExposedRequests: pr.strongExposed,
+		DistinctHosts: int64(len(pr.hostSet)), DistinctHostsCapped: pr.hostsCapped, SampleHosts: slices.Clone(pr.hostSamples),
+	}
+	if cr := pr.cred; cr != nil {
+		s.CredentialAttempts, s.CredentialFailures, s.CredentialAnswered = cr.attempts, cr.failures, cr.answeredN
+		s.DistinctCredentials = int64(len(cr.distinct))
+		sig, n := cr.repeated()
+		s.RepeatedAnswer, s.RepeatedAnswerStatus = n, sig.status
+		s.LoginPaths = slices.Clone(cr.paths)
 	}
 	for _, a := range pr.agentOrder {
 		s.UserAgents = append(s.UserAgents, HTTPAgentCount{UserAgent: a.ua, Requests: a.count, Scanner: a.tool})
@@ -26,7 +36,7 @@ func (pr *httpPair) stats() HTTPClientStats {
 	if s.Ports == nil {
 		s.Ports = []uint16{}
 	}
-	for _, l := range []*[]string{&s.OtherMethods, &s.Scanners, &s.SamplePaths, &s.ExposedPaths, &s.InjectionURIs} {
+	for _, l := range []*[]string{&s.OtherMethods, &s.Scanners, &s.SamplePaths, &s.ExposedPaths, &s.InjectionURIs, &s.SampleHosts, &s.LoginPaths} {
 		if *l == nil {
 			*l = []string{}
 		}
