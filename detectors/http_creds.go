@@ -3,6 +3,8 @@ package detectors
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
+	"strings"
 )
 
 // Login brute force is judged on what each attempt carried and how it was
@@ -143,24 +145,48 @@ func loginPath(lowerPath []byte) bool {
 }
 
 // passwordField reports whether a request body holds a password field:
-// "pass", "pwd" (password, passwd, j_password, ...) ending a form field
-// name before '=', or a JSON key before ':'.
+// a form field name or a JSON key such as password, passwd, pass, pwd,
+// j_password or new_password, before '=' or ':'. Words that merely hold
+// the letters (compass, bypass_cache) do not count.
 func passwordField(b []byte) bool {
 	for _, key := range []string{"pass", "pwd"} {
-		for rest := b; ; {
-			i := indexFold(rest, key)
+		for off := 0; ; {
+			i := indexFold(b[off:], key)
 			if i < 0 {
 				break
 			}
-			rest = rest[i+len(key):]
-			j := 0
-			for j < len(rest) && j < 8 && isWordByte(rest[j]) {
+			at := off + i
+			off = at + len(key)
+			if !fieldStart(b[:at]) {
+				continue
+			}
+			j := off
+			for j < len(b) && j-off < 8 && isWordByte(b[j]) && b[j] != '_' {
 				j++
 			}
-			tail := rest[j:]
+			if key == "pass" && !slices.Contains([]string{"", "word", "wd", "wrd", "phrase"}, strings.ToLower(string(b[off:j]))) ||
+				key == "pwd" && j != off {
+				continue
+			}
+			tail := b[j:]
 			if len(tail) > 0 && tail[0] == '=' || bytes.HasPrefix(tail, []byte(`":`)) || bytes.HasPrefix(tail, []byte(`" :`)) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// fieldStart reports whether a password key after before starts a field
+// name, or ends one that names whose password it is (user_pass,
+// newpassword, j_password).
+func fieldStart(before []byte) bool {
+	if len(before) == 0 || !isWordByte(before[len(before)-1]) || before[len(before)-1] == '_' {
+		return true
+	}
+	for _, p := range []string{"user", "new", "old", "login", "confirm", "current", "admin"} {
+		if n := len(before) - len(p); n >= 0 && asciiEqualFold(before[n:], p) && (n == 0 || !isWordByte(before[n-1]) || before[n-1] == '_') {
+			return true
 		}
 	}
 	return false

@@ -46,12 +46,15 @@ const (
 //     success: applications answer 200 with an error page;
 //   - directory_bruteforce: PathThreshold unique paths with half the
 //     answers misses (404, 403, 400, 410, 421), or with 3 distinct
-//     enumeration-list paths that missed: high; a quarter misses, or the
-//     wordlist paths alone: medium. The rate does not matter: a slow
-//     enumeration with a browser's user agent is judged the same;
+//     enumeration-list paths that missed: high; a quarter misses, or 3
+//     enumeration-list paths that missed however few the paths: medium.
+//     The rate does not matter: a slow enumeration with a browser's user
+//     agent is judged the same. Found enumeration-list pages without
+//     misses are what a crawl of a WordPress site fetches: a note;
 //   - sensitive_file_exposure: a 200 answer to a clearly secret path
-//     (/.env, /.git/config, ...) on its own: medium. Any 200 to a
-//     sensitive path raises a medium finding to high;
+//     (/.env, /.git/config, ...) on its own: medium; high when secrets
+//     answered twice or more, or after probing 3 enumeration-list paths.
+//     Any 200 to a sensitive path raises another medium finding to high;
 //   - high_request_volume: volume with nothing hostile (RequestThreshold
 //     requests or PathThreshold paths, with some misses or no answers to
 //     judge by) is a low, low-confidence note. Health checks, polling and
@@ -135,16 +138,21 @@ func httpReadings(cfg HTTPConfig, s *HTTPClientStats) []httpReading {
 	switch {
 	case manyPaths && (answered && miss >= httpMissHigh || wordlist):
 		add("directory_bruteforce", report.SeverityHigh, report.ConfidenceHigh)
-	case wordlist, manyPaths && answered && miss >= httpMissMedium,
-		manyPaths && s.EnumerationPrefixes >= httpWordlistPrefixes:
+	case wordlist, manyPaths && answered && miss >= httpMissMedium:
 		add("directory_bruteforce", report.SeverityMedium, report.ConfidenceMedium)
-	case manyPaths && (!answered || miss >= httpMissNote),
+	case manyPaths && (!answered || miss >= httpMissNote || s.EnumerationPrefixes >= httpWordlistPrefixes),
 		s.Requests >= int64(cfg.RequestThreshold) && answered && miss >= httpMissHigh:
 		// Volume, and a little that is off (misses, or no answers to
 		// judge by): a note, never a verdict.
 		add("high_request_volume", report.SeverityLow, report.ConfidenceLow)
 	}
-	if s.StrongExposedRequests > 0 {
+	switch {
+	case s.StrongExposedRequests > 0 && s.EnumerationPrefixes >= httpWordlistPrefixes:
+		// Probing the list and getting secrets back.
+		add("sensitive_file_exposure", report.SeverityHigh, report.ConfidenceHigh)
+	case s.StrongExposedRequests > 1:
+		add("sensitive_file_exposure", report.SeverityHigh, report.ConfidenceMedium)
+	case s.StrongExposedRequests > 0:
 		add("sensitive_file_exposure", report.SeverityMedium, report.ConfidenceMedium)
 	}
 	return rs

@@ -34,6 +34,19 @@ var injectionMarkers = []injectionMarker{
 	{"updatexml(", injSQL, true},
 	{"load_file(", injSQL, true},
 	{"into outfile", injSQL, true},
+	{"pg_sleep(", injSQL, true},
+	{"dbms_pipe.", injSQL, true},
+	{"case when", injSQL, true},
+	{"concat(0x", injSQL, true},
+	{"xmltype(", injSQL, true},
+	{"@@version", injSQL, true},
+	{";select ", injSQL, true},
+	{"; select ", injSQL, true},
+	{"select (case", injSQL, true},
+	{"select count(*) from", injSQL, true},
+	{"chr(", injSQL, false},
+	{"char(", injSQL, false},
+	{"order by ", injSQL, false},
 	{"../", injTraversal, false},
 	{"..\\", injTraversal, false},
 	{"/etc/passwd", injTraversal, true},
@@ -68,7 +81,68 @@ func injectionKinds(decoded []byte) (kinds int, strong bool) {
 			strong = strong || m.strong
 		}
 	}
+	if !strong && sqlTautology(decoded) {
+		kinds |= injSQL
+		strong = true
+	}
 	return kinds, strong
+}
+
+// sqlTautology reports whether a decoded URI holds a boolean test spliced
+// into a query: "and" or "or", then a number or a quoted string compared
+// with another ("AND 5184=7831", "' AND 'PQQr'='PQQr", ") OR (1=1").
+// Text in a query string ("rock and roll", "a=1&b=2") does not match.
+func sqlTautology(decoded []byte) bool {
+	for rest := decoded; ; {
+		i := bytes.Index(rest, []byte("and "))
+		j := bytes.Index(rest, []byte("or "))
+		n := 4
+		if i < 0 || j >= 0 && j < i {
+			i, n = j, 3
+		}
+		if i < 0 {
+			return false
+		}
+		// The keyword must stand alone: after a space, a quote or a
+		// bracket, not inside a word ("brand ", "for ").
+		if i > 0 {
+			if c := decoded[len(decoded)-len(rest)+i-1]; c != ' ' && c != '\'' && c != '"' && c != ')' {
+				rest = rest[i+n:]
+				continue
+			}
+		}
+		rest = rest[i+n:]
+		t := bytes.TrimLeft(rest, " (")
+		a, ok := sqlOperand(t)
+		if !ok || len(t) == len(a) || t[len(a)] != '=' {
+			continue
+		}
+		if _, ok := sqlOperand(t[len(a)+1:]); ok {
+			return true
+		}
+	}
+}
+
+// sqlOperand reads a number or a quoted word at the start of b.
+func sqlOperand(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	if q := b[0]; q == '\'' || q == '"' {
+		k := 1
+		for k < len(b) && k < 64 && isWordByte(b[k]) {
+			k++
+		}
+		if k < len(b) && b[k] == q {
+			return b[:k+1], true
+		}
+		return nil, false
+	}
+	k := 0
+	for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+		k++
+	}
+	return b[:k], k > 0
 }
 
 // enumerationPrefixes are paths scanners and brute-forcers try, lower
