@@ -156,8 +156,10 @@ type httpPair struct {
 	agents        map[string]*httpAgent
 	agentOrder    []*httpAgent
 	tools         []string
-	hosts         map[string]string // interned Host values, for the kept requests
-	hostSet       map[uint64]struct{}
+	hosts         map[string]string   // interned Host values, for the kept requests
+	host0         uint64              // the first Host value's hash
+	hostN         int64               // distinct Host values
+	hostSet       map[uint64]struct{} // the others, from the second
 	hostsCapped   bool
 	hostSamples   []string
 	paths         map[uint64]struct{}
@@ -427,6 +429,30 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	}
 }
 
+// addHost counts a Host value by its hash and reports whether it was new.
+// Nearly every pair names one host: the set is made at the second.
+func (pr *httpPair) addHost(hv uint64) bool {
+	switch {
+	case pr.hostN == 0:
+		pr.host0, pr.hostN = hv, 1
+		return true
+	case hv == pr.host0:
+		return false
+	case pr.hostSet == nil:
+		pr.hostSet = make(map[uint64]struct{}, 8)
+	}
+	if _, seen := pr.hostSet[hv]; seen {
+		return false
+	}
+	if len(pr.hostSet)+1 >= httpMaxHostSet {
+		pr.hostsCapped = true
+		return false
+	}
+	pr.hostSet[hv] = struct{}{}
+	pr.hostN++
+	return true
+}
+
 // host counts the Host header of the current request and records it.
 func (h *httpDetector) host(c *httpConn, v []byte) {
 	pr := c.cur.pair
@@ -434,19 +460,8 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 		return
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
-	hv := maphash.Bytes(h.seed, h.scratch)
-	if _, seen := pr.hostSet[hv]; !seen {
-		switch {
-		case pr.hostSet == nil:
-			pr.hostSet = map[uint64]struct{}{hv: {}}
-		case len(pr.hostSet) < httpMaxHostSet:
-			pr.hostSet[hv] = struct{}{}
-		default:
-			pr.hostsCapped = true
-		}
-		if !pr.hostsCapped && len(pr.hostSamples) < httpMaxSamples {
-			pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
-		}
+	if pr.addHost(maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
+		pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
 	}
 	if c.cur.rec < 0 {
 		return

@@ -20,7 +20,7 @@ func (pr *httpPair) stats() HTTPClientStats {
 		OtherMethodRequests: pr.otherMethods, OtherMethods: slices.Clone(pr.otherSamples),
 		StrongInjection: pr.strongInject, EnumerationMisses: pr.enumMiss,
 		ExposedRequests: pr.exposedReqs, StrongExposedRequests: pr.strongExposed,
-		DistinctHosts: int64(len(pr.hostSet)), DistinctHostsCapped: pr.hostsCapped, SampleHosts: slices.Clone(pr.hostSamples),
+		DistinctHosts: pr.hostN, DistinctHostsCapped: pr.hostsCapped, SampleHosts: slices.Clone(pr.hostSamples),
 	}
 	if cr := pr.cred; cr != nil {
 		s.CredentialAttempts, s.CredentialFailures, s.CredentialAnswered = cr.attempts, cr.failures, cr.answeredN
