@@ -108,11 +108,13 @@ type HTTPClientStats struct {
 	CredentialFailures int64 `json:"credential_failures"`
 	CredentialAnswered int64 `json:"credential_answered"`
 	// DistinctCredentials counts distinct Authorization values and login
-	// bodies seen (0 when none could be read); RepeatedAnswer is how many
+	// bodies seen (0 when none could be read); PasswordBodies the attempts
+	// whose body held a password field. RepeatedAnswer is how many
 	// answered attempts got the most common answer (status and length):
 	// a login form answering each wrong password with the same page.
 	// RepeatedAnswerStatus is that answer's status code.
 	DistinctCredentials  int64    `json:"distinct_credentials"`
+	PasswordBodies       int64    `json:"password_bodies"`
 	RepeatedAnswer       int64    `json:"repeated_answer"`
 	RepeatedAnswerStatus int      `json:"repeated_answer_status"`
 	LoginPaths           []string `json:"login_paths"`

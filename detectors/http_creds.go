@@ -25,6 +25,7 @@ type httpAnswerSig struct {
 // httpCreds accumulates the credential attempts of one (source, server).
 type httpCreds struct {
 	attempts, failures, answeredN int64
+	passwords                     int64 // attempts whose body held a password field
 	distinct                      map[uint64]struct{}
 	distinctCapped                bool
 	answers                       map[httpAnswerSig]int64 // at most httpMaxMethods signatures
@@ -92,8 +93,14 @@ func (cr *httpCreds) repeated() (httpAnswerSig, int64) {
 }
 
 // credential handles an Authorization header of the current request.
+// Only Basic and Digest carry a guessable password: NTLM and Negotiate
+// answer their first leg with 401 by design, and a bearer token is issued,
+// not guessed.
 func (h *httpDetector) credential(c *httpConn, v []byte) {
 	if c.cur.pair == nil || c.cur.other {
+		return
+	}
+	if !hasPrefixFold(v, "basic ") && !hasPrefixFold(v, "digest ") {
 		return
 	}
 	cr := c.cur.pair.creds()
@@ -107,10 +114,14 @@ func (h *httpDetector) credential(c *httpConn, v []byte) {
 func (h *httpDetector) requestBody(c *httpConn, b []byte) {
 	c.bodyCheck = false
 	b = b[:min(len(b), httpCredBody)]
-	if !c.cur.cred && !passwordField(b) {
+	password := passwordField(b)
+	if !c.cur.cred && !password {
 		return
 	}
 	cr := c.cur.pair.creds()
+	if password {
+		cr.passwords++
+	}
 	cr.material(h.seed, b)
 	h.markCred(c, cr, nil)
 }
@@ -146,9 +157,13 @@ func loginPath(lowerPath []byte) bool {
 
 // passwordField reports whether a request body holds a password field:
 // a form field name or a JSON key such as password, passwd, pass, pwd,
-// j_password or new_password, before '=' or ':'. Words that merely hold
-// the letters (compass, bypass_cache) do not count.
+// j_password or new_password, before '=' or ':', or is a WordPress
+// XML-RPC login call. Words that merely hold the letters (compass,
+// bypass_cache) do not count.
 func passwordField(b []byte) bool {
+	if indexFold(b, "wp.getusersblogs") >= 0 {
+		return true
+	}
 	for _, key := range []string{"pass", "pwd"} {
 		for off := 0; ; {
 			i := indexFold(b[off:], key)
@@ -190,6 +205,10 @@ func fieldStart(before []byte) bool {
 		}
 	}
 	return false
+}
+
+func hasPrefixFold(b []byte, s string) bool {
+	return len(b) >= len(s) && asciiEqualFold(b[:len(s)], s)
 }
 
 func isWordByte(c byte) bool {

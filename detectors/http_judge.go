@@ -162,9 +162,11 @@ func httpReadings(cfg HTTPConfig, s *HTTPClientStats) []httpReading {
 func credentialReading(s *HTTPClientStats) (httpReading, bool) {
 	failures := s.CredentialFailures
 	if s.DistinctCredentials >= httpMinCredentials && s.RepeatedAnswer*5 >= s.CredentialAnswered*4 &&
-		s.RepeatedAnswerStatus != 401 && s.RepeatedAnswerStatus != 403 {
-		// New credentials each time, one answer to nearly all: the
-		// login form's failure page.
+		s.PasswordBodies*5 >= s.CredentialAttempts*4 && s.RepeatedAnswerStatus != 401 && s.RepeatedAnswerStatus != 403 {
+		// New passwords each time, one answer to nearly all: the
+		// login form's failure page. (A client refreshing a token
+		// also sends a new body each time and gets the same answer,
+		// but its body holds no password.)
 		failures = max(failures, s.RepeatedAnswer)
 	}
 	switch {

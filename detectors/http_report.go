@@ -24,7 +24,7 @@ func (pr *httpPair) stats() HTTPClientStats {
 	}
 	if cr := pr.cred; cr != nil {
 		s.CredentialAttempts, s.CredentialFailures, s.CredentialAnswered = cr.attempts, cr.failures, cr.answeredN
-		s.DistinctCredentials = int64(len(cr.distinct))
+		s.DistinctCredentials, s.PasswordBodies = int64(len(cr.distinct)), cr.passwords
 		sig, n := cr.repeated()
 		s.RepeatedAnswer, s.RepeatedAnswerStatus = n, sig.status
 		s.LoginPaths = slices.Clone(cr.paths)
