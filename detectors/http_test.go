@@ -189,6 +189,10 @@ func TestHTTPRecorded(t *testing.T) {
 			fs := findingsOf(a.Findings, report.AttackHTTPEnumeration)
 			for _, f := range fs {
 				gotF = append(gotF, want{f.Source, f.Target, f.Technique, f.Severity})
+				// Every POST of a login brute force carried a guess.
+				if f.Technique == "credential_bruteforce" && f.Counts["credential_attempts"] != h.Methods["POST"] {
+					t.Errorf("credential attempts %d, tshark counted %d POSTs", f.Counts["credential_attempts"], h.Methods["POST"])
+				}
 				if slices.Contains(f.Samples["exposed_paths"], "/.env") && !strings.Contains(f.Summary, "/.env answered 200: something leaked") {
 					t.Errorf("summary %q does not call out the leak", f.Summary)
 				}
@@ -201,7 +205,8 @@ func TestHTTPRecorded(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"http_gobuster.pcap", "http_ffuf.pcap", "http_sqlmap.pcap", "benign_browse.pcap", "http_injection_ua.pcap"} {
+	for _, name := range []string{"http_gobuster.pcap", "http_ffuf.pcap", "http_sqlmap.pcap", "benign_browse.pcap", "http_injection_ua.pcap",
+		"http_bruteforce.pcap", "http_sqlmap_random_agent.pcap"} {
 		if !checked[name] {
 			t.Errorf("ground truth has no http measurements for %s", name)
 		}
