@@ -308,6 +308,11 @@ func TestHTTPAnyPort(t *testing.T) {
 			if got := fs[0].Samples["ports"]; !slices.Equal(got, []string{fmt.Sprint(port)}) || fs[0].Counts["status_404"] != 40 {
 				t.Errorf("ports %q, 404s %d", got, fs[0].Counts["status_404"])
 			}
+			// 80 segments start a request or a response (the
+			// handshake and ACKs carry none).
+			if n := a.Summary.Protocols["http"]; n != 80 {
+				t.Errorf("summary counts %d HTTP packets, want 80", n)
+			}
 		})
 	}
 }
