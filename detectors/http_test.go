@@ -96,6 +96,9 @@ func TestHTTPCorpusAttacks(t *testing.T) {
 var recordedExposed = map[string][]string{
 	"http_gobuster.pcap": {"/.env"},
 	"http_ffuf.pcap":     {"/.env"},
+	// gobuster's wordlist again, slowly and on port 4444.
+	"http_lowrate_browser.pcap": {"/.env"},
+	"http_odd_port.pcap":        {"/.env"},
 }
 
 // TestHTTPRecorded runs the captures of the real tools recorded in
@@ -206,7 +209,8 @@ func TestHTTPRecorded(t *testing.T) {
 		})
 	}
 	for _, name := range []string{"http_gobuster.pcap", "http_ffuf.pcap", "http_sqlmap.pcap", "benign_browse.pcap", "http_injection_ua.pcap",
-		"http_bruteforce.pcap", "http_sqlmap_random_agent.pcap"} {
+		"http_bruteforce.pcap", "http_sqlmap_random_agent.pcap", "http_vhost_fuzz.pcap", "http_lowrate_browser.pcap", "http_odd_port.pcap",
+		"benign_healthcheck.pcap", "benign_crawler.pcap"} {
 		if !checked[name] {
 			t.Errorf("ground truth has no http measurements for %s", name)
 		}
