@@ -37,7 +37,9 @@ const (
 //   - vhost_fuzzing: 20 or more distinct Host values to one server over
 //     few paths, mostly answered 404/400/421: high; the same with found
 //     answers is a low note (a proxy or a CDN edge can see that);
-//   - scanner_user_agent: a scanning tool's user agent: high;
+//   - scanner_user_agent: a scanning tool's user agent: high; fewer
+//     than 10 requests from nmap's scripts, masscan or zgrab (service
+//     detection, internet-wide surveys) are a low note;
 //   - sql_injection, path_traversal, xss: injection markers in URIs are
 //     evidence on their own: 10 or more such requests are high whatever
 //     the user agent and however few the paths (high confidence when one
@@ -118,7 +120,14 @@ func httpReadings(cfg HTTPConfig, s *HTTPClientStats) []httpReading {
 		}
 	}
 	if len(s.Scanners) > 0 {
-		add("scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh)
+		if surveyOnly(s) {
+			// nmap's service detection, or an internet-wide survey,
+			// fetching a few pages: the port scan finding carries the
+			// story, this is a note.
+			add("scanner_user_agent", report.SeverityLow, report.ConfidenceLow)
+		} else {
+			add("scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh)
+		}
 	}
 	if injections := s.SQLInjection + s.PathTraversal + s.XSS; injections > 0 {
 		r := httpReading{injectionTechnique(s), report.SeverityMedium, report.ConfidenceMedium}
@@ -156,6 +165,29 @@ func httpReadings(cfg HTTPConfig, s *HTTPClientStats) []httpReading {
 		add("sensitive_file_exposure", report.SeverityMedium, report.ConfidenceMedium)
 	}
 	return rs
+}
+
+// surveyTools are scanners whose user agent also comes from port
+// scanners' service detection and internet-wide surveys: a few requests
+// with them are reconnaissance of what runs, not an attack on the site.
+var surveyTools = []string{"Nmap Scripting Engine", "masscan", "zgrab"}
+
+// httpSurveyRequests is how many requests with survey tools' user agents
+// stay a note.
+const httpSurveyRequests = 10
+
+// surveyOnly reports whether every scanner of s is a survey tool and they
+// sent fewer than httpSurveyRequests requests.
+func surveyOnly(s *HTTPClientStats) bool {
+	if s.ScannerRequests >= httpSurveyRequests {
+		return false
+	}
+	for _, t := range s.Scanners {
+		if !slices.Contains(surveyTools, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // credentialReading judges the credential attempts of a pair.
