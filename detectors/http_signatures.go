@@ -69,7 +69,7 @@ func injectionKinds(decoded []byte) (kinds int, strong bool) {
 	// Every marker holds one of these bytes (or, like xp_cmdshell and
 	// information_schema, never comes without one): most URIs are
 	// cleared by one scan.
-	if bytes.IndexAny(decoded, injectionBytes) < 0 {
+	if !bytes.ContainsAny(decoded, injectionBytes) {
 		return 0, false
 	}
 	for _, m := range injectionMarkers {
