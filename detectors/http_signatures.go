@@ -123,7 +123,8 @@ func sqlTautology(decoded []byte) bool {
 	}
 }
 
-// sqlOperand reads a number or a quoted word at the start of b.
+// sqlOperand reads a number or a quoted word at the start of b; the
+// closing quote may be missing.
 func sqlOperand(b []byte) ([]byte, bool) {
 	if len(b) == 0 {
 		return nil, false
@@ -136,7 +137,9 @@ func sqlOperand(b []byte) ([]byte, bool) {
 		if k < len(b) && b[k] == q {
 			return b[:k+1], true
 		}
-		return nil, false
+		// The injected quote is often closed by the application's own
+		// ("1' AND '1'='1").
+		return b[:k], k > 1
 	}
 	k := 0
 	for k < len(b) && b[k] >= '0' && b[k] <= '9' {

@@ -675,6 +675,8 @@ func TestInjectionKinds(t *testing.T) {
 		{"/item.php?id=(SELECT%20(CASE%20WHEN%20(5560=3328)%20THEN%201%20ELSE%200%20END))", injSQL, true},
 		{"/item.php?id=1%20ORDER%20BY%201--%20FyQb", injSQL, false},
 		{"/search?q=rock+and+roll&page=2", 0, false},
+		{"/products.php?id=1%27%20AND%20%271%27=%271", injSQL, true},
+		{"/p?name=o%27brien+and+%27x", 0, false},
 		{"/search?q=salt+and+1=1+pepper", injSQL, true},
 		{"/list?brand=10&color=or", 0, false},
 		{"/a?x=hand+1=1", 0, false},
