@@ -29,14 +29,17 @@ const (
 //
 // Each signal gives its own reading and the pair's finding is the worst
 // one (severity, then confidence; on a tie the first technique below):
-//   - credential_bruteforce: requests carrying credentials (an
-//     Authorization header, a POST with a password field or to a login
-//     path) answered 401/403 or all with the same page while the
-//     credentials change: high from 20 attempts with at least 10
-//     failures making half the answers, medium from 10 with 5;
+//   - credential_bruteforce: requests carrying credentials (a Basic or
+//     Digest Authorization header, a POST with a password field or to a
+//     login path) answered 401/403, or nearly all with the same page
+//     while the passwords change: high from 20 attempts with at least 10
+//     failures making half the answers, medium from 10 with 5. The same
+//     credentials again and again (a monitor, a client retrying) are not
+//     guessing;
 //   - vhost_fuzzing: 20 or more distinct Host values to one server over
-//     few paths, mostly answered 404/400/421: high; the same with found
-//     answers is a low note (a proxy or a CDN edge can see that);
+//     a quarter as many paths or fewer, mostly answered 404/400/421:
+//     high; unanswered: medium; with found answers a low note (a proxy
+//     or a CDN edge can see that);
 //   - scanner_user_agent: a scanning tool's user agent: high; fewer
 //     than 10 requests from nmap's scripts, masscan or zgrab (service
 //     detection, internet-wide surveys) are a low note;
