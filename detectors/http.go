@@ -354,6 +354,16 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *Packet) {
 		req.cred = true
 		pr.creds().attempt(path)
 	}
+	if q := bytes.IndexByte(uri, '?'); q >= 0 && passwordField(uri[q+1:]) {
+		// A login form sent with GET: the password is in the query.
+		cr := pr.creds()
+		if !req.cred {
+			req.cred = true
+			cr.attempt(path)
+		}
+		cr.passwords++
+		cr.material(h.seed, uri[q+1:])
+	}
 
 	if h.reqs.n < h.maxRequests {
 		req.rec = int32(h.reqs.n)

@@ -131,13 +131,18 @@ type loginRun struct {
 	auth   func(i int) string
 	answer func(i int) string
 	split  bool // the body in a segment of its own, after the headers
+	query  func(i int) string
 }
 
 func (r loginRun) write(t *testing.T) string {
 	s := newHTTPSynth(t)
 	for i := range r.n {
 		c := s.conn(fmt.Sprintf("10.66.0.10:%d", 41000+i), "10.66.0.20:80")
-		hdr := r.method + " " + r.path + " HTTP/1.1\r\nHost: 10.66.0.20\r\nUser-Agent: " + r.ua + "\r\n"
+		target := r.path
+		if r.query != nil {
+			target += "?" + r.query(i)
+		}
+		hdr := r.method + " " + target + " HTTP/1.1\r\nHost: 10.66.0.20\r\nUser-Agent: " + r.ua + "\r\n"
 		if r.auth != nil {
 			hdr += "Authorization: " + r.auth(i) + "\r\n"
 		}
@@ -187,6 +192,12 @@ func TestHTTPCredentialBruteforce(t *testing.T) {
 			auth:   func(i int) string { return fmt.Sprintf("Basic YWRtaW46cGFzcw%03d", i) },
 			answer: answer401},
 			"credential_bruteforce", report.SeverityHigh, 25, 25},
+		{"a login form sent with GET, the same password each time", loginRun{n: 30, method: "GET", path: "/dvwa/vulnerabilities/brute/", ua: httpUA,
+			query: func(int) string { return "username=admin&password=x&Login=Login" }, answer: answerPage},
+			"", "", 30, 1},
+		{"a login form sent with GET, guessed", loginRun{n: 30, method: "GET", path: "/dvwa/vulnerabilities/brute/", ua: httpUA,
+			query: func(i int) string { return fmt.Sprintf("username=admin&password=g%d&Login=Login", i) }, answer: answerPage},
+			"credential_bruteforce", report.SeverityHigh, 30, 30},
 		{"12 failed logins", loginRun{n: 12, method: "POST", path: "/signin", ua: httpUA, body: guess, answer: answer401},
 			"credential_bruteforce", report.SeverityMedium, 12, 12},
 		{"a monitor logging in with one account", loginRun{n: 40, method: "POST", path: "/login", ua: "curl/8.5.0",
