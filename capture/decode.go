@@ -331,8 +331,10 @@ func (d *decoder) decodeApp(p *Packet) {
 		if len(msg) >= 12 && d.dns.DecodeFromBytes(msg, gopacket.NilDecodeFeedback) == nil {
 			p.Layers |= LayerDNS
 			p.DNS = &d.dns
+			return
 		}
-		return
+		// TCP on a DNS port that is not DNS (HTTP or SSH on 53 to pass
+		// a firewall) is recognised by its content like any other.
 	}
 	if p.Layers&LayerTCP == 0 {
 		return

@@ -2,19 +2,12 @@ package detectors
 
 import (
 	"bytes"
-	"cmp"
-	"fmt"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"hash/maphash"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/agents-of-shield/reconpcap/capture"
-	"github.com/agents-of-shield/reconpcap/internal/humanize"
-	"github.com/agents-of-shield/reconpcap/report"
 )
 
 // Bounds of what the HTTP detector keeps per (source, server).
@@ -27,6 +20,8 @@ const (
 	httpMaxKeptURI    = 2 << 10 // a kept request's URI is cut here
 	httpMaxKeptAgent  = 512     // a kept request's user agent is cut here
 	httpMaxSampleText = 200     // a sample string is cut here
+	httpMaxHostSet    = 4096    // distinct Host values counted exactly; beyond, a lower bound
+	httpMaxCredSet    = 4096    // distinct credentials counted exactly; beyond, a lower bound
 )
 
 // HTTPRequest is one request as the pass read it, for listing.
@@ -88,8 +83,42 @@ type HTTPClientStats struct {
 	SQLInjection        int64 `json:"sql_injection"`
 	PathTraversal       int64 `json:"path_traversal"`
 	XSS                 int64 `json:"xss"`
+	// StrongInjection counts the requests among them that carried an
+	// unambiguous marker (UNION SELECT, a tautology, <script, ...).
+	StrongInjection int64 `json:"strong_injection"`
 	// PasswdLeaks counts traversal answers that held /etc/passwd lines.
 	PasswdLeaks int64 `json:"passwd_leaks"`
+	// EnumerationMisses counts requests for enumeration paths answered
+	// 400, 403, 404, 410 or 421: a wordlist probing what is not there.
+	EnumerationMisses int64 `json:"enumeration_misses"`
+	// ExposedRequests counts GET requests for sensitive paths answered
+	// 200; StrongExposedRequests those for clearly secret paths (/.env,
+	// /.git/config, ...). ExposedPaths names the first of them.
+	ExposedRequests       int64 `json:"exposed_requests"`
+	StrongExposedRequests int64 `json:"strong_exposed_requests"`
+	// DistinctHosts counts distinct Host header values (a lower bound
+	// when DistinctHostsCapped); SampleHosts names the first 20.
+	DistinctHosts       int64    `json:"distinct_hosts"`
+	DistinctHostsCapped bool     `json:"distinct_hosts_capped,omitempty"`
+	SampleHosts         []string `json:"sample_hosts"`
+	// CredentialAttempts counts requests that carried credentials: an
+	// Authorization header, a POST whose form or JSON body has a password
+	// field, or a POST to a login path. CredentialFailures counts those
+	// answered 401 or 403; CredentialAnswered those answered at all.
+	CredentialAttempts int64 `json:"credential_attempts"`
+	CredentialFailures int64 `json:"credential_failures"`
+	CredentialAnswered int64 `json:"credential_answered"`
+	// DistinctCredentials counts distinct Authorization values and login
+	// bodies seen (0 when none could be read); PasswordBodies the attempts
+	// whose body held a password field. RepeatedAnswer is how many
+	// answered attempts got the most common answer (status and length):
+	// a login form answering each wrong password with the same page.
+	// RepeatedAnswerStatus is that answer's status code.
+	DistinctCredentials  int64    `json:"distinct_credentials"`
+	PasswordBodies       int64    `json:"password_bodies"`
+	RepeatedAnswer       int64    `json:"repeated_answer"`
+	RepeatedAnswerStatus int      `json:"repeated_answer_status"`
+	LoginPaths           []string `json:"login_paths"`
 	// OtherMethodRequests counts request lines whose method is not an
 	// HTTP method (scanners probe with made-up ones, such as nmap's
 	// XFOC); they are not in Requests. OtherMethods names them.
@@ -130,7 +159,12 @@ type httpPair struct {
 	agents        map[string]*httpAgent
 	agentOrder    []*httpAgent
 	tools         []string
-	hosts         map[string]string // interned Host values
+	hosts         map[string]string   // interned Host values, for the kept requests
+	host0         uint64              // the first Host value's hash
+	hostN         int64               // distinct Host values
+	hostSet       map[uint64]struct{} // the others, from the second
+	hostsCapped   bool
+	hostSamples   []string
 	paths         map[uint64]struct{}
 	pathsCapped   bool
 	pathSamples   []string
@@ -145,10 +179,13 @@ type httpPair struct {
 	answered      int64
 	status        map[int]int64
 	exposed       []string
-	strongExposed int
+	exposedReqs   int64
+	strongExposed int64
+	enumMiss      int64
 	passwdLeaks   int64
-	otherMethods  int64    // request lines with a method outside httpMethods
-	otherSamples  []string // those methods
+	cred          *httpCreds // nil until a request carries credentials
+	otherMethods  int64      // request lines with a method outside httpMethods
+	otherSamples  []string   // those methods
 }
 
 // httpDetector finds HTTP enumeration, scanner user agents and injection
@@ -280,7 +317,10 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 	if i := enumerationIndex(h.scratch2); i >= 0 {
 		pr.enumReqs++
 		pr.enumMask |= 1 << i
+		req.enum = true
 	}
+	c.nextID++
+	req.id = c.nextID
 	// Only a GET answered 200 hands the file out: a 200 to a PUT or a
 	// POST is an upload or a form that worked.
 	if sensitive, strong := sensitivePath(h.scratch2); sensitive && m == "GET" {
@@ -309,6 +349,21 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 		if len(pr.injectSamples) < httpMaxSamples {
 			pr.injectSamples = append(pr.injectSamples, cut(uri, httpMaxSampleText))
 		}
+	}
+
+	if m == "POST" && loginPath(h.scratch2) {
+		req.cred = true
+		pr.creds().attempt(path)
+	}
+	if q := bytes.IndexByte(uri, '?'); q >= 0 && passwordField(uri[q+1:]) {
+		// A login form sent with GET: the password is in the query.
+		cr := pr.creds()
+		if !req.cred {
+			req.cred = true
+			cr.attempt(path)
+		}
+		cr.passwords++
+		cr.material(h.seed, uri[q+1:])
 	}
 
 	if h.reqs.n < h.maxRequests {
@@ -387,10 +442,41 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	}
 }
 
-// host records the Host header of the current request.
+// addHost counts a Host value by its hash and reports whether it was new.
+// Nearly every pair names one host: the set is made at the second.
+func (pr *httpPair) addHost(hv uint64) bool {
+	switch {
+	case pr.hostN == 0:
+		pr.host0, pr.hostN = hv, 1
+		return true
+	case hv == pr.host0:
+		return false
+	case pr.hostSet == nil:
+		pr.hostSet = make(map[uint64]struct{}, 8)
+	}
+	if _, seen := pr.hostSet[hv]; seen {
+		return false
+	}
+	if len(pr.hostSet)+1 >= httpMaxHostSet {
+		pr.hostsCapped = true
+		return false
+	}
+	pr.hostSet[hv] = struct{}{}
+	pr.hostN++
+	return true
+}
+
+// host counts the Host header of the current request and records it.
 func (h *httpDetector) host(c *httpConn, v []byte) {
 	pr := c.cur.pair
-	if pr == nil || c.cur.rec < 0 {
+	if pr == nil || c.cur.other {
+		return
+	}
+	h.scratch = appendLower(h.scratch[:0], v)
+	if pr.addHost(maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
+		pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
+	}
+	if c.cur.rec < 0 {
 		return
 	}
 	s, ok := pr.hosts[string(v)]
@@ -414,13 +500,20 @@ func (h *httpDetector) response(req pendingReq, code int) {
 	if req.rec >= 0 {
 		h.reqs.at(req.rec).Status = code
 	}
+	if req.enum && isMiss(code) {
+		pr.enumMiss++
+	}
+	if req.cred {
+		pr.creds().answered(code)
+	}
 	if req.sensitive && code == 200 {
 		path, strong := strings.CutPrefix(req.path, "!")
+		pr.exposedReqs++
+		if strong {
+			pr.strongExposed++
+		}
 		if !slices.Contains(pr.exposed, path) && len(pr.exposed) < httpMaxSamples {
 			pr.exposed = append(pr.exposed, path)
-			if strong {
-				pr.strongExposed++
-			}
 		}
 	}
 }
@@ -499,580 +592,4 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return c - '0'
-}
-
-// Injection kinds, a bit each.
-const (
-	injSQL = 1 << iota
-	injTraversal
-	injXSS
-)
-
-// injectionMarker is a substring of a decoded, lower-cased URI. Strong
-// markers are unambiguous on their own; weak ones ("../", a NUL byte)
-// can come from a sloppy client.
-type injectionMarker struct {
-	s      string
-	kind   int
-	strong bool
-}
-
-var injectionMarkers = []injectionMarker{
-	{"union select", injSQL, true},
-	{"union all select", injSQL, true},
-	{"union distinct select", injSQL, true},
-	{"' or '", injSQL, true},
-	{"' or 1=1", injSQL, true},
-	{"or 1=1", injSQL, false},
-	{"xp_cmdshell", injSQL, true},
-	{"sleep(", injSQL, false},
-	{"benchmark(", injSQL, true},
-	{"waitfor delay", injSQL, true},
-	{"information_schema", injSQL, true},
-	{"extractvalue(", injSQL, true},
-	{"updatexml(", injSQL, true},
-	{"load_file(", injSQL, true},
-	{"into outfile", injSQL, true},
-	{"../", injTraversal, false},
-	{"..\\", injTraversal, false},
-	{"/etc/passwd", injTraversal, true},
-	{"/etc/shadow", injTraversal, true},
-	{"win.ini", injTraversal, true},
-	{"\x00", injTraversal, false},
-	{"<script", injXSS, true},
-	{"javascript:", injXSS, true},
-	{"onerror=", injXSS, true},
-	{"onload=", injXSS, true},
-	{"<svg", injXSS, true},
-	{"<iframe", injXSS, true},
-}
-
-const injectionBytes = " '(.\\<:=\x00"
-
-// injectionKinds returns the injection kinds a decoded URI carries, and
-// whether one marker was strong.
-func injectionKinds(decoded []byte) (kinds int, strong bool) {
-	// Every marker holds one of these bytes (or, like xp_cmdshell and
-	// information_schema, never comes without one): most URIs are
-	// cleared by one scan.
-	if bytes.IndexAny(decoded, injectionBytes) < 0 {
-		return 0, false
-	}
-	for _, m := range injectionMarkers {
-		if kinds&m.kind != 0 && (strong || !m.strong) {
-			continue
-		}
-		if bytes.Contains(decoded, []byte(m.s)) {
-			kinds |= m.kind
-			strong = strong || m.strong
-		}
-	}
-	return kinds, strong
-}
-
-// enumerationPrefixes are paths scanners and brute-forcers try, lower
-// case, matched as prefixes of the lower-cased path. At most 64 (one bit
-// each in httpPair.enumMask).
-var enumerationPrefixes = []string{
-	"/.env", "/.git", "/.svn", "/.hg/", "/.bzr", "/.ds_store", "/.aws", "/.ssh", "/.htaccess", "/.htpasswd",
-	"/.idea", "/.vscode", "/.docker", "/.bash_history", "/admin", "/backup", "/phpmyadmin", "/pma/", "/myadmin",
-	"/wp-admin", "/wp-login.php", "/wp-config", "/xmlrpc.php", "/server-status", "/server-info", "/config.php",
-	"/configuration.php", "/web.config", "/cgi-bin/", "/actuator", "/console", "/manager/html", "/jmx-console",
-	"/_vti_bin", "/_vti_pvt", "/_vti_inf", "/hnap1", "/etc/passwd", "/phpinfo.php", "/info.php", "/debug",
-	"/id_rsa", "/dump.sql", "/db.sql", "/database.sql", "/shell", "/install.php", "/setup.php", "/sdk",
-	"/solr/admin", "/owa/", "/autodiscover/autodiscover.xml", "/boaform", "/vendor/phpunit",
-}
-
-// enumerationBySecond lists, for each second byte of a path, the
-// indexes of the enumeration prefixes that start with it, so a path is
-// compared with a handful of prefixes, not all of them.
-var enumerationBySecond = func() (idx [256][]int) {
-	for i, p := range enumerationPrefixes {
-		idx[p[1]] = append(idx[p[1]], i)
-	}
-	return idx
-}()
-
-func enumerationIndex(lowerPath []byte) int {
-	if len(lowerPath) < 2 {
-		return -1
-	}
-	for _, i := range enumerationBySecond[lowerPath[1]] {
-		if bytes.HasPrefix(lowerPath, []byte(enumerationPrefixes[i])) {
-			return i
-		}
-	}
-	return -1
-}
-
-// sensitivePaths are paths whose 200 answer leaks something. Strong ones
-// are a finding on their own; the others (server-status, phpinfo) are
-// often fetched on purpose by monitoring and only add to another finding.
-var sensitivePaths = []struct {
-	prefix string
-	strong bool
-}{
-	{"/.env", true}, {"/.git/config", true}, {"/.git/head", true}, {"/.git/index", true}, {"/.git/logs", true},
-	{"/.aws/credentials", true}, {"/.aws/config", true}, {"/.htpasswd", true}, {"/.ssh/", true},
-	{"/.svn/entries", true}, {"/.svn/wc.db", true}, {"/.hg/hgrc", true}, {"/.bash_history", true},
-	{"/.docker/config.json", true}, {"/wp-config.php.", true}, {"/etc/passwd", true}, {"/web.config", true},
-	{"/actuator/env", true}, {"/actuator/heapdump", true}, {"/id_rsa", true},
-	{"/server-status", false}, {"/server-info", false}, {"/phpinfo.php", false}, {"/.ds_store", false},
-}
-
-// backupSuffixes name backup copies of files; an archive counts when its
-// name says backup. A 200 answer to one raises a finding but is none on
-// its own: downloading a dump or an archive can be what the site is for.
-var backupSuffixes = []string{".bak", ".old", ".orig", ".swp", ".sql", ".sql.gz", "~", ".save", ".backup"}
-var archiveSuffixes = []string{".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar"}
-
-var sensitiveBySecond = func() (idx [256][]int) {
-	for i, p := range sensitivePaths {
-		idx[p.prefix[1]] = append(idx[p.prefix[1]], i)
-	}
-	return idx
-}()
-
-func sensitivePath(lowerPath []byte) (sensitive, strong bool) {
-	if len(lowerPath) < 2 {
-		return false, false
-	}
-	for _, i := range sensitiveBySecond[lowerPath[1]] {
-		if bytes.HasPrefix(lowerPath, []byte(sensitivePaths[i].prefix)) {
-			return true, sensitivePaths[i].strong
-		}
-	}
-	for _, s := range backupSuffixes {
-		if bytes.HasSuffix(lowerPath, []byte(s)) {
-			return true, false
-		}
-	}
-	if bytes.Contains(lowerPath, []byte("backup")) {
-		for _, s := range archiveSuffixes {
-			if bytes.HasSuffix(lowerPath, []byte(s)) {
-				return true, false
-			}
-		}
-	}
-	return false, false
-}
-
-// scannerAgents maps a lower-case substring of a user agent to the tool
-// it names. Order matters where one needle holds another (dirbuster
-// before dirb). Clients that are not scanners (curl, wget,
-// python-requests, python-httpx, Go-http-client, browsers) are absent on
-// purpose.
-var scannerAgents = []struct{ needle, tool string }{
-	{"nmap scripting engine", "Nmap Scripting Engine"},
-	{"sqlmap", "sqlmap"},
-	{"nikto", "Nikto"},
-	{"gobuster", "gobuster"},
-	{"dirbuster", "DirBuster"},
-	{"dirsearch", "dirsearch"},
-	{"dirb", "dirb"},
-	{"fuzz faster u fool", "ffuf"},
-	{"ffuf", "ffuf"},
-	{"wfuzz", "wfuzz"},
-	{"feroxbuster", "feroxbuster"},
-	{"nuclei", "nuclei"},
-	{"projectdiscovery", "projectdiscovery"},
-	{"masscan", "masscan"},
-	{"zgrab", "zgrab"},
-	{"wpscan", "WPScan"},
-	{"whatweb", "WhatWeb"},
-	{"acunetix", "Acunetix"},
-	{"netsparker", "Netsparker"},
-	{"nessus", "Nessus"},
-	{"openvas", "OpenVAS"},
-	{"arachni", "Arachni"},
-	{"skipfish", "skipfish"},
-	{"w3af", "w3af"},
-	{"(hydra)", "Hydra"},
-	{"thc-hydra", "Hydra"},
-	{"burpcollaborator", "Burp Collaborator"},
-	{"commix", "commix"},
-	{"jaeles", "jaeles"},
-	{"katana", "katana"},
-	{"gospider", "gospider"},
-	{"joomscan", "JoomScan"},
-	{"droopescan", "droopescan"},
-	{"zmeu", "ZmEu"},
-	{"jorgee", "Jorgee"},
-	{"morfeus", "Morfeus"},
-	{"havij", "Havij"},
-	{"xsstrike", "XSStrike"},
-	{"qualys", "Qualys"},
-}
-
-// ScannerTool names the scanning tool a User-Agent value belongs to, or
-// returns "" for ordinary clients (browsers, curl, wget, python-requests,
-// Go-http-client, ...). Matching is a case-insensitive substring test.
-func ScannerTool(ua string) string {
-	b := []byte(ua)
-	for _, s := range scannerAgents {
-		if containsFold(b, s.needle) {
-			return s.tool
-		}
-	}
-	return ""
-}
-
-// stats copies a pair's state into its exported form.
-func (pr *httpPair) stats() HTTPClientStats {
-	s := HTTPClientStats{
-		Source: pr.src, Server: pr.dst, Ports: slices.Clone(pr.ports), FirstSeen: pr.first, LastSeen: pr.last,
-		Requests: pr.requests, UniquePaths: int64(len(pr.paths)), UniquePathsCapped: pr.pathsCapped,
-		Methods: maps(pr.methods), Scanners: slices.Clone(pr.tools), ScannerRequests: pr.scannerReqs,
-		WithReferer: pr.referers, Answered: pr.answered, Status: maps(pr.status),
-		EnumerationRequests: pr.enumReqs, EnumerationPrefixes: popcount(pr.enumMask),
-		SQLInjection: pr.sqli, PathTraversal: pr.trav, XSS: pr.xss, PasswdLeaks: pr.passwdLeaks,
-		SamplePaths: slices.Clone(pr.pathSamples), ExposedPaths: slices.Clone(pr.exposed),
-		InjectionURIs:       slices.Clone(pr.injectSamples),
-		OtherMethodRequests: pr.otherMethods, OtherMethods: slices.Clone(pr.otherSamples),
-	}
-	for _, a := range pr.agentOrder {
-		s.UserAgents = append(s.UserAgents, HTTPAgentCount{UserAgent: a.ua, Requests: a.count, Scanner: a.tool})
-	}
-	slices.SortStableFunc(s.UserAgents, func(x, y HTTPAgentCount) int { return cmp.Compare(y.Requests, x.Requests) })
-	if s.Ports == nil {
-		s.Ports = []uint16{}
-	}
-	for _, l := range []*[]string{&s.OtherMethods, &s.Scanners, &s.SamplePaths, &s.ExposedPaths, &s.InjectionURIs} {
-		if *l == nil {
-			*l = []string{}
-		}
-	}
-	if s.UserAgents == nil {
-		s.UserAgents = []HTTPAgentCount{}
-	}
-	return s
-}
-
-func maps[K comparable, V any](m map[K]V) map[K]V {
-	out := make(map[K]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func popcount(x uint64) int {
-	n := 0
-	for ; x != 0; x &= x - 1 {
-		n++
-	}
-	return n
-}
-
-// Findings judges every (source, server) pair.
-//
-// Severity, most telling first:
-//   - a scanner user agent: high (technique scanner_user_agent);
-//   - RequestThreshold requests or PathThreshold unique paths: medium
-//     (directory_bruteforce); many requests repeating fewer than
-//     PathThreshold paths (at least two requests a path), under 10% of
-//     them 404 and none on the enumeration list, stay
-//     medium but with low confidence (high_request_volume: polling looks
-//     like that); high when at least half of the answered
-//     requests answered 404 (10 answers at least) or when 3 or more
-//     distinct enumeration paths of the list were asked for. A pair that
-//     looks like a browser loading pages (most requests carry a Referer,
-//     under 10% of answers are 404, no enumeration path) is left alone;
-//   - injection markers in URIs (sql_injection, path_traversal, xss):
-//     medium even for one request from a browser user agent, since a
-//     normal client never sends them; high when a traversal's answer held
-//     /etc/passwd lines. A 200 answer to an injection is not taken as
-//     success: applications answer 200 with an error page;
-//   - a 200 answer to a sensitive path (/.env, /.git/config, backups, ...)
-//     raises any of the above to high and is named in the summary; on its
-//     own, for the clearly secret paths, it is a medium finding
-//     (sensitive_file_exposure).
-func (h *httpDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding {
-	var out []report.Finding
-	for _, pr := range h.order {
-		s := pr.stats()
-		if f, ok := judgeHTTP(cfg.HTTP, &s); ok {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
-	volume := s.Requests >= int64(cfg.RequestThreshold) || s.UniquePaths >= int64(cfg.PathThreshold)
-	share404 := s.Status404Share()
-	high404 := s.Answered >= 10 && share404 >= 0.5
-	manyEnum := s.EnumerationPrefixes >= 3
-	if volume && len(s.Scanners) == 0 && !high404 && s.EnumerationRequests == 0 &&
-		s.WithReferer*2 > s.Requests && share404 < 0.1 {
-		volume = false // a browser loading pages and their resources
-	}
-	injections := s.SQLInjection + s.PathTraversal + s.XSS
-	strongExposed := false
-	for _, p := range s.ExposedPaths {
-		if _, strong := sensitivePath([]byte(strings.ToLower(p))); strong {
-			strongExposed = true
-		}
-	}
-	f := report.Finding{
-		Type: report.AttackHTTPEnumeration, Source: s.Source.String(), Target: s.Server.String(),
-		FirstSeen: s.FirstSeen, LastSeen: s.LastSeen,
-	}
-	switch {
-	case len(s.Scanners) > 0:
-		f.Technique, f.Severity, f.Confidence = "scanner_user_agent", report.SeverityHigh, report.ConfidenceHigh
-	case volume && s.UniquePaths < int64(cfg.PathThreshold) && 2*s.UniquePaths <= s.Requests && share404 < 0.1 && s.EnumerationRequests == 0:
-		// Many requests for few paths, almost all found: a client polling
-		// or reloading, more often than a scan. The issue's volume rule
-		// keeps it medium; the confidence says how little it proves.
-		f.Technique, f.Severity, f.Confidence = "high_request_volume", report.SeverityMedium, report.ConfidenceLow
-	case volume:
-		f.Technique, f.Severity, f.Confidence = "directory_bruteforce", report.SeverityMedium, report.ConfidenceMedium
-		if high404 || manyEnum {
-			f.Severity, f.Confidence = report.SeverityHigh, report.ConfidenceHigh
-		}
-	case injections > 0:
-		f.Technique, f.Severity, f.Confidence = injectionTechnique(s), report.SeverityMedium, report.ConfidenceMedium
-		if s.PasswdLeaks > 0 {
-			f.Severity = report.SeverityHigh
-		}
-		if s.PasswdLeaks > 0 || hasStrongInjection(s) {
-			f.Confidence = report.ConfidenceHigh
-		}
-	case strongExposed:
-		f.Technique, f.Severity, f.Confidence = "sensitive_file_exposure", report.SeverityMedium, report.ConfidenceMedium
-	default:
-		return f, false
-	}
-	if len(s.ExposedPaths) > 0 && f.Technique != "sensitive_file_exposure" {
-		f.Severity = report.SeverityHigh
-	}
-	f.Summary = httpSummary(f.Technique, s, share404)
-	f.Counts = map[string]int64{
-		"requests":             s.Requests,
-		"unique_paths":         s.UniquePaths,
-		"answered":             s.Answered,
-		"status_2xx":           statusClass(s.Status, 2),
-		"status_3xx":           statusClass(s.Status, 3),
-		"status_4xx":           statusClass(s.Status, 4),
-		"status_404":           s.Status[404],
-		"status_5xx":           statusClass(s.Status, 5),
-		"enumeration_paths":    s.EnumerationRequests,
-		"enumeration_prefixes": int64(s.EnumerationPrefixes),
-		"scanner_requests":     s.ScannerRequests,
-		"with_referer":         s.WithReferer,
-		"sql_injection":        s.SQLInjection,
-		"path_traversal":       s.PathTraversal,
-		"xss":                  s.XSS,
-		"exposed_paths":        int64(len(s.ExposedPaths)),
-		"passwd_leaks":         s.PasswdLeaks,
-		"distinct_user_agents": int64(len(s.UserAgents)),
-	}
-	if s.OtherMethodRequests > 0 {
-		f.Counts["other_method_requests"] = s.OtherMethodRequests
-	}
-	if s.UniquePathsCapped {
-		f.Counts["unique_paths_capped"] = 1
-	}
-	f.Samples = map[string][]string{"paths": s.SamplePaths}
-	var uas, methods, ports []string
-	for _, a := range s.UserAgents {
-		uas = append(uas, cut([]byte(a.UserAgent), httpMaxSampleText))
-	}
-	for m := range s.Methods {
-		methods = append(methods, m)
-	}
-	slices.Sort(methods)
-	for _, p := range s.Ports {
-		ports = append(ports, strconv.Itoa(int(p)))
-	}
-	f.Samples["user_agents"] = head(uas, httpMaxSamples)
-	f.Samples["methods"] = methods
-	f.Samples["ports"] = ports
-	if len(s.OtherMethods) > 0 {
-		f.Samples["other_methods"] = s.OtherMethods
-	}
-	if len(s.Scanners) > 0 {
-		f.Samples["scanners"] = s.Scanners
-	}
-	if len(s.ExposedPaths) > 0 {
-		f.Samples["exposed_paths"] = s.ExposedPaths
-	}
-	if len(s.InjectionURIs) > 0 {
-		f.Samples["injection_uris"] = s.InjectionURIs
-	}
-	return f, true
-}
-
-func hasStrongInjection(s *HTTPClientStats) bool {
-	for _, u := range s.InjectionURIs {
-		if _, strong := injectionKinds(decodeURI(nil, []byte(u))); strong {
-			return true
-		}
-	}
-	return false
-}
-
-func injectionTechnique(s *HTTPClientStats) string {
-	switch {
-	case s.SQLInjection >= s.PathTraversal && s.SQLInjection >= s.XSS:
-		return "sql_injection"
-	case s.PathTraversal >= s.XSS:
-		return "path_traversal"
-	}
-	return "xss"
-}
-
-func statusClass(m map[int]int64, class int) int64 {
-	var n int64
-	for code, c := range m {
-		if code/100 == class {
-			n += c
-		}
-	}
-	return n
-}
-
-func httpSummary(technique string, s *HTTPClientStats, share404 float64) string {
-	var b strings.Builder
-	target := s.Server.String()
-	if len(s.Ports) == 1 {
-		target = netip.AddrPortFrom(s.Server, s.Ports[0]).String()
-	}
-	switch technique {
-	case "scanner_user_agent":
-		fmt.Fprintf(&b, "%s scanned the web server %s with %s (user agent): %s, %s",
-			s.Source, target, strings.Join(s.Scanners, ", "), humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
-	case "directory_bruteforce":
-		fmt.Fprintf(&b, "%s enumerated paths on %s: %s, %s", s.Source, target,
-			humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
-	case "high_request_volume":
-		fmt.Fprintf(&b, "%s sent a high volume of requests to %s: %s for only %s (repeated requests, not path enumeration)", s.Source, target,
-			humanize.Count(int(s.Requests), "request"), humanize.Count(int(s.UniquePaths), "unique path"))
-	case "sensitive_file_exposure":
-		fmt.Fprintf(&b, "%s fetched sensitive files from %s: %s", s.Source, target, humanize.Count(int(s.Requests), "request"))
-	default:
-		fmt.Fprintf(&b, "%s sent injection attempts to %s: %s", s.Source, target, humanize.Count(int(s.Requests), "request"))
-	}
-	switch {
-	case s.Status[404] > 0:
-		fmt.Fprintf(&b, "; %d of %d answered 404 (%.0f%%)", s.Status[404], s.Answered, share404*100)
-	case s.Answered > 0:
-		fmt.Fprintf(&b, "; %d answered, none 404", s.Answered)
-	default:
-		b.WriteString("; no responses in the capture")
-	}
-	if s.EnumerationRequests > 0 {
-		fmt.Fprintf(&b, "; %s for known enumeration paths", humanize.Count(int(s.EnumerationRequests), "request"))
-	}
-	var inj []string
-	for _, k := range []struct {
-		n    int64
-		name string
-	}{{s.SQLInjection, "SQL injection"}, {s.PathTraversal, "path traversal"}, {s.XSS, "XSS"}} {
-		if k.n > 0 {
-			inj = append(inj, fmt.Sprintf("%d %s", k.n, k.name))
-		}
-	}
-	if len(inj) > 0 {
-		fmt.Fprintf(&b, "; injection attempts: %s", strings.Join(inj, ", "))
-	}
-	if s.PasswdLeaks > 0 {
-		b.WriteString("; an answer held /etc/passwd lines: the traversal worked")
-	}
-	if len(s.ExposedPaths) > 0 {
-		fmt.Fprintf(&b, " and %s answered 200: something leaked", strings.Join(head(s.ExposedPaths, 3), ", "))
-	}
-	return b.String()
-}
-
-// httpDetector finds the HTTP detector among an analysis's detectors.
-func (a *Analysis) httpDetector() *httpDetector {
-	for _, d := range a.detectors {
-		if h, ok := d.(*httpDetector); ok {
-			return h
-		}
-	}
-	return nil
-}
-
-// HTTPRequests returns every kept request in capture order (at most
-// Config.HTTP.MaxRequests; HTTPRequestsTruncated says whether more were
-// seen). The slice is built once and shared: do not modify it.
-func (a *Analysis) HTTPRequests() []HTTPRequest {
-	h := a.httpDetector()
-	if h == nil {
-		return nil
-	}
-	return h.reqs.all()
-}
-
-// httpRecords keeps requests in fixed-size chunks, so that a long list
-// grows without copying what it holds.
-type httpRecords struct {
-	chunks [][]HTTPRequest
-	n      int
-	once   sync.Once
-	flat   []HTTPRequest
-}
-
-const httpRecordChunk = 1024
-
-func (r *httpRecords) add(q HTTPRequest) {
-	if r.n%httpRecordChunk == 0 {
-		r.chunks = append(r.chunks, make([]HTTPRequest, 0, httpRecordChunk))
-	}
-	last := &r.chunks[len(r.chunks)-1]
-	*last = append(*last, q)
-	r.n++
-}
-
-// all joins the chunks, once, after the pass (callers may be
-// concurrent).
-func (r *httpRecords) all() []HTTPRequest {
-	r.once.Do(func() {
-		r.flat = make([]HTTPRequest, 0, r.n)
-		for _, c := range r.chunks {
-			r.flat = append(r.flat, c...)
-		}
-	})
-	return r.flat
-}
-
-func (r *httpRecords) at(i int32) *HTTPRequest {
-	return &r.chunks[i/httpRecordChunk][i%httpRecordChunk]
-}
-
-// HTTPRequestsTruncated reports whether requests beyond
-// Config.HTTP.MaxRequests were counted but not kept for listing, and how
-// many.
-func (a *Analysis) HTTPRequestsTruncated() (truncated bool, dropped int64) {
-	n := a.HTTPRequestsDropped()
-	return n > 0, n
-}
-
-// HTTPRequestsDropped is how many requests were counted but not kept for
-// listing, beyond Config.HTTP.MaxRequests.
-func (a *Analysis) HTTPRequestsDropped() int64 {
-	if h := a.httpDetector(); h != nil {
-		return h.dropped
-	}
-	return 0
-}
-
-// HTTPClients returns what each source asked of each server, most
-// requests first.
-func (a *Analysis) HTTPClients() []HTTPClientStats {
-	h := a.httpDetector()
-	if h == nil {
-		return nil
-	}
-	out := make([]HTTPClientStats, 0, len(h.order))
-	for _, pr := range h.order {
-		out = append(out, pr.stats())
-	}
-	slices.SortStableFunc(out, func(x, y HTTPClientStats) int {
-		return cmp.Or(cmp.Compare(y.Requests, x.Requests), x.Source.Compare(y.Source), x.Server.Compare(y.Server))
-	})
-	return out
 }

@@ -69,6 +69,9 @@ type pendingReq struct {
 	path      string    // the path, kept only when sensitive
 	sensitive bool      // the path names a file whose 200 answer is a leak
 	other     bool      // a made-up method: queued for its answer, not counted
+	enum      bool      // the path is on the enumeration list
+	cred      bool      // the request carried credentials
+	id        uint32    // the request's number on its connection
 	pair      *httpPair // the (source, server) the request counts for
 }
 
@@ -83,6 +86,14 @@ type httpConn struct {
 	// content of /etc/passwd (a traversal that worked).
 	passwdCheck *pendingReq
 	checkBuf    pendingReq
+	nextID      uint32
+	// bodyCheck says the current request's body is still to be read for
+	// credentials (its first segment only).
+	bodyCheck bool
+	// answering is the request whose response headers are being read,
+	// when it carried credentials: the answer's length tells a login
+	// form's failure page.
+	answering pendingReq
 }
 
 func (d *httpDir) resync() {
@@ -165,6 +176,9 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 		switch ds.state {
 		case httpBody:
 			n := min(int64(len(data)), ds.bodyLeft)
+			if c.bodyCheck && ds.role == roleRequests {
+				h.requestBody(c, data[:n])
+			}
 			if c.passwdCheck != nil && ds.role == roleResponses && bytes.Contains(data[:n], []byte("root:x:0:0:")) {
 				c.passwdCheck.pair.passwdLeaks++
 				c.passwdCheck = nil
@@ -293,6 +307,7 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *cap
 			ds.resync()
 			return
 		}
+		c.bodyCheck = false
 		if !knownMethod(method) {
 			// Scanners probe with made-up methods (nmap's XFOC);
 			// tshark does not call them requests and neither do the
@@ -314,6 +329,7 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *cap
 			ds.resync()
 		case ds.contentLength > 0:
 			ds.state, ds.bodyLeft = httpBody, ds.contentLength
+			c.bodyCheck = !c.cur.other && c.cur.pair != nil
 		default:
 			ds.state = httpIdle
 		}
@@ -324,6 +340,8 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *cap
 		return
 	}
 	switch {
+	case asciiEqualFold(name, "authorization"):
+		h.credential(c, value)
 	case asciiEqualFold(name, "user-agent"):
 		h.userAgent(c, value)
 	case asciiEqualFold(name, "host"):
@@ -350,6 +368,7 @@ func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *ca
 		ds.state, ds.status = httpHeaders, code
 		ds.contentLength, ds.chunked, ds.noBody = -1, false, code < 200 || code == 204 || code == 304
 		c.passwdCheck = nil
+		c.answering = pendingReq{}
 		if code >= 100 && code < 200 {
 			return // informational: the final answer follows
 		}
@@ -363,6 +382,9 @@ func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *ca
 			ds.noBody = true
 		}
 		h.response(req, code)
+		if req.cred {
+			c.answering = req
+		}
 		if req.traversal && code >= 200 && code < 300 {
 			c.checkBuf = req
 			c.passwdCheck = &c.checkBuf
@@ -370,6 +392,14 @@ func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *ca
 		return
 	}
 	if len(line) == 0 {
+		if c.answering.cred {
+			length := ds.contentLength
+			if ds.noBody {
+				length = 0
+			}
+			c.answering.pair.creds().answer(ds.status, length)
+			c.answering = pendingReq{}
+		}
 		switch {
 		case ds.status == 101:
 			// Switching protocols: what follows is not HTTP/1.

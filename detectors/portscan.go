@@ -2,10 +2,11 @@ package detectors
 
 import (
 	"encoding/binary"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // Port scans and sweeps.

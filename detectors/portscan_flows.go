@@ -2,10 +2,11 @@ package detectors
 
 import (
 	"cmp"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // The probes, from the flows the engine kept.
