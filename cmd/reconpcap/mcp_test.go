@@ -67,6 +67,10 @@ func TestMCPIndicatorFlags(t *testing.T) {
 			break
 		}
 	}
+	// mcp-go handles requests concurrently, so the initialize answer may
+	// come after this one: keep reading, or the server blocks writing it
+	// and never returns.
+	go io.Copy(io.Discard, outR)
 	inW.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("runMCP: %v", err)
