@@ -223,25 +223,25 @@ func recommendations(fs []report.Finding, notes int) []string {
 			if f.Target == report.TargetMultiple {
 				add(fmt.Sprintf("Block or rate-limit %s at the perimeter: it swept many hosts (%s).", f.Source, f.Technique))
 			} else {
-				add(fmt.Sprintf("Block %s at the firewall and review what %s exposes: it probed %d ports.", f.Source, f.Target, f.Counts["distinct_ports"]))
+				add(fmt.Sprintf("Block %s at the firewall and review what %s exposes: it probed %d ports.", f.Source, f.Target, f.Counts[report.CountDistinctPorts]))
 			}
-			if f.Counts["open_ports"] > 0 {
-				add(fmt.Sprintf("Close or firewall the %d ports %s answered on that do not need to be reachable (%s).", f.Counts["open_ports"], f.Target, strings.Join(head(f.Samples["open_ports"], 10), ", ")))
+			if f.Counts[report.CountOpenPorts] > 0 {
+				add(fmt.Sprintf("Close or firewall the %d ports %s answered on that do not need to be reachable (%s).", f.Counts[report.CountOpenPorts], f.Target, strings.Join(head(f.Samples[report.SampleOpenPorts], 10), ", ")))
 			}
 		case report.AttackHTTPEnumeration:
 			add(fmt.Sprintf("Block %s and rate-limit HTTP requests to %s (a WAF rule for scanner user agents and 404 floods).", f.Source, f.Target))
-			if exposed := f.Samples["exposed_paths"]; len(exposed) > 0 {
+			if exposed := f.Samples[report.SampleExposedPaths]; len(exposed) > 0 {
 				add(fmt.Sprintf("Check whether %s served %s to %s; if so remove them from the web root and rotate every secret in them.", f.Target, strings.Join(head(exposed, 5), ", "), f.Source))
 			}
 			if strings.Contains(f.Technique, "injection") || strings.Contains(f.Technique, "traversal") || strings.Contains(f.Technique, "xss") {
 				add(fmt.Sprintf("Review the web application on %s for the injection attempts (%s) and its logs for successful ones.", f.Target, f.Technique))
 			}
 		case report.AttackDataExfiltration:
-			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanize.Bytes(f.Counts["upload_bytes"]), f.Target))
+			add(fmt.Sprintf("Isolate %s and find the process that sent %s to %s; preserve the host for forensics.", f.Source, humanize.Bytes(f.Counts[report.CountUploadBytes]), f.Target))
 			add(fmt.Sprintf("Block %s at the egress firewall and review which data left.", f.Target))
 		case report.AttackDNSTunneling:
 			add(fmt.Sprintf("Isolate %s and investigate the process making the encoded DNS queries.", f.Source))
-			add("Review DNS egress: force clients through the internal resolvers and block or sinkhole the tunnel's domain (" + strings.Join(head(f.Samples["domain"], 1), "") + ").")
+			add("Review DNS egress: force clients through the internal resolvers and block or sinkhole the tunnel's domain (" + strings.Join(head(f.Samples[report.SampleDomain], 1), "") + ").")
 		}
 	}
 	if notes > 0 {

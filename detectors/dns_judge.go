@@ -252,10 +252,10 @@ func (d *dnsDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding 
 				others = append(others, o.pr.client.String())
 			}
 		}
-		f.Counts["clients_flagged"] = int64(len(fl))
-		f.Counts["domain_queries_flagged"] = queries
-		f.Counts["domain_unique_subdomains"] = dom.names.unique()
-		f.Samples["other_clients"] = others
+		f.Counts[report.CountClientsFlagged] = int64(len(fl))
+		f.Counts[report.CountDomainQueriesFlagged] = queries
+		f.Counts[report.CountDomainUniqueSubdomains] = dom.names.unique()
+		f.Samples[report.SampleOtherClients] = others
 		f.Summary += fmt.Sprintf("; %d other clients ask names under %s the same way (%d queries in all, about %d distinct names)",
 			len(fl)-1, dom.name, queries, dom.names.unique())
 		out = append(out, f)
@@ -281,29 +281,29 @@ func (pr *dnsPair) finding(s dnsSignals, v dnsVerdict) report.Finding {
 		summary += "; neither the records nor the answers mark a channel, and the names are not filled with data: CDN, ad and tracking host names look so"
 	}
 	counts := map[string]int64{
-		"queries":             pr.queries,
-		"unique_subdomains":   g.unique(),
-		"max_label_len":       int64(g.maxLabel),
-		"max_name_len":        int64(g.maxNameLen),
-		"mean_label_len_x10":  int64(math.Round(10 * g.meanLabel())),
-		"mean_entropy_x100":   int64(math.Round(100 * g.meanEntropy())),
-		"max_entropy_x100":    int64(math.Round(100 * g.entropyMax)),
-		"encoded_names":       g.encodedNames,
-		"measured_names":      g.measured,
-		"responses":           pr.responses,
-		"nxdomain":            pr.nxdomain,
-		"address_answers":     pr.addrAnswers,
-		"odd_answers":         pr.oddAnswers,
-		"queries_per_minute":  int64(math.Round(s.Rate)),
-		"score":               int64(s.Score),
-		"duration_ms":         pr.last.Sub(pr.first).Milliseconds(),
-		"resolvers":           int64(len(pr.resolvers)),
-		"unique_sampled":      b2i(g.set.sampled()),
-		"data_record_queries": dataRecordQueries(&pr.qtypes),
+		report.CountQueries:           pr.queries,
+		report.CountUniqueSubdomains:  g.unique(),
+		report.CountMaxLabelLen:       int64(g.maxLabel),
+		report.CountMaxNameLen:        int64(g.maxNameLen),
+		report.CountMeanLabelLenX10:   int64(math.Round(10 * g.meanLabel())),
+		report.CountMeanEntropyX100:   int64(math.Round(100 * g.meanEntropy())),
+		report.CountMaxEntropyX100:    int64(math.Round(100 * g.entropyMax)),
+		report.CountEncodedNames:      g.encodedNames,
+		report.CountMeasuredNames:     g.measured,
+		report.CountResponses:         pr.responses,
+		report.CountNXDomain:          pr.nxdomain,
+		report.CountAddressAnswers:    pr.addrAnswers,
+		report.CountOddAnswers:        pr.oddAnswers,
+		report.CountQueriesPerMinute:  int64(math.Round(s.Rate)),
+		report.CountScore:             int64(s.Score),
+		report.CountDurationMs:        pr.last.Sub(pr.first).Milliseconds(),
+		report.CountResolvers:         int64(len(pr.resolvers)),
+		report.CountUniqueSampled:     b2i(g.set.sampled()),
+		report.CountDataRecordQueries: dataRecordQueries(&pr.qtypes),
 	}
 	for i, n := range pr.qtypes {
 		if n > 0 {
-			counts["qtype_"+strings.ToLower(qtNames[i])] = n
+			counts[report.CountQTypePrefix+strings.ToLower(qtNames[i])] = n
 		}
 	}
 	longest := g.longestName
@@ -315,14 +315,14 @@ func (pr *dnsPair) finding(s dnsSignals, v dnsVerdict) report.Finding {
 		res[i] = a.String()
 	}
 	samples := map[string][]string{
-		"domain":       {pr.domain.name},
-		"names":        slices.Clone(pr.samples),
-		"longest_name": {longest},
-		"signals":      slices.Clone(s.Names),
-		"resolvers":    res,
+		report.SampleDomain:      {pr.domain.name},
+		report.SampleNames:       slices.Clone(pr.samples),
+		report.SampleLongestName: {longest},
+		report.SampleSignals:     slices.Clone(s.Names),
+		report.SampleResolvers:   res,
 	}
 	if e := g.encoding(); e != "" {
-		samples["encoding"] = []string{e}
+		samples[report.SampleEncoding] = []string{e}
 	}
 	return report.Finding{
 		Type:       report.AttackDNSTunneling,

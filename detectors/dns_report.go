@@ -158,7 +158,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 		}
 	}
 	for _, f := range d.Findings(cfg, nil) {
-		if dom, ok := d.domains[f.Samples["domain"][0]]; ok {
+		if dom, ok := d.domains[f.Samples[report.SampleDomain][0]]; ok {
 			flagged[dom.index] = true
 		}
 	}

@@ -131,16 +131,16 @@ func (t *dripTracker) findings(ec ExfilConfig, reported map[addrPair]bool) []rep
 			FirstSeen:  first.UTC(),
 			LastSeen:   last.UTC(),
 			Counts: map[string]int64{
-				"upload_bytes":     int64(up),
-				"download_bytes":   int64(down),
-				"connections":      int64(len(ds)),
-				"packets":          int64(packets),
-				"active_seconds":   active,
-				"duration_seconds": int64(last.Sub(first) / time.Second),
+				report.CountUploadBytes:     int64(up),
+				report.CountDownloadBytes:   int64(down),
+				report.CountConnections:     int64(len(ds)),
+				report.CountPackets:         int64(packets),
+				report.CountActiveSeconds:   active,
+				report.CountDurationSeconds: int64(last.Sub(first) / time.Second),
 			},
 			Samples: map[string][]string{
-				"ports":       portStrings(ports, exfilSampleMax),
-				"connections": conns,
+				report.SamplePorts:       portStrings(ports, exfilSampleMax),
+				report.SampleConnections: conns,
 			},
 		})
 	}

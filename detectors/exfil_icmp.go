@@ -241,12 +241,12 @@ func (ip *icmpPair) finding(ec ExfilConfig) report.Finding {
 		FirstSeen:  ip.first.UTC(),
 		LastSeen:   ip.last.UTC(),
 		Counts: map[string]int64{
-			"upload_bytes":      ip.reqBytes,
-			"download_bytes":    ip.replyBytes,
-			"echo_requests":     ip.requests,
-			"echo_replies":      ip.replies,
-			"distinct_payloads": int64(len(ip.distinct)),
-			"packets":           ip.requests + ip.replies,
+			report.CountUploadBytes:      ip.reqBytes,
+			report.CountDownloadBytes:    ip.replyBytes,
+			report.CountEchoRequests:     ip.requests,
+			report.CountEchoReplies:      ip.replies,
+			report.CountDistinctPayloads: int64(len(ip.distinct)),
+			report.CountPackets:          ip.requests + ip.replies,
 		},
 	}
 }

@@ -47,23 +47,23 @@ func (p *exfilPair) finding(v exfilVerdict, top []exfilConn) report.Finding {
 		conns[i] = fmt.Sprintf("%s -> %s %d bytes", c.client, c.server, c.upload)
 	}
 	counts := map[string]int64{
-		"upload_bytes":        int64(p.upload),
-		"download_bytes":      int64(p.download),
-		"connections":         p.conns,
-		"upload_connections":  p.upConns,
-		"packets":             int64(p.packets),
-		"destination_clients": int64(v.clients),
+		report.CountUploadBytes:        int64(p.upload),
+		report.CountDownloadBytes:      int64(p.download),
+		report.CountConnections:        p.conns,
+		report.CountUploadConnections:  p.upConns,
+		report.CountPackets:            int64(p.packets),
+		report.CountDestinationClients: int64(v.clients),
 	}
 	if v.peers >= exfilMinPeers {
-		counts["peer_hosts"] = int64(v.peers)
-		counts["peer_p90_upload_bytes"] = int64(v.peerBase)
+		counts[report.CountPeerHosts] = int64(v.peers)
+		counts[report.CountPeerP90UploadBytes] = int64(v.peerBase)
 	}
 	samples := map[string][]string{
-		"ports":       portStrings(ports, exfilSampleMax),
-		"connections": conns,
+		report.SamplePorts:       portStrings(ports, exfilSampleMax),
+		report.SampleConnections: conns,
 	}
 	if len(v.signals) > 0 {
-		samples["signals"] = v.signals
+		samples[report.SampleSignals] = v.signals
 	}
 	return report.Finding{
 		Type:       report.AttackDataExfiltration,

@@ -2,12 +2,13 @@ package detectors
 
 import (
 	"bytes"
-	"github.com/agents-of-shield/reconpcap/capture"
 	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
 )
 
 // Bounds of what the HTTP detector keeps per (source, server).

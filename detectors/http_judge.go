@@ -244,45 +244,45 @@ func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
 	}
 	f.Summary = httpSummary(f.Technique, s, share404)
 	f.Counts = map[string]int64{
-		"requests":             s.Requests,
-		"unique_paths":         s.UniquePaths,
-		"answered":             s.Answered,
-		"status_2xx":           statusClass(s.Status, 2),
-		"status_3xx":           statusClass(s.Status, 3),
-		"status_4xx":           statusClass(s.Status, 4),
-		"status_404":           s.Status[404],
-		"status_5xx":           statusClass(s.Status, 5),
-		"enumeration_paths":    s.EnumerationRequests,
-		"enumeration_prefixes": int64(s.EnumerationPrefixes),
-		"enumeration_misses":   s.EnumerationMisses,
-		"scanner_requests":     s.ScannerRequests,
-		"with_referer":         s.WithReferer,
-		"sql_injection":        s.SQLInjection,
-		"path_traversal":       s.PathTraversal,
-		"xss":                  s.XSS,
-		"strong_injection":     s.StrongInjection,
-		"exposed_paths":        int64(len(s.ExposedPaths)),
-		"exposed_requests":     s.ExposedRequests,
-		"passwd_leaks":         s.PasswdLeaks,
-		"distinct_user_agents": int64(len(s.UserAgents)),
-		"distinct_hosts":       s.DistinctHosts,
+		report.CountRequests:            s.Requests,
+		report.CountUniquePaths:         s.UniquePaths,
+		report.CountAnswered:            s.Answered,
+		report.CountStatus2xx:           statusClass(s.Status, 2),
+		report.CountStatus3xx:           statusClass(s.Status, 3),
+		report.CountStatus4xx:           statusClass(s.Status, 4),
+		report.CountStatus404:           s.Status[404],
+		report.CountStatus5xx:           statusClass(s.Status, 5),
+		report.CountEnumerationPaths:    s.EnumerationRequests,
+		report.CountEnumerationPrefixes: int64(s.EnumerationPrefixes),
+		report.CountEnumerationMisses:   s.EnumerationMisses,
+		report.CountScannerRequests:     s.ScannerRequests,
+		report.CountWithReferer:         s.WithReferer,
+		report.CountSQLInjection:        s.SQLInjection,
+		report.CountPathTraversal:       s.PathTraversal,
+		report.CountXSS:                 s.XSS,
+		report.CountStrongInjection:     s.StrongInjection,
+		report.CountExposedPaths:        int64(len(s.ExposedPaths)),
+		report.CountExposedRequests:     s.ExposedRequests,
+		report.CountPasswdLeaks:         s.PasswdLeaks,
+		report.CountDistinctUserAgents:  int64(len(s.UserAgents)),
+		report.CountDistinctHosts:       s.DistinctHosts,
 	}
 	if s.CredentialAttempts > 0 {
-		f.Counts["credential_attempts"] = s.CredentialAttempts
-		f.Counts["credential_failures"] = s.CredentialFailures
-		f.Counts["distinct_credentials"] = s.DistinctCredentials
-		f.Counts["repeated_answer"] = s.RepeatedAnswer
+		f.Counts[report.CountCredentialAttempts] = s.CredentialAttempts
+		f.Counts[report.CountCredentialFailures] = s.CredentialFailures
+		f.Counts[report.CountDistinctCredentials] = s.DistinctCredentials
+		f.Counts[report.CountRepeatedAnswer] = s.RepeatedAnswer
 	}
 	if s.OtherMethodRequests > 0 {
-		f.Counts["other_method_requests"] = s.OtherMethodRequests
+		f.Counts[report.CountOtherMethodRequests] = s.OtherMethodRequests
 	}
 	if s.UniquePathsCapped {
-		f.Counts["unique_paths_capped"] = 1
+		f.Counts[report.CountUniquePathsCapped] = 1
 	}
 	if s.DistinctHostsCapped {
-		f.Counts["distinct_hosts_capped"] = 1
+		f.Counts[report.CountDistinctHostsCapped] = 1
 	}
-	f.Samples = map[string][]string{"paths": s.SamplePaths}
+	f.Samples = map[string][]string{report.SamplePaths: s.SamplePaths}
 	var uas, methods, ports []string
 	for _, a := range s.UserAgents {
 		uas = append(uas, cut([]byte(a.UserAgent), httpMaxSampleText))
@@ -294,26 +294,26 @@ func judgeHTTP(cfg HTTPConfig, s *HTTPClientStats) (report.Finding, bool) {
 	for _, p := range s.Ports {
 		ports = append(ports, strconv.Itoa(int(p)))
 	}
-	f.Samples["user_agents"] = head(uas, httpMaxSamples)
-	f.Samples["methods"] = methods
-	f.Samples["ports"] = ports
+	f.Samples[report.SampleUserAgents] = head(uas, httpMaxSamples)
+	f.Samples[report.SampleMethods] = methods
+	f.Samples[report.SamplePorts] = ports
 	if len(s.OtherMethods) > 0 {
-		f.Samples["other_methods"] = s.OtherMethods
+		f.Samples[report.SampleOtherMethods] = s.OtherMethods
 	}
 	if len(s.Scanners) > 0 {
-		f.Samples["scanners"] = s.Scanners
+		f.Samples[report.SampleScanners] = s.Scanners
 	}
 	if len(s.ExposedPaths) > 0 {
-		f.Samples["exposed_paths"] = s.ExposedPaths
+		f.Samples[report.SampleExposedPaths] = s.ExposedPaths
 	}
 	if len(s.InjectionURIs) > 0 {
-		f.Samples["injection_uris"] = s.InjectionURIs
+		f.Samples[report.SampleInjectionURIs] = s.InjectionURIs
 	}
 	if f.Technique == "vhost_fuzzing" {
-		f.Samples["hosts"] = s.SampleHosts
+		f.Samples[report.SampleHosts] = s.SampleHosts
 	}
 	if len(s.LoginPaths) > 0 {
-		f.Samples["login_paths"] = s.LoginPaths
+		f.Samples[report.SampleLoginPaths] = s.LoginPaths
 	}
 	return f, true
 }

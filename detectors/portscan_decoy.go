@@ -180,9 +180,9 @@ func addDecoys(f *report.Finding, sp *scanPair, decoys []*scanPair) {
 		addrs[i] = d.src
 	}
 	slices.SortFunc(addrs, netip.Addr.Compare)
-	f.Counts["decoys"] = int64(len(addrs))
-	f.Samples["decoys"] = addrStrings(addrs, scanSampleMax)
-	f.Samples["source_mac"] = []string{sp.mac.String()}
+	f.Counts[report.CountDecoys] = int64(len(addrs))
+	f.Samples[report.SampleDecoys] = addrStrings(addrs, scanSampleMax)
+	f.Samples[report.SampleSourceMAC] = []string{sp.mac.String()}
 	f.Summary += fmt.Sprintf("; %d other addresses sent the same probes from the same MAC %s as decoys (nmap -D): only %s saw and answered the target's replies",
 		len(addrs), sp.mac, sp.src)
 }

@@ -45,9 +45,9 @@ func fragmentFindings(c *capture.Capture) []report.Finding {
 			FirstSeen: o.First.UTC(),
 			LastSeen:  o.Last.UTC(),
 			Counts: map[string]int64{
-				"overlapping_datagrams": int64(o.Datagrams),
-				"conflicting_datagrams": int64(o.Conflicting),
-				"oversized_datagrams":   int64(o.Oversized),
+				report.CountOverlappingDatagrams: int64(o.Datagrams),
+				report.CountConflictingDatagrams: int64(o.Conflicting),
+				report.CountOversizedDatagrams:   int64(o.Oversized),
 			},
 		})
 	}

@@ -139,20 +139,20 @@ func (sp *scanPair) vertical(ps PortScanConfig, fam scanFamily) report.Finding {
 		FirstSeen:  fs.first.UTC(),
 		LastSeen:   fs.last.UTC(),
 		Counts: map[string]int64{
-			"distinct_ports": int64(pc.ports),
-			"probes":         fs.probes,
-			"answered":       int64(pc.answered),
-			"refused":        int64(pc.refused),
-			"unanswered":     int64(unanswered),
-			"open_ports":     int64(pc.open),
+			report.CountDistinctPorts: int64(pc.ports),
+			report.CountProbes:        fs.probes,
+			report.CountAnswered:      int64(pc.answered),
+			report.CountRefused:       int64(pc.refused),
+			report.CountUnanswered:    int64(unanswered),
+			report.CountOpenPorts:     int64(pc.open),
 		},
 		Samples: map[string][]string{
-			"ports":      portStrings(sortedKeys(fs.ports), scanSampleMax),
-			"open_ports": portStrings(pc.openList, scanSampleMax),
+			report.SamplePorts:     portStrings(sortedKeys(fs.ports), scanSampleMax),
+			report.SampleOpenPorts: portStrings(pc.openList, scanSampleMax),
 		},
 	}
 	if fs.fragmented > 0 {
-		f.Counts["fragmented_probes"] = fs.fragmented
+		f.Counts[report.CountFragmentedProbes] = fs.fragmented
 	}
 	return f
 }
@@ -194,14 +194,14 @@ func (sp *scanPair) craftedFinding() report.Finding {
 		FirstSeen:  sp.first.UTC(),
 		LastSeen:   sp.last.UTC(),
 		Counts: map[string]int64{
-			"crafted_packets": sp.crafted,
-			"distinct_ports":  int64(len(ports)),
-			"syn_ports":       int64(synPorts),
-			"open_ports":      int64(countPorts(sp.fam[famSYN].ports).open),
+			report.CountCraftedPackets: sp.crafted,
+			report.CountDistinctPorts:  int64(len(ports)),
+			report.CountSYNPorts:       int64(synPorts),
+			report.CountOpenPorts:      int64(countPorts(sp.fam[famSYN].ports).open),
 		},
 		Samples: map[string][]string{
-			"ports": portStrings(ports, scanSampleMax),
-			"kinds": kinds,
+			report.SamplePorts: portStrings(ports, scanSampleMax),
+			report.SampleKinds: kinds,
 		},
 	}
 }
@@ -313,17 +313,17 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			FirstSeen:  s.first.UTC(),
 			LastSeen:   s.last.UTC(),
 			Counts: map[string]int64{
-				"hosts":        int64(counted),
-				"hosts_probed": int64(len(s.probed)),
-				"refused":      int64(len(s.refused)),
-				"unanswered":   int64(counted - len(s.refused)),
-				"open_hosts":   int64(len(s.open)),
-				"swept_ports":  int64(len(s.ports)),
+				report.CountHosts:       int64(counted),
+				report.CountHostsProbed: int64(len(s.probed)),
+				report.CountRefused:     int64(len(s.refused)),
+				report.CountUnanswered:  int64(counted - len(s.refused)),
+				report.CountOpenHosts:   int64(len(s.open)),
+				report.CountSweptPorts:  int64(len(s.ports)),
 			},
 			Samples: map[string][]string{
-				"ports":      portStrings(s.ports, scanSampleMax),
-				"hosts":      addrStrings(sortedAddrs(s.counted), scanSampleMax),
-				"open_hosts": addrStrings(sortedAddrs(s.open), scanSampleMax),
+				report.SamplePorts:     portStrings(s.ports, scanSampleMax),
+				report.SampleHosts:     addrStrings(sortedAddrs(s.counted), scanSampleMax),
+				report.SampleOpenHosts: addrStrings(sortedAddrs(s.open), scanSampleMax),
 			},
 		})
 	}
@@ -366,14 +366,14 @@ func sweepFindings(ps PortScanConfig, m map[netip.Addr]*sweepSource, technique, 
 			FirstSeen:  s.first.UTC(),
 			LastSeen:   s.last.UTC(),
 			Counts: map[string]int64{
-				"hosts":      int64(hosts),
-				"probes":     s.requests,
-				"answered":   int64(len(live)),
-				"unanswered": int64(hosts - len(live)),
+				report.CountHosts:      int64(hosts),
+				report.CountProbes:     s.requests,
+				report.CountAnswered:   int64(len(live)),
+				report.CountUnanswered: int64(hosts - len(live)),
 			},
 			Samples: map[string][]string{
-				"hosts":      addrStrings(sortedAddrs(s.hosts), scanSampleMax),
-				"live_hosts": addrStrings(live, scanSampleMax),
+				report.SampleHosts:     addrStrings(sortedAddrs(s.hosts), scanSampleMax),
+				report.SampleLiveHosts: addrStrings(live, scanSampleMax),
 			},
 		})
 	}

@@ -128,14 +128,14 @@ func (d *portscanDetector) serviceFindings() []report.Finding {
 			FirstSeen: sp.first.UTC(),
 			LastSeen:  sp.last.UTC(),
 			Counts: map[string]int64{
-				"probes":         sp.probes,
-				"probe_kinds":    int64(len(scanner) + len(generic)),
-				"scanner_probes": int64(len(scanner)),
-				"distinct_ports": int64(len(ports)),
+				report.CountProbes:        sp.probes,
+				report.CountProbeKinds:    int64(len(scanner) + len(generic)),
+				report.CountScannerProbes: int64(len(scanner)),
+				report.CountDistinctPorts: int64(len(ports)),
 			},
 			Samples: map[string][]string{
-				"probe_kinds": slices.Concat(scanner, generic),
-				"ports":       portStrings(ports, scanSampleMax),
+				report.SampleProbeKinds: slices.Concat(scanner, generic),
+				report.SamplePorts:      portStrings(ports, scanSampleMax),
 			},
 		})
 	}

@@ -141,10 +141,10 @@ func (s *Server) exfil(ctx context.Context, args ExfilArgs) (*ExfilResult, error
 		c := f.Counts
 		res.SuspiciousTransfers[i] = SuspiciousTransfer{
 			SourceIP: f.Source, DestinationIP: f.Target,
-			Bytes: c["upload_bytes"], DownloadBytes: c["download_bytes"], Connections: c["connections"], Packets: c["packets"],
+			Bytes: c[report.CountUploadBytes], DownloadBytes: c[report.CountDownloadBytes], Connections: c[report.CountConnections], Packets: c[report.CountPackets],
 			Severity: string(f.Severity), Confidence: string(f.Confidence), Technique: f.Technique,
 			Direction: direction(f.Source, f.Target, extra),
-			Signals:   append([]string{}, f.Samples["signals"]...),
+			Signals:   append([]string{}, f.Samples[report.SampleSignals]...),
 		}
 	}
 	all := a.Transfers(args.ThresholdBytes)

@@ -122,15 +122,15 @@ func scanActivity(f Finding) ScanActivity {
 	act := ScanActivity{
 		SourceIP:     f.Source,
 		TargetIP:     f.Target,
-		PortsScanned: firstCount(c, "distinct_ports", "swept_ports"),
-		PacketCount:  firstCount(c, "probes", "crafted_packets", "hosts_probed"),
-		OpenPorts:    firstCount(c, "open_ports"),
+		PortsScanned: firstCount(c, report.CountDistinctPorts, report.CountSweptPorts),
+		PacketCount:  firstCount(c, report.CountProbes, report.CountCraftedPackets, report.CountHostsProbed),
+		OpenPorts:    firstCount(c, report.CountOpenPorts),
 		Severity:     string(f.Severity),
 		Confidence:   string(f.Confidence),
 		Technique:    f.Technique,
 	}
 	if f.Target == report.TargetMultiple {
-		act.HostsScanned = firstCount(c, "hosts_probed", "hosts")
+		act.HostsScanned = firstCount(c, report.CountHostsProbed, report.CountHosts)
 	}
 	return act
 }
