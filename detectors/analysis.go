@@ -11,11 +11,11 @@ import (
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
-// Detector is an analysis that judges what it accumulated and reports
+// detector is an analysis that judges what it accumulated and reports
 // findings. Findings may be called many times, and concurrently, after the
 // pass: it reads the detector's state and never changes it, so new
 // thresholds are answered without reading the capture again.
-type Detector interface {
+type detector interface {
 	capture.Analyzer
 
 	Findings(cfg Config, c *capture.Capture) []report.Finding
@@ -37,21 +37,41 @@ type Analysis struct {
 	// timeline above were made with.
 	Config Config `json:"-"`
 
-	capture   *capture.Capture
-	summary   *summaryAnalyzer
-	timeline  *timelineAnalyzer
-	convs     []Conversation
-	detectors []Detector
+	capture  *capture.Capture
+	summary  *summaryAnalyzer
+	timeline *timelineAnalyzer
+	convs    []Conversation
+	dets     detectorSet
 }
 
-// newDetectors returns one fresh instance of every detector.
-func newDetectors(cfg Config) []Detector {
-	return []Detector{
-		newDNSDetector(),
-		newPortscanDetector(),
-		newExfilDetector(),
-		newHTTPDetector(cfg),
+// detectorSet holds the detectors of one pass, typed so that the
+// accessors (DNS, Transfers, HTTPRequests, ...) read their state directly.
+// A new detector is one field here, one line in newDetectorSet and one in
+// all.
+type detectorSet struct {
+	dns   *dnsDetector
+	scans *portscanDetector
+	exfil *exfilDetector
+	http  *httpDetector
+}
+
+// newDetectorSet returns one fresh instance of every detector.
+func newDetectorSet(cfg Config) detectorSet {
+	return detectorSet{
+		dns:   newDNSDetector(),
+		scans: newPortscanDetector(),
+		exfil: newExfilDetector(),
+		http:  newHTTPDetector(cfg),
 	}
+}
+
+// all lists the detectors in the order their findings are gathered; it is
+// empty for an Analysis that was not made by Analyze.
+func (s detectorSet) all() []detector {
+	if s.dns == nil {
+		return nil
+	}
+	return []detector{s.dns, s.scans, s.exfil, s.http}
 }
 
 // Analyze reads the capture at path once and runs every analysis over every
@@ -67,13 +87,13 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	}
 	cfg = cfg.Defaults()
 	a := &Analysis{
-		Config:    cfg,
-		summary:   newSummaryAnalyzer(),
-		timeline:  newTimelineAnalyzer(),
-		detectors: newDetectors(cfg),
+		Config:   cfg,
+		summary:  newSummaryAnalyzer(),
+		timeline: newTimelineAnalyzer(),
+		dets:     newDetectorSet(cfg),
 	}
 	analyzers := []capture.Analyzer{a.summary, a.timeline}
-	for _, d := range a.detectors {
+	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}
 	c, err := capture.Scan(ctx, path, analyzers...)
@@ -107,7 +127,7 @@ func (a *Analysis) Evaluate(cfg Config) ([]report.Finding, error) {
 
 func (a *Analysis) evaluate(cfg Config) []report.Finding {
 	out := []report.Finding{}
-	for _, d := range a.detectors {
+	for _, d := range a.dets.all() {
 		out = append(out, d.Findings(cfg, a.capture)...)
 	}
 	SortFindings(out)

@@ -107,10 +107,8 @@ var suspiciousTLDs = map[string]struct{}{
 // DNS returns the DNS statistics of the capture, with lists cut to the
 // Analysis's Config.TopN.
 func (a *Analysis) DNS() DNSReport {
-	for _, d := range a.detectors {
-		if dd, ok := d.(*dnsDetector); ok {
-			return dd.report(a.Config)
-		}
+	if a.dets.dns != nil {
+		return a.dets.dns.report(a.Config)
 	}
 	return DNSReport{QTypes: map[string]int64{}, RCodes: map[string]int64{}, TopNames: []NameCount{}, TopDomains: []DNSDomainStats{}, SuspiciousTLDs: []DNSTLDNote{}, Clients: []DNSClientStats{}}
 }

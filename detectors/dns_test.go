@@ -491,12 +491,7 @@ func TestDNSSyntheticBenign(t *testing.T) {
 
 // dnsReportOf builds the DNS report of a with another TopN.
 func dnsReportOf(a *Analysis, cfg Config) DNSReport {
-	for _, d := range a.detectors {
-		if dd, ok := d.(*dnsDetector); ok {
-			return dd.report(cfg)
-		}
-	}
-	return DNSReport{}
+	return a.dets.dns.report(cfg)
 }
 
 // TestDNSSyntheticTunnels covers cases the corpus lacks: a slow A-record

@@ -129,12 +129,7 @@ type Transfer struct {
 // together reach minBytes, the largest first. The exfiltration findings are
 // the uploads among them that cross the thresholds.
 func (a *Analysis) Transfers(minBytes int64) []Transfer {
-	var d *exfilDetector
-	for _, det := range a.detectors {
-		if e, ok := det.(*exfilDetector); ok {
-			d = e
-		}
-	}
+	d := a.dets.exfil
 	if d == nil {
 		return nil
 	}

@@ -63,21 +63,12 @@ func popcount(x uint64) int {
 	return n
 }
 
-// httpDetector finds the HTTP detector among an analysis's detectors.
-func (a *Analysis) httpDetector() *httpDetector {
-	for _, d := range a.detectors {
-		if h, ok := d.(*httpDetector); ok {
-			return h
-		}
-	}
-	return nil
-}
 
 // HTTPRequests returns every kept request in capture order (at most
 // Config.HTTP.MaxRequests; HTTPRequestsTruncated says whether more were
 // seen). The slice is built once and shared: do not modify it.
 func (a *Analysis) HTTPRequests() []HTTPRequest {
-	h := a.httpDetector()
+	h := a.dets.http
 	if h == nil {
 		return nil
 	}
@@ -131,7 +122,7 @@ func (a *Analysis) HTTPRequestsTruncated() (truncated bool, dropped int64) {
 // HTTPRequestsDropped is how many requests were counted but not kept for
 // listing, beyond Config.HTTP.MaxRequests.
 func (a *Analysis) HTTPRequestsDropped() int64 {
-	if h := a.httpDetector(); h != nil {
+	if h := a.dets.http; h != nil {
 		return h.dropped
 	}
 	return 0
@@ -140,7 +131,7 @@ func (a *Analysis) HTTPRequestsDropped() int64 {
 // HTTPClients returns what each source asked of each server, most
 // requests first.
 func (a *Analysis) HTTPClients() []HTTPClientStats {
-	h := a.httpDetector()
+	h := a.dets.http
 	if h == nil {
 		return nil
 	}

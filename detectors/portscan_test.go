@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,31 +332,6 @@ func TestPortScanThresholds(t *testing.T) {
 	}
 }
 
-func TestScanSources(t *testing.T) {
-	a := analyzeFile(t, corpusFile(t, "chrissanders-packets/synscan.pcapng"), Config{})
-	srcs := a.ScanSources()
-	if len(srcs) == 0 {
-		t.Fatal("no scan sources")
-	}
-	s := srcs[0]
-	if s.Source != "172.16.0.8" || s.SYNProbes != 1994 || s.Targets != 1 || s.Ports != 1000 || s.MaxPortsOneTarget != 1000 || s.OpenPorts != 3 {
-		t.Errorf("top source = %+v", s)
-	}
-	if diff := cmp.Diff([]string{"syn"}, s.Techniques); diff != "" {
-		t.Errorf("techniques (-want +got):\n%s", diff)
-	}
-	if len(s.TopTargets) != 1 || s.TopTargets[0].Target != "64.13.134.52" || s.TopTargets[0].Ports != 1000 ||
-		!slices.Equal(s.TopTargets[0].OpenPorts, []uint16{22, 53, 80}) || s.TopTargets[0].Refused != 4 {
-		t.Errorf("top targets = %+v", s.TopTargets)
-	}
-	// Below the threshold, the sources are still listed.
-	v := analyzeFile(t, corpusFile(t, "esnet-curated-pcaps/attacks/scanners/nmap/nmap_80_vanilla.pcap"), Config{})
-	vs := v.ScanSources()
-	if len(vs) != 1 || vs[0].Source != "10.87.1.10" || vs[0].MaxPortsOneTarget != 2 || vs[0].SYNProbes != 3 {
-		t.Errorf("nmap_80_vanilla sources = %+v", vs)
-	}
-}
-
 // ---- synthetic captures for exact edge cases ----
 
 // synthCapture writes Ethernet/IPv4 packets into a pcap in a temp dir.
@@ -554,7 +528,6 @@ func TestScanConcurrentJudgement(t *testing.T) {
 	done := make(chan []report.Finding)
 	for range 8 {
 		go func() {
-			_ = a.ScanSources()
 			_ = a.Transfers(0)
 			fs, _ := a.Evaluate(Config{PortScan: PortScanConfig{Threshold: 5}})
 			done <- fs
