@@ -166,8 +166,7 @@ type httpPair struct {
 	hostSet       map[uint64]struct{} // the others, from the second
 	hostsCapped   bool
 	hostSamples   []string
-	paths         map[uint64]struct{}
-	pathsCapped   bool
+	paths         cappedSet[uint64]
 	pathSamples   []string
 	referers      int64
 	scannerReqs   int64
@@ -277,7 +276,7 @@ func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
 	if pr == nil {
 		pr = &httpPair{src: p.Src, dst: p.Dst, first: p.Time,
 			methods: map[string]int64{}, agents: map[string]*httpAgent{},
-			hosts: map[string]string{}, paths: map[uint64]struct{}{}, status: map[int]int64{}}
+			hosts: map[string]string{}, paths: newCappedSet[uint64](httpMaxPathSet), status: map[int]int64{}}
 		h.pairs[k] = pr
 		h.order = append(h.order, pr)
 	}
@@ -302,15 +301,8 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 
 	path := uriPath(uri)
 	hv := maphash.Bytes(h.seed, path)
-	if _, seen := pr.paths[hv]; !seen {
-		if len(pr.paths) < httpMaxPathSet {
-			pr.paths[hv] = struct{}{}
-			if len(pr.pathSamples) < httpMaxSamples {
-				pr.pathSamples = append(pr.pathSamples, cut(path, httpMaxSampleText))
-			}
-		} else {
-			pr.pathsCapped = true
-		}
+	if pr.paths.add(hv) && len(pr.pathSamples) < httpMaxSamples {
+		pr.pathSamples = append(pr.pathSamples, cut(path, httpMaxSampleText))
 	}
 
 	h.scratch2 = appendLower(h.scratch2[:0], path)

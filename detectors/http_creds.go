@@ -26,8 +26,7 @@ type httpAnswerSig struct {
 type httpCreds struct {
 	attempts, failures, answeredN int64
 	passwords                     int64 // attempts whose body held a password field
-	distinct                      map[uint64]struct{}
-	distinctCapped                bool
+	distinct                      cappedSet[uint64]
 	answers                       map[httpAnswerSig]int64 // at most httpMaxMethods signatures
 	paths                         []string
 }
@@ -36,7 +35,7 @@ type httpCreds struct {
 // pairs never carry credentials.
 func (pr *httpPair) creds() *httpCreds {
 	if pr.cred == nil {
-		pr.cred = &httpCreds{distinct: map[uint64]struct{}{}, answers: map[httpAnswerSig]int64{}}
+		pr.cred = &httpCreds{distinct: newCappedSet[uint64](httpMaxCredSet), answers: map[httpAnswerSig]int64{}}
 	}
 	return pr.cred
 }
@@ -53,15 +52,9 @@ func (cr *httpCreds) attempt(path []byte) {
 // material counts one credential (an Authorization value, a login body)
 // by its hash.
 func (cr *httpCreds) material(seed maphash.Seed, b []byte) {
-	hv := maphash.Bytes(seed, b)
-	if _, ok := cr.distinct[hv]; ok {
+	if !cr.distinct.add(maphash.Bytes(seed, b)) {
 		return
 	}
-	if len(cr.distinct) >= httpMaxCredSet {
-		cr.distinctCapped = true
-		return
-	}
-	cr.distinct[hv] = struct{}{}
 }
 
 // answered counts the status of an attempt's answer.

@@ -10,7 +10,7 @@ import (
 func (pr *httpPair) stats() HTTPClientStats {
 	s := HTTPClientStats{
 		Source: pr.src, Server: pr.dst, Ports: slices.Clone(pr.ports), FirstSeen: pr.first, LastSeen: pr.last,
-		Requests: pr.requests, UniquePaths: int64(len(pr.paths)), UniquePathsCapped: pr.pathsCapped,
+		Requests: pr.requests, UniquePaths: int64(pr.paths.len()), UniquePathsCapped: pr.paths.capped,
 		Methods: maps(pr.methods), Scanners: slices.Clone(pr.tools), ScannerRequests: pr.scannerReqs,
 		WithReferer: pr.referers, Answered: pr.answered, Status: maps(pr.status),
 		EnumerationRequests: pr.enumReqs, EnumerationPrefixes: popcount(pr.enumMask),
@@ -24,7 +24,7 @@ func (pr *httpPair) stats() HTTPClientStats {
 	}
 	if cr := pr.cred; cr != nil {
 		s.CredentialAttempts, s.CredentialFailures, s.CredentialAnswered = cr.attempts, cr.failures, cr.answeredN
-		s.DistinctCredentials, s.PasswordBodies = int64(len(cr.distinct)), cr.passwords
+		s.DistinctCredentials, s.PasswordBodies = int64(cr.distinct.len()), cr.passwords
 		sig, n := cr.repeated()
 		s.RepeatedAnswer, s.RepeatedAnswerStatus = n, sig.status
 		s.LoginPaths = slices.Clone(cr.paths)
@@ -62,7 +62,6 @@ func popcount(x uint64) int {
 	}
 	return n
 }
-
 
 // HTTPRequests returns every kept request in capture order (at most
 // Config.HTTP.MaxRequests; HTTPRequestsTruncated says whether more were
