@@ -1,9 +1,11 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/agents-of-shield/reconpcap/internal/httpmethod"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -351,14 +353,8 @@ func (d *decoder) decodeApp(p *Packet) {
 
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 
-var httpPrefixes = []string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE ", "PROPFIND ", "HTTP/1."}
-
-// looksHTTP reports whether a payload starts like an HTTP/1.x request or response.
+// looksHTTP reports whether a payload starts like an HTTP/1.x request (a
+// method tshark knows, then a space) or response.
 func looksHTTP(pl []byte) bool {
-	for _, m := range httpPrefixes {
-		if len(pl) >= len(m) && string(pl[:len(m)]) == m {
-			return true
-		}
-	}
-	return false
+	return httpmethod.StartsRequest(pl) || bytes.HasPrefix(pl, []byte("HTTP/1."))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/httpmethod"
 )
 
 // Bounds of what the HTTP detector keeps per (source, server).
@@ -184,7 +185,7 @@ type httpPair struct {
 	enumMiss      int64
 	passwdLeaks   int64
 	cred          *httpCreds // nil until a request carries credentials
-	otherMethods  int64      // request lines with a method outside httpMethods
+	otherMethods  int64      // request lines with a method httpmethod does not know
 	otherSamples  []string   // those methods
 }
 
@@ -252,7 +253,7 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 // version, or was cut by the snap length before it could.
 func startsRequestLine(pl []byte, cut bool) bool {
 	sp := bytes.IndexByte(pl[:min(len(pl), 21)], ' ')
-	if sp <= 0 || !knownMethod(pl[:sp]) {
+	if sp <= 0 || !httpmethod.Known(pl[:sp]) {
 		return false
 	}
 	line := pl[:min(len(pl), httpMaxLine)]
@@ -374,7 +375,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 	c.pending = append(c.pending, req)
 }
 
-// otherMethod notes a request line with a method outside httpMethods: it
+// otherMethod notes a request line with a method httpmethod does not know: it
 // is not counted as a request, but queued so that its answer does not
 // shift the answers of the requests after it.
 func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet) {
@@ -393,10 +394,8 @@ func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet
 
 // method interns a method name.
 func (pr *httpPair) method(b []byte) string {
-	for _, m := range [...]string{"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE", "PROPFIND"} {
-		if string(b) == m {
-			return m
-		}
+	if m, ok := httpmethod.Canonical(b); ok {
+		return m
 	}
 	if _, ok := pr.methods[string(b)]; ok || len(pr.methods) < httpMaxMethods {
 		for k := range pr.methods {

@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"sync"
 )
@@ -13,7 +14,7 @@ func (pr *httpPair) stats() HTTPClientStats {
 		Requests: pr.requests, UniquePaths: int64(pr.paths.len()), UniquePathsCapped: pr.paths.capped,
 		Methods: maps(pr.methods), Scanners: slices.Clone(pr.tools), ScannerRequests: pr.scannerReqs,
 		WithReferer: pr.referers, Answered: pr.answered, Status: maps(pr.status),
-		EnumerationRequests: pr.enumReqs, EnumerationPrefixes: popcount(pr.enumMask),
+		EnumerationRequests: pr.enumReqs, EnumerationPrefixes: bits.OnesCount64(pr.enumMask),
 		SQLInjection: pr.sqli, PathTraversal: pr.trav, XSS: pr.xss, PasswdLeaks: pr.passwdLeaks,
 		SamplePaths: slices.Clone(pr.pathSamples), ExposedPaths: slices.Clone(pr.exposed),
 		InjectionURIs:       slices.Clone(pr.injectSamples),
@@ -53,14 +54,6 @@ func maps[K comparable, V any](m map[K]V) map[K]V {
 		out[k] = v
 	}
 	return out
-}
-
-func popcount(x uint64) int {
-	n := 0
-	for ; x != 0; x &= x - 1 {
-		n++
-	}
-	return n
 }
 
 // HTTPRequests returns every kept request in capture order (at most

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/httpmethod"
 )
 
 // The HTTP/1.x parser reads requests and responses from TCP payload as it
@@ -308,7 +309,7 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *cap
 			return
 		}
 		c.bodyCheck = false
-		if !knownMethod(method) {
+		if !httpmethod.Known(method) {
 			// Scanners probe with made-up methods (nmap's XFOC);
 			// tshark does not call them requests and neither do the
 			// counts, but the answer still comes, so it takes its
@@ -506,25 +507,4 @@ func lower(b byte) byte {
 		return b + 'a' - 'A'
 	}
 	return b
-}
-
-// httpMethods are the methods tshark's HTTP dissector recognises (RFC
-// 9110, WebDAV, DeltaV, CalDAV and a few vendor ones).
-var httpMethods = []string{
-	"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
-	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT",
-	"CHECKOUT", "CHECKIN", "UNCHECKOUT", "MERGE", "MKACTIVITY", "MKWORKSPACE", "VERSION-CONTROL",
-	"BASELINE-CONTROL", "LABEL", "UPDATE", "ACL", "BIND", "UNBIND", "REBIND", "ORDERPATCH",
-	"MKCALENDAR", "MKREDIRECTREF", "UPDATEREDIRECTREF", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE",
-	"POLL", "BCOPY", "BDELETE", "BMOVE", "BPROPFIND", "BPROPPATCH", "RPC_IN_DATA", "RPC_OUT_DATA",
-	"RPC_CONNECT", "PRI",
-}
-
-func knownMethod(m []byte) bool {
-	for _, k := range httpMethods {
-		if string(m) == k {
-			return true
-		}
-	}
-	return false
 }
