@@ -75,7 +75,7 @@ PENDING = {
         "a 120 kB file in 60-character hex labels of 4000 plain A queries, all unique, all under "
         "x.exfil-test.example, all NXDOMAIN: data in the names, not in the record type"),
     "exfil_tls.pcap": (
-        [finding("data_exfiltration", "large_upload", "high", target="203.0.113.90")],
+        [finding("data_exfiltration", "outbound_upload", "high", target="203.0.113.90")],
         "tls_exfiltration",
         "15 MB sent in one TLS connection to port 443 of one external address (curl -T); the content is "
         "encrypted, so bytes and shape decide: 15,000,000+ bytes up, under 2 kB down"),
