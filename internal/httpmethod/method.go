@@ -46,8 +46,13 @@ func Known(m []byte) bool {
 func StartsRequest(payload []byte) bool {
 	n := min(len(payload), maxLen+1)
 	for i := 0; i < n; i++ {
-		if payload[i] == ' ' {
+		switch c := payload[i]; {
+		case c == ' ':
 			return Known(payload[:i])
+		case (c < 'A' || c > 'Z') && c != '-' && c != '_':
+			// Methods are upper-case letters, '-' and '_': binary and
+			// other text payloads end here, mostly at their first byte.
+			return false
 		}
 	}
 	return false
