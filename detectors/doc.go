@@ -47,5 +47,26 @@
 //     high severity at high confidence. A note never raises it.
 //
 // So a detector must rate what it is sure of: a weak signal at low
-// confidence costs nothing, the same signal at medium pages someone.
+// confidence costs nothing, the same signal at medium pages someone. What
+// each detector rates (the README's table "What each detector rates" has
+// the numbers):
+//
+//   - port scans: by the ports of one target a source probed (10 medium,
+//     50 high), whatever the probe's flags, fragments or source port;
+//     decoys are named inside the real scanner's finding; version scans
+//     and ACK scans that nothing answers are medium at most.
+//   - HTTP: by what marks a request hostile, from exact counters: misses
+//     over many paths, wordlist paths, injection payloads (10 are high
+//     whatever the user agent), changing credentials that fail, many Host
+//     values, attack tools' user agents. Repetition, polling and crawls
+//     answered 2xx/3xx are nothing; volume alone is a low note.
+//   - exfiltration: every transfer above the threshold is listed, rated by
+//     its signals (one-way, split over many connections, unusual port,
+//     rare destination, far above the other hosts of the capture); none is
+//     low, copies to file and backup services are low unless another
+//     signal joins; ICMP echo payloads and slow drips have their own rules.
+//   - DNS: data in the names (encoded, long labels) under one registered
+//     domain, plus a channel (data records, NXDOMAIN, odd answers) or, in
+//     plain A queries, names filled with data; random-looking names with
+//     ordinary answers (CDNs) are a low note.
 package detectors
