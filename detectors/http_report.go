@@ -107,17 +107,10 @@ func (r *httpRecords) at(i int32) *HTTPRequest {
 // Config.HTTP.MaxRequests were counted but not kept for listing, and how
 // many.
 func (a *Analysis) HTTPRequestsTruncated() (truncated bool, dropped int64) {
-	n := a.HTTPRequestsDropped()
-	return n > 0, n
-}
-
-// HTTPRequestsDropped is how many requests were counted but not kept for
-// listing, beyond Config.HTTP.MaxRequests.
-func (a *Analysis) HTTPRequestsDropped() int64 {
-	if h := a.dets.http; h != nil {
-		return h.dropped
+	if h := a.dets.http; h != nil && h.dropped > 0 {
+		return true, h.dropped
 	}
-	return 0
+	return false, 0
 }
 
 // HTTPClients returns what each source asked of each server, most
