@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/agent"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -79,7 +80,7 @@ func writeReport(w io.Writer, r *report.Report) {
 	fmt.Fprintf(tw, "Verdict\t%s\n", strings.ToUpper(verdict))
 	fmt.Fprintf(tw, "Target\t%s\n", a.Target)
 	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", a.Severity, a.Confidence)
-	fmt.Fprintf(tw, "Traffic\t%d packets, %d unique IPs, %d threats\n", r.Intelligence.TotalPackets, r.Intelligence.UniqueIPs, r.Intelligence.ThreatCount)
+	fmt.Fprintf(tw, "Traffic\t%d packets, %d unique IPs, %s\n", r.Intelligence.TotalPackets, r.Intelligence.UniqueIPs, humanize.Count(r.Intelligence.ThreatCount, "threat"))
 	analyst := r.Analyst.Mode
 	if r.Analyst.Model != "" {
 		analyst += " (" + r.Analyst.Model + ")"

@@ -68,7 +68,7 @@ func TestInvestigateText(t *testing.T) {
 		"Verdict   PORT_SCAN\n",
 		"Target    10.66.0.20\n",
 		"Severity  high (confidence high)\n",
-		"Traffic   2005 packets, 2 unique IPs, 1 threats\n",
+		"Traffic   2005 packets, 2 unique IPs, 1 threat\n",
 		"Analyst   rules, 2 tool calls\n",
 		"\nEvidence:\n  - [high/high confidence] port_scan syn from 10.66.0.10 to 10.66.0.20",
 		"\nRecommendations:\n  - Block 10.66.0.10 at the firewall",
