@@ -1,6 +1,7 @@
 package pcapgen
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -318,48 +319,30 @@ func (g *gen) startEvasive() {
 	if u := a.TLSExfil; u != nil {
 		v := *u
 		v.Source, v.Dest = orAddr(v.Source, "10.0.3.21"), orAddr(v.Dest, "198.51.100.77")
-		if v.Port == 0 {
-			v.Port = 443
-		}
-		if v.Bytes == 0 {
-			v.Bytes = 40_000_000
-		}
+		v.Port = cmp.Or(v.Port, 443)
+		v.Bytes = cmp.Or(v.Bytes, 40_000_000)
 		add(g.tlsExfil(v))
 	}
 	if u := a.SplitExfil; u != nil {
 		v := *u
 		v.Source, v.Dest = orAddr(v.Source, "10.0.3.22"), orAddr(v.Dest, "203.0.113.99")
-		if v.Port == 0 {
-			v.Port = 443
-		}
-		if v.Connections == 0 {
-			v.Connections = 200
-		}
-		if v.BytesPer == 0 {
-			v.BytesPer = 150_000
-		}
+		v.Port = cmp.Or(v.Port, 443)
+		v.Connections = cmp.Or(v.Connections, 200)
+		v.BytesPer = cmp.Or(v.BytesPer, 150_000)
 		add(g.splitExfil(v))
 	}
 	if x := a.ICMPExfil; x != nil {
 		v := *x
 		v.Source, v.Dest = orAddr(v.Source, "10.0.3.23"), orAddr(v.Dest, "198.51.100.88")
-		if v.Packets == 0 {
-			v.Packets = 600
-		}
-		if v.Size == 0 {
-			v.Size = 1000
-		}
+		v.Packets = cmp.Or(v.Packets, 600)
+		v.Size = cmp.Or(v.Size, 1000)
 		add(g.icmpExfil(v))
 	}
 	if d := a.DNSExfil; d != nil {
 		v := *d
 		v.Client, v.Resolver = orAddr(v.Client, "10.0.3.24"), orAddr(v.Resolver, "10.0.0.53")
-		if v.Domain == "" {
-			v.Domain = "x.telemetry-cache.net"
-		}
-		if v.Queries == 0 {
-			v.Queries = 400
-		}
+		v.Domain = cmp.Or(v.Domain, "x.telemetry-cache.net")
+		v.Queries = cmp.Or(v.Queries, 400)
 		add(g.dnsExfil(v))
 	}
 }
