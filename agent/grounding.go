@@ -97,3 +97,58 @@ func disagreement(ans *report.Answer, fx facts) string {
 	}
 	return ""
 }
+
+// buried returns the strongest finding that decides a verdict (severity,
+// then confidence) when the model's answer stays below it: no attack, or a
+// lower severity. A model may raise a verdict or add context; it may not
+// lower one below the evidence.
+func buried(ans *report.Answer, fx facts) (report.Finding, bool) {
+	var top report.Finding
+	found := false
+	for _, f := range fx.Findings {
+		if !f.Decides() {
+			continue
+		}
+		if !found || f.Severity.Rank() > top.Severity.Rank() || f.Severity == top.Severity && f.Confidence.Rank() > top.Confidence.Rank() {
+			top, found = f, true
+		}
+	}
+	if !found {
+		return report.Finding{}, false
+	}
+	a := ans.AttackAssessment
+	if a.AttackType == report.AttackUnknown || a.Severity.Rank() < top.Severity.Rank() {
+		return top, true
+	}
+	return report.Finding{}, false
+}
+
+// reconsiderPrompt names the finding the model's answer buried.
+func reconsiderPrompt(f report.Finding) string {
+	return fmt.Sprintf("Your verdict is below what the detectors proved: %s (technique %s) from %s against %s, severity %s at %s confidence: %s\n"+
+		"Check it with the tools if you need to. If the evidence holds, answer again with a verdict that reflects it; if you still judge it differently, "+
+		"answer again and give your reasons in the evidence. Answer with the JSON object only.",
+		f.Type, f.Technique, f.Source, f.Target, f.Severity, f.Confidence, f.Summary)
+}
+
+// keepEvidence returns the answer with the verdict of the detectors'
+// findings (the rules analyst's) in place of a model's that stayed below
+// them, the model's evidence kept after a line that says so, and the
+// disagreement to record.
+func keepEvidence(ans *report.Answer, fx facts, f report.Finding) (*report.Answer, string) {
+	rules := rulesAnswer(fx)
+	m := ans.AttackAssessment
+	view := fmt.Sprintf("The model answered %s, target %s, severity %s (confidence %s) after being asked to reconsider; the detectors' %s finding from %s against %s at %s severity and %s confidence stands, so the report keeps the detectors' verdict.",
+		m.AttackType, m.Target, m.Severity, m.Confidence, f.Type, f.Source, f.Target, f.Severity, f.Confidence)
+	out := *ans
+	out.AttackAssessment = rules.AttackAssessment
+	ev := []string{clip(view, report.MaxLineLength)}
+	ev = append(ev, rules.Evidence...)
+	for _, line := range ans.Evidence {
+		ev = append(ev, clip("The model: "+line, report.MaxLineLength))
+	}
+	out.Evidence = ev[:min(len(ev), report.MaxListItems)]
+	recs := append(append([]string{}, rules.Recommendations...), ans.Recommendations...)
+	out.Recommendations = recs[:min(len(recs), report.MaxListItems)]
+	return &out, view
+}

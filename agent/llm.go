@@ -127,7 +127,7 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 		{Role: openai.ChatMessageRoleUser, Content: userPrompt(s.pcapFile, trig)},
 	}
 	ground := newGrounder(s, fx)
-	corrected := false
+	corrected, reconsidered := false, false
 	for turn := 1; ; turn++ {
 		if turn > l.maxTurns {
 			return nil, an, fmt.Errorf("%w: the model used all %d turns without a final answer", errFallback, l.maxTurns)
@@ -159,6 +159,18 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 			verr = ground.check(ctx, ans)
 		}
 		if verr == nil {
+			if f, ok := buried(ans, fx); ok {
+				if !reconsidered {
+					// One turn to look again, with the finding named.
+					reconsidered = true
+					msgs = append(msgs,
+						openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: clip(msg.Content, 8000)},
+						openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: reconsiderPrompt(f)})
+					continue
+				}
+				ans, an.Disagreement = keepEvidence(ans, fx, f)
+				return ans, an, nil
+			}
 			if note := disagreement(ans, fx); note != "" {
 				an.Note = note
 			}

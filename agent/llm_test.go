@@ -854,22 +854,56 @@ func TestLLMPlantedInstructionReachesModelEscaped(t *testing.T) {
 	}
 }
 
-// TestLLMDisagreementKeepsFindings: a model that sees no attack while the
-// detectors report a high-severity scan is taken at its word, but the
-// findings stay and the note records the disagreement.
-func TestLLMDisagreementKeepsFindings(t *testing.T) {
+// TestLLMCannotBuryAFinding: a model that answers "nothing here" on a
+// proven SYN scan is asked once to reconsider, with the finding named. If it
+// holds to its view, the report keeps the detectors' verdict, records the
+// model's view in analyst.disagreement and keeps the model's evidence; if it
+// changes its mind, its own answer stands.
+func TestLLMCannotBuryAFinding(t *testing.T) {
 	t.Parallel()
-	dir := copyTestCapture(t, "scan_syn.pcap")
-	f := newFakeOpenAI(t, replyContent(`{"attack_assessment": {"attack_type": "unknown", "target": "unknown", "severity": "low", "confidence": "low"},
- "evidence": ["The RST answers look like a misconfigured health check."], "recommendations": []}`))
-	rep := investigateOK(t, newLLMAgent(t, llmConfig(dir, f, AnalystAuto)))
-	want := llmVerdict{report.AttackUnknown, report.TargetUnknown, report.SeverityLow, report.ConfidenceLow}
-	if got := llmVerdictOf(rep); got != want {
-		t.Errorf("verdict = %+v, want the model's %+v", got, want)
-	}
-	checkLLMAnalyst(t, rep.Analyst, 1, []string{})
-	checkSynFacts(t, rep, dir)
-	if n := rep.Analyst.Note; !strings.Contains(n, "no attack") || !strings.Contains(n, "high") || !strings.Contains(n, "findings are kept") {
-		t.Errorf("analyst.note = %q, want the disagreement with the high finding", n)
+	const nothing = `{"attack_assessment": {"attack_type": "unknown", "target": "unknown", "severity": "low", "confidence": "low"},
+ "evidence": ["The RST answers look like a misconfigured health check."], "recommendations": []}`
+	const agreed = `{"attack_assessment": {"attack_type": "port_scan", "target": "10.66.0.20", "severity": "high", "confidence": "high"},
+ "evidence": ["10.66.0.10 probed 1000 ports of 10.66.0.20 with SYNs."], "recommendations": ["Block 10.66.0.10."]}`
+	for _, tc := range []struct {
+		name         string
+		second       string
+		disagreement bool
+	}{
+		{"holds to its view", nothing, true},
+		{"changes its mind", agreed, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := copyTestCapture(t, "scan_syn.pcap")
+			f := newFakeOpenAI(t, replyContent(nothing), replyContent(tc.second))
+			rep := investigateOK(t, newLLMAgent(t, llmConfig(dir, f, AnalystAuto)))
+			// scan_syn.pcap's ground truth: a high SYN scan of 10.66.0.20.
+			if got := llmVerdictOf(rep); got != synVerdict {
+				t.Errorf("verdict = %+v, want the scan's %+v", got, synVerdict)
+			}
+			checkLLMAnalyst(t, rep.Analyst, 2, []string{})
+			checkSynFacts(t, rep, dir)
+			reqs := f.requests()
+			if last := reqs[len(reqs)-1].req.Messages; !strings.Contains(last[len(last)-1].Content, "port_scan (technique syn) from 10.66.0.10 against 10.66.0.20") {
+				t.Errorf("the reconsider turn does not name the finding: %q", last[len(last)-1].Content)
+			}
+			d := rep.Analyst.Disagreement
+			if !tc.disagreement {
+				if d != "" {
+					t.Errorf("analyst.disagreement = %q, want none", d)
+				}
+				return
+			}
+			if !strings.Contains(d, "answered unknown") || !strings.Contains(d, "port_scan finding from 10.66.0.10 against 10.66.0.20") {
+				t.Errorf("analyst.disagreement = %q, want the model's view and the finding kept", d)
+			}
+			if len(rep.Evidence) == 0 || rep.Evidence[0] != d || !slices.Contains(rep.Evidence, "The model: The RST answers look like a misconfigured health check.") {
+				t.Errorf("evidence %q: want the disagreement first and the model's own lines kept", rep.Evidence)
+			}
+			if len(rep.Recommendations) == 0 {
+				t.Error("no recommendations for the kept scan")
+			}
+		})
 	}
 }

@@ -44,7 +44,10 @@ Answer. When you are done, answer with one JSON object and nothing else:
   findings as evidence lines that begin "note: ". Severity is critical only when one source
   runs two or more kinds of attack (such as a scan then enumeration then exfiltration), each
   at medium confidence or more, or for an exfiltration of high severity at high confidence;
-  a low-confidence finding never raises the verdict.
+  a low-confidence finding never raises the verdict. You may raise a verdict above the
+  findings or add context, but not lower it below a deciding finding: if you do, you are
+  asked once to reconsider, and if you keep your view the report keeps the finding's verdict
+  and records yours as a disagreement.
 - evidence: short lines a person can check: addresses, ports, counts, bytes, times, sample
   paths, each as the tools reported it. At least one line when you claim an attack.
 - recommendations: concrete actions that fit what you found. At least one when you claim an

@@ -87,6 +87,10 @@ type Analyst struct {
 	// Note says anything a reader should know, such as why the rules
 	// analyst answered instead of the model.
 	Note string `json:"note,omitempty"`
+	// Disagreement records a model's verdict that stayed below what the
+	// detectors proved after it was asked to reconsider: the model's view,
+	// and the finding the report kept instead. Empty when they agree.
+	Disagreement string `json:"disagreement,omitempty"`
 }
 
 // MarshalJSON writes the report with empty lists as [], never null.
