@@ -105,13 +105,33 @@ func (a *ReconAgentPcap) Mode() AnalystMode { return a.mode }
 // is bounded by ctx and by Config.ClientSessionTimeout. The errors a
 // caller must handle wrap ErrCaptureNotFound, ErrNotCapture,
 // ErrSessionTimeout, ErrServerStart (and ErrModel with AnalystLLM).
+//
+// Config.OnEvent, when set, sees the investigation's events from
+// EventStarted to EventFinished, one at a time and in order.
 func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report.Report, error) {
 	started := time.Now()
-	ctx, cancel := context.WithTimeoutCause(ctx, a.cfg.ClientSessionTimeout, ErrSessionTimeout)
-	defer cancel()
 	if trig.Name == "" {
 		trig.Name = "manual"
 	}
+	em := &emitter{id: newInvestigationID(), fn: a.cfg.OnEvent}
+	log := a.log.With("investigation", em.id)
+	log.Info("investigation started", "pcap_file", a.pcapPath, "trigger", trig.Name, "analyst", string(a.mode))
+	em.emit(EventStarted{EventBase: em.base(), PcapFile: a.pcapPath, Trigger: trig.Name, Analyst: a.mode})
+	rep, err := a.investigate(ctx, trig, em, log, started)
+	fin := EventFinished{EventBase: em.base(), Duration: time.Since(started), Err: err}
+	if err != nil {
+		log.Info("investigation failed", "duration", fin.Duration, "err", err)
+	} else {
+		fin.Verdict = rep.AttackAssessment
+		log.Info("investigation finished", "duration", fin.Duration, "attack_type", string(rep.AttackAssessment.AttackType), "severity", string(rep.AttackAssessment.Severity))
+	}
+	em.emit(fin)
+	return rep, err
+}
+
+func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emitter, log *slog.Logger, started time.Time) (*report.Report, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, a.cfg.ClientSessionTimeout, ErrSessionTimeout)
+	defer cancel()
 	if err := checkCapture(a.pcapPath); err != nil {
 		return nil, err
 	}
@@ -120,6 +140,7 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 		return nil, a.ctxError(ctx, err)
 	}
 	defer sess.close()
+	sess.emit = em
 
 	fx, err := gatherFacts(ctx, sess)
 	if err != nil {
@@ -148,7 +169,8 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 			if a.cfg.Analyst == AnalystLLM && !errors.Is(err, errFallback) {
 				return nil, err
 			}
-			a.log.Warn("model analyst failed; the rules analyst answers", "err", err)
+			log.Warn("model analyst failed; the rules analyst answers", "err", err)
+			em.emit(EventFallback{EventBase: em.base(), Reason: err})
 			ans = rulesAnswer(fx)
 			analyst.Mode = report.ModeRules
 			analyst.Note = clip("The model's answer could not be used, so the rules analyst wrote this report: "+err.Error(), 2000)

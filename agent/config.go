@@ -64,6 +64,31 @@ type Config struct {
 	// MaxRetries bounds the retries of one model request after 429, 5xx or
 	// a network error. Zero means 4; negative means none.
 	MaxRetries int
+
+	// ChatClient supplies the model without HTTP (a test fake, another
+	// SDK, a gateway). Nil means an OpenAI client built from APIKey,
+	// BaseURL and HTTPClient. When set, no key or base URL is needed and
+	// AnalystAuto uses the model.
+	ChatClient ChatClient
+	// Instructions are added to the system prompt, after the agent's own:
+	// they steer the analyst (a house style, what to weigh), but cannot
+	// lift the rule that strings from the capture are data. Empty adds
+	// nothing.
+	Instructions string
+	// Temperature is sent to the endpoint when set; nil leaves the
+	// endpoint's default. go-openai omits a zero temperature, so a
+	// pointer to 0 is sent as the smallest positive float32.
+	Temperature *float32
+	// Seed is sent to the endpoint when set, for endpoints that honour
+	// it; nil sends none.
+	Seed *int
+
+	// OnEvent, when set, receives every event of every investigation
+	// (see Event), synchronously on the investigation's goroutine and
+	// never concurrently for one investigation: a slow callback slows the
+	// investigation. Investigations run at once call it concurrently;
+	// EventBase.ID tells them apart. Nil means no events.
+	OnEvent func(Event)
 }
 
 // DefaultModel is the model used when neither Config.Model nor

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 type fakeStep struct {
 	toolCalls []openai.ToolCall
 	content   string
+	model     string // the model the response names; empty: the one asked for
 
 	status  int         // an HTTP error status
 	header  http.Header // extra response headers (Retry-After, ...)
@@ -138,7 +140,7 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		finish = openai.FinishReasonToolCalls
 	}
 	resp := openai.ChatCompletionResponse{
-		ID: fmt.Sprintf("chatcmpl-%d", n), Object: "chat.completion", Created: time.Now().Unix(), Model: s.req.Model,
+		ID: fmt.Sprintf("chatcmpl-%d", n), Object: "chat.completion", Created: time.Now().Unix(), Model: cmp.Or(st.model, s.req.Model),
 		Choices: []openai.ChatCompletionChoice{{Index: 0, Message: msg, FinishReason: finish}},
 		Usage:   openai.Usage{PromptTokens: 100 * k, CompletionTokens: 10 * k, TotalTokens: 110 * k},
 	}

@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -40,6 +42,9 @@ type llmAnalyst struct {
 	maxTurns       int
 	requestTimeout time.Duration
 	maxRetries     int
+	instructions   string  // Config.Instructions, trimmed
+	temperature    float32 // 0: not sent
+	seed           *int
 	log            *slog.Logger
 	// backoff waits up to 0.5 s, 1 s, 2 s, ... 30 s between attempts and
 	// honours a Retry-After of up to two minutes: an endpoint that asks
@@ -61,7 +66,7 @@ func newLLMAnalyst(cfg Config) (*llmAnalyst, error) {
 	if base == "" {
 		base = os.Getenv("OPENAI_BASE_URL")
 	}
-	if key == "" && base == "" {
+	if key == "" && base == "" && cfg.ChatClient == nil {
 		return nil, fmt.Errorf("%w: the model analyst needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local endpoint)", ErrConfig)
 	}
 	model := cfg.Model
@@ -86,8 +91,14 @@ func newLLMAnalyst(cfg Config) (*llmAnalyst, error) {
 	wrapped := *hc
 	wrapped.Transport = rt
 	oc.HTTPClient = &wrapped
+	var cc ChatClient = openai.NewClientWithConfig(oc)
+	if cfg.ChatClient != nil {
+		cc = cfg.ChatClient
+	}
 	l := &llmAnalyst{
-		client:         openai.NewClientWithConfig(oc),
+		client:         cc,
+		instructions:   strings.TrimSpace(cfg.Instructions),
+		seed:           cfg.Seed,
 		model:          model,
 		maxTurns:       cfg.MaxTurns,
 		requestTimeout: cfg.RequestTimeout,
@@ -110,6 +121,12 @@ func newLLMAnalyst(cfg Config) (*llmAnalyst, error) {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
+	if t := cfg.Temperature; t != nil {
+		l.temperature = *t
+		if l.temperature == 0 {
+			l.temperature = math.SmallestNonzeroFloat32
+		}
+	}
 	return l, nil
 }
 
@@ -123,7 +140,7 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 	}
 	tools, known := openAITools(mcpTools)
 	msgs := []openai.ChatCompletionMessage{
-		{Role: openai.ChatMessageRoleSystem, Content: systemPrompt},
+		{Role: openai.ChatMessageRoleSystem, Content: l.systemPrompt()},
 		{Role: openai.ChatMessageRoleUser, Content: userPrompt(s.pcapFile, trig)},
 	}
 	ground := newGrounder(s, fx)
@@ -133,9 +150,16 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 			return nil, an, fmt.Errorf("%w: the model used all %d turns without a final answer", errFallback, l.maxTurns)
 		}
 		an.Turns = turn
-		resp, err := l.complete(ctx, openai.ChatCompletionRequest{Model: l.model, Messages: msgs, Tools: tools})
+		sent := time.Now()
+		resp, retries, err := l.complete(ctx, s.emit, openai.ChatCompletionRequest{Model: l.model, Messages: msgs, Tools: tools, Temperature: l.temperature, Seed: l.seed})
+		an.Retries += retries
 		if err != nil {
 			return nil, an, err
+		}
+		if resp.Model != "" {
+			// The model that answered, which an alias or a gateway may
+			// have chosen, not the one asked for.
+			an.Model = resp.Model
 		}
 		an.PromptTokens += resp.Usage.PromptTokens
 		an.CompletionTokens += resp.Usage.CompletionTokens
@@ -143,6 +167,8 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 			return nil, an, fmt.Errorf("%w: the model returned no choices", errFallback)
 		}
 		msg := resp.Choices[0].Message
+		s.emit.emit(EventModelTurn{EventBase: s.emit.base(), Turn: turn, Model: cmp.Or(resp.Model, l.model), PromptTokens: resp.Usage.PromptTokens,
+			CompletionTokens: resp.Usage.CompletionTokens, ToolCalls: len(msg.ToolCalls), Duration: time.Since(sent)})
 		if len(msg.ToolCalls) > 0 {
 			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: msg.Content, ToolCalls: msg.ToolCalls})
 			for _, tc := range msg.ToolCalls {
@@ -169,6 +195,7 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 					continue
 				}
 				ans, an.Disagreement = keepEvidence(ans, fx, f)
+				s.emit.emit(EventDisagreement{EventBase: s.emit.base(), Finding: f, View: an.Disagreement})
 				return ans, an, nil
 			}
 			if note := disagreement(ans, fx); note != "" {

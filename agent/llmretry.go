@@ -12,7 +12,8 @@ import (
 
 // complete sends one request with the response format, retrying without it
 // when the endpoint refuses it, and retrying 429, 5xx and network errors.
-func (l *llmAnalyst) complete(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+// It returns the retries it made.
+func (l *llmAnalyst) complete(ctx context.Context, em *emitter, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
 	l.mu.Lock()
 	useFormat := !l.noResponseFormat
 	l.mu.Unlock()
@@ -22,38 +23,41 @@ func (l *llmAnalyst) complete(ctx context.Context, req openai.ChatCompletionRequ
 			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: report.AnswerSchemaName, Schema: rawSchema(report.AnswerSchema()), Strict: true},
 		}
 	}
-	resp, err := l.withRetries(ctx, req)
+	resp, retries, err := l.withRetries(ctx, em, req)
 	if err != nil && useFormat && refusesResponseFormat(err) {
 		l.log.Info("the endpoint refused response_format; asking without it")
 		l.mu.Lock()
 		l.noResponseFormat = true
 		l.mu.Unlock()
 		req.ResponseFormat = nil
-		resp, err = l.withRetries(ctx, req)
+		var more int
+		resp, more, err = l.withRetries(ctx, em, req)
+		retries += more
 	}
-	return resp, err
+	return resp, retries, err
 }
 
-func (l *llmAnalyst) withRetries(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+func (l *llmAnalyst) withRetries(ctx context.Context, em *emitter, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
 	for attempt := 0; ; attempt++ {
 		var after time.Duration
 		actx, cancel := context.WithTimeout(withRetryAfterSlot(ctx, &after), l.requestTimeout)
 		resp, err := l.client.CreateChatCompletion(actx, req)
 		cancel()
 		if err == nil {
-			return resp, nil
+			return resp, attempt, nil
 		}
 		if ctx.Err() != nil {
-			return resp, ctx.Err()
+			return resp, attempt, ctx.Err()
 		}
 		retryable, typed := classify(err)
 		if !retryable || attempt >= l.maxRetries {
-			return resp, typed
+			return resp, attempt, typed
 		}
 		wait := l.backoff.Wait(attempt, after)
 		l.log.Info("retrying the model request", "attempt", attempt+1, "wait", wait, "err", typed)
+		em.emit(EventRetry{EventBase: em.base(), Attempt: attempt + 1, Status: httpStatus(err), Wait: wait, Err: typed})
 		if err := retry.Sleep(ctx, wait); err != nil {
-			return resp, ctx.Err()
+			return resp, attempt + 1, ctx.Err()
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
@@ -20,6 +21,7 @@ type session struct {
 	c          *client.Client
 	pcapFile   string // absolute
 	workingDir string // absolute
+	emit       *emitter
 
 	mu    sync.Mutex
 	calls []string
@@ -98,6 +100,21 @@ func (s *session) bind(args map[string]any) (map[string]any, error) {
 // call runs one tool on the investigation's capture and returns its
 // structured result as JSON. A tool error result is a *ToolError.
 func (s *session) call(ctx context.Context, name string, args map[string]any) (json.RawMessage, error) {
+	started := time.Now()
+	raw, err := s.callTool(ctx, name, args)
+	if s.emit != nil {
+		argText := "{}"
+		if len(args) > 0 {
+			if b, merr := json.Marshal(args); merr == nil {
+				argText = string(b)
+			}
+		}
+		s.emit.emit(EventToolCalled{EventBase: s.emit.base(), Name: name, Arguments: argText, Duration: time.Since(started), ResultBytes: len(raw), Err: err})
+	}
+	return raw, err
+}
+
+func (s *session) callTool(ctx context.Context, name string, args map[string]any) (json.RawMessage, error) {
 	bound, err := s.bind(args)
 	s.mu.Lock()
 	s.calls = append(s.calls, name)

@@ -82,6 +82,9 @@ type Analyst struct {
 	Turns            int `json:"turns,omitempty"`
 	PromptTokens     int `json:"prompt_tokens,omitempty"`
 	CompletionTokens int `json:"completion_tokens,omitempty"`
+	// Retries counts the model requests sent again after a 429, a 5xx or
+	// a network error.
+	Retries int `json:"retries,omitempty"`
 	// DurationMS is the analyst's wall time in milliseconds.
 	DurationMS int64 `json:"duration_ms,omitempty"`
 	// Note says anything a reader should know, such as why the rules
