@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -32,7 +35,7 @@ type ReconAgentPcap struct {
 // New checks cfg, fills in its defaults and returns the agent. It does not
 // read the capture: a missing capture is reported by Investigate, as it may
 // appear later. Only a missing WorkingDir, which the bundled server needs,
-// makes New fail with ErrCaptureNotFound.
+// makes New fail with ErrCaptureNotFound, saying the directory is missing.
 func New(cfg Config) (*ReconAgentPcap, error) {
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = "."
@@ -84,7 +87,10 @@ func New(cfg Config) (*ReconAgentPcap, error) {
 		srv, err := mcpserver.New(mcpserver.Config{Roots: []string{wd}, Detectors: cfg.Detectors, Logger: cfg.Logger})
 		if err != nil {
 			// The server refuses a missing root; the caller's problem is
-			// then the missing capture, and the capture's error says so.
+			// then the missing directory, or the missing capture.
+			if _, serr := os.Stat(wd); errors.Is(serr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: %s: the working directory %s does not exist", ErrCaptureNotFound, a.pcapPath, wd)
+			}
 			if cerr := checkCapture(a.pcapPath); cerr != nil {
 				return nil, cerr
 			}
@@ -103,7 +109,7 @@ func (a *ReconAgentPcap) Mode() AnalystMode { return a.mode }
 
 // Investigate runs one investigation and returns its validated report. It
 // is bounded by ctx and by Config.ClientSessionTimeout. The errors a
-// caller must handle wrap ErrCaptureNotFound, ErrNotCapture,
+// caller must handle wrap ErrCaptureNotFound, ErrOutsideRoot, ErrNotCapture,
 // ErrSessionTimeout, ErrServerStart (and ErrModel with AnalystLLM).
 //
 // Config.OnEvent, when set, sees the investigation's events from
@@ -144,8 +150,9 @@ func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emit
 
 	fx, err := gatherFacts(ctx, sess)
 	if err != nil {
-		return nil, a.ctxError(ctx, err)
+		return nil, a.ctxError(ctx, outsideRoot(err))
 	}
+	factCalls := sess.toolCalls() // the rules analyst's work
 	base := report.Report{
 		Timestamp:            time.Now().UTC(),
 		InvestigationTrigger: trig.Name,
@@ -173,17 +180,19 @@ func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emit
 			em.emit(EventFallback{EventBase: em.base(), Reason: err})
 			ans = rulesAnswer(fx)
 			analyst.Mode = report.ModeRules
-			analyst.Note = clip("The model's answer could not be used, so the rules analyst wrote this report: "+err.Error(), 2000)
+			// One record: the model's calls, then the rules analyst's,
+			// and the reason said once.
+			analyst.ToolCalls = append(analyst.ToolCalls, factCalls...)
+			why := strings.TrimPrefix(err.Error(), errFallback.Error()+": ")
+			analyst.Note = clip("The model's answer could not be used, so the rules analyst wrote this report: "+why, 2000)
 		}
 	} else {
+		// The rules analyst's work is the fact gathering. A model's record
+		// stays its own: the calls it asked for, not the agent's fact
+		// gathering or grounding checks.
 		ans = rulesAnswer(fx)
 		analyst.Mode = report.ModeRules
-	}
-	if analyst.Mode == report.ModeRules {
-		// The rules analyst's work is every call made on the session. A
-		// model's record stays its own: the calls it asked for, not the
-		// agent's fact gathering or grounding checks.
-		analyst.ToolCalls = sess.toolCalls()
+		analyst.ToolCalls = factCalls
 	}
 	analyst.DurationMS = time.Since(started).Milliseconds()
 	base.Analyst = analyst
@@ -250,6 +259,17 @@ func checkCapture(path string) error {
 		return &kindError{kind: ErrCaptureNotFound, err: err}
 	}
 	return &kindError{kind: ErrNotCapture, err: err}
+}
+
+// outsideRoot marks a tool error that says the capture lies outside the
+// server's roots (a subprocess server started with another --root) with
+// ErrOutsideRoot. Over stdio only the text of the server's error arrives.
+func outsideRoot(err error) error {
+	var te *ToolError
+	if errors.As(err, &te) && strings.Contains(te.Message, mcpserver.ErrOutsideRoots.Error()) {
+		return &kindError{kind: ErrOutsideRoot, err: err}
+	}
+	return err
 }
 
 // kindError gives an error a second identity for errors.Is without

@@ -321,8 +321,8 @@ func TestInvestigateSubprocessStops(t *testing.T) {
 	// investigation fails, and the server still stops.
 	_, err := rulesAgent(t, e, subprocess(bin, t.TempDir())).Investigate(context.Background(), Trigger{})
 	var te *ToolError
-	if !errors.As(err, &te) {
-		t.Errorf("a capture outside the server's root: err = %v, want a *ToolError", err)
+	if !errors.As(err, &te) || !errors.Is(err, ErrOutsideRoot) {
+		t.Errorf("a capture outside the server's root: err = %v, want a *ToolError matching ErrOutsideRoot", err)
 	}
 	if left := serverChildren(t, bin); len(left) > 0 {
 		t.Errorf("server processes left after a failed investigation: %q", left)

@@ -10,6 +10,9 @@ import (
 var (
 	// ErrCaptureNotFound: the capture file is missing (or unreadable).
 	ErrCaptureNotFound = errors.New("capture not found")
+	// ErrOutsideRoot: the capture lies outside the roots the MCP server
+	// may read (a subprocess server started with another --root).
+	ErrOutsideRoot = errors.New("capture outside the server's roots")
 	// ErrNotCapture: the file exists but is not a pcap or pcapng capture,
 	// or is damaged beyond reading.
 	ErrNotCapture = errors.New("not a usable capture")

@@ -212,7 +212,7 @@ func recommendations(fs []report.Finding, notes int) []string {
 	var recs []string
 	seen := map[string]bool{}
 	add := func(s string) {
-		if !seen[s] && len(recs) < 20 {
+		if !seen[s] {
 			seen[s] = true
 			recs = append(recs, clip(s, report.MaxLineLength))
 		}
@@ -247,8 +247,14 @@ func recommendations(fs []report.Finding, notes int) []string {
 	if notes > 0 {
 		add(fmt.Sprintf("The %s of low confidence or low severity decided nothing; review them only if other alerts name the same hosts.", plural(notes, "note")))
 	}
-	add("Keep this capture as evidence and correlate with endpoint and firewall logs for the same addresses and times.")
-	return recs
+	// Keep every line the report has room for; past that, say how many
+	// were left out rather than drop them silently, and keep the last
+	// line, which applies to every capture.
+	if keep := report.MaxListItems - 2; len(recs) > keep+1 {
+		left := len(recs) - keep
+		recs = append(recs[:keep], fmt.Sprintf("%d more recommendations of the same kinds are left out for room; every finding they concern is listed in findings.", left))
+	}
+	return append(recs, "Keep this capture as evidence and correlate with endpoint and firewall logs for the same addresses and times.")
 }
 
 func head(s []string, n int) []string {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -429,8 +430,9 @@ func TestRulesAnswerBounded(t *testing.T) {
 	if n := len(ans.Evidence); n > report.MaxListItems {
 		t.Errorf("%d evidence lines, max %d", n, report.MaxListItems)
 	}
-	if n := len(ans.Recommendations); n > 20 {
-		t.Errorf("%d recommendations, want at most 20", n)
+	recs := ans.Recommendations
+	if n := len(recs); n != report.MaxListItems || !strings.Contains(recs[n-2], "more recommendations of the same kinds are left out") || !strings.HasPrefix(recs[n-1], "Keep this capture") {
+		t.Errorf("%d recommendations, want %d, the last but one saying how many were left out, the last the closing one; the end: %q", n, report.MaxListItems, recs[max(0, n-2):])
 	}
 	for _, l := range append(append([]string{}, ans.Evidence...), ans.Recommendations...) {
 		if n := len([]rune(l)); n > report.MaxLineLength {
@@ -548,5 +550,26 @@ func TestClip(t *testing.T) {
 	}
 	if got := clip("short", 8); got != "short" {
 		t.Errorf("clip = %q", got)
+	}
+}
+
+// TestRulesRecommendationsAllKept checks that more recommendations than
+// the old cut of 20, but fewer than a report holds, are all kept.
+func TestRulesRecommendationsAllKept(t *testing.T) {
+	for _, n := range []int{1, 19, 20, 21, 30, report.MaxListItems - 1} {
+		var fs []report.Finding
+		for i := range n {
+			fs = append(fs, finding(report.AttackPortScan, fmt.Sprintf("10.1.0.%d", i+1), "10.2.0.1", report.SeverityHigh, report.ConfidenceHigh))
+		}
+		recs := rulesAnswer(facts{TotalPackets: 1000, UniqueIPs: n + 1, Findings: fs}).Recommendations
+		if len(recs) != n+1 {
+			t.Errorf("%d scanners: %d recommendations, want one per scanner and the closing one", n, len(recs))
+			continue
+		}
+		for i := range n {
+			if want := fmt.Sprintf("Block 10.1.0.%d ", i+1); !slices.ContainsFunc(recs, func(r string) bool { return strings.HasPrefix(r, want) }) {
+				t.Errorf("%d scanners: no recommendation starts %q", n, want)
+			}
+		}
 	}
 }

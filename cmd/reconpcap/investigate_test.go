@@ -123,7 +123,7 @@ func TestInvestigateErrors(t *testing.T) {
 		status int
 	}{
 		{"missing file", []string{"investigate", missing}, agent.ErrCaptureNotFound, "reconpcap: open " + missing + ": capture not found\n", 1},
-		{"missing directory", []string{"investigate", filepath.Join(dir, "gone", "x.pcap")}, agent.ErrCaptureNotFound, "capture not found\n", 1},
+		{"missing directory", []string{"investigate", filepath.Join(dir, "gone", "x.pcap")}, agent.ErrCaptureNotFound, "does not exist\n", 1},
 		{"not a capture", []string{"investigate", notCapture}, agent.ErrNotCapture, notCapture, 1},
 		{"bad format", []string{"investigate", "--format", "xml", missing}, nil, "xml", 2},
 		{"two files", []string{"investigate", missing, notCapture}, nil, "at most one capture file", 2},
