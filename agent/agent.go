@@ -15,6 +15,8 @@ import (
 	"github.com/agents-of-shield/reconpcap/mcpserver"
 	"github.com/agents-of-shield/reconpcap/report"
 	"github.com/mark3labs/mcp-go/client"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ReconAgentPcap investigates one capture: it starts an MCP session with
@@ -121,9 +123,13 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 	}
 	em := &emitter{id: newInvestigationID(), fn: a.cfg.OnEvent}
 	log := a.log.With("investigation", em.id)
+	tr := tracer(a.cfg.TracerProvider)
+	ctx, sp := startSpan(ctx, tr, "invoke_agent reconpcap", trace.SpanKindInternal,
+		attribute.String(attrOperation, "invoke_agent"), attribute.String(attrAgentName, "reconpcap"),
+		attribute.String(attrInvestID, em.id), attribute.String(attrPcapFile, a.pcapPath), attribute.String(attrTrigger, trig.Name))
 	log.Info("investigation started", "pcap_file", a.pcapPath, "trigger", trig.Name, "analyst", string(a.mode))
 	em.emit(EventStarted{EventBase: em.base(), PcapFile: a.pcapPath, Trigger: trig.Name, Analyst: a.mode})
-	rep, err := a.investigate(ctx, trig, em, log, started)
+	rep, err := a.investigate(ctx, trig, em, log, tr, started)
 	fin := EventFinished{EventBase: em.base(), Duration: time.Since(started), Err: err}
 	if err != nil {
 		log.Info("investigation failed", "duration", fin.Duration, "err", err)
@@ -131,11 +137,12 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 		fin.Verdict = rep.AttackAssessment
 		log.Info("investigation finished", "duration", fin.Duration, "attack_type", string(rep.AttackAssessment.AttackType), "severity", string(rep.AttackAssessment.Severity))
 	}
+	endSpan(sp, err)
 	em.emit(fin)
 	return rep, err
 }
 
-func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emitter, log *slog.Logger, started time.Time) (*report.Report, error) {
+func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emitter, log *slog.Logger, tr trace.Tracer, started time.Time) (*report.Report, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, a.cfg.ClientSessionTimeout, ErrSessionTimeout)
 	defer cancel()
 	if err := checkCapture(a.pcapPath); err != nil {
@@ -146,7 +153,7 @@ func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emit
 		return nil, a.ctxError(ctx, err)
 	}
 	defer sess.close()
-	sess.emit = em
+	sess.emit, sess.log, sess.tracer = em, log, tr
 
 	fx, err := gatherFacts(ctx, sess)
 	if err != nil {

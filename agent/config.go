@@ -7,6 +7,7 @@ import (
 
 	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/report"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // AnalystMode chooses who writes the verdict.
@@ -41,8 +42,15 @@ type Config struct {
 	ClientSessionTimeout time.Duration
 	// Analyst chooses the analyst. Empty means AnalystAuto.
 	Analyst AnalystMode
-	// Logger receives the agent's logs. Nil discards them.
+	// Logger receives the agent's logs: at Info the start and the end of
+	// each investigation, every record with an "investigation" attribute
+	// (the ID events carry too). Nil discards them.
 	Logger *slog.Logger
+	// TracerProvider receives OpenTelemetry spans: one per investigation,
+	// one per tool call and one per model request, with the GenAI semantic
+	// conventions' attributes. Nil means otel's global provider, a no-op
+	// unless the program installs one.
+	TracerProvider trace.TracerProvider
 	// Detectors holds the detector thresholds the bundled server uses. The
 	// zero value is the documented defaults.
 	Detectors detectors.Config

@@ -151,7 +151,7 @@ func (l *llmAnalyst) investigate(ctx context.Context, s *session, fx facts, trig
 		}
 		an.Turns = turn
 		sent := time.Now()
-		resp, retries, err := l.complete(ctx, s.emit, openai.ChatCompletionRequest{Model: l.model, Messages: msgs, Tools: tools, Temperature: l.temperature, Seed: l.seed})
+		resp, retries, err := l.request(ctx, s, openai.ChatCompletionRequest{Model: l.model, Messages: msgs, Tools: tools, Temperature: l.temperature, Seed: l.seed})
 		an.Retries += retries
 		if err != nil {
 			return nil, an, err

@@ -8,12 +8,14 @@ import (
 	"github.com/agents-of-shield/reconpcap/internal/retry"
 	"github.com/agents-of-shield/reconpcap/report"
 	openai "github.com/sashabaranov/go-openai"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // complete sends one request with the response format, retrying without it
 // when the endpoint refuses it, and retrying 429, 5xx and network errors.
 // It returns the retries it made.
-func (l *llmAnalyst) complete(ctx context.Context, em *emitter, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
+func (l *llmAnalyst) complete(ctx context.Context, s *session, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
 	l.mu.Lock()
 	useFormat := !l.noResponseFormat
 	l.mu.Unlock()
@@ -23,21 +25,21 @@ func (l *llmAnalyst) complete(ctx context.Context, em *emitter, req openai.ChatC
 			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{Name: report.AnswerSchemaName, Schema: rawSchema(report.AnswerSchema()), Strict: true},
 		}
 	}
-	resp, retries, err := l.withRetries(ctx, em, req)
+	resp, retries, err := l.withRetries(ctx, s, req)
 	if err != nil && useFormat && refusesResponseFormat(err) {
-		l.log.Info("the endpoint refused response_format; asking without it")
+		s.logger(l.log).Info("the endpoint refused response_format; asking without it")
 		l.mu.Lock()
 		l.noResponseFormat = true
 		l.mu.Unlock()
 		req.ResponseFormat = nil
 		var more int
-		resp, more, err = l.withRetries(ctx, em, req)
+		resp, more, err = l.withRetries(ctx, s, req)
 		retries += more
 	}
 	return resp, retries, err
 }
 
-func (l *llmAnalyst) withRetries(ctx context.Context, em *emitter, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
+func (l *llmAnalyst) withRetries(ctx context.Context, s *session, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
 	for attempt := 0; ; attempt++ {
 		var after time.Duration
 		actx, cancel := context.WithTimeout(withRetryAfterSlot(ctx, &after), l.requestTimeout)
@@ -54,8 +56,8 @@ func (l *llmAnalyst) withRetries(ctx context.Context, em *emitter, req openai.Ch
 			return resp, attempt, typed
 		}
 		wait := l.backoff.Wait(attempt, after)
-		l.log.Info("retrying the model request", "attempt", attempt+1, "wait", wait, "err", typed)
-		em.emit(EventRetry{EventBase: em.base(), Attempt: attempt + 1, Status: httpStatus(err), Wait: wait, Err: typed})
+		s.logger(l.log).Info("retrying the model request", "attempt", attempt+1, "wait", wait, "err", typed)
+		s.emit.emit(EventRetry{EventBase: s.emit.base(), Attempt: attempt + 1, Status: httpStatus(err), Wait: wait, Err: typed})
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return resp, attempt + 1, ctx.Err()
 		}
@@ -80,4 +82,27 @@ func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		}
 	}
 	return resp, err
+}
+
+// request sends one model request (with its retries) inside a span that
+// carries the GenAI semantic conventions' attributes.
+func (l *llmAnalyst) request(ctx context.Context, s *session, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, int, error) {
+	attrs := []attribute.KeyValue{
+		attribute.String(attrOperation, "chat"), attribute.String(attrProvider, "openai"), attribute.String(attrSystem, "openai"),
+		attribute.String(attrRequestModel, req.Model),
+	}
+	if req.Temperature != 0 {
+		attrs = append(attrs, attribute.Float64(attrTemperature, float64(req.Temperature)))
+	}
+	if req.Seed != nil {
+		attrs = append(attrs, attribute.Int(attrSeed, *req.Seed))
+	}
+	ctx, sp := startSpan(ctx, s.tracer, "chat "+req.Model, trace.SpanKindClient, attrs...)
+	resp, retries, err := l.complete(ctx, s, req)
+	if err == nil {
+		sp.SetAttributes(attribute.String(attrRespModel, resp.Model),
+			attribute.Int(attrInputTokens, resp.Usage.PromptTokens), attribute.Int(attrOutputTokens, resp.Usage.CompletionTokens))
+	}
+	endSpan(sp, err)
+	return resp, retries, err
 }

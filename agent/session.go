@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // session is one MCP client session bound to one investigation's capture:
@@ -22,6 +25,8 @@ type session struct {
 	pcapFile   string // absolute
 	workingDir string // absolute
 	emit       *emitter
+	log        *slog.Logger // with the investigation's ID
+	tracer     trace.Tracer // nil: no spans
 
 	mu    sync.Mutex
 	calls []string
@@ -101,16 +106,18 @@ func (s *session) bind(args map[string]any) (map[string]any, error) {
 // structured result as JSON. A tool error result is a *ToolError.
 func (s *session) call(ctx context.Context, name string, args map[string]any) (json.RawMessage, error) {
 	started := time.Now()
-	raw, err := s.callTool(ctx, name, args)
-	if s.emit != nil {
-		argText := "{}"
-		if len(args) > 0 {
-			if b, merr := json.Marshal(args); merr == nil {
-				argText = string(b)
-			}
+	argText := "{}"
+	if len(args) > 0 {
+		if b, merr := json.Marshal(args); merr == nil {
+			argText = string(b)
 		}
-		s.emit.emit(EventToolCalled{EventBase: s.emit.base(), Name: name, Arguments: argText, Duration: time.Since(started), ResultBytes: len(raw), Err: err})
 	}
+	ctx, sp := startSpan(ctx, s.tracer, "execute_tool "+name, trace.SpanKindInternal,
+		attribute.String(attrOperation, "execute_tool"), attribute.String(attrToolName, name), attribute.String(attrToolCallArgs, clip(argText, 2000)))
+	raw, err := s.callTool(ctx, name, args)
+	sp.SetAttributes(attribute.Int(attrResultBytes, len(raw)))
+	endSpan(sp, err)
+	s.emit.emit(EventToolCalled{EventBase: s.emit.base(), Name: name, Arguments: argText, Duration: time.Since(started), ResultBytes: len(raw), Err: err})
 	return raw, err
 }
 
@@ -168,4 +175,13 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return b.String()
+}
+
+// logger returns the session's logger, which names the investigation, or
+// fallback for a session made outside an investigation.
+func (s *session) logger(fallback *slog.Logger) *slog.Logger {
+	if s == nil || s.log == nil {
+		return fallback
+	}
+	return s.log
 }
