@@ -22,6 +22,13 @@
 // of the same capture parse it once. The session is bound to the agent's
 // capture: a tool call that names another file is refused.
 //
+// Orchestrators watch an investigation through Config.OnEvent (typed
+// events from EventStarted to EventFinished, one at a time), Config.Logger
+// (every record names the investigation) and OpenTelemetry spans
+// (Config.TracerProvider, else otel's global provider); they steer the
+// model with Config.Instructions, Temperature and Seed, and can supply it
+// without HTTP through Config.ChatClient.
+//
 //	a, err := agent.New(agent.Config{WorkingDir: "/captures", PcapFile: "traffic.pcap"})
 //	if err != nil { ... }
 //	rep, err := a.Investigate(ctx, agent.Trigger{Name: "orchestrator"})

@@ -86,3 +86,34 @@ func ExampleReconAgentPcap_InvestigateAsync() {
 	// scan_udp.pcap: port_scan against 10.66.0.20, high
 	// scan_fin.pcap: port_scan against 10.66.0.20, high
 }
+
+// An orchestrator watches an investigation through Config.OnEvent: one
+// call per event, in order, never two at once.
+func ExampleConfig_onEvent() {
+	a, err := agent.New(agent.Config{
+		WorkingDir: "../testdata",
+		PcapFile:   "scan_syn.pcap",
+		Analyst:    agent.AnalystRules,
+		OnEvent: func(ev agent.Event) {
+			switch e := ev.(type) {
+			case agent.EventStarted:
+				fmt.Println("started:", filepath.Base(e.PcapFile), e.Analyst)
+			case agent.EventToolCalled:
+				fmt.Println("tool:", e.Name, e.Arguments, e.Err == nil)
+			case agent.EventFinished:
+				fmt.Println("finished:", e.Verdict.AttackType, e.Verdict.Severity)
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := a.Investigate(context.Background(), agent.Trigger{}); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// started: scan_syn.pcap rules
+	// tool: read_pcap_summary {} true
+	// tool: list_findings {"limit":50,"offset":0} true
+	// finished: port_scan high
+}
