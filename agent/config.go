@@ -85,7 +85,8 @@ type Config struct {
 	Instructions string
 	// Temperature is sent to the endpoint when set; nil leaves the
 	// endpoint's default. go-openai omits a zero temperature, so a
-	// pointer to 0 is sent as the smallest positive float32.
+	// pointer to 0 is sent as the smallest positive float32. Set it with
+	// new(float32(0.2)).
 	Temperature *float32
 	// Seed is sent to the endpoint when set, for endpoints that honour
 	// it; nil sends none.
