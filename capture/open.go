@@ -53,11 +53,7 @@ func openCapture(path string) (*captureReader, error) {
 		return nil, fail(statKind(err), "", err)
 	}
 	if !st.Mode().IsRegular() {
-		what := "a " + st.Mode().Type().String()
-		if st.IsDir() {
-			what = "a directory"
-		}
-		return nil, fail(ErrNotRegular, "it is "+what, nil)
+		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
 	}
 	if st.Size() == 0 {
 		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
