@@ -62,10 +62,6 @@ type TLSHandshake struct {
 	Certificate *TLSCertificate `json:"certificate,omitempty"`
 }
 
-// TLSCertificate is the subject and issuer of a server's leaf
-// certificate (common name and first organisation).
-type TLSCertificate = certNames
-
 // TLSStats counts every handshake of the capture, whatever was kept.
 type TLSStats struct {
 	// ClientHellos counts the connections whose ClientHello was read;

@@ -231,8 +231,10 @@ func parseServerHello(body []byte) (serverHello, error) {
 	return h, nil
 }
 
-// certNames are the leaf certificate's subject and issuer.
-type certNames struct {
+// TLSCertificate is the subject and issuer of a server's leaf
+// certificate (common name and first organisation), each cut at 256
+// bytes.
+type TLSCertificate struct {
 	SubjectCN string `json:"subject_cn,omitempty"`
 	SubjectO  string `json:"subject_o,omitempty"`
 	IssuerCN  string `json:"issuer_cn,omitempty"`
@@ -241,7 +243,7 @@ type certNames struct {
 
 // parseCertificate reads the leaf of a TLS 1.2 Certificate message body.
 // ok is false when the leaf is missing or is not a certificate x509 reads.
-func parseCertificate(body []byte) (names certNames, ok bool) {
+func parseCertificate(body []byte) (names TLSCertificate, ok bool) {
 	r := reader{b: body}
 	list := reader{b: r.take(r.u24())}
 	der := list.take(list.u24())
@@ -258,7 +260,7 @@ func parseCertificate(body []byte) (names certNames, ok bool) {
 		}
 		return cut([]byte(s[0]), tlsMaxCertNameLength)
 	}
-	return certNames{
+	return TLSCertificate{
 		SubjectCN: cut([]byte(c.Subject.CommonName), tlsMaxCertNameLength),
 		SubjectO:  first(c.Subject.Organization),
 		IssuerCN:  cut([]byte(c.Issuer.CommonName), tlsMaxCertNameLength),
