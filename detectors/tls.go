@@ -85,14 +85,14 @@ type TLSStats struct {
 
 // tlsConn is what the reader knows of one connection.
 type tlsConn struct {
-	dir [2]tlsDirection // 0 the client's, 1 the server's
+	flow *capture.Flow
+	dir  [2]tlsDirection // 0 the client's, 1 the server's
 	// clientFromClient is the capture's FromClient value of the
 	// direction that sent the ClientHello: the hello, not the port
 	// guess, says who the client is.
 	clientFromClient bool
 	hs               *TLSHandshake // nil until the ClientHello is read
-	kept             bool
-	open             bool // counted in tlsAnalyzer.open
+	open             bool          // counted in tlsAnalyzer.open
 }
 
 // tlsAnalyzer reads the TLS handshakes of every TCP connection, whatever
@@ -100,13 +100,19 @@ type tlsConn struct {
 type tlsAnalyzer struct {
 	max   int
 	conns map[*capture.Flow]*tlsConn
-	kept  []*TLSHandshake
-	open  int
-	stats TLSStats
+	// closed stands for every connection read to the end (or skipped):
+	// a retransmitted hello must not count twice, and a shared value
+	// keeps what is left of a connection to its map entry.
+	closed *tlsConn
+	kept   []*TLSHandshake
+	open   int
+	stats  TLSStats
 }
 
 func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
-	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn)}
+	closed := &tlsConn{}
+	closed.dir[0].done, closed.dir[1].done = true, true
+	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), closed: closed}
 }
 
 // Packet follows the first bytes of each direction of TCP connections
@@ -121,6 +127,9 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		delete(t.conns, p.Flow)
 		c = nil
 	}
+	if c == t.closed {
+		return
+	}
 	if len(p.Payload) == 0 {
 		if c != nil && p.TCPFlags&(capture.FlagFIN|capture.FlagRST) != 0 {
 			t.close(c)
@@ -131,14 +140,13 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		if !looksLikeHello(p.Payload, tlsClientHello) {
 			return
 		}
-		c = &tlsConn{clientFromClient: p.FromClient}
-		t.conns[p.Flow] = c
 		if t.open >= tlsMaxOpen {
 			t.stats.Skipped++
-			c.dir[0].done, c.dir[1].done = true, true
+			t.conns[p.Flow] = t.closed
 			return
 		}
-		c.open = true
+		c = &tlsConn{flow: p.Flow, clientFromClient: p.FromClient, open: true}
+		t.conns[p.Flow] = c
 		t.open++
 	}
 	di := 0
@@ -160,9 +168,6 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		t.readClient(c, p)
 	} else {
 		t.readServer(c)
-	}
-	if c.dir[0].done && c.dir[1].done {
-		t.close(c)
 	}
 }
 
@@ -190,7 +195,6 @@ func (t *tlsAnalyzer) readClient(c *tlsConn, p *capture.Packet) {
 	c.hs = handshakeOf(&h, p)
 	if len(t.kept) < t.max {
 		t.kept = append(t.kept, c.hs)
-		c.kept = true
 		t.stats.Kept = len(t.kept)
 	} else {
 		t.stats.Dropped++
@@ -251,6 +255,9 @@ func (t *tlsAnalyzer) finish(c *tlsConn, di int) {
 
 // close stops reading c: its buffers go, what it found stays.
 func (t *tlsAnalyzer) close(c *tlsConn) {
+	if c == t.closed {
+		return
+	}
 	if c.hs == nil && c.open && !c.dir[0].done {
 		t.stats.Unreadable++ // the connection ended before its hello was whole
 	}
@@ -260,9 +267,8 @@ func (t *tlsAnalyzer) close(c *tlsConn) {
 		c.open = false
 		t.open--
 	}
-	if !c.kept {
-		c.hs = nil
-	}
+	c.hs = nil
+	t.conns[c.flow] = t.closed
 }
 
 // handshakeOf makes the listing of a ClientHello read from p.

@@ -152,6 +152,20 @@ func TestTLSBounds(t *testing.T) {
 		t.Errorf("stats %+v with %d kept, want 5 hellos, 2 kept, 3 dropped", st, len(w.t.kept))
 	}
 
+	// A hello sent again after the server answered is one handshake; the
+	// same ports opened again by a new SYN are another.
+	w = newTLSWire(0)
+	c0 := w.conn(0)
+	hello := record(specExample.build())
+	c0.send(true, 1, capture.FlagPSH, hello)
+	c0.send(false, 1, capture.FlagPSH, record([]byte{tlsServerHelloDone, 0, 0, 0}))
+	c0.send(true, 1, capture.FlagPSH, hello)
+	c0.send(true, 0, capture.FlagSYN, nil)
+	c0.send(true, 1, capture.FlagPSH, hello)
+	if st := w.t.stats; st.ClientHellos != 2 || len(w.t.kept) != 2 {
+		t.Errorf("stats %+v, want 2 hellos: one per connection, none for the retransmission", st)
+	}
+
 	// A hello announcing 20 KB: buffered to 16 KiB, then given up.
 	w = newTLSWire(0)
 	c := w.conn(0)
