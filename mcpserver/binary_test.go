@@ -217,6 +217,11 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			IsError bool   `json:"isError"`
 			Message string `json:"message"`
 		} `json:"bad_path"`
+		TLS struct {
+			Total int      `json:"total"`
+			SNIs  []string `json:"snis"`
+			JA4   []string `json:"ja4"`
+		} `json:"tls"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -237,6 +242,19 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	if got.Summary.TotalPackets != gt.TotalPackets || got.Summary.UniqueIPs != gt.UniqueIPs {
 		t.Errorf("read_pcap_summary: total_packets %d unique_ips %d, want %d and %d",
 			got.Summary.TotalPackets, got.Summary.UniqueIPs, gt.TotalPackets, gt.UniqueIPs)
+	}
+	// list_tls through the SDK: the server names tshark reads in the
+	// recorded hellos, each with a JA4.
+	if ts, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command(ts, "-r", filepath.Join(dir, "tls_handshakes.pcap"), "-Y", "tls.handshake.type==1",
+			"-T", "fields", "-e", "tls.handshake.extensions_server_name").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if got.TLS.Total != len(want) || !slices.Equal(got.TLS.SNIs, want) || len(got.TLS.JA4) != len(want) {
+			t.Errorf("list_tls: %d handshakes, server names %q; tshark %q", got.TLS.Total, got.TLS.SNIs, want)
+		}
 	}
 	if !got.PortScan.PortScanDetected || len(got.PortScan.SuspiciousActivity) != 1 {
 		t.Fatalf("detect_port_scanning: detected %v, activity %+v; want one scan",
