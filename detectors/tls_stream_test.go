@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +222,23 @@ func FuzzTLSHandshake(f *testing.F) {
 		parseServerHello(server)
 		parseCertificate(server)
 	})
+}
+
+// TestTLSMaxHandshakes checks the listing bound on a recorded capture:
+// the first handshakes are kept, every one is counted.
+func TestTLSMaxHandshakes(t *testing.T) {
+	path := testdataFile(t, "tls_handshakes.pcap")
+	all, _ := analyzeFile(t, path, Config{}).TLSHandshakes()
+	hs, st := analyzeFile(t, path, Config{TLS: TLSConfig{MaxHandshakes: 3}}).TLSHandshakes()
+	if len(all) != 8 || len(hs) != 3 || st.ClientHellos != 8 || st.Kept != 3 || st.Dropped != 5 {
+		t.Fatalf("%d of %d kept, stats %+v; want 3 of 8, 5 dropped", len(hs), len(all), st)
+	}
+	for i, h := range hs {
+		if h.Packet != all[i].Packet || h.JA4 != all[i].JA4 {
+			t.Errorf("kept handshake %d is frame %d, want frame %d", i, h.Packet, all[i].Packet)
+		}
+	}
+	if err := (Config{TLS: TLSConfig{MaxHandshakes: -1}}).Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "TLS.MaxHandshakes") {
+		t.Errorf("MaxHandshakes -1: %v, want ErrInvalidConfig naming TLS.MaxHandshakes", err)
+	}
 }
