@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -107,12 +108,28 @@ type tlsAnalyzer struct {
 	kept   []*TLSHandshake
 	open   int
 	stats  TLSStats
+	// suites names the cipher suites crypto/tls knows, built once:
+	// tls.CipherSuiteName builds its lists anew at every call.
+	suites map[uint16]string
 }
 
 func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
 	closed := &tlsConn{}
 	closed.dir[0].done, closed.dir[1].done = true, true
-	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), closed: closed}
+	suites := map[uint16]string{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		suites[cs.ID] = cs.Name
+	}
+	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), closed: closed, suites: suites}
+}
+
+// suiteName names a cipher suite as tls.CipherSuiteName does: its name
+// when crypto/tls knows it, else its value in hex.
+func (t *tlsAnalyzer) suiteName(id uint16) string {
+	if n, ok := t.suites[id]; ok {
+		return n
+	}
+	return fmt.Sprintf("0x%04X", id)
 }
 
 // Packet follows the first bytes of each direction of TCP connections
@@ -192,7 +209,7 @@ func (t *tlsAnalyzer) readClient(c *tlsConn, p *capture.Packet) {
 		return
 	}
 	t.stats.ClientHellos++
-	c.hs = handshakeOf(&h, p)
+	c.hs = t.handshakeOf(&h, p)
 	if len(t.kept) < t.max {
 		t.kept = append(t.kept, c.hs)
 		t.stats.Kept = len(t.kept)
@@ -219,7 +236,7 @@ func (t *tlsAnalyzer) readServer(c *tlsConn) {
 				return
 			}
 			t.stats.ServerHellos++
-			serverOf(c.hs, &sh)
+			t.serverOf(c.hs, &sh)
 			// After a HelloRetryRequest the real ServerHello comes
 			// after a change_cipher_spec record; the retry's choice
 			// of suite and version stands for it. From TLS 1.3 on the
@@ -272,7 +289,7 @@ func (t *tlsAnalyzer) close(c *tlsConn) {
 }
 
 // handshakeOf makes the listing of a ClientHello read from p.
-func handshakeOf(h *clientHello, p *capture.Packet) *TLSHandshake {
+func (t *tlsAnalyzer) handshakeOf(h *clientHello, p *capture.Packet) *TLSHandshake {
 	out := &TLSHandshake{
 		Packet: p.Index, Time: p.Time,
 		Client: p.Src, ClientPort: p.SrcPort, Server: p.Dst, ServerPort: p.DstPort,
@@ -286,7 +303,7 @@ func handshakeOf(h *clientHello, p *capture.Packet) *TLSHandshake {
 	suites := withoutGREASE(h.suites)
 	out.CipherSuitesTotal = len(suites)
 	for _, s := range suites[:min(len(suites), tlsMaxListed)] {
-		out.CipherSuites = append(out.CipherSuites, tls.CipherSuiteName(s))
+		out.CipherSuites = append(out.CipherSuites, t.suiteName(s))
 	}
 	out.Extensions = len(withoutGREASE(h.exts))
 	out.JA3, out.JA3Hash = ja3(h)
@@ -295,7 +312,7 @@ func handshakeOf(h *clientHello, p *capture.Packet) *TLSHandshake {
 }
 
 // serverOf adds what a ServerHello says to a handshake.
-func serverOf(hs *TLSHandshake, sh *serverHello) {
+func (t *tlsAnalyzer) serverOf(hs *TLSHandshake, sh *serverHello) {
 	hs.ServerHello = true
 	hs.HelloRetry = sh.helloRetr
 	v := sh.version
@@ -303,7 +320,7 @@ func serverOf(hs *TLSHandshake, sh *serverHello) {
 		v = sh.selected
 	}
 	hs.ChosenVersion = tls.VersionName(v)
-	hs.ChosenSuite = tls.CipherSuiteName(sh.suite)
+	hs.ChosenSuite = t.suiteName(sh.suite)
 	hs.ServerALPN = sh.alpn
 	hs.JA3S, hs.JA3SHash = ja3s(sh)
 }

@@ -98,17 +98,27 @@ func (d *tlsDirection) finish() {
 
 // handshakeBytes joins the bodies of the leading handshake records of
 // buf. other is true when a record of another type follows them (so no
-// more handshake bytes can come before it).
+// more handshake bytes can come before it). A hello in one record, the
+// common case, is returned in place, without a copy.
 func handshakeBytes(buf []byte) (hs []byte, other bool) {
+	records := 0
 	for len(buf) >= 5 {
 		if buf[0] != tlsHandshakeRecord {
 			return hs, true
 		}
 		n := int(binary.BigEndian.Uint16(buf[3:5]))
-		if len(buf) < 5+n {
-			return append(hs, buf[5:]...), false // the record's start: messages in it may be whole
+		body := buf[5:min(len(buf), 5+n)] // a record's start: messages in it may be whole
+		if records++; records == 1 {
+			hs = body
+		} else {
+			if records == 2 {
+				hs = append([]byte(nil), hs...)
+			}
+			hs = append(hs, body...)
 		}
-		hs = append(hs, buf[5:5+n]...)
+		if len(buf) < 5+n {
+			return hs, false
+		}
 		buf = buf[5+n:]
 	}
 	return hs, false

@@ -242,3 +242,18 @@ func TestTLSMaxHandshakes(t *testing.T) {
 		t.Errorf("MaxHandshakes -1: %v, want ErrInvalidConfig naming TLS.MaxHandshakes", err)
 	}
 }
+
+// TestTLSHelloInTwoRecords sends a ClientHello fragmented over two TLS
+// records (RFC 8446 5.1 allows it), the second in its own segment.
+func TestTLSHelloInTwoRecords(t *testing.T) {
+	msg := bigHello()
+	first, second := record(msg[:700]), record(msg[700:])
+	w := newTLSWire(0)
+	c := w.conn(0)
+	c.send(true, 1, capture.FlagPSH, first)
+	c.send(true, 1+len(first), capture.FlagPSH, second)
+	want, _ := ja4(mustParse(t, msg))
+	if w.t.stats.ClientHellos != 1 || w.t.kept[0].JA4 != want || w.t.kept[0].Packet != 3 {
+		t.Fatalf("stats %+v; want the hello read at frame 3 with JA4 %s", w.t.stats, want)
+	}
+}
