@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -73,7 +74,8 @@ type TLSStats struct {
 	Certificates int64 `json:"certificates"`
 	// Unreadable counts connections that began like a ClientHello but
 	// whose hello could not be read whole (cut by the snap length, longer
-	// than 16 KiB, malformed or missing segments).
+	// than 16 KiB, malformed, missing segments, or the capture ended
+	// first).
 	Unreadable int64 `json:"unreadable"`
 	// Skipped counts handshakes not read because too many connections were
 	// being read at once.
@@ -108,6 +110,9 @@ type tlsAnalyzer struct {
 	kept   []*TLSHandshake
 	open   int
 	stats  TLSStats
+	// once makes result, the counts after the pass.
+	once   sync.Once
+	result TLSStats
 	// suites names the cipher suites crypto/tls knows, built once:
 	// tls.CipherSuiteName builds its lists anew at every call.
 	suites map[uint16]string

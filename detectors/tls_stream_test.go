@@ -105,6 +105,7 @@ func TestTLSReassembly(t *testing.T) {
 		{"out of order", [][2]int{seg[0], seg[2], seg[1]}, false, 1, 0, 4},
 		{"retransmitted and overlapping", [][2]int{seg[0], seg[0], {a - 100, b + 50}, {b - 10, len(hello)}}, false, 1, 0, 5},
 		{"middle lost, then closed", [][2]int{seg[0], seg[2]}, true, 0, 1, 0},
+		{"middle lost, capture ends", [][2]int{seg[0], seg[2]}, false, 0, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +117,7 @@ func TestTLSReassembly(t *testing.T) {
 			if tt.fin {
 				c.send(true, 1+len(hello), capture.FlagFIN, nil)
 			}
-			st := w.t.stats
+			st := w.t.final()
 			if st.ClientHellos != tt.wantHellos || st.Unreadable != tt.unreadable {
 				t.Fatalf("stats %+v, want %d hellos, %d unreadable", st, tt.wantHellos, tt.unreadable)
 			}
