@@ -177,9 +177,11 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		if c.hs == nil {
 			return // the server's bytes are read once the hello is
 		}
-		if !c.dir[1].started && !looksLikeHello(p.Payload, tlsServerHello) {
-			t.finish(c, 1)
-			return
+		if !c.dir[1].started {
+			if !looksLikeHello(p.Payload, tlsServerHello) || !t.hold(c) {
+				t.finish(c, 1)
+				return
+			}
 		}
 	}
 	d := &c.dir[di]
@@ -272,6 +274,33 @@ func (t *tlsAnalyzer) finish(c *tlsConn, di int) {
 	c.dir[di].finish()
 	if c.dir[0].done && c.dir[1].done {
 		t.close(c)
+		return
+	}
+	if c.dir[0].done && !c.dir[1].started {
+		// Waiting for an answer buffers nothing: a hello nobody
+		// answers (a TLS scan) must not hold a place.
+		t.release(c)
+	}
+}
+
+// hold counts c among the connections being buffered, if there is room.
+func (t *tlsAnalyzer) hold(c *tlsConn) bool {
+	if c.open {
+		return true
+	}
+	if t.open >= tlsMaxOpen {
+		return false
+	}
+	c.open = true
+	t.open++
+	return true
+}
+
+// release stops counting c among the connections being buffered.
+func (t *tlsAnalyzer) release(c *tlsConn) {
+	if c.open {
+		c.open = false
+		t.open--
 	}
 }
 
@@ -280,15 +309,12 @@ func (t *tlsAnalyzer) close(c *tlsConn) {
 	if c == t.closed {
 		return
 	}
-	if c.hs == nil && c.open && !c.dir[0].done {
+	if c.hs == nil && !c.dir[0].done {
 		t.stats.Unreadable++ // the connection ended before its hello was whole
 	}
 	c.dir[0].finish()
 	c.dir[1].finish()
-	if c.open {
-		c.open = false
-		t.open--
-	}
+	t.release(c)
 	c.hs = nil
 	t.conns[c.flow] = t.closed
 }

@@ -258,3 +258,27 @@ func TestTLSHelloInTwoRecords(t *testing.T) {
 		t.Fatalf("stats %+v; want the hello read at frame 3 with JA4 %s", w.t.stats, want)
 	}
 }
+
+// TestTLSOpenBound checks that only connections with bytes buffered take
+// one of the tlsMaxOpen places: hellos nobody answers (a TLS scan) are
+// all read; hellos left half-sent fill the places, and the rest are
+// counted as skipped.
+func TestTLSOpenBound(t *testing.T) {
+	w := newTLSWire(0)
+	hello := record(specExample.build())
+	for i := range 2 * tlsMaxOpen {
+		w.conn(i).send(true, 1, capture.FlagPSH, hello)
+	}
+	if st := w.t.final(); st.ClientHellos != 2*tlsMaxOpen || st.Skipped != 0 || w.t.open != 0 {
+		t.Errorf("unanswered hellos: stats %+v, %d open; want all %d read, none open", st, w.t.open, 2*tlsMaxOpen)
+	}
+
+	w = newTLSWire(0)
+	half := record(bigHello())[:600]
+	for i := range tlsMaxOpen + 76 {
+		w.conn(i).send(true, 1, capture.FlagPSH, half)
+	}
+	if st := w.t.final(); st.Skipped != 76 || st.Unreadable != tlsMaxOpen || w.t.open != tlsMaxOpen {
+		t.Errorf("half-sent hellos: stats %+v, %d open; want %d skipped, %d unreadable at the end", st, w.t.open, 76, tlsMaxOpen)
+	}
+}
