@@ -424,7 +424,7 @@ func (c *streamCache) get(ctx context.Context, path string, q streams.Query) (*s
 	if err != nil {
 		return c.extract(ctx, path, q) // let the reader report the problem
 	}
-	key := streamKey{file: cacheKey{path: path, size: st.Size(), mtime: st.ModTime().UnixNano()}, q: q}
+	key := streamKey{file: cacheKey{path: path, file: fileIdentity(st)}, q: q}
 	c.mu.Lock()
 	for i, e := range c.entries {
 		if e.key == key {
