@@ -88,7 +88,7 @@ func TestPathSwapRace(t *testing.T) {
 		}
 	}()
 
-	const bound = 10 * time.Second
+	const bound = 15 * time.Second
 	var (
 		mu       sync.Mutex
 		outcomes = map[string]int{}

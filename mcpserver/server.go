@@ -71,9 +71,9 @@ type Config struct {
 	// CallTimeout bounds the reading of a capture for a tool call: when it
 	// passes, the analysis stops reading and the tools answer from the
 	// packets read so far, with partial true and a warning saying how far
-	// the read went; such an analysis is not cached. The call itself ends
-	// at most CallTimeout/2 + 5 s later whatever happens. Zero means
-	// DefaultCallTimeout (3 minutes); negative is an error.
+	// the read went; such an analysis is not cached. extract_tcp_stream's
+	// read is bounded alike. Zero means DefaultCallTimeout (3 minutes);
+	// negative is an error.
 	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
