@@ -103,9 +103,15 @@ func TestPathSwapRace(t *testing.T) {
 			defer workers.Done()
 			for i := range jobs {
 				file := names[i%len(names)]
+				// One call in four reads a TCP stream: that tool reads
+				// the capture on its own, outside the analysis cache.
+				tool, args := "read_pcap_summary", map[string]any{"pcap_file": file}
+				if i%4 == 3 {
+					tool, args = "extract_tcp_stream", map[string]any{"pcap_file": file, "src": "10.1.0.0", "dst": "192.0.2.10"}
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), 2*bound)
 				start := time.Now()
-				res, err := callErr(ctx, c, "read_pcap_summary", map[string]any{"pcap_file": file})
+				res, err := callErr(ctx, c, tool, args)
 				took := time.Since(start)
 				cancel()
 				outcome := ""
@@ -121,6 +127,23 @@ func TestPathSwapRace(t *testing.T) {
 						outcome = "not regular"
 					default:
 						outcome = "other tool error: " + msg
+					}
+				case tool == "extract_tcp_stream":
+					// 12 connections inside, 20 outside for this source.
+					var got StreamResult
+					if err := json.Unmarshal([]byte(text(t, res)), &got); err != nil {
+						outcome = "undecodable: " + err.Error()
+						break
+					}
+					switch {
+					case got.TotalConnections == 20:
+						outcome = "ANSWERED FROM AN OUTSIDE FILE"
+					case got.TotalConnections != 12:
+						outcome = "unexpected connection count"
+					case !strings.HasPrefix(got.PcapFile, realRoot+string(filepath.Separator)):
+						outcome = "answered for a path outside the root: " + got.PcapFile
+					default:
+						outcome = "analysed"
 					}
 				default:
 					var got SummaryResult
