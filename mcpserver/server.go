@@ -178,6 +178,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
 		server.WithInstructions(instructions),
+		server.WithHooks(limitHooks()),
 	)
 	s.mcp.AddTools(s.tools()...)
 	return s, nil

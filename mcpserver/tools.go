@@ -277,8 +277,12 @@ func typedTool[A any, R any, PR interface {
 }
 
 // bindArgs decodes the call's arguments over the defaults in dst,
-// refusing arguments the tool does not have.
+// refusing arguments the tool does not have and strings longer than
+// MaxArgBytes (before anything is copied).
 func bindArgs(req mcp.CallToolRequest, dst any) error {
+	if err := checkArgSizes(req.GetRawArguments()); err != nil {
+		return err
+	}
 	var raw []byte
 	switch a := req.GetRawArguments().(type) {
 	case nil:
