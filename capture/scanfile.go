@@ -70,3 +70,14 @@ func (c *Capture) stop(ctx context.Context, r *captureReader) error {
 	c.Warnings = append(c.Warnings, fmt.Sprintf("the analysis reached its deadline and stopped reading after %s%s: the results cover those packets only", humanize.Count(c.Packets, "packet"), where))
 	return nil
 }
+
+// CheckFile reads the file header of the open file f, from its start,
+// without reading any packet, as CheckCapture does for a path. It returns
+// the format ("pcap" or "pcapng") and does not close f.
+func CheckFile(f *os.File, name string) (string, error) {
+	r, err := openFile(context.Background(), f, name)
+	if err != nil {
+		return "", err
+	}
+	return r.format, nil
+}
