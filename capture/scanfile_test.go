@@ -83,7 +83,7 @@ func TestScanFileRefusesWhatIsNotARegularFile(t *testing.T) {
 		want       error
 		detail     string
 	}{
-		{"fifo", fifo, capture.ErrNotRegular, "a fifo"},
+		{"fifo", fifo, capture.ErrNotRegular, "a FIFO"},
 		{"directory", dir, capture.ErrNotRegular, "a directory"},
 		{"empty", empty, capture.ErrEmpty, "0 bytes"},
 	}
