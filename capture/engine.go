@@ -44,12 +44,22 @@ type Capture struct {
 	defrag    *defragmenter // nil until the first fragment
 }
 
-// Flows returns every TCP and UDP connection, in order of first packet.
+// Flows returns the TCP and UDP connections the flow table holds at the
+// end of the pass, in order of first packet: every connection, unless
+// FlowStats says some were evicted.
 func (c *Capture) Flows() []*Flow {
 	if c.flows == nil {
 		return nil
 	}
 	return c.flows.order
+}
+
+// FlowStats says how many flows the pass opened and evicted.
+func (c *Capture) FlowStats() FlowStats {
+	if c.flows == nil {
+		return FlowStats{}
+	}
+	return c.flows.stats
 }
 
 // Scan reads the capture at path once, decodes every packet once, and hands
@@ -62,13 +72,22 @@ func (c *Capture) Flows() []*Flow {
 // (a corrupt record, an unsupported section), Scan returns the Capture of
 // those packets together with the error, and the analyzers have seen them.
 func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, error) {
+	return ScanConfig(ctx, path, Config{}, analyzers...)
+}
+
+// ScanConfig is Scan with the bounds of cfg.
+func ScanConfig(ctx context.Context, path string, cfg Config, analyzers ...Analyzer) (*Capture, error) {
 	r, err := openCapture(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	c := &Capture{Path: path, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable()}
+	c := &Capture{Path: path, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable(cfg.maxFlows())}
+	c.flows.onEvict = evictTo(analyzers)
 	err = c.run(ctx, r, analyzers)
+	if w := c.flows.stats.warning(); w != "" {
+		c.Warnings = append(c.Warnings, w)
+	}
 	c.finishDefrag()
 	if c.badTimes > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
@@ -76,6 +95,25 @@ func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, er
 	c.LinkTypes = r.linkTypes
 	c.Interfaces = r.ifaces
 	return c, err
+}
+
+// evictTo returns the function that hands an evicted flow to every
+// analyzer that wants it, or nil when none does.
+func evictTo(analyzers []Analyzer) func(*Flow) {
+	var evs []FlowEvictor
+	for _, a := range analyzers {
+		if e, ok := a.(FlowEvictor); ok {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return func(f *Flow) {
+		for _, e := range evs {
+			e.FlowEvicted(f)
+		}
+	}
 }
 
 func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyzer) error {

@@ -59,8 +59,8 @@ type detectorSet struct {
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
 		dns:   newDNSDetector(),
-		scans: newPortscanDetector(),
-		exfil: newExfilDetector(),
+		scans: newPortscanDetector(cfg.Limits),
+		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
 	}
 }
@@ -88,7 +88,7 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	cfg = cfg.Defaults()
 	a := &Analysis{
 		Config:   cfg,
-		summary:  newSummaryAnalyzer(),
+		summary:  newSummaryAnalyzer(cfg.Limits),
 		timeline: newTimelineAnalyzer(),
 		dets:     newDetectorSet(cfg),
 	}
@@ -96,7 +96,7 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}
-	c, err := capture.Scan(ctx, path, analyzers...)
+	c, err := capture.ScanConfig(ctx, path, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, analyzers...)
 	if c == nil {
 		return nil, err
 	}
@@ -111,8 +111,10 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	}
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
+	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
+	a.Warnings = append(a.Warnings, a.dets.scans.warnings()...)
 	return a, err
 }
 
@@ -163,4 +165,9 @@ func (a *Analysis) Capture() *capture.Capture { return a.capture }
 func (a *Analysis) Conversations() []Conversation { return a.convs }
 
 // Talkers returns every address with its traffic, busiest first.
-func (a *Analysis) Talkers() []Talker { return talkers(a.convs) }
+func (a *Analysis) Talkers() []Talker {
+	if a.summary == nil {
+		return talkers(a.convs, nil)
+	}
+	return talkers(a.convs, a.summary.bounds.hosts)
+}
