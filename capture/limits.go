@@ -6,7 +6,7 @@ import "fmt"
 // A flow costs the table about 300 bytes and the detectors' judging after
 // the pass about as much again, so the default keeps a capture of any
 // number of connections well under 1 GiB.
-const DefaultMaxFlows = 1 << 19
+const DefaultMaxFlows = 1 << 18
 
 // Config bounds what one pass keeps. The zero value is ready to use.
 type Config struct {

@@ -167,6 +167,12 @@ func (l *exfilLive) evicted(f *capture.Flow) {
 	}
 	l.addUser(f)
 	l.addPair(f)
+	l.bound()
+}
+
+// bound drops the pairs that carried the least once there are more than
+// the bound.
+func (l *exfilLive) bound() {
 	if len(l.byPair) > l.max {
 		prune(l.byPair, l.max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
 		prune(l.dstClients, l.max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
@@ -189,6 +195,7 @@ func buildExfil(live *exfilLive, c *capture.Capture) *exfilAgg {
 	for _, f := range c.Flows() {
 		if f.Proto == 6 {
 			live.addPair(f)
+			live.bound()
 		}
 	}
 	agg.pairs = make([]*exfilPair, 0, len(live.byPair))

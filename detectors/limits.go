@@ -12,18 +12,18 @@ type Limits struct {
 	// MaxFlows bounds the TCP and UDP flows held at once; past it the
 	// flow table evicts unanswered flows first, then closed, then idle
 	// ones (capture.Config.MaxFlows), and the summary and detectors
-	// aggregate them. Zero means capture.DefaultMaxFlows (524,288).
+	// aggregate them. Zero means capture.DefaultMaxFlows (262,144).
 	MaxFlows int
 	// MaxHosts bounds each per-address and per-address-pair table kept
 	// for evicted flows and for IP packets outside TCP and UDP (the
 	// summary's conversations and talkers), and the (source, target)
 	// pairs of the port scan detector. Past it the smallest entries are
 	// folded into per-target totals, so the busiest hosts, the targets of
-	// a flood, stay exact. Zero means 131,072.
+	// a flood, stay exact. Zero means 65,536.
 	MaxHosts int
 }
 
-const defaultMaxHosts = 1 << 17
+const defaultMaxHosts = 1 << 16
 
 func (l Limits) defaults() Limits {
 	if l.MaxFlows == 0 {

@@ -25,7 +25,7 @@ const (
 	sweepKeyHosts = 4096
 	// sweepEntriesPerHost times Limits.MaxHosts bounds the (source,
 	// family, port, target) entries kept in all.
-	sweepEntriesPerHost = 4
+	sweepEntriesPerHost = 2
 	// floodWarnSources is how many folded sources one target needs to be
 	// named in a warning.
 	floodWarnSources = 1000
@@ -34,7 +34,7 @@ const (
 // scanBounds is what the bounds folded or dropped.
 type scanBounds struct {
 	maxPairs, maxHoriz int
-	horizKeys          map[horizKey]*horizStat
+	horizKeys          map[horizKey]horizStat
 	targets            map[netip.AddrPort]*foldedTarget
 	foldedPairs        int
 	droppedKeys        int
@@ -59,7 +59,7 @@ func newScanBounds(lim Limits) scanBounds {
 	return scanBounds{
 		maxPairs:  lim.MaxHosts,
 		maxHoriz:  sweepEntriesPerHost * lim.MaxHosts,
-		horizKeys: map[horizKey]*horizStat{},
+		horizKeys: map[horizKey]horizStat{},
 		targets:   map[netip.AddrPort]*foldedTarget{},
 	}
 }
@@ -67,14 +67,14 @@ func newScanBounds(lim Limits) scanBounds {
 // addHoriz records that hh was probed, with state st.
 func (agg *scanAgg) addHoriz(hh horizHost, st uint8, first, last time.Time) {
 	b := &agg.bounds
-	hs := b.horizKeys[hh.horizKey]
-	if hs == nil {
-		hs = &horizStat{first: first, last: last}
-		b.horizKeys[hh.horizKey] = hs
+	hs, ok := b.horizKeys[hh.horizKey]
+	if !ok {
+		hs = horizStat{first: first, last: last}
 	}
 	hs.first, hs.last = minTime(hs.first, first), maxTime(hs.last, last)
 	if old, ok := agg.horiz[hh]; ok {
 		agg.horiz[hh] = old | st
+		b.horizKeys[hh.horizKey] = hs
 		return
 	}
 	if hs.hosts >= sweepKeyHosts {
@@ -83,10 +83,12 @@ func (agg *scanAgg) addHoriz(hh horizHost, st uint8, first, last time.Time) {
 		if sweptHost(st) {
 			hs.extra++
 		}
+		b.horizKeys[hh.horizKey] = hs
 		return
 	}
 	agg.horiz[hh] = st
 	hs.hosts++
+	b.horizKeys[hh.horizKey] = hs
 	if len(agg.horiz) > b.maxHoriz {
 		agg.pruneHoriz()
 	}
@@ -96,7 +98,7 @@ func (agg *scanAgg) addHoriz(hh horizHost, st uint8, first, last time.Time) {
 func (agg *scanAgg) pruneHoriz() {
 	b := &agg.bounds
 	dropped := map[horizKey]struct{}{}
-	prune(b.horizKeys, 0, func(hs *horizStat) uint64 { return uint64(hs.hosts + hs.extra) }, func(k horizKey, _ *horizStat) {
+	prune(b.horizKeys, 0, func(hs horizStat) uint64 { return uint64(hs.hosts + hs.extra) }, func(k horizKey, _ horizStat) {
 		dropped[k] = struct{}{}
 	})
 	b.droppedKeys += len(dropped)

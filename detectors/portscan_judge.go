@@ -238,7 +238,7 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			sweeps[k] = s
 		}
 		s.ports = append(s.ports, hk.port)
-		if hs := agg.bounds.horizKeys[hk]; hs != nil {
+		if hs, ok := agg.bounds.horizKeys[hk]; ok {
 			s.extra += hs.extra
 			if s.first.IsZero() || hs.first.Before(s.first) {
 				s.first = hs.first // the pairs may have been folded (portscan_bounds.go)

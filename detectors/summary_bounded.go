@@ -120,11 +120,11 @@ func (b *summaryBounds) flow(f *capture.Flow) {
 	b.sawAddr(f.Client.Addr())
 	b.sawAddr(f.Server.Addr())
 	addFlowConv(b.convs, f)
-	b.pruneConvs(b.convs)
+	b.foldConvs(b.convs)
 }
 
-// pruneConvs keeps m under maxHosts, folding the smallest pairs into hosts.
-func (b *summaryBounds) pruneConvs(m map[pairKey]*convAcc) {
+// foldConvs keeps m under maxHosts, folding the smallest pairs into hosts.
+func (b *summaryBounds) foldConvs(m map[pairKey]*convAcc) {
 	prune(m, b.maxHosts, (*convAcc).weight, b.fold)
 }
 
