@@ -174,8 +174,8 @@ func (l *exfilLive) evicted(f *capture.Flow) {
 // the bound.
 func (l *exfilLive) bound() {
 	if len(l.byPair) > l.max {
-		prune(l.byPair, l.max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
-		prune(l.dstClients, l.max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
+		l.byPair = prune(l.byPair, l.max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
+		l.dstClients = prune(l.dstClients, l.max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
 	}
 }
 

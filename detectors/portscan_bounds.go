@@ -98,16 +98,19 @@ func (agg *scanAgg) addHoriz(hh horizHost, st uint8, first, last time.Time) {
 func (agg *scanAgg) pruneHoriz() {
 	b := &agg.bounds
 	dropped := map[horizKey]struct{}{}
-	prune(b.horizKeys, 0, func(hs horizStat) uint64 { return uint64(hs.hosts + hs.extra) }, func(k horizKey, _ horizStat) {
+	b.horizKeys = prune(b.horizKeys, 0, func(hs horizStat) uint64 { return uint64(hs.hosts + hs.extra) }, func(k horizKey, _ horizStat) {
 		dropped[k] = struct{}{}
 	})
 	b.droppedKeys += len(dropped)
-	for hh := range agg.horiz {
+	kept := make(map[horizHost]uint8, len(agg.horiz)/2)
+	for hh, st := range agg.horiz {
 		if _, ok := dropped[hh.horizKey]; ok {
-			delete(agg.horiz, hh)
 			b.droppedHoriz++
+		} else {
+			kept[hh] = st
 		}
 	}
+	agg.horiz = kept
 }
 
 // bound folds the pairs that probed the fewest ports once there are more
@@ -117,7 +120,7 @@ func (agg *scanAgg) bound() {
 	if len(agg.byPair) <= b.maxPairs {
 		return
 	}
-	prune(agg.byPair, b.maxPairs, (*scanPair).weight, func(_ addrPair, sp *scanPair) {
+	agg.byPair = prune(agg.byPair, b.maxPairs, (*scanPair).weight, func(_ addrPair, sp *scanPair) {
 		b.foldedPairs++
 		for fam := range famCount {
 			for port, st := range sp.fam[fam].ports {
@@ -134,7 +137,7 @@ func (agg *scanAgg) bound() {
 				t.first, t.last = minTime(t.first, sp.first), maxTime(t.last, sp.last)
 			}
 		}
-		prune(b.targets, b.maxPairs, func(t *foldedTarget) uint64 { return uint64(t.sources) }, func(netip.AddrPort, *foldedTarget) {
+		b.targets = prune(b.targets, b.maxPairs, func(t *foldedTarget) uint64 { return uint64(t.sources) }, func(netip.AddrPort, *foldedTarget) {
 			b.droppedTargets++
 		})
 	})

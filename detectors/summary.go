@@ -137,7 +137,7 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 		ps.bytes[d] += uint64(p.Length)
 		ps.last = p.Time
 		if isNew && len(s.pairs) > s.bounds.maxHosts {
-			s.bounds.foldConvs(s.pairs)
+			s.pairs = s.bounds.foldConvs(s.pairs)
 		}
 	}
 	if p.DNS != nil && !p.DNS.QR {
@@ -167,7 +167,7 @@ func (s *summaryAnalyzer) conversations(c *capture.Capture) []Conversation {
 	for _, f := range c.Flows() {
 		addFlowConv(m, f)
 		if len(m) > s.bounds.maxHosts {
-			s.bounds.foldConvs(m)
+			m = s.bounds.foldConvs(m)
 		}
 	}
 	for k, ps := range s.pairs {

@@ -120,12 +120,12 @@ func (b *summaryBounds) flow(f *capture.Flow) {
 	b.sawAddr(f.Client.Addr())
 	b.sawAddr(f.Server.Addr())
 	addFlowConv(b.convs, f)
-	b.foldConvs(b.convs)
+	b.convs = b.foldConvs(b.convs)
 }
 
 // foldConvs keeps m under maxHosts, folding the smallest pairs into hosts.
-func (b *summaryBounds) foldConvs(m map[pairKey]*convAcc) {
-	prune(m, b.maxHosts, (*convAcc).weight, b.fold)
+func (b *summaryBounds) foldConvs(m map[pairKey]*convAcc) map[pairKey]*convAcc {
+	return prune(m, b.maxHosts, (*convAcc).weight, b.fold)
 }
 
 // fold adds one conversation to the totals of its two addresses.
@@ -154,7 +154,7 @@ func (b *summaryBounds) fold(k pairKey, a *convAcc) {
 			h.bytes[1] += a.bytes[1-d]
 		}
 	}
-	prune(b.hosts, b.maxHosts, func(h *hostAcc) uint64 { return h.packets[0] + h.packets[1] }, func(_ netip.Addr, h *hostAcc) {
+	b.hosts = prune(b.hosts, b.maxHosts, func(h *hostAcc) uint64 { return h.packets[0] + h.packets[1] }, func(_ netip.Addr, h *hostAcc) {
 		b.droppedHosts++
 		b.droppedPkts += h.packets[0]
 	})
