@@ -203,7 +203,12 @@ func (d *portscanDetector) portUnreachable(p *capture.Packet) {
 		d.refused[pr] = struct{}{}
 		return
 	}
-	d.unreach[addrPair{p.Dst, p.Src}]++
+	k := addrPair{p.Dst, p.Src}
+	if _, ok := d.unreach[k]; ok || len(d.unreach) < maxRefusedProbes {
+		// Past the bound, a flood of unreachables from spoofed
+		// addresses refuses nothing more.
+		d.unreach[k]++
+	}
 }
 
 // quotedUDP reads the UDP packet an ICMP error quotes: its addresses and
