@@ -44,5 +44,10 @@
 //	var n counter
 //	c, err := capture.Scan(ctx, "traffic.pcap", &n)
 //
-// Memory grows with the number of flows, never with the number of packets.
+// Memory grows with the number of flows, never with the number of
+// packets, up to Config.MaxFlows (DefaultMaxFlows): past it ScanConfig
+// evicts the flows one side never answered first (a SYN flood from
+// spoofed sources), then closed ones, then the least recently active, and
+// hands each to the analyzers that implement FlowEvictor before
+// forgetting it. Capture.FlowStats and a warning say how many.
 package capture

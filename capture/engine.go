@@ -48,7 +48,9 @@ type Capture struct {
 	defrag    *defragmenter // nil until the first fragment
 }
 
-// Flows returns every TCP and UDP connection, in order of first packet.
+// Flows returns the TCP and UDP connections the flow table holds at the
+// end of the pass, in order of first packet: every connection, unless
+// FlowStats says some were evicted.
 func (c *Capture) Flows() []*Flow {
 	if c.flows == nil {
 		return nil
@@ -56,16 +58,48 @@ func (c *Capture) Flows() []*Flow {
 	return c.flows.order
 }
 
+// FlowStats says how many flows the pass opened and evicted.
+func (c *Capture) FlowStats() FlowStats {
+	if c.flows == nil {
+		return FlowStats{}
+	}
+	return c.flows.stats
+}
+
 // Scan reads the capture at path once, decodes every packet once, and hands
 // each to every analyzer. It is ScanFile on the file opened at path (a
 // fifo or a device is refused before it is opened).
 func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, error) {
+	return ScanConfig(ctx, path, Config{}, analyzers...)
+}
+
+// ScanConfig is Scan with the bounds of cfg.
+func ScanConfig(ctx context.Context, path string, cfg Config, analyzers ...Analyzer) (*Capture, error) {
 	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ScanFile(ctx, f, path, analyzers...)
+	return ScanFile(ctx, f, path, cfg, analyzers...)
+}
+
+// evictTo returns the function that hands an evicted flow to every
+// analyzer that wants it, or nil when none does.
+func evictTo(analyzers []Analyzer) func(*Flow) {
+	var evs []FlowEvictor
+	for _, a := range analyzers {
+		if e, ok := a.(FlowEvictor); ok {
+			evs = append(evs, e)
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return func(f *Flow) {
+		for _, e := range evs {
+			e.FlowEvicted(f)
+		}
+	}
 }
 
 func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyzer) error {

@@ -34,7 +34,10 @@ func Open(path string) (*os.File, error) { return openPath(path) }
 // were read (a corrupt record, an unsupported section), ScanFile returns
 // the Capture of those packets together with the error, and the analyzers
 // have seen them.
-func ScanFile(ctx context.Context, f *os.File, name string, analyzers ...Analyzer) (*Capture, error) {
+//
+// cfg bounds the state the scan keeps (the flow table); its zero value is
+// the defaults.
+func ScanFile(ctx context.Context, f *os.File, name string, cfg Config, analyzers ...Analyzer) (*Capture, error) {
 	r, err := openFile(ctx, f, name)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -42,8 +45,12 @@ func ScanFile(ctx context.Context, f *os.File, name string, analyzers ...Analyze
 		}
 		return nil, err
 	}
-	c := &Capture{Path: name, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable()}
+	c := &Capture{Path: name, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable(cfg.maxFlows())}
+	c.flows.onEvict = evictTo(analyzers)
 	err = c.run(ctx, r, analyzers)
+	if w := c.flows.stats.warning(); w != "" {
+		c.Warnings = append(c.Warnings, w)
+	}
 	c.finishDefrag()
 	if c.badTimes > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))

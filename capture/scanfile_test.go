@@ -51,7 +51,7 @@ func TestScanFileReadsTheDescriptor(t *testing.T) {
 	}
 	for range 2 { // and it can be scanned again
 		var n counter
-		c, err := capture.ScanFile(context.Background(), f, name, &n)
+		c, err := capture.ScanFile(context.Background(), f, name, capture.Config{}, &n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestScanFileRefusesWhatIsNotARegularFile(t *testing.T) {
 			}
 			defer f.Close()
 			done := make(chan error, 1)
-			go func() { _, err := capture.ScanFile(context.Background(), f, tt.path); done <- err }()
+			go func() { _, err := capture.ScanFile(context.Background(), f, tt.path, capture.Config{}); done <- err }()
 			select {
 			case err := <-done:
 				var ce *capture.CaptureError
@@ -151,7 +151,7 @@ func TestScanFileDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	var n counter
-	c, err := capture.ScanFile(ctx, f, path, &n)
+	c, err := capture.ScanFile(ctx, f, path, capture.Config{}, &n)
 	took := time.Since(start)
 	if err != nil {
 		t.Fatalf("ScanFile at its deadline: %v; want the partial capture and no error", err)
@@ -168,7 +168,7 @@ func TestScanFileDeadline(t *testing.T) {
 
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(deadline, cancel)
-	c, err = capture.ScanFile(ctx, f, path)
+	c, err = capture.ScanFile(ctx, f, path, capture.Config{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("ScanFile cancelled: %v; want context.Canceled", err)
 	}
@@ -234,7 +234,7 @@ func TestScanFileDeadlineInsideSkippedBlocks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
-	c, err := capture.ScanFile(ctx, in, path)
+	c, err := capture.ScanFile(ctx, in, path, capture.Config{})
 	took := time.Since(start)
 	if err != nil || !c.Stopped || c.Packets != 0 {
 		t.Fatalf("ScanFile = %+v, %v; want Stopped with 0 packets and no error", c, err)

@@ -62,8 +62,8 @@ type detectorSet struct {
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
 		dns:   newDNSDetector(),
-		scans: newPortscanDetector(),
-		exfil: newExfilDetector(),
+		scans: newPortscanDetector(cfg.Limits),
+		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
 	}
 }
@@ -110,7 +110,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	cfg = cfg.Defaults()
 	a := &Analysis{
 		Config:   cfg,
-		summary:  newSummaryAnalyzer(),
+		summary:  newSummaryAnalyzer(cfg.Limits),
 		timeline: newTimelineAnalyzer(),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
@@ -119,7 +119,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}
-	c, err := capture.ScanFile(ctx, f, name, analyzers...)
+	c, err := capture.ScanFile(ctx, f, name, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, analyzers...)
 	if c == nil {
 		return nil, err
 	}
@@ -134,8 +134,10 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	}
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
+	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
+	a.Warnings = append(a.Warnings, a.dets.scans.warnings()...)
 	return a, err
 }
 
@@ -186,4 +188,9 @@ func (a *Analysis) Capture() *capture.Capture { return a.capture }
 func (a *Analysis) Conversations() []Conversation { return a.convs }
 
 // Talkers returns every address with its traffic, busiest first.
-func (a *Analysis) Talkers() []Talker { return talkers(a.convs) }
+func (a *Analysis) Talkers() []Talker {
+	if a.summary == nil {
+		return talkers(a.convs, nil)
+	}
+	return talkers(a.convs, a.summary.bounds.hosts)
+}

@@ -22,6 +22,10 @@ type Config struct {
 	Exfil    ExfilConfig
 	DNS      DNSConfig
 	TLS      TLSConfig
+
+	// Limits bounds the state one pass keeps (flows, hosts); its zero
+	// value is the defaults.
+	Limits Limits
 }
 
 // TLSConfig bounds the TLS handshake listing.
@@ -103,6 +107,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	def(&c.TopN, 10)
+	c.Limits = c.Limits.defaults()
 	if c.TimelineInterval == 0 {
 		c.TimelineInterval = 60 * time.Second
 	}
@@ -159,6 +164,12 @@ func (c Config) Validate() error {
 	}
 	if c.PortScan.SweepHighHosts < c.PortScan.SweepHosts {
 		bad("PortScan.SweepHighHosts", "%d is below SweepHosts %d", c.PortScan.SweepHighHosts, c.PortScan.SweepHosts)
+	}
+	if c.Limits.MaxFlows < 1 {
+		bad("Limits.MaxFlows", "%d, want at least 1 flow", c.Limits.MaxFlows)
+	}
+	if c.Limits.MaxHosts < 2 {
+		bad("Limits.MaxHosts", "%d, want at least 2", c.Limits.MaxHosts)
 	}
 	if c.HTTP.RequestThreshold < 1 {
 		bad("HTTP.RequestThreshold", "%d, want at least 1", c.HTTP.RequestThreshold)

@@ -242,7 +242,7 @@ func ExtractFile(ctx context.Context, f *os.File, name string, q Query) (*Result
 		q.MaxBufferedPages = DefaultBufferedPages
 	}
 	x := newStreamExtractor(q)
-	c, err := capture.ScanFile(ctx, f, name, x)
+	c, err := capture.ScanFile(ctx, f, name, capture.Config{}, x)
 	if c == nil {
 		return nil, err
 	}
