@@ -58,7 +58,7 @@ type detectorSet struct {
 // newDetectorSet returns one fresh instance of every detector.
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
-		dns:   newDNSDetector(),
+		dns:   newDNSDetector().configure(cfg.DNS),
 		scans: newPortscanDetector(),
 		exfil: newExfilDetector(),
 		http:  newHTTPDetector(cfg),
@@ -113,6 +113,13 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
+	// What the bounds on memory dropped (issue 16): detectors that
+	// count what they could not keep say so.
+	for _, d := range a.dets.all() {
+		if w, ok := d.(interface{ warnings() []string }); ok {
+			a.Warnings = append(a.Warnings, w.warnings()...)
+		}
+	}
 	return a, err
 }
 

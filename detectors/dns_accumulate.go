@@ -54,10 +54,9 @@ type dnsLimits struct {
 var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 2_000_000}
 
 const (
-	// dnsMaxDomains, dnsMaxPairs and dnsMaxClients bound the keyed state;
-	// queries past them are counted in the totals only.
-	dnsMaxDomains = 100_000
-	dnsMaxPairs   = 200_000
+	// dnsMaxClients bounds the per-client counters; the queries of
+	// clients past it are counted in their pairs and the totals only.
+	// (Domains and pairs are bounded by DNSConfig, with eviction.)
 	dnsMaxClients = 100_000
 	// dnsMaxTrackedNames bounds the full names kept for the top list and
 	// as a cache of their registered domain.
@@ -233,8 +232,11 @@ func (g *nameAgg) encodedShare() float64 {
 }
 
 type dnsDomain struct {
-	name      string
+	name string
+	// index is the domain's place in domainList, renumbered when domains
+	// are evicted; evicted marks a domain dropped from the tables.
 	index     int32
+	evicted   bool
 	queries   int64
 	responses int64
 	nxdomain  int64
@@ -302,6 +304,7 @@ type dnsDetector struct {
 	pairList           []*dnsPair
 	clients            map[netip.Addr]*dnsClient
 	untracked          int64 // queries past the domain, pair or client bounds
+	bounds             dnsBounds
 	hashes             int   // name hashes held by every pair's and domain's sample
 	level              uint8 // the lowest level of every sample (raised past lim.hashes)
 	lim                dnsLimits
@@ -318,6 +321,7 @@ func newDNSDetector() *dnsDetector {
 		pairs:   map[dnsPairKey]*dnsPair{},
 		clients: map[netip.Addr]*dnsClient{},
 		lim:     dnsDefaultLimits,
+		bounds:  dnsBounds{maxDomains: 100_000, maxPairs: 100_000},
 		seed:    maphash.MakeSeed(),
 		buf:     make([]byte, 0, 256),
 	}
@@ -479,8 +483,8 @@ func (d *dnsDetector) domain(lower string) *dnsDomain {
 	if dom, ok := d.domains[reg]; ok {
 		return dom
 	}
-	if len(d.domains) >= dnsMaxDomains {
-		return nil
+	if len(d.domains) >= d.bounds.maxDomains {
+		d.evictDomains()
 	}
 	name := strings.Clone(reg)
 	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
@@ -494,8 +498,8 @@ func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
 	if pr, ok := d.pairs[k]; ok {
 		return pr
 	}
-	if len(d.pairs) >= dnsMaxPairs {
-		return nil
+	if len(d.pairs) >= d.bounds.maxPairs {
+		d.evictPairs()
 	}
 	pr := &dnsPair{client: client, domain: dom}
 	d.pairs[k] = pr

@@ -169,6 +169,7 @@ type httpPair struct {
 	hostSamples   []string
 	paths         cappedSet[uint64]
 	pathSamples   []string
+	evicted       bool // dropped from the tables (see httpBounds)
 	referers      int64
 	scannerReqs   int64
 	enumReqs      int64
@@ -193,6 +194,7 @@ type httpPair struct {
 // attempts, per (source, server).
 type httpDetector struct {
 	maxRequests int
+	bounds      httpBounds
 	conns       map[*capture.Flow]*httpConn
 	pairs       map[httpPairKey]*httpPair
 	order       []*httpPair
@@ -206,6 +208,7 @@ type httpDetector struct {
 func newHTTPDetector(cfg Config) *httpDetector {
 	return &httpDetector{
 		maxRequests: cfg.HTTP.MaxRequests,
+		bounds:      newHTTPBounds(cfg.HTTP),
 		conns:       make(map[*capture.Flow]*httpConn),
 		pairs:       make(map[httpPairKey]*httpPair),
 		seed:        maphash.MakeSeed(),
@@ -222,17 +225,27 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		di = 0
 	}
 	if len(p.Payload) == 0 {
-		if p.TCPFlags&capture.FlagSYN != 0 && len(h.conns) > 0 {
+		if len(h.conns) == 0 {
+			return
+		}
+		c := h.conns[p.Flow]
+		if c == nil {
+			return
+		}
+		c.seen = p.Index
+		if p.TCPFlags&capture.FlagSYN != 0 {
 			// A new connection on the same addresses and ports starts
 			// its sequence numbers afresh.
-			if c := h.conns[p.Flow]; c != nil {
-				if p.TCPFlags&capture.FlagACK == 0 {
-					*c = httpConn{}
-				} else {
-					c.dir[di] = httpDir{}
-				}
+			h.release(c)
+			if p.TCPFlags&capture.FlagACK == 0 {
+				*c = httpConn{seen: p.Index}
+			} else {
+				c.dir[di] = httpDir{}
+				c.fin &^= 1 << di
 			}
+			return
 		}
+		h.ending(c, di, p)
 		return
 	}
 	c := h.conns[p.Flow]
@@ -242,10 +255,34 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload, len(p.Payload) < p.PayloadLen) {
 			return
 		}
+		if len(h.conns) >= h.bounds.maxConns {
+			h.evictConns()
+		}
 		c = &httpConn{}
 		h.conns[p.Flow] = c
 	}
+	c.seen = p.Index
 	h.segment(c, di, p)
+	h.ending(c, di, p)
+}
+
+// ending notes a FIN or RST: a connection closed both ways, or reset,
+// sends nothing more to parse, so its line buffers go back to the budget
+// and it is the first to be dropped when the table fills. It stays in
+// the table until then: a retransmission after the FIN is still known
+// as one.
+func (h *httpDetector) ending(c *httpConn, di int, p *capture.Packet) {
+	switch {
+	case p.TCPFlags&capture.FlagRST != 0:
+		c.reset = true
+	case p.TCPFlags&capture.FlagFIN != 0:
+		c.fin |= 1 << di
+	default:
+		return
+	}
+	if c.done() {
+		h.release(c)
+	}
 }
 
 // startsRequestLine reports whether payload starts with a known method
@@ -269,12 +306,15 @@ func startsRequestLine(pl []byte, cut bool) bool {
 
 // pair finds or creates the stats of src asking dst.
 func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
-	if c.cur.pair != nil && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
+	if c.cur.pair != nil && !c.cur.pair.evicted && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
 		return c.cur.pair
 	}
 	k := httpPairKey{p.Src, p.Dst}
 	pr := h.pairs[k]
 	if pr == nil {
+		if len(h.pairs) >= h.bounds.maxPairs {
+			h.evictPairs()
+		}
 		pr = &httpPair{src: p.Src, dst: p.Dst, first: p.Time,
 			methods: map[string]int64{}, agents: map[string]*httpAgent{},
 			hosts: map[string]string{}, paths: newCappedSet[uint64](httpMaxPathSet), status: map[int]int64{}}
@@ -302,7 +342,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 
 	path := uriPath(uri)
 	hv := maphash.Bytes(h.seed, path)
-	if pr.paths.add(hv) && len(pr.pathSamples) < httpMaxSamples {
+	if h.addDistinct(&pr.paths, hv) && len(pr.pathSamples) < httpMaxSamples {
 		pr.pathSamples = append(pr.pathSamples, cut(path, httpMaxSampleText))
 	}
 
@@ -357,7 +397,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 			cr.attempt(path)
 		}
 		cr.passwords++
-		cr.material(h.seed, uri[q+1:])
+		h.material(cr, uri[q+1:])
 	}
 
 	if h.reqs.n < h.maxRequests {
@@ -436,7 +476,7 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 
 // addHost counts a Host value by its hash and reports whether it was new.
 // Nearly every pair names one host: the set is made at the second.
-func (pr *httpPair) addHost(hv uint64) bool {
+func (h *httpDetector) addHost(pr *httpPair, hv uint64) bool {
 	switch {
 	case pr.hostN == 0:
 		pr.host0, pr.hostN = hv, 1
@@ -449,12 +489,13 @@ func (pr *httpPair) addHost(hv uint64) bool {
 	if _, seen := pr.hostSet[hv]; seen {
 		return false
 	}
-	if len(pr.hostSet)+1 >= httpMaxHostSet {
+	if len(pr.hostSet)+1 >= httpMaxHostSet || !h.distinctRoom(len(pr.hostSet)) {
 		pr.hostsCapped = true
 		return false
 	}
 	pr.hostSet[hv] = struct{}{}
 	pr.hostN++
+	h.bounds.distinct++
 	return true
 }
 
@@ -465,7 +506,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 		return
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
-	if pr.addHost(maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
+	if h.addHost(pr, maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
 		pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
 	}
 	if c.cur.rec < 0 {

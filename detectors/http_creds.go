@@ -51,10 +51,8 @@ func (cr *httpCreds) attempt(path []byte) {
 
 // material counts one credential (an Authorization value, a login body)
 // by its hash.
-func (cr *httpCreds) material(seed maphash.Seed, b []byte) {
-	if !cr.distinct.add(maphash.Bytes(seed, b)) {
-		return
-	}
+func (h *httpDetector) material(cr *httpCreds, b []byte) {
+	h.addDistinct(&cr.distinct, maphash.Bytes(h.seed, b))
 }
 
 // answered counts the status of an attempt's answer.
@@ -97,7 +95,7 @@ func (h *httpDetector) credential(c *httpConn, v []byte) {
 		return
 	}
 	cr := c.cur.pair.creds()
-	cr.material(h.seed, v)
+	h.material(cr, v)
 	h.markCred(c, cr, nil)
 }
 
@@ -115,7 +113,7 @@ func (h *httpDetector) requestBody(c *httpConn, b []byte) {
 	if password {
 		cr.passwords++
 	}
-	cr.material(h.seed, b)
+	h.material(cr, b)
 	h.markCred(c, cr, nil)
 }
 
