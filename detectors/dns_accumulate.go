@@ -163,7 +163,7 @@ type nameAgg struct {
 	labelChars    int64
 	maxLabel      int
 	maxNameLen    int
-	longestName   string // original case (a DNS name is at most 255 bytes)
+	longestName   string // original case, cut at 255 bytes
 	entropySum    float64
 	entropyMax    float64
 	encodedNames  int64 // names with at least one encoded-looking label
@@ -206,7 +206,9 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 	g.encodedChars += int64(st.encodedChars)
 	if nameLen > g.maxNameLen {
 		g.maxNameLen = nameLen
-		g.longestName = string(name)
+		// A name on the wire is at most 255 bytes, but the decoder
+		// does not hold every packet to it: keep no more.
+		g.longestName = cutString(name, 255)
 	}
 }
 
