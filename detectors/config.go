@@ -63,7 +63,7 @@ type HTTPConfig struct {
 	// kept at once. Connections end at FIN or RST; past the bound the
 	// longest idle are dropped (their next request starts afresh, the
 	// answers of their pending requests are not matched). Zero means
-	// 32,768.
+	// 16,384.
 	MaxConnections int
 	// MaxBufferedBytes bounds the bytes of partial lines (a header split
 	// across segments) held over every connection; past it a split line
@@ -72,7 +72,9 @@ type HTTPConfig struct {
 	// MaxPairs bounds the (source, server) pairs whose counters are kept.
 	// Past it the least active pairs without a hostile signal (no
 	// scanner, injection, enumeration path, credentials or odd method)
-	// are dropped first, with their counts. Zero means 50,000.
+	// are dropped first, with their counts. Zero means 50,000. What the
+	// pairs keep besides counters (samples, user agents, hosts) is
+	// bounded to 192 MiB together in the same way.
 	MaxPairs int
 	// MaxDistinct bounds the hashes of distinct paths, Host values and
 	// credentials held over every pair. Past it a pair counts at most

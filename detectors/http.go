@@ -169,6 +169,7 @@ type httpPair struct {
 	hostSamples   []string
 	paths         cappedSet[uint64]
 	pathSamples   []string
+	bytes         int  // what the pair keeps: httpPairBase and its text
 	evicted       bool // dropped from the tables (see httpBounds)
 	referers      int64
 	scannerReqs   int64
@@ -306,6 +307,9 @@ func startsRequestLine(pl []byte, cut bool) bool {
 
 // pair finds or creates the stats of src asking dst.
 func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
+	if h.bounds.pairBytes > h.bounds.maxPairBytes {
+		h.evictPairs()
+	}
 	if c.cur.pair != nil && !c.cur.pair.evicted && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
 		return c.cur.pair
 	}
@@ -318,6 +322,8 @@ func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
 		pr = &httpPair{src: p.Src, dst: p.Dst, first: p.Time,
 			methods: map[string]int64{}, agents: map[string]*httpAgent{},
 			hosts: map[string]string{}, paths: newCappedSet[uint64](httpMaxPathSet), status: map[int]int64{}}
+		pr.bytes = httpPairBase
+		h.bounds.pairBytes += httpPairBase
 		h.pairs[k] = pr
 		h.order = append(h.order, pr)
 	}
@@ -343,7 +349,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 	path := uriPath(uri)
 	hv := maphash.Bytes(h.seed, path)
 	if h.addDistinct(&pr.paths, hv) && len(pr.pathSamples) < httpMaxSamples {
-		pr.pathSamples = append(pr.pathSamples, cut(path, httpMaxSampleText))
+		pr.pathSamples = append(pr.pathSamples, h.text(pr, cut(path, httpMaxSampleText)))
 	}
 
 	h.scratch2 = appendLower(h.scratch2[:0], path)
@@ -381,20 +387,20 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 			pr.strongInject++
 		}
 		if len(pr.injectSamples) < httpMaxSamples {
-			pr.injectSamples = append(pr.injectSamples, cut(uri, httpMaxSampleText))
+			pr.injectSamples = append(pr.injectSamples, h.text(pr, cut(uri, httpMaxSampleText)))
 		}
 	}
 
 	if m == "POST" && loginPath(h.scratch2) {
 		req.cred = true
-		pr.creds().attempt(path)
+		h.attempt(pr, pr.creds(), path)
 	}
 	if q := bytes.IndexByte(uri, '?'); q >= 0 && passwordField(uri[q+1:]) {
 		// A login form sent with GET: the password is in the query.
 		cr := pr.creds()
 		if !req.cred {
 			req.cred = true
-			cr.attempt(path)
+			h.attempt(pr, cr, path)
 		}
 		cr.passwords++
 		h.material(cr, uri[q+1:])
@@ -422,7 +428,7 @@ func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet
 	pr := h.pair(c, p)
 	pr.otherMethods++
 	if len(pr.otherSamples) < httpMaxSamples && !slices.Contains(pr.otherSamples, string(method)) {
-		pr.otherSamples = append(pr.otherSamples, string(method))
+		pr.otherSamples = append(pr.otherSamples, h.text(pr, string(method)))
 	}
 	c.cur = pendingReq{rec: -1, pair: pr, other: true}
 	if len(c.pending) == httpMaxPending {
@@ -454,11 +460,14 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	if pr == nil || c.cur.other {
 		return
 	}
-	a := pr.agents[string(v)]
+	// Keyed by the kept (cut) text: a longer user agent must not make
+	// the key longer than what is kept.
+	key := v[:min(len(v), httpMaxKeptAgent)]
+	a := pr.agents[string(key)]
 	if a == nil {
-		a = &httpAgent{ua: cut(v, httpMaxKeptAgent), tool: ScannerTool(string(v))}
+		a = &httpAgent{ua: string(key), tool: ScannerTool(string(v))}
 		if len(pr.agents) < httpMaxAgents {
-			pr.agents[string(v)] = a
+			pr.agents[h.text(pr, a.ua)] = a
 			pr.agentOrder = append(pr.agentOrder, a)
 		}
 		if a.tool != "" && !slices.Contains(pr.tools, a.tool) {
@@ -507,7 +516,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
 	if h.addHost(pr, maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
-		pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
+		pr.hostSamples = append(pr.hostSamples, h.text(pr, cut(v, httpMaxSampleText)))
 	}
 	if c.cur.rec < 0 {
 		return
@@ -516,7 +525,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 	if !ok {
 		s = cut(v, httpMaxSampleText)
 		if len(pr.hosts) < 64 {
-			pr.hosts[s] = s
+			pr.hosts[h.text(pr, s)] = s
 		}
 	}
 	h.reqs.at(c.cur.rec).Host = s
@@ -546,7 +555,7 @@ func (h *httpDetector) response(req pendingReq, code int) {
 			pr.strongExposed++
 		}
 		if !slices.Contains(pr.exposed, path) && len(pr.exposed) < httpMaxSamples {
-			pr.exposed = append(pr.exposed, path)
+			pr.exposed = append(pr.exposed, h.text(pr, path))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 )
 
 // The HTTP detector's memory is bounded by HTTPConfig: the connections
@@ -27,11 +28,13 @@ import (
 // httpBounds holds the bounds and what they dropped.
 type httpBounds struct {
 	maxConns, maxLineBytes, maxPairs, maxDistinct int
+	maxPairBytes                                  int // httpMaxPairBytes, a field for tests
 	// distinctFloor is how many members every set may hold whatever the
 	// budget: past PathThreshold, so a capped set still judges.
 	distinctFloor int
 	lineBytes     int // capacity of every partial-line buffer held
 	distinct      int // hashes held by every pair's path, host and credential sets
+	pairBytes     int // what every pair keeps: httpPairBase each, and its text
 
 	evictedConns    int64 // connections dropped before they finished
 	linesDropped    int64 // split lines not read for the line budget
@@ -43,12 +46,31 @@ type httpBounds struct {
 
 func newHTTPBounds(cfg HTTPConfig) httpBounds {
 	return httpBounds{
-		maxConns:      cmp.Or(cfg.MaxConnections, 32_768),
+		maxConns:      cmp.Or(cfg.MaxConnections, 16_384),
+		maxPairBytes:  httpMaxPairBytes,
 		maxLineBytes:  cmp.Or(cfg.MaxBufferedBytes, 64<<20),
 		maxPairs:      cmp.Or(cfg.MaxPairs, 50_000),
 		maxDistinct:   cmp.Or(cfg.MaxDistinct, 4_000_000),
 		distinctFloor: max(64, 4*cfg.PathThreshold),
 	}
+}
+
+// httpPairBase is what a pair costs before its text: the struct and its
+// small maps.
+const httpPairBase = 1 << 10
+
+// httpMaxPairBytes bounds what the pairs keep together (httpPairBase
+// each, and the text of their samples, user agents, hosts and paths):
+// past it the least significant pairs are dropped as past MaxPairs. A
+// pair keeps at most about 50 KiB of text, so a flood of pairs each
+// filled to the brim would otherwise take gigabytes.
+const httpMaxPairBytes = 192 << 20
+
+// text counts s as kept by pr, and returns it.
+func (h *httpDetector) text(pr *httpPair, s string) string {
+	pr.bytes += len(s)
+	h.bounds.pairBytes += len(s)
+	return s
 }
 
 // addDistinct adds k to one of pr's sets, within the budget over every
@@ -114,6 +136,7 @@ func (h *httpDetector) evictPairs() {
 			b.evictedHostile++
 		}
 		b.distinct -= pr.distinctHeld()
+		b.pairBytes -= pr.bytes
 		delete(h.pairs, httpPairKey{pr.src, pr.dst})
 	}
 	h.order = slices.DeleteFunc(h.order, func(pr *httpPair) bool { return pr.evicted })
@@ -194,8 +217,8 @@ func (h *httpDetector) warnings() []string {
 			b.linesDropped, b.maxLineBytes))
 	}
 	if b.evictedPairs > 0 {
-		out = append(out, fmt.Sprintf("HTTP: %d (source, server) pairs with %d requests were dropped past the bound of %d (HTTPConfig.MaxPairs), the least active without a hostile signal first (%d had one)",
-			b.evictedPairs, b.evictedRequests, b.maxPairs, b.evictedHostile))
+		out = append(out, fmt.Sprintf("HTTP: %d (source, server) pairs with %d requests were dropped past the bound of %d (HTTPConfig.MaxPairs) or of %s kept for them, the least active without a hostile signal first (%d had one)",
+			b.evictedPairs, b.evictedRequests, b.maxPairs, humanize.Bytes(b.maxPairBytes), b.evictedHostile))
 	}
 	if b.distinctFull {
 		out = append(out, fmt.Sprintf("HTTP: the distinct paths, hosts and credentials of every pair reached %d hashes (HTTPConfig.MaxDistinct); past %d per pair the counts are lower bounds",

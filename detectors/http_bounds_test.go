@@ -2,9 +2,12 @@ package detectors
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -164,5 +167,37 @@ func TestHTTPLineBudget(t *testing.T) {
 	}
 	if h := a.dets.http; h.bounds.lineBytes < 0 || h.bounds.lineBytes > 300 {
 		t.Errorf("line bytes held %d, want 0..300", h.bounds.lineBytes)
+	}
+}
+
+// TestHTTPPairBytes sends one request each from many sources with long
+// user agents and Host values under a small budget for what the pairs
+// keep: the pairs' text stays within it (give or take one request's), the
+// accounting matches what they hold, and the warning names the budget.
+func TestHTTPPairBytes(t *testing.T) {
+	h := newHTTPDetector(Config{}.Defaults())
+	h.bounds.maxPairBytes = 64 << 10
+	flow := &capture.Flow{Proto: 6}
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerTCP, Flow: flow, FromClient: true, Dst: netip.MustParseAddr("10.0.0.9"), DstPort: 80}
+	const sources = 400
+	for i := range sources {
+		p.Index++
+		p.Src = netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		req := fmt.Sprintf("GET /p HTTP/1.1\r\nHost: %s%d\r\nUser-Agent: %s%d\r\n\r\n", strings.Repeat("h", 150), i, strings.Repeat("u", 480), i)
+		p.Payload, p.PayloadLen, p.TCPSeq = []byte(req), len(req), uint32(i*1000)
+		h.Packet(p)
+	}
+	kept := 0
+	for _, pr := range h.order {
+		kept += pr.bytes
+	}
+	if kept != h.bounds.pairBytes || kept > h.bounds.maxPairBytes+4<<10 {
+		t.Errorf("pairs keep %d bytes, counted %d, budget %d", kept, h.bounds.pairBytes, h.bounds.maxPairBytes)
+	}
+	if h.bounds.evictedPairs == 0 || int64(len(h.order))+h.bounds.evictedPairs != sources {
+		t.Errorf("%d pairs kept, %d dropped; want %d in all, some dropped", len(h.order), h.bounds.evictedPairs, sources)
+	}
+	if w := strings.Join(h.warnings(), "\n"); !strings.Contains(w, "or of "+humanize.Bytes(64<<10)+" kept for them") {
+		t.Errorf("warnings %q, want the pair budget named", w)
 	}
 }

@@ -42,10 +42,10 @@ func (pr *httpPair) creds() *httpCreds {
 
 // attempt counts one request that carried credentials; path names where
 // it went (nil when unknown).
-func (cr *httpCreds) attempt(path []byte) {
+func (h *httpDetector) attempt(pr *httpPair, cr *httpCreds, path []byte) {
 	cr.attempts++
 	if path != nil && len(cr.paths) < 5 && !containsString(cr.paths, path) {
-		cr.paths = append(cr.paths, cut(path, httpMaxSampleText))
+		cr.paths = append(cr.paths, h.text(pr, cut(path, httpMaxSampleText)))
 	}
 }
 
@@ -124,7 +124,7 @@ func (h *httpDetector) markCred(c *httpConn, cr *httpCreds, path []byte) {
 		return
 	}
 	c.cur.cred = true
-	cr.attempt(path)
+	h.attempt(c.cur.pair, cr, path)
 	for i := len(c.pending) - 1; i >= 0; i-- {
 		if c.pending[i].id == c.cur.id {
 			c.pending[i].cred = true

@@ -94,11 +94,12 @@ func checkHTTPBounds(t *testing.T, h *httpDetector) {
 	if len(h.conns) > b.maxConns || len(h.pairs) > b.maxPairs {
 		t.Fatalf("%d connections, %d pairs; bounds %d, %d", len(h.conns), len(h.pairs), b.maxConns, b.maxPairs)
 	}
-	distinct := 0
+	distinct, kept := 0, 0
 	for _, pr := range h.order {
 		distinct += pr.distinctHeld()
+		kept += pr.bytes
 	}
-	if distinct != b.distinct {
-		t.Fatalf("sets hold %d hashes, counted %d", distinct, b.distinct)
+	if distinct != b.distinct || kept != b.pairBytes {
+		t.Fatalf("sets hold %d hashes, counted %d; pairs keep %d bytes, counted %d", distinct, b.distinct, kept, b.pairBytes)
 	}
 }
