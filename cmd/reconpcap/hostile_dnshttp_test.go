@@ -196,8 +196,8 @@ func TestHostileDNSHTTPChild(t *testing.T) {
 }
 
 // analyzeChild analyses file in a child process and returns its analysis,
-// peak RSS and wall time.
-func analyzeChild(t *testing.T, file string) (detectors.Analysis, int64, time.Duration) {
+// peak RSS, wall time and CPU time.
+func analyzeChild(t *testing.T, file string) (a detectors.Analysis, rss int64, wall, cpu time.Duration) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHostileDNSHTTPChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "RECONPCAP_HOSTILE_FILE="+file)
@@ -207,18 +207,19 @@ func analyzeChild(t *testing.T, file string) (detectors.Analysis, int64, time.Du
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("child: %v\n%s", err, errb.String())
 	}
-	wall := time.Since(start)
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+	wall = time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	rss = ru.Maxrss << 10 // KiB on Linux
+	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	// The test binary prints PASS after the JSON.
 	js := out.Bytes()
 	if i := bytes.LastIndex(js, []byte("\n}\n")); i >= 0 {
 		js = js[:i+3]
 	}
-	var a detectors.Analysis
 	if err := json.Unmarshal(js, &a); err != nil {
 		t.Fatalf("child output: %v\n%.2000s", err, out.String())
 	}
-	return a, rss, wall
+	return a, rss, wall, cpu
 }
 
 // TestHostileDNSHTTPMemory analyses an HTTP flood of 300,000 connections
@@ -257,8 +258,8 @@ func TestHostileDNSHTTPMemory(t *testing.T) {
 			path := filepath.Join(dir, "hostile.pcap")
 			tc.write(path)
 			defer os.Remove(path)
-			a, rss, wall := analyzeChild(t, path)
-			t.Logf("%s: %d packets, peak RSS %d MiB, %v; warnings %q", tc.name, a.Summary.TotalPackets, rss>>20, wall.Round(time.Millisecond), a.Warnings)
+			a, rss, wall, cpu := analyzeChild(t, path)
+			t.Logf("%s: %d packets, peak RSS %d MiB, %v (CPU %v); warnings %q", tc.name, a.Summary.TotalPackets, rss>>20, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), a.Warnings)
 			if rss > hostileRSSLimit {
 				t.Errorf("peak RSS %d MiB, want at most %d MiB", rss>>20, hostileRSSLimit>>20)
 			}
