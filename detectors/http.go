@@ -226,7 +226,9 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		di = 0
 	}
 	if len(p.Payload) == 0 {
-		if len(h.conns) == 0 {
+		// Only the flags that start or end a connection matter here:
+		// a bare ACK costs no lookup.
+		if len(h.conns) == 0 || p.TCPFlags&(capture.FlagSYN|capture.FlagFIN|capture.FlagRST) == 0 {
 			return
 		}
 		c := h.conns[p.Flow]
