@@ -201,3 +201,39 @@ func TestHTTPPairBytes(t *testing.T) {
 		t.Errorf("warnings %q, want the pair budget named", w)
 	}
 }
+
+// TestHTTPEvictionKeepsHostile puts one injection attempt early among
+// busier ordinary clients under a small pair bound: the ordinary pairs
+// go first, the hostile one keeps its counts.
+func TestHTTPEvictionKeepsHostile(t *testing.T) {
+	h := newHTTPDetector(Config{HTTP: HTTPConfig{MaxPairs: 8}}.Defaults())
+	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerTCP, FromClient: true, Dst: netip.MustParseAddr("10.0.0.9"), DstPort: 80}
+	send := func(src netip.Addr, uri string) {
+		p.Index++
+		p.Flow = &capture.Flow{Proto: 6} // a connection per request
+		p.Src = src
+		req := "GET " + uri + " HTTP/1.1\r\nHost: h\r\nUser-Agent: " + httpUA + "\r\n\r\n"
+		p.Payload, p.PayloadLen = []byte(req), len(req)
+		h.Packet(p)
+	}
+	attacker := netip.MustParseAddr("192.0.2.99")
+	send(attacker, "/item?id=1'+UNION+SELECT+password+FROM+users--")
+	for i := range 100 {
+		src := netip.AddrFrom4([4]byte{10, 1, 0, byte(i)})
+		for j := range 5 {
+			send(src, fmt.Sprintf("/page/%d", j))
+		}
+	}
+	var found *httpPair
+	for _, pr := range h.order {
+		if pr.src == attacker {
+			found = pr
+		}
+	}
+	if found == nil || found.requests != 1 || found.strongInject != 1 {
+		t.Fatalf("the injection's pair was dropped or lost its counts: %+v", found)
+	}
+	if h.bounds.evictedHostile != 0 || h.bounds.evictedPairs == 0 || len(h.order) > 8 {
+		t.Errorf("dropped %d pairs (%d hostile), %d kept; want some dropped, none hostile, at most 8 kept", h.bounds.evictedPairs, h.bounds.evictedHostile, len(h.order))
+	}
+}
