@@ -88,8 +88,8 @@ func (h *httpDetector) addDistinct(s *cappedSet[uint64], k uint64) bool {
 	return true
 }
 
-// distinctRoom is how many members a set that holds n may still take
-// under the budget (the host set, which is not a cappedSet).
+// distinctRoom reports whether a set that holds n members may take one
+// more under the budget (for the host set, which is not a cappedSet).
 func (h *httpDetector) distinctRoom(n int) bool {
 	b := &h.bounds
 	if b.distinct < b.maxDistinct || n < b.distinctFloor {
