@@ -105,7 +105,7 @@ func TestDNSDomainFlood(t *testing.T) {
 // holds, and the warning says so (issue 16: the capped count hid a tunnel
 // of 3 M names from 16,384 clients; this is it at a smaller scale).
 func TestDNSSampledNamesConfig(t *testing.T) {
-	const clients, per, budget = 512, 40, 8000
+	const clients, per, budget = 256, 150, 24_000
 	d := newDNSDetector().configure(DNSConfig{MaxSampledNames: budget})
 	dnsFlood(d, clients, per, 1)
 	if got := heldHashes(d); got > budget {
