@@ -21,6 +21,9 @@ type detector interface {
 	capture.Analyzer
 
 	Findings(cfg Config, c *capture.Capture) []report.Finding
+	// warnings says what the detector's bounds on memory made it drop,
+	// and how much; nil when nothing was.
+	warnings() []string
 }
 
 // Analysis is everything one pass over a capture learned: the summary, the
@@ -61,7 +64,7 @@ type detectorSet struct {
 // newDetectorSet returns one fresh instance of every detector.
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
-		dns:   newDNSDetector(),
+		dns:   newDNSDetector().configure(cfg.DNS),
 		scans: newPortscanDetector(cfg.Limits),
 		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
@@ -137,7 +140,11 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
-	a.Warnings = append(a.Warnings, a.dets.scans.warnings()...)
+	// What the bounds on memory dropped (issue 16): each detector says
+	// what it could not keep.
+	for _, d := range a.dets.all() {
+		a.Warnings = append(a.Warnings, d.warnings()...)
+	}
 	return a, err
 }
 

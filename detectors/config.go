@@ -64,6 +64,35 @@ type HTTPConfig struct {
 	// MaxRequests bounds how many individual requests are kept for listing
 	// (counts always cover every request). Zero means 20000.
 	MaxRequests int
+
+	// The bounds below keep the detector's memory within a few hundred
+	// MiB whatever the capture holds; what they drop is counted and named
+	// in the Analysis warnings. Raise them for captures of very busy
+	// servers on a machine with memory to spare. Defaults leaves them
+	// zero: they are resolved where used (see newHTTPBounds).
+
+	// MaxConnections bounds the TCP connections whose HTTP parse state is
+	// kept at once. Connections end at FIN or RST; past the bound the
+	// longest idle are dropped (their next request starts afresh, the
+	// answers of their pending requests are not matched). Zero means
+	// 16,384.
+	MaxConnections int
+	// MaxBufferedBytes bounds the bytes of partial lines (a header split
+	// across segments) held over every connection; past it a split line
+	// is not read. Zero means 64 MiB.
+	MaxBufferedBytes int
+	// MaxPairs bounds the (source, server) pairs whose counters are kept.
+	// Past it the least active pairs without a hostile signal (no
+	// scanner, injection, enumeration path, credentials or odd method)
+	// are dropped first, with their counts. Zero means 50,000. What the
+	// pairs keep besides counters (samples, user agents, hosts) is
+	// bounded to 192 MiB together in the same way.
+	MaxPairs int
+	// MaxDistinct bounds the hashes of distinct paths, Host values and
+	// credentials held over every pair. Past it a pair counts at most
+	// 4×PathThreshold (at least 64) of each exactly, then a lower bound.
+	// Zero means 4,000,000 (about 100 MiB).
+	MaxDistinct int
 }
 
 // ExfilConfig holds the data exfiltration thresholds.
@@ -97,6 +126,28 @@ type DNSConfig struct {
 	// client's active span under the domain, a span under a minute
 	// counting as one minute) that counts as a tunnel's pace. Zero means 60.
 	RatePerMinute float64
+
+	// The bounds below keep the detector's memory within a few hundred
+	// MiB whatever the capture holds; what they drop is counted and named
+	// in the Analysis warnings. Defaults leaves them zero: they are
+	// resolved where used (see dnsDetector.configure).
+
+	// MaxDomains bounds the registered domains tracked. Past it the least
+	// significant quarter (fewest queries and distinct names; the oldest
+	// among equals) is dropped with its (client, domain) pairs, so a
+	// flood of random domains cannot push a tunnel out. Zero means
+	// 100,000.
+	MaxDomains int
+	// MaxPairs bounds the (client, registered domain) pairs tracked, and
+	// drops the least significant quarter past it as MaxDomains does.
+	// Zero means 100,000.
+	MaxPairs int
+	// MaxSampledNames bounds the name hashes that every pair's and
+	// domain's distinct-name sample hold together. Past it every sample
+	// keeps one name in two, then one in four...: distinct counts become
+	// estimates and keep growing, so a tunnel of millions of names is
+	// still seen. Zero means 2,000,000 (about 50 MiB).
+	MaxSampledNames int
 }
 
 // Defaults returns c with every zero field set to its default.
@@ -183,6 +234,9 @@ func (c Config) Validate() error {
 	if c.TLS.MaxHandshakes < 0 {
 		bad("TLS.MaxHandshakes", "%d, want 0 or more", c.TLS.MaxHandshakes)
 	}
+	if c.HTTP.MaxConnections < 0 || c.HTTP.MaxBufferedBytes < 0 || c.HTTP.MaxPairs < 0 || c.HTTP.MaxDistinct < 0 {
+		bad("HTTP", "MaxConnections, MaxBufferedBytes, MaxPairs and MaxDistinct must be 0 (the default) or more")
+	}
 	if c.Exfil.ThresholdBytes < 1 {
 		bad("Exfil.ThresholdBytes", "%d, want at least 1 byte", c.Exfil.ThresholdBytes)
 	}
@@ -196,6 +250,9 @@ func (c Config) Validate() error {
 	}
 	if c.DNS.MinQueries < 1 || c.DNS.MinUniqueSubdomains < 1 || c.DNS.LongLabel < 1 || c.DNS.EntropyThreshold <= 0 || c.DNS.RatePerMinute <= 0 {
 		bad("DNS", "thresholds must be positive")
+	}
+	if c.DNS.MaxDomains < 0 || c.DNS.MaxPairs < 0 || c.DNS.MaxSampledNames < 0 {
+		bad("DNS", "MaxDomains, MaxPairs and MaxSampledNames must be 0 (the default) or more")
 	}
 	return errors.Join(errs...)
 }

@@ -1,10 +1,12 @@
 package detectors
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -186,4 +188,18 @@ func (d *exfilDetector) Findings(cfg Config, c *capture.Capture) []report.Findin
 	out = append(out, d.drip.findings(ec, want)...)
 	SortFindings(out)
 	return out
+}
+
+// warnings say what the exfiltration state's bounds dropped: pairs of
+// evicted flows past Limits.MaxHosts (those that carried the least), and
+// echo requests of ICMP pairs past icmpMaxPairs.
+func (d *exfilDetector) warnings() []string {
+	var w []string
+	if d.live != nil && d.live.dropped > 0 {
+		w = append(w, fmt.Sprintf("exfiltration state capped at %d address pairs of evicted flows: %s that carried the least were dropped (MaxHosts raises the bound)", d.lim.MaxHosts, humanize.Count(d.live.dropped, "pair")))
+	}
+	if d.icmp.dropped > 0 {
+		w = append(w, fmt.Sprintf("ICMP echo state capped at %d address pairs: %s of further pairs were not judged", icmpMaxPairs, humanize.Count(int(d.icmp.dropped), "echo request")))
+	}
+	return w
 }
