@@ -198,17 +198,6 @@ func writeDNSFlood(t *testing.T, path string, floodDomains, names, clients int) 
 	p.close()
 }
 
-// buildReconpcap builds the command into dir and returns its path.
-func buildReconpcap(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "reconpcap")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // analyzeChild runs `bin analyze --format json file` and returns the
 // analysis, the child's peak RSS, wall time and CPU time.
 func analyzeChild(t *testing.T, bin, file string) (a detectors.Analysis, rss int64, wall, cpu time.Duration) {
@@ -240,7 +229,7 @@ func TestHostileDNSHTTPMemory(t *testing.T) {
 		t.Skip("writes and analyses captures of several hundred MB")
 	}
 	dir := t.TempDir()
-	bin := buildReconpcap(t, dir)
+	bin := buildReconpcap(t)
 	tests := []struct {
 		name     string
 		write    func(path string)
