@@ -49,6 +49,15 @@ func TestCallDeadlineAnswersAHugeCapture(t *testing.T) {
 			t.Errorf("after call %d: %+v; want %d parses and nothing cached", i, st, i)
 		}
 	}
+	// extract_tcp_stream reads the capture itself, bounded alike.
+	start := time.Now()
+	msg := toolErrorText(t, c, "extract_tcp_stream", map[string]any{"pcap_file": "huge.pcap", "src": "192.0.2.1", "dst": "192.0.2.2"})
+	if took := time.Since(start); took > timeout+3*time.Second {
+		t.Errorf("extract_tcp_stream took %v with a %v deadline", took, timeout)
+	}
+	if !strings.Contains(msg, "read before the 500ms deadline") {
+		t.Errorf("extract_tcp_stream: %q, want it to say only part of the file was read", msg)
+	}
 	// A capture read whole within the deadline is whole, and cached.
 	got := decode[SummaryResult](t, c, "read_pcap_summary", map[string]any{"pcap_file": "small.pcap"})
 	if got.Partial || got.TotalPackets != 24 || len(got.Warnings) != 0 {

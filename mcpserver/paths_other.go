@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // open opens the clean absolute path once and checks the descriptor. This
@@ -30,7 +31,9 @@ func (p *PathPolicy) open(path string) (*os.File, string, error) {
 	if !before.Mode().IsRegular() {
 		return nil, "", &notRegularError{mode: before.Mode()}
 	}
-	f, err := os.Open(real)
+	// O_NONBLOCK: should the name become a fifo after the Lstat, the open
+	// must not wait for a writer; the descriptor is checked below.
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "", err
 	}

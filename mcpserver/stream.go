@@ -266,7 +266,11 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 	damaged := st != nil && err != nil && errors.As(err, &ce)
 	switch {
 	case errors.Is(err, streams.ErrNoStream) || (damaged && len(st.Connections) == 0):
-		return nil, &toolError{msg: fmt.Sprintf("no TCP connection between %s and %s%s in %s (call extract_tcp_stream without src and dst, or get_conversations, to see which hosts talked)", q.Src, q.Dst, portText(q.Port), path)}
+		where := path
+		if rctx.Err() != nil {
+			where = fmt.Sprintf("the part of %s read before the %v deadline", path, s.cfg.CallTimeout)
+		}
+		return nil, &toolError{msg: fmt.Sprintf("no TCP connection between %s and %s%s in %s (call extract_tcp_stream without src and dst, or get_conversations, to see which hosts talked)", q.Src, q.Dst, portText(q.Port), where)}
 	case errors.Is(err, streams.ErrIndex) || (damaged && q.Index >= len(st.Connections)):
 		return nil, badArg("index %d: %d TCP connections between %s and %s%s match, numbered 0 to %d", q.Index, len(st.Connections), q.Src, q.Dst, portText(q.Port), len(st.Connections)-1)
 	case damaged:
