@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -32,7 +34,9 @@ const readBufferSize = 1 << 20
 type captureReader struct {
 	path       string
 	f          *os.File
-	format     string // "pcap" or "pcapng"
+	src        io.Reader // what init reads: f, or f behind a ctxReader
+	size       int64     // f's size when opened
+	format     string    // "pcap" or "pcapng"
 	compressed bool
 	nanosecond bool // pcap only: the file's timestamps are in nanoseconds
 	pcap       *pcapgo.Reader
@@ -43,8 +47,26 @@ type captureReader struct {
 }
 
 // openCapture opens path and reads its file header. The format comes from
-// the magic number, never from the file name.
+// the magic number, never from the file name. The reader owns the file:
+// Close closes it.
 func openCapture(path string) (*captureReader, error) {
+	f, err := openPath(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openFile(context.Background(), f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// openPath opens the regular file at path for reading. The Stat before
+// the open refuses a fifo or a device without opening it (opening a fifo
+// blocks until a writer comes); O_NONBLOCK covers the file being replaced
+// by one in between, and openFile checks the open descriptor again.
+func openPath(path string) (*os.File, error) {
 	fail := func(kind error, detail string, cause error) error {
 		return &CaptureError{Op: "open", Path: path, Kind: kind, Detail: detail, Err: cause}
 	}
@@ -55,24 +77,62 @@ func openCapture(path string) (*captureReader, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
 	}
-	if st.Size() == 0 {
-		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
-	}
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fail(statKind(err), "", err)
 	}
-	r := &captureReader{path: path, f: f}
+	return f, nil
+}
+
+// openFile reads the file header of the open file f, from its start, and
+// returns a reader over f that does not own it: the caller closes f. name
+// is what errors and the Capture call the file. The checks are made on the
+// descriptor itself, so they hold for the very file that is read, whatever
+// happened to the name since it was opened. When ctx can end, every read
+// from f first looks at it, so no run of skipped blocks outlasts ctx.
+func openFile(ctx context.Context, f *os.File, name string) (*captureReader, error) {
+	fail := func(kind error, detail string, cause error) error {
+		return &CaptureError{Op: "open", Path: name, Kind: kind, Detail: detail, Err: cause}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fail(statKind(err), "", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
+	}
+	if st.Size() == 0 {
+		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fail(ErrNotRegular, "it cannot be read from its start", err)
+	}
+	r := &captureReader{path: name, f: f, src: f, size: st.Size()}
+	if ctx.Done() != nil {
+		r.src = &ctxReader{ctx: ctx, r: f}
+	}
 	if err := r.init(); err != nil {
-		f.Close()
 		var ce *CaptureError
 		if errors.As(err, &ce) {
-			ce.Path = path
+			ce.Path = name
 			return nil, ce
 		}
 		return nil, fail(ErrCorrupt, err.Error(), err)
 	}
 	return r, nil
+}
+
+// ctxReader is a reader that stops once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func statKind(err error) error {
@@ -85,7 +145,7 @@ func statKind(err error) error {
 	return ErrNotFound
 }
 
-func (r *captureReader) init() error { return r.initFrom(r.f) }
+func (r *captureReader) init() error { return r.initFrom(r.src) }
 
 // ngReadSize is the buffer gopacket's pcapng reader reads the framer
 // through: large, so the framer is called once for many blocks.

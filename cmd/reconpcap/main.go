@@ -72,6 +72,8 @@ Usage:
         the MCP server (stdio, or streamable HTTP)
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
+  reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
+        every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMCP(ctx, rest, stdin, stdout, stderr)
 	case "stream":
 		return runStream(ctx, rest, stdout, stderr)
+	case "tls":
+		return runTLS(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
