@@ -89,6 +89,8 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	if cmd == "timeline" || cmd == "analyze" {
 		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration, at least 1s")
 	}
+	var thresholds thresholdFlags
+	thresholds.register(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -99,9 +101,15 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	if len(files) != 1 {
 		return usagef("%s takes one capture file, got %d", cmd, len(files))
 	}
-	cfg := detectors.Config{TimelineInterval: cf.interval}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := thresholds.config()
+	if err != nil {
 		return usagef("%v", err)
+	}
+	if fs.Lookup("interval") != nil && isSet(fs, "interval") {
+		cfg.TimelineInterval = cf.interval
+		if err := cfg.Validate(); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	a, err := detectors.Analyze(ctx, files[0], cfg)
 	if a == nil {

@@ -22,6 +22,8 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	offline := fs.Bool("offline", false, "use the built-in rules analyst even when a model is configured")
 	trigger := fs.String("trigger", "manual", "what set the investigation off (the report's investigation_trigger)")
 	timeout := fs.Duration("timeout", 300*time.Second, "bound on the whole investigation")
+	var thresholds thresholdFlags
+	thresholds.register(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -40,7 +42,11 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	cfg := agent.Config{WorkingDir: filepath.Dir(abs), PcapFile: filepath.Base(abs), ClientSessionTimeout: *timeout, Analyst: agent.AnalystAuto}
+	dcfg, err := thresholds.config()
+	if err != nil {
+		return usagef("%v", err)
+	}
+	cfg := agent.Config{WorkingDir: filepath.Dir(abs), PcapFile: filepath.Base(abs), ClientSessionTimeout: *timeout, Analyst: agent.AnalystAuto, Detectors: dcfg}
 	if *offline {
 		cfg.Analyst = agent.AnalystRules
 	}

@@ -22,6 +22,8 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
 	verbose := fs.Bool("v", false, "log to stderr")
+	var thresholds thresholdFlags
+	thresholds.register(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -39,10 +41,15 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// stdout carries the protocol: logs go to stderr only.
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	dcfg, err := thresholds.config()
+	if err != nil {
+		return usagef("%v", err)
+	}
 	srv, err := mcpserver.New(mcpserver.Config{
-		Roots:  roots,
-		Logger: logger,
-		Intel:  intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		Detectors: dcfg,
+		Roots:     roots,
+		Logger:    logger,
+		Intel:     intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
 	})
 	if err != nil {
 		return err

@@ -319,3 +319,10 @@ func tomlText(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -121,6 +122,36 @@ func TestSnake(t *testing.T) {
 	} {
 		if got := snake(in); got != want {
 			t.Errorf("snake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestThresholdFlagChangesTheVerdict runs analyze on a real scan with the
+// port threshold below and above what the scanner probed: nmap's default
+// scan probed 1000 TCP ports on 10.66.0.20 (tshark: 1000 distinct
+// destination ports of SYNs without ACK, testdata/README.md).
+func TestThresholdFlagChangesTheVerdict(t *testing.T) {
+	for _, tt := range []struct {
+		threshold string
+		want      bool
+	}{{"1000", true}, {"1001", false}} {
+		var out, errb strings.Builder
+		args := []string{"analyze", "--format", "json", "--port-scan-threshold", tt.threshold, "--port-scan-high-threshold", "5000", "../../testdata/scan_syn.pcap"}
+		if err := run(t.Context(), args, nil, &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		var a detectors.Analysis
+		if err := json.Unmarshal([]byte(out.String()), &a); err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, f := range a.Findings {
+			if f.Type == "port_scan" && f.Source == "10.66.0.10" && f.Target == "10.66.0.20" && f.Technique == "syn" {
+				found = true
+			}
+		}
+		if found != tt.want {
+			t.Errorf("threshold %s: vertical SYN scan found %v, want %v (findings %+v)", tt.threshold, found, tt.want, a.Findings)
 		}
 	}
 }
