@@ -14,10 +14,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/agent"
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/htmlreport"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
+	"github.com/agents-of-shield/reconpcap/siem"
 )
 
 // commonFlags parses --format and the single FILE argument.
@@ -51,9 +54,12 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func checkFormat(f string) error {
-	if f != "json" && f != "text" {
-		return usagef("--format %q: want json or text", f)
+func checkFormat(f string, allowed ...string) error {
+	if len(allowed) == 0 {
+		allowed = []string{"json", "text"}
+	}
+	if !slices.Contains(allowed, f) {
+		return usagef("--format %q: want %s", f, report.ListText(allowed, "or"))
 	}
 	return nil
 }
@@ -84,7 +90,11 @@ func (v intervalValue) Set(s string) error {
 func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(cmd, stderr)
 	var cf commonFlags
-	fs.StringVar(&cf.format, "format", "text", "output format: json or text")
+	formats := []string{"json", "text", "eve", "ecs"}
+	if cmd == "analyze" {
+		formats = append(formats, "html")
+	}
+	fs.StringVar(&cf.format, "format", "text", "output format: "+report.ListText(formats, "or")+" (eve: Suricata EVE JSON alerts, ecs: Elastic Common Schema, one finding per line; html: a self-contained page)")
 	cf.interval = 60 * time.Second
 	if cmd == "timeline" || cmd == "analyze" {
 		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration, at least 1s")
@@ -95,7 +105,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	if err := checkFormat(cf.format); err != nil {
+	if err := checkFormat(cf.format, formats...); err != nil {
 		return err
 	}
 	if len(files) != 1 {
@@ -131,6 +141,23 @@ var findingTypes = map[string]report.AttackType{
 }
 
 func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error {
+	switch format {
+	case "html":
+		// The page states the verdict investigate --offline would give,
+		// from the same findings.
+		ans := agent.RulesAnswer(a)
+		rep := &report.Report{
+			PcapFile: a.File, AttackAssessment: ans.AttackAssessment, Evidence: ans.Evidence,
+			Recommendations: ans.Recommendations, Findings: a.Findings, Analyst: report.Analyst{Mode: report.ModeRules},
+		}
+		return htmlreport.Write(w, htmlreport.Input{Analysis: a, Report: rep})
+	case "eve", "ecs":
+		src := siem.Source{PcapFile: a.File}
+		if a.Summary.Start != nil {
+			src.Start = *a.Summary.Start
+		}
+		return siem.Write(w, siem.Format(format), src, filterFindings(a.Findings, findingTypes[cmd]))
+	}
 	if format == "json" {
 		var v any
 		switch cmd {
@@ -180,6 +207,9 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error
 }
 
 func filterFindings(all []report.Finding, t report.AttackType) []report.Finding {
+	if t == "" { // analyze, triage, timeline: every finding
+		return all
+	}
 	out := []report.Finding{}
 	for _, f := range all {
 		if f.Type == t {

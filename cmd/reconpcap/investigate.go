@@ -11,14 +11,18 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/agent"
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/htmlreport"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
+	"github.com/agents-of-shield/reconpcap/siem"
 )
 
 func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("investigate", stderr)
-	format := fs.String("format", "text", "output format: json or text")
+	formats := []string{"json", "text", "html", "eve", "ecs"}
+	format := fs.String("format", "text", "output format: "+report.ListText(formats, "or")+" (eve, ecs: the report's findings one per line; html: a self-contained page, which reads the capture again for its charts)")
 	offline := fs.Bool("offline", false, "use the built-in rules analyst even when a model is configured")
 	trigger := fs.String("trigger", "manual", "what set the investigation off (the report's investigation_trigger)")
 	timeout := fs.Duration("timeout", 300*time.Second, "bound on the whole investigation")
@@ -28,7 +32,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
+	if err := checkFormat(*format, formats...); err != nil {
 		return err
 	}
 	if len(files) > 1 {
@@ -64,6 +68,19 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	rep, err := a.Investigate(ctx, agent.Trigger{Name: *trigger})
 	if err != nil {
 		return err
+	}
+	switch *format {
+	case "html":
+		// The report holds the verdict and findings; the page's timeline,
+		// talkers and DNS and HTTP tables come from the analysis, read
+		// again here (the bundled server's copy lives in its process).
+		an, aerr := detectors.Analyze(ctx, abs, dcfg)
+		if an == nil {
+			return aerr
+		}
+		return htmlreport.Write(stdout, htmlreport.Input{Analysis: an, Report: rep})
+	case "eve", "ecs":
+		return siem.Write(stdout, siem.Format(*format), siem.Source{PcapFile: rep.PcapFile, Start: rep.Intelligence.Start}, rep.Findings)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
