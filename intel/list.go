@@ -97,7 +97,9 @@ func (l *List) LoadFile(path string) error {
 //     host counts). "#" and ";" start comments; blank lines are ignored;
 //     further words on a line are ignored; hosts-file lines
 //     ("0.0.0.0 evil.example") give their names.
-//   - CSV, chosen by a .csv extension or a comma on the first data line:
+//   - CSV, chosen by a .csv extension, or whatever the name by a comma on
+//     the first data line when reading it as CSV finds at least as many
+//     indicators as reading it as text:
 //     the columns named ip, ip_address, dst_ip, indicator, ioc, domain,
 //     host, hostname, fqdn, url, cidr, ... in a header row, else the first
 //     column holding an indicator. A column named category, threat,
