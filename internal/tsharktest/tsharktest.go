@@ -49,3 +49,31 @@ func Count(t testing.TB, path string) int {
 	t.Helper()
 	return len(Frames(t, path, "frame"))
 }
+
+// Fields returns, one line per frame the display filter selects (all
+// frames when filter is ""), the tab-separated values of fields.
+func Fields(t testing.TB, path, filter string, fields ...string) []string {
+	t.Helper()
+	args := []string{"-n", "-r", path, "-T", "fields"}
+	if filter != "" {
+		args = append(args, "-Y", filter)
+	}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command(Path(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v: %s", args, err, stderr.String())
+	}
+	if s := strings.TrimSpace(stderr.String()); s != "" && !strings.Contains(s, "Running as user") {
+		t.Errorf("tshark %v complained: %s", args, s)
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	return lines
+}
