@@ -3,6 +3,7 @@ package detectors
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -42,6 +43,7 @@ type Analysis struct {
 	timeline *timelineAnalyzer
 	convs    []Conversation
 	dets     detectorSet
+	evidence *evidenceCache
 }
 
 // detectorSet holds the detectors of one pass, typed so that the
@@ -91,6 +93,7 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		summary:  newSummaryAnalyzer(),
 		timeline: newTimelineAnalyzer(),
 		dets:     newDetectorSet(cfg),
+		evidence: &evidenceCache{},
 	}
 	analyzers := []capture.Analyzer{a.summary, a.timeline}
 	for _, d := range a.dets.all() {
@@ -113,6 +116,11 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
+	// A second pass, only when there is something to point at, ties each
+	// finding to its packets (see LocateEvidence).
+	if lerr := a.LocateEvidence(ctx, a.Findings); lerr != nil && ctx.Err() != nil {
+		return nil, errors.Join(err, lerr)
+	}
 	return a, err
 }
 
@@ -131,6 +139,9 @@ func (a *Analysis) evaluate(cfg Config) []report.Finding {
 		out = append(out, d.Findings(cfg, a.capture)...)
 	}
 	SortFindings(out)
+	if a.evidence != nil {
+		a.evidence.fill(out)
+	}
 	return out
 }
 

@@ -290,6 +290,25 @@ func writeFindings(w io.Writer, fs []report.Finding) {
 	for _, f := range fs {
 		fmt.Fprintf(w, "[%s/%s] %s %s: %s -> %s\n", strings.ToUpper(string(f.Severity)), f.Confidence, f.Type, f.Technique, f.Source, f.Target)
 		fmt.Fprintf(w, "    %s\n", textsafe.Escape(f.Summary, 300))
+		writeEvidenceRef(w, f)
+	}
+}
+
+// writeEvidenceRef writes where a finding's evidence is: its frames, its
+// ATT&CK techniques and the display filter that selects it.
+func writeEvidenceRef(w io.Writer, f report.Finding) {
+	var parts []string
+	if f.Frames != nil {
+		parts = append(parts, fmt.Sprintf("frames %d to %d, %s", f.Frames.First, f.Frames.Last, humanize.Count(f.Frames.Packets, "packet")))
+	}
+	if len(f.MITRE) > 0 {
+		parts = append(parts, "ATT&CK "+strings.Join(f.MITRE, ", "))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "    evidence: %s\n", strings.Join(parts, "; "))
+	}
+	if f.DisplayFilter != "" {
+		fmt.Fprintf(w, "    wireshark: %s\n", f.DisplayFilter)
 	}
 }
 

@@ -3,7 +3,8 @@
 //	reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
 //	reconpcap analyze [--format json|text] FILE
 //	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
-//	reconpcap mcp [--http ADDR] [--root DIR]...
+//	reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR]
+//	reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
 //
 // Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
 package main
@@ -68,6 +69,8 @@ Usage:
         the MCP server (stdio, or streamable HTTP)
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
+  reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
+        the evidence packets of a finding, or of a filter, to a new capture file
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
@@ -96,6 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMCP(ctx, rest, stdin, stdout, stderr)
 	case "stream":
 		return runStream(ctx, rest, stdout, stderr)
+	case "carve":
+		return runCarve(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
