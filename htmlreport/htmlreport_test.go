@@ -78,6 +78,9 @@ func writePage(t *testing.T, in htmlreport.Input) string {
 	return path
 }
 
+// domText escapes text as a browser serialises a text node.
+var domText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\u00a0", "&nbsp;")
+
 func count(dom, pattern string) int {
 	return len(regexp.MustCompile(pattern).FindAllStringIndex(dom, -1))
 }
@@ -89,7 +92,7 @@ func count(dom, pattern string) int {
 func TestReportInBrowser(t *testing.T) {
 	// The recordings' attacks, as testdata/README.md describes them.
 	for name, attack := range map[string]string{
-		"http_gobuster.pcap": "http_enumeration", "scan_syn.pcap": "port_scan",
+		"http_gobuster.pcap": "http_enumeration", "scan_syn.pcap": "port_scan", "dns_tunnel.pcap": "dns_tunneling",
 		"benign_browse.pcap": "unknown", "exfil_high.pcap": "data_exfiltration",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -108,6 +111,11 @@ func TestReportInBrowser(t *testing.T) {
 			}
 			if got := count(dom, `<tr class="finding"`); got != len(a.Findings) {
 				t.Errorf("%d finding rows, want %d", got, len(a.Findings))
+			}
+			for _, f := range a.Findings {
+				if f.DisplayFilter != "" && !strings.Contains(dom, domText.Replace(f.DisplayFilter)) {
+					t.Errorf("the page lacks finding %s's display filter %q", f.Technique, f.DisplayFilter)
+				}
 			}
 			m := regexp.MustCompile(`id="chart" data-drawn="(\d+)"`).FindStringSubmatch(dom)
 			if m == nil {

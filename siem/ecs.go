@@ -114,6 +114,9 @@ func ECS(src Source, f report.Finding) ECSEvent {
 	if src.PcapFile != "" {
 		ev.File = &ECSFile{Path: src.PcapFile}
 	}
+	if len(f.MITRE) > 0 {
+		ev.Threat = &ECSThreat{Framework: "MITRE ATT&CK", Technique: ECSThreatTechnique{ID: f.MITRE}}
+	}
 	return ev
 }
 

@@ -65,6 +65,12 @@ type Details struct {
 	LastSeen   *time.Time          `json:"last_seen,omitempty"`
 	Counts     map[string]int64    `json:"counts,omitempty"`
 	Samples    map[string][]string `json:"samples,omitempty"`
+	// Frames, DisplayFilter and MITRE are the finding's evidence
+	// references: where its packets are, the Wireshark filter that selects
+	// them, its ATT&CK techniques.
+	Frames        *report.FrameRef `json:"frames,omitempty"`
+	DisplayFilter string           `json:"display_filter,omitempty"`
+	MITRE         []string         `json:"mitre,omitempty"`
 }
 
 // eveTime is EVE's timestamp: microseconds and a numeric zone without a
@@ -91,6 +97,7 @@ func EVE(src Source, f report.Finding) EVEAlert {
 			Metadata: EVEMetadata{
 				SignatureSeverity: []string{signatureSeverity(f.Severity)},
 				Tag:               []string{"reconpcap", string(f.Type)},
+				MITRETechniqueID:  f.MITRE,
 				Reconpcap:         details(f),
 			},
 		},
@@ -137,6 +144,7 @@ func details(f report.Finding) Details {
 	d := Details{
 		Type: f.Type, Technique: f.Technique, Severity: f.Severity, Confidence: f.Confidence,
 		Decides: f.Decides(), Summary: f.Summary, Counts: f.Counts, Samples: f.Samples,
+		Frames: f.Frames, DisplayFilter: f.DisplayFilter, MITRE: f.MITRE,
 	}
 	if !f.FirstSeen.IsZero() {
 		t := f.FirstSeen.UTC()

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,6 +95,12 @@ func TestEVEValidatesAgainstSuricataSchema(t *testing.T) {
 			if rec.EventType != "alert" || rec.SrcIP != want.Source || rec.Alert.Metadata.Reconpcap.Technique != want.Technique {
 				t.Errorf("%s line %d: %+v does not carry finding %+v", filepath.Base(path), i+1, rec, want)
 			}
+			if m := rec.Alert.Metadata; !slices.Equal(m.MITRETechniqueID, want.MITRE) || m.Reconpcap.DisplayFilter != want.DisplayFilter || (want.Frames != nil && *m.Reconpcap.Frames != *want.Frames) {
+				t.Errorf("%s line %d: evidence references %+v, want the finding's %v %q %+v", filepath.Base(path), i+1, m, want.MITRE, want.DisplayFilter, want.Frames)
+			}
+			if len(want.MITRE) == 0 || want.Frames == nil {
+				t.Errorf("%s line %d: the finding has no evidence references to carry", filepath.Base(path), i+1)
+			}
 			if _, err := netip.ParseAddr(rec.SrcIP); err != nil {
 				t.Errorf("%s line %d: src_ip %q is not an address", filepath.Base(path), i+1, rec.SrcIP)
 			}
@@ -148,6 +155,11 @@ func TestECSEvents(t *testing.T) {
 			src, _ := ev["source"].(map[string]any)
 			if src["ip"] != findings[i].Source {
 				t.Errorf("%s line %d: source.ip %v, want %s", path, i+1, src["ip"], findings[i].Source)
+			}
+			threat, _ := ev["threat"].(map[string]any)
+			tech, _ := threat["technique"].(map[string]any)
+			if ids, _ := tech["id"].([]any); len(ids) == 0 || ids[0] != findings[i].MITRE[0] {
+				t.Errorf("%s line %d: threat.technique.id %v, want %v", path, i+1, tech["id"], findings[i].MITRE)
 			}
 			if _, ok := ev["@timestamp"].(string); !ok {
 				t.Errorf("%s line %d: no @timestamp", path, i+1)
