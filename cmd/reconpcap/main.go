@@ -74,6 +74,9 @@ Usage:
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
+  reconpcap completion bash|zsh|fish   a shell completion script
+  reconpcap version                    module version, commit and Go version (also --version)
+  reconpcap help                       this text
 
 Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
 `
@@ -89,6 +92,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 		return errHelp
+	case "version", "--version":
+		return runVersion(rest, stdout)
+	case "completion":
+		return runCompletion(rest, stdout)
 	case "analyze", "triage", "timeline", "scan", "http", "dns":
 		return runAnalysis(ctx, cmd, rest, stdout, stderr)
 	case "investigate":
