@@ -13,6 +13,17 @@
 // one table of TCP and UDP connections (Flow), with the side that opened
 // each and the bytes each side sent, which the analyses share.
 //
+// # Limits
+//
+// Every length a file declares is checked before anything is allocated
+// for it (limits.go): a record of more than MaxRecordSize (262,144) bytes,
+// a pcapng block over MaxBlockSize, an option that runs past its block, or
+// a section of more than MaxInterfaces interfaces makes the capture
+// corrupt at that point. Both formats are read through a framer that
+// checks each record or block header before gopacket sees it; pcapng
+// blocks that nothing here uses (name resolution, decryption secrets,
+// statistics, custom and unknown blocks) are skipped unread.
+//
 // # Errors
 //
 // Problems with a file are a *CaptureError wrapping one of ErrNotFound,

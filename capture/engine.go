@@ -178,6 +178,10 @@ func (c *Capture) readError(err error) error {
 	}
 	kind := ErrCorrupt
 	detail := err.Error()
+	var fe *frameError
+	if errors.As(err, &fe) {
+		detail = fe.detail
+	}
 	if errors.Is(err, pcapgo.ErrNgVersionMismatch) {
 		kind = ErrUnsupportedVersion
 		detail = "a pcapng section header declares a version other than 1.0"

@@ -53,11 +53,7 @@ func openCapture(path string) (*captureReader, error) {
 		return nil, fail(statKind(err), "", err)
 	}
 	if !st.Mode().IsRegular() {
-		what := "a " + st.Mode().Type().String()
-		if st.IsDir() {
-			what = "a directory"
-		}
-		return nil, fail(ErrNotRegular, "it is "+what, nil)
+		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
 	}
 	if st.Size() == 0 {
 		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
@@ -89,9 +85,19 @@ func statKind(err error) error {
 	return ErrNotFound
 }
 
-func (r *captureReader) init() error {
-	var in io.Reader = bufio.NewReaderSize(r.f, readBufferSize)
-	magic, _ := in.(*bufio.Reader).Peek(4)
+func (r *captureReader) init() error { return r.initFrom(r.f) }
+
+// ngReadSize is the buffer gopacket's pcapng reader reads the framer
+// through: large, so the framer is called once for many blocks.
+const ngReadSize = 64 << 10
+
+// initFrom reads the file header from src, gzip-compressed or not, and
+// sets up the reader for the format. Both formats are read through a
+// framer that checks every record's declared lengths before gopacket
+// allocates for them (limits.go).
+func (r *captureReader) initFrom(src io.Reader) error {
+	in := bufio.NewReaderSize(src, readBufferSize)
+	magic, _ := in.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(in)
 		if err != nil {
@@ -99,7 +105,7 @@ func (r *captureReader) init() error {
 		}
 		r.compressed = true
 		in = bufio.NewReaderSize(gz, readBufferSize)
-		magic, err = in.(*bufio.Reader).Peek(4)
+		magic, err = in.Peek(4)
 		if err != nil && len(magic) == 0 {
 			return &CaptureError{Op: "open", Kind: ErrEmpty, Detail: "the gzip stream holds no data", Err: err}
 		}
@@ -114,7 +120,11 @@ func (r *captureReader) init() error {
 	case magicPcapMicroLE, magicPcapMicroBE, magicPcapNanoLE, magicPcapNanoBE:
 		r.format = "pcap"
 		r.nanosecond = m == magicPcapNanoLE || m == magicPcapNanoBE
-		pr, err := pcapgo.NewReader(in)
+		var order binary.ByteOrder = binary.BigEndian
+		if m == magicPcapMicroLE || m == magicPcapNanoLE {
+			order = binary.LittleEndian
+		}
+		pr, err := pcapgo.NewReader(newPcapFramer(in, order))
 		if err != nil {
 			return headerError(err)
 		}
@@ -123,7 +133,7 @@ func (r *captureReader) init() error {
 		r.ifaces = 1
 	case magicPcapNG:
 		r.format = "pcapng"
-		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: r.sectionEnd})
+		nr, err := pcapgo.NewNgReader(bufio.NewReaderSize(newNgFramer(in), ngReadSize), pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: r.sectionEnd})
 		if err != nil {
 			return headerError(err)
 		}
@@ -135,7 +145,10 @@ func (r *captureReader) init() error {
 }
 
 func headerError(err error) error {
+	var fe *frameError
 	switch {
+	case errors.As(err, &fe):
+		return &CaptureError{Op: "open", Kind: ErrCorrupt, Detail: fe.detail, Err: err}
 	case errors.Is(err, pcapgo.ErrNgVersionMismatch):
 		return &CaptureError{Op: "open", Kind: ErrUnsupportedVersion, Detail: "pcapng section header version is not 1.0", Err: err}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
@@ -208,21 +209,5 @@ func (p *PathPolicy) inside(path string) bool {
 	return false
 }
 
-// kind names what a non-regular file is.
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a fifo"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return "not a regular file: " + m.String()
-}
+// kind names what a file is, in the words capture uses too.
+func kind(m fs.FileMode) string { return capture.DescribeMode(m) }

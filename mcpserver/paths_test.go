@@ -122,7 +122,7 @@ func TestPathEscapesThroughTools(t *testing.T) {
 		{map[string]any{"pcap_file": filepath.Join(outside, "secret.pcap")}, "resolves outside the allowed roots"},
 		{map[string]any{"pcap_file": "link-out.pcap"}, "resolves outside the allowed roots"},
 		{map[string]any{"pcap_file": "/dev/null"}, "resolves outside the allowed roots"},
-		{map[string]any{"pcap_file": "fifo.pcap"}, "is not a regular file (a fifo)"},
+		{map[string]any{"pcap_file": "fifo.pcap"}, "is not a regular file (a FIFO)"},
 		{map[string]any{"pcap_file": "sub"}, "is not a regular file (a directory)"},
 		{map[string]any{"working_dir": outside, "pcap_file": "secret.pcap"}, "working_dir"},
 	}

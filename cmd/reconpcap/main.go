@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 func main() {
@@ -36,6 +38,8 @@ func usagef(format string, args ...any) error {
 }
 
 // exitCode prints err (one clear line first) and maps it to the exit status.
+// The message is escaped: it may carry a file name, and a file name may
+// carry terminal escapes.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -43,7 +47,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, errHelp) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "reconpcap:", err)
+	fmt.Fprintln(stderr, "reconpcap:", textsafe.Escape(err.Error(), 4000))
 	var u *usageError
 	if errors.As(err, &u) {
 		fmt.Fprintln(stderr, "run 'reconpcap help' for usage")
@@ -84,7 +88,8 @@ Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
 // run is the whole command, testable without a process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		// The error and where to read more, not a screen of usage
+		// above the one line that says what went wrong.
 		return usagef("no command given")
 	}
 	cmd, rest := args[0], args[1:]
