@@ -146,12 +146,20 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	if a == nil {
 		return err
 	}
+	if err != nil && a.Summary.TotalPackets == 0 {
+		return err // damaged before its first packet: nothing to show
+	}
 	// A capture damaged part-way still has results for the packets before
-	// the damage: print them, then report the error.
+	// the damage: print them, and say on stderr what cut them short. The
+	// results were written, so the exit status is 0, as investigate's is
+	// for the same file (the JSON says "truncated" and gives the warning).
 	if perr := printAnalysis(stdout, cmd, cf.format, a); perr != nil {
 		return perr
 	}
-	return err
+	if err != nil {
+		fmt.Fprintf(stderr, "reconpcap: warning: %s\n", textsafe.Escape(err.Error(), 1000))
+	}
+	return nil
 }
 
 // findingTypes maps the one-detector commands to their finding type.

@@ -6,7 +6,9 @@
 //	reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR]
 //	reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
 //
-// Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+// Exit status: 0 done (whatever was found; for a capture damaged part-way,
+// results for the packets before the damage and a warning on stderr), 1 the
+// work failed, 2 bad usage.
 package main
 
 import (
@@ -82,7 +84,9 @@ Usage:
   reconpcap version                    module version, commit and Go version (also --version)
   reconpcap help                       this text
 
-Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+Exit status: 0 done (whatever was found; for a capture damaged part-way the
+results cover the packets before the damage, and stderr says so), 1 the work
+failed, 2 bad usage.
 `
 
 // run is the whole command, testable without a process.
