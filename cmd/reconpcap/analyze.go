@@ -122,6 +122,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	}
 	var thresholds thresholdFlags
 	thresholds.register(fs)
+	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -153,7 +154,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	// the damage: print them, and say on stderr what cut them short. The
 	// results were written, so the exit status is 0, as investigate's is
 	// for the same file (the JSON says "truncated" and gives the warning).
-	if perr := printAnalysis(stdout, cmd, cf.format, a); perr != nil {
+	if perr := printAnalysis(stdout, cmd, cf.format, a, paletteFor(color, stdout)); perr != nil {
 		return perr
 	}
 	if err != nil {
@@ -169,7 +170,7 @@ var findingTypes = map[string]report.AttackType{
 	"dns":  report.AttackDNSTunneling,
 }
 
-func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error {
+func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis, pal palette) error {
 	switch format {
 	case "html":
 		// The page states the verdict investigate --offline would give,
@@ -221,7 +222,7 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error
 	case "analyze":
 		writeHeader(tw, a)
 		writeSummary(tw, a.Summary)
-		writeFindings(tw, a.Findings)
+		writeFindings(tw, a.Findings, pal)
 	case "triage":
 		writeHeader(tw, a)
 		writeSummary(tw, a.Summary)
@@ -230,7 +231,7 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error
 		writeTimeline(tw, a.Timeline)
 	default:
 		writeHeader(tw, a)
-		writeFindings(tw, filterFindings(a.Findings, findingTypes[cmd]))
+		writeFindings(tw, filterFindings(a.Findings, findingTypes[cmd]), pal)
 	}
 	return nil
 }
@@ -310,14 +311,14 @@ func writeTimeline(w io.Writer, t detectors.Timeline) {
 	}
 }
 
-func writeFindings(w io.Writer, fs []report.Finding) {
+func writeFindings(w io.Writer, fs []report.Finding, pal palette) {
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No findings.")
 		return
 	}
 	fmt.Fprintf(w, "FINDINGS (%d)\n", len(fs))
 	for _, f := range fs {
-		fmt.Fprintf(w, "[%s/%s] %s %s: %s -> %s\n", strings.ToUpper(string(f.Severity)), f.Confidence, f.Type, f.Technique, f.Source, f.Target)
+		fmt.Fprintf(w, "%s %s %s: %s -> %s\n", pal.severity(f.Severity, "["+strings.ToUpper(string(f.Severity))+"/"+string(f.Confidence)+"]"), f.Type, textsafe.Escape(f.Technique, 64), f.Source, f.Target)
 		fmt.Fprintf(w, "    %s\n", textsafe.Escape(f.Summary, 300))
 		writeEvidenceRef(w, f)
 	}

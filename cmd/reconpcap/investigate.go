@@ -29,6 +29,7 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	timeout := fs.Duration("timeout", 300*time.Second, "bound on the whole investigation")
 	var thresholds thresholdFlags
 	thresholds.register(fs)
+	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -89,12 +90,12 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	writeReport(stdout, rep)
+	writeReport(stdout, rep, paletteFor(color, stdout))
 	return nil
 }
 
 // writeReport prints the short report a person reads at a glance.
-func writeReport(w io.Writer, r *report.Report) {
+func writeReport(w io.Writer, r *report.Report, pal palette) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	a := r.AttackAssessment
 	verdict := string(a.AttackType)
@@ -104,7 +105,7 @@ func writeReport(w io.Writer, r *report.Report) {
 	fmt.Fprintf(tw, "Capture\t%s\n", textsafe.Escape(r.PcapFile, 1000))
 	fmt.Fprintf(tw, "Verdict\t%s\n", strings.ToUpper(verdict))
 	fmt.Fprintf(tw, "Target\t%s\n", textsafe.Escape(a.Target, 200))
-	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", a.Severity, a.Confidence)
+	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", pal.severity(a.Severity, string(a.Severity)), a.Confidence)
 	fmt.Fprintf(tw, "Traffic\t%d packets, %d unique IPs, %s\n", r.Intelligence.TotalPackets, r.Intelligence.UniqueIPs, humanize.Count(r.Intelligence.ThreatCount, "threat"))
 	analyst := r.Analyst.Mode
 	if r.Analyst.Model != "" {
