@@ -48,6 +48,7 @@ type Analysis struct {
 	tls      *tlsAnalyzer
 	convs    []Conversation
 	dets     detectorSet
+	evidence *evidenceCache
 }
 
 // detectorSet holds the detectors of one pass, typed so that the
@@ -117,6 +118,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 		timeline: newTimelineAnalyzer(),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
+		evidence: &evidenceCache{},
 	}
 	analyzers := []capture.Analyzer{a.summary, a.timeline, a.tls}
 	for _, d := range a.dets.all() {
@@ -145,6 +147,11 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	for _, d := range a.dets.all() {
 		a.Warnings = append(a.Warnings, d.warnings()...)
 	}
+	// A second pass, only when there is something to point at, ties each
+	// finding to its packets (see LocateEvidence).
+	if lerr := a.LocateEvidence(ctx, a.Findings); lerr != nil && ctx.Err() != nil {
+		return nil, errors.Join(err, lerr)
+	}
 	return a, err
 }
 
@@ -163,6 +170,9 @@ func (a *Analysis) evaluate(cfg Config) []report.Finding {
 		out = append(out, d.Findings(cfg, a.capture)...)
 	}
 	SortFindings(out)
+	if a.evidence != nil {
+		a.evidence.fill(out)
+	}
 	return out
 }
 

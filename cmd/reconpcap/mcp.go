@@ -23,6 +23,8 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
 	callTimeout := fs.Duration("call-timeout", mcpserver.DefaultCallTimeout, "how long a tool call may read a capture: past it, the tools answer from the packets read so far, marked partial with a warning")
 	verbose := fs.Bool("v", false, "log to stderr")
+	var thresholds thresholdFlags
+	thresholds.register(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -43,7 +45,12 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// stdout carries the protocol: logs go to stderr only.
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	dcfg, err := thresholds.config()
+	if err != nil {
+		return usagef("%v", err)
+	}
 	srv, err := mcpserver.New(mcpserver.Config{
+		Detectors:   dcfg,
 		Roots:       roots,
 		Logger:      logger,
 		Intel:       intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
