@@ -159,7 +159,6 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
 		server.WithToolCapabilities(false),
-		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
 		server.WithInstructions(instructions),
 	)

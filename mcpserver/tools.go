@@ -249,6 +249,10 @@ func typedTool[A any, R any, PR interface {
 		mcp.WithIdempotentHintAnnotation(true),
 		mcp.WithOpenWorldHintAnnotation(false),
 	)
+	checker, err := newArgChecker(spec.name, tool.RawInputSchema)
+	if err != nil {
+		panic(err) // a schema the generator made that does not compile: the schema tests catch it
+	}
 	handler := func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		start := time.Now()
 		defer func() {
@@ -257,8 +261,15 @@ func typedTool[A any, R any, PR interface {
 				res, err = nil, fmt.Errorf("internal error in tool %s: %v", spec.name, r)
 			}
 		}()
+		raw, err := rawArgs(req)
+		if err == nil {
+			err = checker.check(raw)
+		}
+		if err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("invalid arguments for %s: %v", spec.name, err)), nil
+		}
 		args := spec.args()
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(raw, &args); err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("invalid arguments for %s: %v", spec.name, err)), nil
 		}
 		out, err := spec.run(ctx, args)
@@ -275,21 +286,21 @@ func typedTool[A any, R any, PR interface {
 	return server.ServerTool{Tool: tool, Handler: handler}
 }
 
-// bindArgs decodes the call's arguments over the defaults in dst,
-// refusing arguments the tool does not have.
-func bindArgs(req mcp.CallToolRequest, dst any) error {
-	var raw []byte
+// rawArgs returns a call's arguments as JSON.
+func rawArgs(req mcp.CallToolRequest) ([]byte, error) {
 	switch a := req.GetRawArguments().(type) {
 	case nil:
-		return nil
+		return nil, nil
 	case json.RawMessage:
-		raw = a
+		return a, nil
 	default:
-		var err error
-		if raw, err = json.Marshal(a); err != nil {
-			return err
-		}
+		return json.Marshal(a)
 	}
+}
+
+// bindArgs decodes the call's arguments (JSON) over the defaults in dst,
+// refusing arguments the tool does not have.
+func bindArgs(raw []byte, dst any) error {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return nil
 	}
