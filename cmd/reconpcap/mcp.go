@@ -22,6 +22,7 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
 	verbose := fs.Bool("v", false, "log to stderr")
+	outputSchemas := fs.Bool("output-schemas", false, "list each tool's output schema in tools/list and validate results against it (for clients that check results; costs the model's context)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -40,9 +41,10 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	srv, err := mcpserver.New(mcpserver.Config{
-		Roots:  roots,
-		Logger: logger,
-		Intel:  intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		Roots:         roots,
+		Logger:        logger,
+		Intel:         intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		OutputSchemas: *outputSchemas,
 	})
 	if err != nil {
 		return err
