@@ -166,6 +166,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
+		server.WithPromptCapabilities(false),
 		server.WithInstructions(instructions),
 	}
 	if cfg.OutputSchemas {
@@ -173,6 +174,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	}
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version, opts...)
 	s.mcp.AddTools(s.tools()...)
+	s.mcp.AddPrompts(s.investigatePrompt())
 	return s, nil
 }
 
