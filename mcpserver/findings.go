@@ -104,8 +104,7 @@ func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResul
 		name:  "list_findings",
 		title: "List every finding",
 		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
-			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." +
-			targetNote + untrusted,
+			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"type":         {"enum": report.FindingTypes(), "description": "Only findings of this type: " + report.ListText(report.FindingTypes(), "or") + ". Default: every type."},
 			"min_severity": {"enum": []string{"low", "medium", "high", "critical"}, "default": "low"},

@@ -43,6 +43,13 @@ type Config struct {
 	// links). The first one is where an empty or relative working_dir
 	// starts. Nil means the current working directory.
 	Roots []string
+	// OutputSchemas puts each tool's output schema in tools/list. False,
+	// the zero value, leaves them out: they were half of tools/list's size
+	// (about 25 KB of 52 KB for twelve tools), and a model reads the
+	// results' JSON, not the schema. Results are the same structured
+	// content either way; set it for clients that validate results, and
+	// then the server validates each result against its schema too.
+	OutputSchemas bool
 	// MaxResultBytes bounds the JSON of every tool result (its structured
 	// content; the text copy holds the same JSON). Zero means 16 KiB; below
 	// MinMaxResultBytes is an error.
@@ -173,14 +180,18 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		intel:   checker,
 	}
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
-	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
-		server.WithInputSchemaValidation(),
-		server.WithOutputSchemaValidation(),
+		server.WithPromptCapabilities(false),
 		server.WithInstructions(instructions),
 		server.WithHooks(limitHooks()),
-	)
+	}
+	if cfg.OutputSchemas {
+		opts = append(opts, server.WithOutputSchemaValidation())
+	}
+	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version, opts...)
 	s.mcp.AddTools(s.tools()...)
+	s.mcp.AddPrompts(s.investigatePrompt())
 	return s, nil
 }
 

@@ -25,6 +25,7 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	verbose := fs.Bool("v", false, "log to stderr")
 	var thresholds thresholdFlags
 	thresholds.register(fs)
+	outputSchemas := fs.Bool("output-schemas", false, "list each tool's output schema in tools/list and validate results against it (for clients that check results; costs the model's context)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -50,11 +51,12 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return usagef("%v", err)
 	}
 	srv, err := mcpserver.New(mcpserver.Config{
-		Detectors:   dcfg,
-		Roots:       roots,
-		Logger:      logger,
-		Intel:       intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
-		CallTimeout: *callTimeout,
+		Detectors:     dcfg,
+		Roots:         roots,
+		Logger:        logger,
+		Intel:         intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		CallTimeout:   *callTimeout,
+		OutputSchemas: *outputSchemas,
 	})
 	if err != nil {
 		return err

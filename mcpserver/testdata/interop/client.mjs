@@ -77,7 +77,7 @@ function structured(name, result) {
 const transportErrors = [];
 const transport = new StdioClientTransport({
   command: bin,
-  args: ["mcp", "--root", root],
+  args: ["mcp", "--root", root, "--output-schemas"],
   stderr: "pipe", // the server's logs; shown only on failure
 });
 let serverStderr = "";
