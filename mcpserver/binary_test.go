@@ -165,6 +165,7 @@ var wantToolNames = []string{
 	"read_pcap_summary", "detect_port_scanning", "detect_http_anomalies",
 	"detect_data_exfiltration", "get_traffic_timeline", "list_findings",
 	"analyze_dns", "list_http_requests", "get_conversations",
+	"export_evidence",
 }
 
 // TestBinaryInteropTypeScriptSDK drives `reconpcap mcp` with the official
@@ -338,7 +339,8 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		cmd    *exec.Cmd
 		stderr syncBuffer
 	)
-	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir},
+	outDir := t.TempDir()
+	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir, "--out", outDir},
 		// Keep the *exec.Cmd, to check the process after Close.
 		transport.WithCommandFunc(func(ctx context.Context, command string, env []string, args []string) (*exec.Cmd, error) {
 			mu.Lock()
@@ -684,6 +686,15 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		slices.Sort(want)
 		if got.FindingAddresses != 2 || len(got.Results) != 0 || !slices.Equal(got.NotLookedUp, want) {
 			t.Errorf("finding addresses %d, results %+v, not looked up %v; want %v not looked up", got.FindingAddresses, got.Results, got.NotLookedUp, want)
+		}
+	})
+
+	run("export_evidence", func(t *testing.T) {
+		var got ExportEvidenceResult
+		callStructured(ctx, t, c, "export_evidence", map[string]any{"pcap_file": "scan_syn.pcap", "finding": 1}, &got)
+		// The ground truth's scan: one SYN probe per scanned port.
+		if want := scan.distinctPorts(t, scanSrc, scanDst); got.Packets != want || filepath.Dir(got.Path) != outDir {
+			t.Errorf("export_evidence wrote %d packets to %s, want %d in %s", got.Packets, got.Path, want, outDir)
 		}
 	})
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
 	verbose := fs.Bool("v", false, "log to stderr")
+	outDir := fs.String("out", "", "a directory, outside every --root, where export_evidence writes carved captures (default: none, exports refused)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -41,10 +43,14 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	srv, err := mcpserver.New(mcpserver.Config{
 		Roots:  roots,
+		OutDir: *outDir,
 		Logger: logger,
 		Intel:  intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
 	})
 	if err != nil {
+		if errors.Is(err, mcpserver.ErrOutDir) {
+			return usagef("--out: %v", err)
+		}
 		return err
 	}
 	if *httpAddr == "" {
