@@ -29,6 +29,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agents-of-shield/reconpcap/report"
 )
 
 // binDir holds the reconpcap binary built for the tests in this file; it
@@ -190,7 +192,8 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap")
+	outDir := t.TempDir()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap", outDir)
 	cmd.Dir = interop
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -218,6 +221,12 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			IsError bool   `json:"isError"`
 			Message string `json:"message"`
 		} `json:"bad_path"`
+		Evidence *struct {
+			Frames        report.FrameRef      `json:"frames"`
+			DisplayFilter string               `json:"display_filter"`
+			MITRE         []string             `json:"mitre"`
+			Export        ExportEvidenceResult `json:"export"`
+		} `json:"evidence"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -229,6 +238,11 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 
 	if got.Server.Name != DefaultName {
 		t.Errorf("serverInfo.name %q, want %q", got.Server.Name, DefaultName)
+	}
+	// The scan's evidence: one SYN per scanned port, exported whole.
+	if ev := got.Evidence; ev == nil || ev.Frames.Packets != gt.distinctPorts(t, src, dst) || ev.Export.Packets != ev.Frames.Packets ||
+		ev.Export.DisplayFilter != ev.DisplayFilter || len(ev.MITRE) == 0 || filepath.Dir(ev.Export.Path) != mustReal(t, outDir) {
+		t.Errorf("evidence through the SDK: %+v, want finding 1's %d probes exported into %s", ev, gt.distinctPorts(t, src, dst), outDir)
 	}
 	for _, n := range wantToolNames {
 		if !slices.Contains(got.Tools, n) {
