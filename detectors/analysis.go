@@ -170,9 +170,7 @@ func (a *Analysis) evaluate(cfg Config) []report.Finding {
 		out = append(out, d.Findings(cfg, a.capture)...)
 	}
 	SortFindings(out)
-	if a.evidence != nil {
-		a.evidence.fill(out)
-	}
+	a.evidence.fill(out)
 	return out
 }
 

@@ -145,7 +145,15 @@ type evidenceCache struct {
 	refs map[string]report.FrameRef
 }
 
+// fill describes every finding and gives it the frames the cache holds
+// for its filter; a nil cache (an Analysis not made by Analyze) holds none.
 func (c *evidenceCache) fill(fs []report.Finding) {
+	if c == nil {
+		for i := range fs {
+			describeEvidence(&fs[i])
+		}
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range fs {
@@ -157,6 +165,9 @@ func (c *evidenceCache) fill(fs []report.Finding) {
 }
 
 func (c *evidenceCache) add(refs map[string]report.FrameRef) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.refs == nil {
@@ -187,5 +198,10 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	}
 	a.evidence.add(refs)
 	a.evidence.fill(findings)
+	for i := range findings {
+		if r, ok := refs[findings[i].DisplayFilter]; ok && findings[i].Frames == nil {
+			findings[i].Frames = &r
+		}
+	}
 	return nil
 }

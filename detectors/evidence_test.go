@@ -3,6 +3,7 @@ package detectors_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +81,74 @@ func TestLocateEvidenceWithoutFindings(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("the file was created: %v", err)
+	}
+}
+
+// TestAnalysisLocateEvidence: judging again with the same thresholds takes
+// the frames from the cache; an Analysis not made by Analyze (decoded from
+// JSON, say) still describes findings, and LocateEvidence locates them.
+func TestAnalysisLocateEvidence(t *testing.T) {
+	path := filepath.Join("..", "testdata", "scan_syn.pcap")
+	a, err := detectors.Analyze(context.Background(), path, detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := a.Evaluate(detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Frames == nil || *fs[0].Frames != *a.Findings[0].Frames {
+		t.Fatalf("Evaluate with the same thresholds: %+v, want the located frames %+v from the cache", fs, a.Findings[0].Frames)
+	}
+	var bare detectors.Analysis
+	found := []report.Finding{{Type: report.AttackPortScan, Technique: "syn", Source: "10.66.0.10", Target: "10.66.0.20"}}
+	if err := bare.LocateEvidence(context.Background(), found); err != nil {
+		t.Fatal(err)
+	}
+	if found[0].DisplayFilter != a.Findings[0].DisplayFilter || found[0].Frames != nil {
+		t.Errorf("an Analysis without a capture: %+v, want the filter and no frames", found[0])
+	}
+	if err := detectors.LocateEvidence(context.Background(), path, found); err != nil {
+		t.Fatal(err)
+	}
+	if found[0].Frames == nil || *found[0].Frames != *a.Findings[0].Frames {
+		t.Errorf("LocateEvidence: %+v, want %+v", found[0].Frames, a.Findings[0].Frames)
+	}
+}
+
+// TestLocateAfterEvaluate: a lower threshold gives findings the first pass
+// did not locate; LocateEvidence finds their frames, as tshark does.
+func TestLocateAfterEvaluate(t *testing.T) {
+	path := filepath.Join("..", "testdata", "benign_browse.pcap")
+	a, err := detectors.Analyze(context.Background(), path, detectors.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := a.Evaluate(detectors.Config{Exfil: detectors.ExfilConfig{ThresholdBytes: 1000, HighBytes: 10_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, f := range fs {
+		if f.Frames == nil {
+			missing++
+		}
+	}
+	if missing == 0 {
+		t.Fatalf("a 1000-byte threshold made no new finding on %s (%d findings): the test proves nothing", path, len(fs))
+	}
+	if err := a.LocateEvidence(context.Background(), fs); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Frames == nil || f.Frames.Packets == 0 {
+			t.Fatalf("%s %s->%s: frames %v after LocateEvidence", f.Technique, f.Source, f.Target, f.Frames)
+		}
+	}
+	if _, err := exec.LookPath("tshark"); err == nil {
+		f := fs[len(fs)-1]
+		if want := tsharktest.Frames(t, path, f.DisplayFilter); len(want) != f.Frames.Packets || want[0] != f.Frames.First {
+			t.Errorf("%q: tshark selects %d packets from %v, frames %+v", f.DisplayFilter, len(want), want[:min(1, len(want))], f.Frames)
+		}
 	}
 }

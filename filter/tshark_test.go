@@ -85,6 +85,8 @@ func TestMatchAgreesWithTshark(t *testing.T) {
 			return filter.And(filter.Addr(filter.Destination, p), filter.Port(filter.TCP, filter.Destination, 445))
 		}},
 		{"dns names", "dns_tunnel.pcap", func(t *testing.T) filter.Expr { return mustDNS(t, "Exfil-Test.example") }},
+		{"mdns names (dns.qry.name covers mDNS too)", "scan_udp.pcap", func(t *testing.T) filter.Expr { return mustDNS(t, "local") }},
+		{"arp requests", "scan_syn.pcap", func(*testing.T) filter.Expr { return filter.ARPRequest(scanner) }},
 		{"dns names and sender", "dns_tunnel.pcap", func(t *testing.T) filter.Expr {
 			return filter.And(filter.Src(scanner), mustDNS(t, "t.exfil-test.example"))
 		}},

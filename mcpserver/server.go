@@ -84,6 +84,10 @@ type Config struct {
 	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
+	// OutDir is the directory export_evidence writes carved captures to.
+	// It must exist and lie outside every root. Empty means none:
+	// export_evidence refuses, and the server writes nothing.
+	OutDir string
 	// Name and Version are what the server tells clients at initialize.
 	// Empty means "reconpcap" and DefaultVersion.
 	Name    string
@@ -104,6 +108,9 @@ type Server struct {
 	streams *streamCache
 	// intel answers lookup_threat_intel; intelSources and
 	// intelUnconfigured say which of its providers answer.
+	// outDir is Config.OutDir resolved; "" when exports are off.
+	outDir string
+
 	intel             *intel.Checker
 	intelSources      []IntelSource
 	intelUnconfigured []IntelSource
@@ -158,6 +165,12 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		return nil, err
 	}
 	cfg.Roots = policy.Roots()
+	var outDir string
+	if cfg.OutDir != "" {
+		if outDir, err = checkOutDir(cfg.OutDir, policy); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.IntelTimeout == 0 {
 		cfg.IntelTimeout = DefaultIntelTimeout
 	}
@@ -175,6 +188,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		cfg:     cfg,
 		log:     log,
 		policy:  policy,
+		outDir:  outDir,
 		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CallTimeout, cfg.CacheEntries, cfg.CacheBytes, log),
 		streams: newStreamCache(),
 		intel:   checker,

@@ -71,8 +71,8 @@ Usage:
   reconpcap triage   [--format json|text] FILE   summary: talkers, ports, protocols, DNS names
   reconpcap timeline [--format json|text] [--interval 60s] FILE
   reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
-  reconpcap mcp [--http ADDR] [--root DIR]... [--indicators FILE]... [--intel-offline]
-        the MCP server (stdio, or streamable HTTP)
+  reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR] [--indicators FILE]... [--intel-offline]
+        the MCP server (stdio, or streamable HTTP); --out lets export_evidence write there
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
   reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE

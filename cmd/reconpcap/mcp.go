@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,7 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var thresholds thresholdFlags
 	thresholds.register(fs)
 	outputSchemas := fs.Bool("output-schemas", false, "list each tool's output schema in tools/list and validate results against it (for clients that check results; costs the model's context)")
+	outDir := fs.String("out", "", "a directory, outside every --root, where export_evidence writes carved captures (default: none, exports refused)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -53,12 +55,16 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	srv, err := mcpserver.New(mcpserver.Config{
 		Detectors:     dcfg,
 		Roots:         roots,
+		OutDir:        *outDir,
 		Logger:        logger,
 		Intel:         intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
 		CallTimeout:   *callTimeout,
 		OutputSchemas: *outputSchemas,
 	})
 	if err != nil {
+		if errors.Is(err, mcpserver.ErrOutDir) {
+			return usagef("--out: %v", err)
+		}
 		return err
 	}
 	if *httpAddr == "" {
