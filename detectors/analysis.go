@@ -42,7 +42,10 @@ type Analysis struct {
 	// timeline above were made with.
 	Config Config `json:"-"`
 
-	capture  *capture.Capture
+	capture *capture.Capture
+	// src is the file AnalyzeFile read, for the evidence pass (not
+	// owned); nil once Analyze has closed the file it opened.
+	src      *os.File
 	summary  *summaryAnalyzer
 	timeline *timelineAnalyzer
 	tls      *tlsAnalyzer
@@ -100,7 +103,11 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return AnalyzeFile(ctx, f, path, cfg)
+	a, err := AnalyzeFile(ctx, f, path, cfg)
+	if a != nil {
+		a.src = nil // closed on return; LocateEvidence opens the path again
+	}
+	return a, err
 }
 
 // AnalyzeFile is Analyze on the open file f, read from its start; name is
@@ -131,7 +138,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	if errors.Is(err, context.Canceled) {
 		return nil, err // a cancelled pass has nothing whole to report
 	}
-	a.capture = c
+	a.capture, a.src = c, f
 	a.File, a.Format, a.Compressed, a.Truncated = c.Path, c.Format, c.Compressed, c.Truncated
 	a.Warnings = append([]string{}, c.Warnings...)
 	if c.Malformed > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"sync"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -24,7 +25,15 @@ func LocateEvidence(ctx context.Context, path string, findings []report.Finding)
 	for i := range findings {
 		describeEvidence(&findings[i])
 	}
-	refs, err := locate(ctx, path, findings)
+	if len(findings) == 0 {
+		return nil
+	}
+	f, err := capture.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	refs, err := locate(ctx, f, path, findings)
 	if err != nil {
 		return err
 	}
@@ -45,10 +54,10 @@ func describeEvidence(f *report.Finding) {
 	}
 }
 
-// locate runs one pass and returns, per distinct display filter of the
-// findings, the frames it selects (a filter that selects nothing has a
-// zero FrameRef).
-func locate(ctx context.Context, path string, findings []report.Finding) (map[string]report.FrameRef, error) {
+// locate runs one pass over the open file f (from its start) and
+// returns, per distinct display filter of the findings, the frames it
+// selects (a filter that selects nothing has a zero FrameRef).
+func locate(ctx context.Context, f *os.File, name string, findings []report.Finding) (map[string]report.FrameRef, error) {
 	l := newLocator()
 	for _, f := range findings {
 		l.add(f)
@@ -56,7 +65,7 @@ func locate(ctx context.Context, path string, findings []report.Finding) (map[st
 	if len(l.exprs) == 0 {
 		return map[string]report.FrameRef{}, nil
 	}
-	c, err := capture.Scan(ctx, path, l)
+	c, err := capture.ScanFile(ctx, f, name, capture.Config{}, l)
 	if c == nil || ctx.Err() != nil {
 		return nil, errors.Join(err, ctx.Err())
 	}
@@ -192,7 +201,20 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	if len(missing) == 0 || a.capture == nil {
 		return nil
 	}
-	refs, err := locate(ctx, a.capture.Path, missing)
+	// The file the analysis read, never the name again: the MCP server
+	// analyses a descriptor its path policy vetted, and the name may
+	// since point elsewhere. Without it (Analyze closed its file), the
+	// name is opened.
+	src := a.src
+	if src == nil {
+		f, err := capture.Open(a.capture.Path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src = f
+	}
+	refs, err := locate(ctx, src, a.capture.Path, missing)
 	if err != nil {
 		return err
 	}
