@@ -156,7 +156,11 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	}
 	// A second pass, only when there is something to point at, ties each
 	// finding to its packets (see LocateEvidence).
-	if lerr := a.LocateEvidence(ctx, a.Findings); lerr != nil && ctx.Err() != nil {
+	if cfg.NoFrames {
+		for i := range a.Findings {
+			describeEvidence(&a.Findings[i])
+		}
+	} else if lerr := a.LocateEvidence(ctx, a.Findings); lerr != nil && ctx.Err() != nil {
 		return nil, errors.Join(err, lerr)
 	}
 	return a, err

@@ -210,6 +210,9 @@ type thresholdValue struct {
 
 func (v *thresholdValue) String() string { return "" }
 
+// IsBoolFlag makes a true/false setting a switch: --no-frames alone.
+func (v *thresholdValue) IsBoolFlag() bool { return v.st.typ.Kind() == reflect.Bool }
+
 func (v *thresholdValue) Set(s string) error {
 	var probe detectors.Config
 	if err := v.st.set(&probe, s); err != nil {

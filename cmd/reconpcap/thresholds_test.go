@@ -155,3 +155,37 @@ func TestThresholdFlagChangesTheVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFrames: --no-frames leaves the second pass out: findings keep
+// their display filter and ATT&CK IDs, not their frames. With the pass,
+// nmap's scan of 1000 ports has 1000 SYN probes as evidence
+// (testdata/README.md, tshark).
+func TestNoFrames(t *testing.T) {
+	for _, noFrames := range []bool{false, true} {
+		args := []string{"analyze", "--format", "json", "../../testdata/scan_syn.pcap"}
+		if noFrames {
+			args = append(args[:1], append([]string{"--no-frames"}, args[1:]...)...)
+		}
+		var out, errb strings.Builder
+		if err := run(t.Context(), args, nil, &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+		var a detectors.Analysis
+		if err := json.Unmarshal([]byte(out.String()), &a); err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Findings) == 0 {
+			t.Fatal("no findings")
+		}
+		f := a.Findings[0]
+		if f.DisplayFilter == "" || len(f.MITRE) == 0 {
+			t.Errorf("no-frames %v: display filter %q, mitre %v", noFrames, f.DisplayFilter, f.MITRE)
+		}
+		switch {
+		case noFrames && f.Frames != nil:
+			t.Errorf("--no-frames: frames %+v located anyway", f.Frames)
+		case !noFrames && (f.Frames == nil || f.Frames.Packets != 1000):
+			t.Errorf("frames %+v, want the 1000 SYN probes", f.Frames)
+		}
+	}
+}
