@@ -18,16 +18,15 @@ var errUnknownSession = errors.New("mcpserver: unknown session")
 // many there are. mcp-go's idle sweeper ends a session through Terminate,
 // which is also how a DELETE ends one.
 //
-// A slot is reserved by the handler before an initialize request reaches
-// mcp-go and released after it returns; while both the reservation and
-// the session it made are counted the table errs on the side of refusing,
-// so the cap holds under concurrent initialize calls.
+// Initialize requests are served one at a time (see admit), so the cap is
+// exact however many arrive together; they are cheap, and their bodies are
+// read before the turn is taken.
 type sessionTable struct {
 	max int
 
-	mu       sync.Mutex
-	live     map[string]struct{}
-	reserved int
+	initMu sync.Mutex // held while an initialize request is served
+	mu     sync.Mutex
+	live   map[string]struct{}
 }
 
 func newSessionTable(max int) *sessionTable {
@@ -36,29 +35,20 @@ func newSessionTable(max int) *sessionTable {
 
 var _ server.SessionIdManager = (*sessionTable)(nil)
 
-// reserve takes a slot for an initialize request, or reports that the
-// table is full.
-func (t *sessionTable) reserve() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.live)+t.reserved >= t.max {
+// admit serves an initialize request through serve unless the table is
+// full, and reports whether it did.
+func (t *sessionTable) admit(serve func()) bool {
+	t.initMu.Lock()
+	defer t.initMu.Unlock()
+	if t.len() >= t.max {
 		return false
 	}
-	t.reserved++
+	serve()
 	return true
 }
 
-// release gives back a reservation, used or not.
-func (t *sessionTable) release() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.reserved > 0 {
-		t.reserved--
-	}
-}
-
-// Generate makes a new session id. Its slot was reserved by the handler
-// (mcp-go calls Generate only for an initialize request).
+// Generate makes a new session id. mcp-go calls it only for an
+// initialize request, which admit let through.
 func (t *sessionTable) Generate() string {
 	id := "mcp-session-" + rand.Text()
 	t.mu.Lock()

@@ -83,12 +83,11 @@ func (h *limitHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		if isInitialize(body) {
-			if !h.sessions.reserve() {
+			if !h.sessions.admit(func() { h.next.ServeHTTP(w, r) }) {
 				w.Header().Set("Retry-After", strconv.Itoa(60))
 				http.Error(w, "Service Unavailable: too many sessions; end one (DELETE) or retry later", http.StatusServiceUnavailable)
-				return
 			}
-			defer h.sessions.release()
+			return
 		}
 	case http.MethodDelete:
 		// A client on the sessionless protocol (2026-07-28 and later) is
