@@ -38,8 +38,11 @@ func TestMCPIndicatorFlags(t *testing.T) {
 	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
 	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"lookup_threat_intel","arguments":{"indicators":["185.220.101.4"]}}}`)
+	// Closing stdin right after the call: the server answers it, then
+	// returns. Read every line until it does, so it never blocks writing.
+	inW.Close()
 
-	var resp struct {
+	type response struct {
 		ID     int `json:"id"`
 		Result struct {
 			IsError    bool `json:"isError"`
@@ -57,23 +60,25 @@ func TestMCPIndicatorFlags(t *testing.T) {
 			} `json:"structuredContent"`
 		} `json:"result"`
 	}
+	var resp response
+	lines := 0
 	sc := bufio.NewScanner(outR)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {
+		lines++
+		var r response
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("stdout line is not JSON-RPC: %q", sc.Text())
 		}
-		if resp.ID == 2 {
-			break
+		if r.ID == 2 {
+			resp = r
 		}
 	}
-	// mcp-go handles requests concurrently, so the initialize answer may
-	// come after this one: keep reading, or the server blocks writing it
-	// and never returns.
-	go io.Copy(io.Discard, outR)
-	inW.Close()
 	if err := <-done; err != nil {
 		t.Fatalf("runMCP: %v", err)
+	}
+	if lines != 2 {
+		t.Errorf("%d lines on stdout, want the two replies", lines)
 	}
 	got := resp.Result.Structured
 	if resp.ID != 2 || resp.Result.IsError || len(got.Results) != 1 || got.Results[0].Verdict != "malicious" {
