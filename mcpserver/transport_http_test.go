@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -99,7 +101,7 @@ func TestHTTPOrigin(t *testing.T) {
 		{"https://app.example", http.StatusOK},
 		{"null", http.StatusForbidden},
 		{"http://evil.example", http.StatusForbidden},
-		{"http://app.example", http.StatusForbidden},      // another scheme is another origin
+		{"http://app.example", http.StatusForbidden},       // another scheme is another origin
 		{"https://app.example:8443", http.StatusForbidden}, // and so is another port
 		{"http://localhost.evil.example", http.StatusForbidden},
 		{"http://127.0.0.1.evil.example", http.StatusForbidden},
@@ -435,5 +437,59 @@ func TestTransportDefaults(t *testing.T) {
 		if _, err := New(Config{Roots: []string{t.TempDir()}, Transport: tc}); err == nil {
 			t.Errorf("%+v accepted", tc)
 		}
+	}
+}
+
+// addrListener is a loopback listener that reports another address, so the
+// warning for serving beyond loopback can be tested without doing it.
+type addrListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l addrListener) Addr() net.Addr { return l.addr }
+
+func TestServeListenerWarnsBeyondLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, addr, token string
+		want              string // in the log; "" for no warning
+	}{
+		{"loopback", "127.0.0.1:8765", "", ""},
+		{"loopback v6", "[::1]:8765", "", ""},
+		{"all interfaces, no token", "0.0.0.0:8765", "", "WITHOUT authentication"},
+		{"remote with a token", "192.0.2.7:8765", "tok", "needs the bearer token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			s, err := New(Config{
+				Roots:     []string{t.TempDir()},
+				Logger:    slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Transport: TransportConfig{Token: tc.token},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() {
+				served <- s.ServeListener(ctx, addrListener{ln, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.addr))})
+			}()
+			time.Sleep(100 * time.Millisecond)
+			cancel()
+			if err := <-served; err != nil {
+				t.Fatal(err)
+			}
+			got := logs.String()
+			if tc.want == "" && strings.Contains(got, "level=WARN") {
+				t.Errorf("warned on %s: %s", tc.addr, got)
+			}
+			if tc.want != "" && (!strings.Contains(got, "level=WARN") || !strings.Contains(got, tc.want)) {
+				t.Errorf("on %s: log %q, want a warning with %q", tc.addr, got, tc.want)
+			}
+		})
 	}
 }
