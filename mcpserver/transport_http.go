@@ -31,7 +31,10 @@ const sessionHeader = "Mcp-Session-Id"
 //   - an Origin that is not allowed gets 403, and so does a request that
 //     reaches a loopback address with a non-loopback Host (DNS rebinding);
 //   - with Transport.Token set, a request without that bearer token gets
-//     401 and a WWW-Authenticate: Bearer challenge;
+//     401 and a WWW-Authenticate: Bearer challenge (a CORS preflight, which
+//     never carries credentials, excepted);
+//   - the origins named in Transport.AllowedOrigins get CORS headers, so a
+//     page there can read the answers;
 //   - a body over Transport.MaxMessageBytes gets 413, unread;
 //   - an initialize beyond Transport.MaxSessions gets 503;
 //   - a session id the server does not hold gets 404, DELETE included, and
@@ -43,12 +46,21 @@ const sessionHeader = "Mcp-Session-Id"
 func (s *Server) HTTPHandler(ctx context.Context) http.Handler {
 	tc := s.cfg.Transport
 	sessions := newSessionTable(tc.MaxSessions)
-	h := server.NewStreamableHTTPServer(s.mcp,
+	opts := []server.StreamableHTTPOption{
 		server.WithEndpointPath(HTTPPath),
 		server.WithStreamableHTTPLogger(s.log),
 		server.WithSessionIdManager(sessions),
 		server.WithSessionIdleTTL(tc.SessionIdleTimeout),
-	)
+	}
+	if len(tc.AllowedOrigins) > 0 {
+		// A page on a named origin must be able to read the answers, so
+		// those origins (and only those) get CORS headers.
+		opts = append(opts, server.WithStreamableHTTPCORS(
+			server.WithCORSAllowedOrigins(tc.AllowedOrigins...),
+			server.WithCORSAllowedHeaders("Content-Type", "Accept", "Authorization", sessionHeader, mcp.HeaderProtocolVersion, "Last-Event-ID"),
+		))
+	}
+	h := server.NewStreamableHTTPServer(s.mcp, opts...)
 	go func() {
 		<-ctx.Done()
 		// Stops the idle sweeper and ends every session, which also

@@ -493,3 +493,46 @@ func TestServeListenerWarnsBeyondLoopback(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPCORS: a named origin gets CORS headers, its preflight passes
+// without the token (browsers send none), and the request itself still
+// needs the token.
+func TestHTTPCORS(t *testing.T) {
+	const token = "cors-test-token"
+	url := httpServer(t, TransportConfig{Token: token, AllowedOrigins: []string{"https://app.example"}})
+	for _, tc := range []struct {
+		name, method, origin, auth string
+		preflight                  bool
+		want                       int
+		allowOrigin                string // Access-Control-Allow-Origin wanted
+	}{
+		{"preflight, named origin", http.MethodOptions, "https://app.example", "", true, http.StatusNoContent, "https://app.example"},
+		{"preflight, other origin", http.MethodOptions, "https://evil.example", "", true, http.StatusForbidden, ""},
+		{"options, not a preflight", http.MethodOptions, "https://app.example", "", false, http.StatusUnauthorized, ""},
+		{"post with token", http.MethodPost, "https://app.example", "Bearer " + token, false, http.StatusOK, "https://app.example"},
+		{"post without token", http.MethodPost, "https://app.example", "", false, http.StatusUnauthorized, ""},
+		{"post from loopback", http.MethodPost, "http://localhost:3000", "Bearer " + token, false, http.StatusOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{"Origin": tc.origin}
+			if tc.auth != "" {
+				h["Authorization"] = tc.auth
+			}
+			if tc.preflight {
+				h["Access-Control-Request-Method"] = "POST"
+				h["Access-Control-Request-Headers"] = "authorization, content-type, mcp-session-id"
+			}
+			body := ""
+			if tc.method == http.MethodPost {
+				body = initializeBody
+			}
+			code, hdr := do(t, tc.method, url, body, h)
+			if code != tc.want || hdr.Get("Access-Control-Allow-Origin") != tc.allowOrigin {
+				t.Errorf("status %d, Access-Control-Allow-Origin %q; want %d and %q", code, hdr.Get("Access-Control-Allow-Origin"), tc.want, tc.allowOrigin)
+			}
+			if tc.preflight && code == http.StatusNoContent && !strings.Contains(strings.ToLower(hdr.Get("Access-Control-Allow-Headers")), "authorization") {
+				t.Errorf("preflight allows headers %q, want Authorization among them", hdr.Get("Access-Control-Allow-Headers"))
+			}
+		})
+	}
+}

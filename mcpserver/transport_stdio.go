@@ -271,7 +271,10 @@ func readStdioLines(in io.Reader, limit int64, out chan<- stdioLine, stop <-chan
 
 // stdioWriter serialises replies onto out from one goroutine, so a
 // client that stops reading blocks that goroutine only: send gives up
-// when stop is closed, and the server can return.
+// when stop is closed, and the server can return. msgs is closed only once
+// no sender is left (the input ended and every call was answered); on stop
+// it is left open and the goroutine ends by itself, unless it is stuck in
+// a write nobody reads, which only ending the process (or out) releases.
 type stdioWriter struct {
 	msgs chan []byte
 	stop <-chan struct{}
@@ -287,7 +290,17 @@ func newStdioWriter(out io.Writer, stop <-chan struct{}) *stdioWriter {
 	go func() {
 		defer close(w.done)
 		failed := false
-		for b := range w.msgs {
+		for {
+			var b []byte
+			select {
+			case m, ok := <-w.msgs:
+				if !ok {
+					return
+				}
+				b = m
+			case <-stop:
+				return
+			}
 			if failed {
 				continue
 			}
