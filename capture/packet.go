@@ -59,7 +59,11 @@ type Packet struct {
 	// Length is the packet's length on the wire; CaptureLength what the file holds.
 	Length, CaptureLength int
 	LinkType              layers.LinkType
-	Layers                LayerSet
+	// Data is the frame's captured bytes as the file holds them (before
+	// any reassembly), valid only during the call: carving writes them
+	// out unchanged.
+	Data   []byte
+	Layers LayerSet
 	// SrcMAC is the link-layer source address, valid when HasMAC: the
 	// Ethernet source, or a Linux cooked capture's 6-byte address.
 	SrcMAC MAC

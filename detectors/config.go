@@ -21,6 +21,18 @@ type Config struct {
 	HTTP     HTTPConfig
 	Exfil    ExfilConfig
 	DNS      DNSConfig
+	TLS      TLSConfig
+
+	// Limits bounds the state one pass keeps (flows, hosts); its zero
+	// value is the defaults.
+	Limits Limits
+}
+
+// TLSConfig bounds the TLS handshake listing.
+type TLSConfig struct {
+	// MaxHandshakes bounds how many handshakes are kept for listing (the
+	// counts always cover every one). Zero means 10000.
+	MaxHandshakes int
 }
 
 // PortScanConfig holds the port scan thresholds.
@@ -52,6 +64,35 @@ type HTTPConfig struct {
 	// MaxRequests bounds how many individual requests are kept for listing
 	// (counts always cover every request). Zero means 20000.
 	MaxRequests int
+
+	// The bounds below keep the detector's memory within a few hundred
+	// MiB whatever the capture holds; what they drop is counted and named
+	// in the Analysis warnings. Raise them for captures of very busy
+	// servers on a machine with memory to spare. Defaults leaves them
+	// zero: they are resolved where used (see newHTTPBounds).
+
+	// MaxConnections bounds the TCP connections whose HTTP parse state is
+	// kept at once. Connections end at FIN or RST; past the bound the
+	// longest idle are dropped (their next request starts afresh, the
+	// answers of their pending requests are not matched). Zero means
+	// 16,384.
+	MaxConnections int
+	// MaxBufferedBytes bounds the bytes of partial lines (a header split
+	// across segments) held over every connection; past it a split line
+	// is not read. Zero means 64 MiB.
+	MaxBufferedBytes int
+	// MaxPairs bounds the (source, server) pairs whose counters are kept.
+	// Past it the least active pairs without a hostile signal (no
+	// scanner, injection, enumeration path, credentials or odd method)
+	// are dropped first, with their counts. Zero means 50,000. What the
+	// pairs keep besides counters (samples, user agents, hosts) is
+	// bounded to 192 MiB together in the same way.
+	MaxPairs int
+	// MaxDistinct bounds the hashes of distinct paths, Host values and
+	// credentials held over every pair. Past it a pair counts at most
+	// 4×PathThreshold (at least 64) of each exactly, then a lower bound.
+	// Zero means 4,000,000 (about 100 MiB).
+	MaxDistinct int
 }
 
 // ExfilConfig holds the data exfiltration thresholds.
@@ -85,6 +126,28 @@ type DNSConfig struct {
 	// client's active span under the domain, a span under a minute
 	// counting as one minute) that counts as a tunnel's pace. Zero means 60.
 	RatePerMinute float64
+
+	// The bounds below keep the detector's memory within a few hundred
+	// MiB whatever the capture holds; what they drop is counted and named
+	// in the Analysis warnings. Defaults leaves them zero: they are
+	// resolved where used (see dnsDetector.configure).
+
+	// MaxDomains bounds the registered domains tracked. Past it the least
+	// significant quarter (fewest queries and distinct names; the oldest
+	// among equals) is dropped with its (client, domain) pairs, so a
+	// flood of random domains cannot push a tunnel out. Zero means
+	// 100,000.
+	MaxDomains int
+	// MaxPairs bounds the (client, registered domain) pairs tracked, and
+	// drops the least significant quarter past it as MaxDomains does.
+	// Zero means 100,000.
+	MaxPairs int
+	// MaxSampledNames bounds the name hashes that every pair's and
+	// domain's distinct-name sample hold together. Past it every sample
+	// keeps one name in two, then one in four...: distinct counts become
+	// estimates and keep growing, so a tunnel of millions of names is
+	// still seen. Zero means 2,000,000 (about 50 MiB).
+	MaxSampledNames int
 }
 
 // Defaults returns c with every zero field set to its default.
@@ -95,6 +158,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	def(&c.TopN, 10)
+	c.Limits = c.Limits.defaults()
 	if c.TimelineInterval == 0 {
 		c.TimelineInterval = 60 * time.Second
 	}
@@ -111,6 +175,7 @@ func (c Config) Defaults() Config {
 	if c.Exfil.HighBytes == 0 {
 		c.Exfil.HighBytes = 10_000_000
 	}
+	def(&c.TLS.MaxHandshakes, 10000)
 	def(&c.DNS.MinQueries, 10)
 	def(&c.DNS.MinUniqueSubdomains, 10)
 	def(&c.DNS.LongLabel, 30)
@@ -151,6 +216,12 @@ func (c Config) Validate() error {
 	if c.PortScan.SweepHighHosts < c.PortScan.SweepHosts {
 		bad("PortScan.SweepHighHosts", "%d is below SweepHosts %d", c.PortScan.SweepHighHosts, c.PortScan.SweepHosts)
 	}
+	if c.Limits.MaxFlows < 1 {
+		bad("Limits.MaxFlows", "%d, want at least 1 flow", c.Limits.MaxFlows)
+	}
+	if c.Limits.MaxHosts < 2 {
+		bad("Limits.MaxHosts", "%d, want at least 2", c.Limits.MaxHosts)
+	}
 	if c.HTTP.RequestThreshold < 1 {
 		bad("HTTP.RequestThreshold", "%d, want at least 1", c.HTTP.RequestThreshold)
 	}
@@ -159,6 +230,12 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.MaxRequests < 0 {
 		bad("HTTP.MaxRequests", "%d, want 0 or more", c.HTTP.MaxRequests)
+	}
+	if c.TLS.MaxHandshakes < 0 {
+		bad("TLS.MaxHandshakes", "%d, want 0 or more", c.TLS.MaxHandshakes)
+	}
+	if c.HTTP.MaxConnections < 0 || c.HTTP.MaxBufferedBytes < 0 || c.HTTP.MaxPairs < 0 || c.HTTP.MaxDistinct < 0 {
+		bad("HTTP", "MaxConnections, MaxBufferedBytes, MaxPairs and MaxDistinct must be 0 (the default) or more")
 	}
 	if c.Exfil.ThresholdBytes < 1 {
 		bad("Exfil.ThresholdBytes", "%d, want at least 1 byte", c.Exfil.ThresholdBytes)
@@ -173,6 +250,9 @@ func (c Config) Validate() error {
 	}
 	if c.DNS.MinQueries < 1 || c.DNS.MinUniqueSubdomains < 1 || c.DNS.LongLabel < 1 || c.DNS.EntropyThreshold <= 0 || c.DNS.RatePerMinute <= 0 {
 		bad("DNS", "thresholds must be positive")
+	}
+	if c.DNS.MaxDomains < 0 || c.DNS.MaxPairs < 0 || c.DNS.MaxSampledNames < 0 {
+		bad("DNS", "MaxDomains, MaxPairs and MaxSampledNames must be 0 (the default) or more")
 	}
 	return errors.Join(errs...)
 }

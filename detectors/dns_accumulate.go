@@ -54,10 +54,9 @@ type dnsLimits struct {
 var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 2_000_000}
 
 const (
-	// dnsMaxDomains, dnsMaxPairs and dnsMaxClients bound the keyed state;
-	// queries past them are counted in the totals only.
-	dnsMaxDomains = 100_000
-	dnsMaxPairs   = 200_000
+	// dnsMaxClients bounds the per-client counters; the queries of
+	// clients past it are counted in their pairs and the totals only.
+	// (Domains and pairs are bounded by DNSConfig, with eviction.)
 	dnsMaxClients = 100_000
 	// dnsMaxTrackedNames bounds the full names kept for the top list and
 	// as a cache of their registered domain.
@@ -164,7 +163,7 @@ type nameAgg struct {
 	labelChars    int64
 	maxLabel      int
 	maxNameLen    int
-	longestName   string // original case (a DNS name is at most 255 bytes)
+	longestName   string // original case, cut at 255 bytes
 	entropySum    float64
 	entropyMax    float64
 	encodedNames  int64 // names with at least one encoded-looking label
@@ -207,7 +206,9 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 	g.encodedChars += int64(st.encodedChars)
 	if nameLen > g.maxNameLen {
 		g.maxNameLen = nameLen
-		g.longestName = string(name)
+		// A name on the wire is at most 255 bytes, but the decoder
+		// does not hold every packet to it: keep no more.
+		g.longestName = cutString(name, 255)
 	}
 }
 
@@ -233,8 +234,11 @@ func (g *nameAgg) encodedShare() float64 {
 }
 
 type dnsDomain struct {
-	name      string
+	name string
+	// index is the domain's place in domainList, renumbered when domains
+	// are evicted; evicted marks a domain dropped from the tables.
 	index     int32
+	evicted   bool
 	queries   int64
 	responses int64
 	nxdomain  int64
@@ -302,6 +306,7 @@ type dnsDetector struct {
 	pairList           []*dnsPair
 	clients            map[netip.Addr]*dnsClient
 	untracked          int64 // queries past the domain, pair or client bounds
+	bounds             dnsBounds
 	hashes             int   // name hashes held by every pair's and domain's sample
 	level              uint8 // the lowest level of every sample (raised past lim.hashes)
 	lim                dnsLimits
@@ -318,6 +323,7 @@ func newDNSDetector() *dnsDetector {
 		pairs:   map[dnsPairKey]*dnsPair{},
 		clients: map[netip.Addr]*dnsClient{},
 		lim:     dnsDefaultLimits,
+		bounds:  dnsBounds{maxDomains: 100_000, maxPairs: 100_000},
 		seed:    maphash.MakeSeed(),
 		buf:     make([]byte, 0, 256),
 	}
@@ -479,8 +485,8 @@ func (d *dnsDetector) domain(lower string) *dnsDomain {
 	if dom, ok := d.domains[reg]; ok {
 		return dom
 	}
-	if len(d.domains) >= dnsMaxDomains {
-		return nil
+	if len(d.domains) >= d.bounds.maxDomains {
+		d.evictDomains()
 	}
 	name := strings.Clone(reg)
 	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
@@ -494,8 +500,8 @@ func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
 	if pr, ok := d.pairs[k]; ok {
 		return pr
 	}
-	if len(d.pairs) >= dnsMaxPairs {
-		return nil
+	if len(d.pairs) >= d.bounds.maxPairs {
+		d.evictPairs()
 	}
 	pr := &dnsPair{client: client, domain: dom}
 	d.pairs[k] = pr

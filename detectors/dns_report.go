@@ -38,8 +38,9 @@ type DNSReport struct {
 	SuspiciousTLDsOmitted int              `json:"suspicious_tlds_omitted"`
 	Clients               []DNSClientStats `json:"clients"`
 	ClientsOmitted        int              `json:"clients_omitted"`
-	// UntrackedQueries were counted in the totals only, past the bounds
-	// on domains, (client, domain) pairs or clients.
+	// UntrackedQueries were counted in the totals only: those of the
+	// domains and (client, domain) pairs dropped past DNSConfig.MaxDomains
+	// and MaxPairs (a pair's queries still count in its domain).
 	UntrackedQueries int64 `json:"untracked_queries"`
 }
 
@@ -123,7 +124,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 		DistinctNamesCapped: d.distinct.sampled(),
 		QTypes:              map[string]int64{},
 		RCodes:              map[string]int64{},
-		UntrackedQueries:    d.untracked,
+		UntrackedQueries:    d.untracked + d.bounds.evictedDomainQueries,
 	}
 	for t, c := range d.qtypes {
 		r.QTypes[qtypeName(t)] += c

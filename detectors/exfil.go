@@ -1,10 +1,12 @@
 package detectors
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/netscope"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -92,12 +94,24 @@ type exfilDetector struct {
 	icmp icmpEcho
 	drip dripTracker
 
+	lim    Limits
+	live   *exfilLive // the evicted flows, until the pass ends
 	once   sync.Once
 	aggFor *capture.Capture
 	agg    *exfilAgg
 }
 
-func newExfilDetector() *exfilDetector { return &exfilDetector{} }
+func newExfilDetector(lim Limits) *exfilDetector {
+	return &exfilDetector{lim: lim, live: newExfilLive(lim)}
+}
+
+// FlowEvicted counts a flow the flow table let go, as the flows it keeps
+// are counted after the pass.
+func (d *exfilDetector) FlowEvicted(f *capture.Flow) {
+	if d.live != nil {
+		d.live.evicted(f)
+	}
+}
 
 // Packet looks at ICMP echoes and at the data clients send on connections
 // open for some time; everything else the engine's flows count.
@@ -113,12 +127,13 @@ func (d *exfilDetector) Packet(p *capture.Packet) {
 func (d *exfilDetector) aggregate(c *capture.Capture) *exfilAgg {
 	d.once.Do(func() {
 		d.aggFor = c
-		d.agg = buildExfil(c)
+		d.agg = buildExfil(d.live, c)
+		d.live = nil
 	})
 	if d.aggFor == c {
 		return d.agg
 	}
-	return buildExfil(c)
+	return buildExfil(newExfilLive(d.lim), c)
 }
 
 func (d *exfilDetector) pairs(c *capture.Capture) []*exfilPair { return d.aggregate(c).pairs }
@@ -173,4 +188,18 @@ func (d *exfilDetector) Findings(cfg Config, c *capture.Capture) []report.Findin
 	out = append(out, d.drip.findings(ec, want)...)
 	SortFindings(out)
 	return out
+}
+
+// warnings say what the exfiltration state's bounds dropped: pairs of
+// evicted flows past Limits.MaxHosts (those that carried the least), and
+// echo requests of ICMP pairs past icmpMaxPairs.
+func (d *exfilDetector) warnings() []string {
+	var w []string
+	if d.live != nil && d.live.dropped > 0 {
+		w = append(w, fmt.Sprintf("exfiltration state capped at %d address pairs of evicted flows: %s that carried the least were dropped (MaxHosts raises the bound)", d.lim.MaxHosts, humanize.Count(d.live.dropped, "pair")))
+	}
+	if d.icmp.dropped > 0 {
+		w = append(w, fmt.Sprintf("ICMP echo state capped at %d address pairs: %s of further pairs were not judged", icmpMaxPairs, humanize.Count(int(d.icmp.dropped), "echo request")))
+	}
+	return w
 }

@@ -169,6 +169,8 @@ type httpPair struct {
 	hostSamples   []string
 	paths         cappedSet[uint64]
 	pathSamples   []string
+	bytes         int  // what the pair keeps: httpPairBase and its text
+	evicted       bool // dropped from the tables (see httpBounds)
 	referers      int64
 	scannerReqs   int64
 	enumReqs      int64
@@ -193,6 +195,7 @@ type httpPair struct {
 // attempts, per (source, server).
 type httpDetector struct {
 	maxRequests int
+	bounds      httpBounds
 	conns       map[*capture.Flow]*httpConn
 	pairs       map[httpPairKey]*httpPair
 	order       []*httpPair
@@ -206,6 +209,7 @@ type httpDetector struct {
 func newHTTPDetector(cfg Config) *httpDetector {
 	return &httpDetector{
 		maxRequests: cfg.HTTP.MaxRequests,
+		bounds:      newHTTPBounds(cfg.HTTP),
 		conns:       make(map[*capture.Flow]*httpConn),
 		pairs:       make(map[httpPairKey]*httpPair),
 		seed:        maphash.MakeSeed(),
@@ -222,17 +226,29 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		di = 0
 	}
 	if len(p.Payload) == 0 {
-		if p.TCPFlags&capture.FlagSYN != 0 && len(h.conns) > 0 {
+		// Only the flags that start or end a connection matter here:
+		// a bare ACK costs no lookup.
+		if len(h.conns) == 0 || p.TCPFlags&(capture.FlagSYN|capture.FlagFIN|capture.FlagRST) == 0 {
+			return
+		}
+		c := h.conns[p.Flow]
+		if c == nil {
+			return
+		}
+		c.seen = p.Index
+		if p.TCPFlags&capture.FlagSYN != 0 {
 			// A new connection on the same addresses and ports starts
 			// its sequence numbers afresh.
-			if c := h.conns[p.Flow]; c != nil {
-				if p.TCPFlags&capture.FlagACK == 0 {
-					*c = httpConn{}
-				} else {
-					c.dir[di] = httpDir{}
-				}
+			h.release(c)
+			if p.TCPFlags&capture.FlagACK == 0 {
+				*c = httpConn{seen: p.Index}
+			} else {
+				c.dir[di] = httpDir{}
+				c.fin &^= 1 << di
 			}
+			return
 		}
+		h.ending(c, di, p)
 		return
 	}
 	c := h.conns[p.Flow]
@@ -242,10 +258,34 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload, len(p.Payload) < p.PayloadLen) {
 			return
 		}
+		if len(h.conns) >= h.bounds.maxConns {
+			h.evictConns()
+		}
 		c = &httpConn{}
 		h.conns[p.Flow] = c
 	}
+	c.seen = p.Index
 	h.segment(c, di, p)
+	h.ending(c, di, p)
+}
+
+// ending notes a FIN or RST: a connection closed both ways, or reset,
+// sends nothing more to parse, so its line buffers go back to the budget
+// and it is the first to be dropped when the table fills. It stays in
+// the table until then: a retransmission after the FIN is still known
+// as one.
+func (h *httpDetector) ending(c *httpConn, di int, p *capture.Packet) {
+	switch {
+	case p.TCPFlags&capture.FlagRST != 0:
+		c.reset = true
+	case p.TCPFlags&capture.FlagFIN != 0:
+		c.fin |= 1 << di
+	default:
+		return
+	}
+	if c.done() {
+		h.release(c)
+	}
 }
 
 // startsRequestLine reports whether payload starts with a known method
@@ -269,15 +309,23 @@ func startsRequestLine(pl []byte, cut bool) bool {
 
 // pair finds or creates the stats of src asking dst.
 func (h *httpDetector) pair(c *httpConn, p *capture.Packet) *httpPair {
-	if c.cur.pair != nil && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
+	if h.bounds.pairBytes > h.bounds.maxPairBytes {
+		h.evictPairs()
+	}
+	if c.cur.pair != nil && !c.cur.pair.evicted && c.cur.pair.src == p.Src && c.cur.pair.dst == p.Dst {
 		return c.cur.pair
 	}
 	k := httpPairKey{p.Src, p.Dst}
 	pr := h.pairs[k]
 	if pr == nil {
+		if len(h.pairs) >= h.bounds.maxPairs {
+			h.evictPairs()
+		}
 		pr = &httpPair{src: p.Src, dst: p.Dst, first: p.Time,
 			methods: map[string]int64{}, agents: map[string]*httpAgent{},
 			hosts: map[string]string{}, paths: newCappedSet[uint64](httpMaxPathSet), status: map[int]int64{}}
+		pr.bytes = httpPairBase
+		h.bounds.pairBytes += httpPairBase
 		h.pairs[k] = pr
 		h.order = append(h.order, pr)
 	}
@@ -302,8 +350,8 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 
 	path := uriPath(uri)
 	hv := maphash.Bytes(h.seed, path)
-	if pr.paths.add(hv) && len(pr.pathSamples) < httpMaxSamples {
-		pr.pathSamples = append(pr.pathSamples, cut(path, httpMaxSampleText))
+	if h.addDistinct(&pr.paths, hv) && len(pr.pathSamples) < httpMaxSamples {
+		pr.pathSamples = append(pr.pathSamples, h.text(pr, cut(path, httpMaxSampleText)))
 	}
 
 	h.scratch2 = appendLower(h.scratch2[:0], path)
@@ -341,23 +389,23 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 			pr.strongInject++
 		}
 		if len(pr.injectSamples) < httpMaxSamples {
-			pr.injectSamples = append(pr.injectSamples, cut(uri, httpMaxSampleText))
+			pr.injectSamples = append(pr.injectSamples, h.text(pr, cut(uri, httpMaxSampleText)))
 		}
 	}
 
 	if m == "POST" && loginPath(h.scratch2) {
 		req.cred = true
-		pr.creds().attempt(path)
+		h.attempt(pr, pr.creds(), path)
 	}
 	if q := bytes.IndexByte(uri, '?'); q >= 0 && passwordField(uri[q+1:]) {
 		// A login form sent with GET: the password is in the query.
 		cr := pr.creds()
 		if !req.cred {
 			req.cred = true
-			cr.attempt(path)
+			h.attempt(pr, cr, path)
 		}
 		cr.passwords++
-		cr.material(h.seed, uri[q+1:])
+		h.material(cr, uri[q+1:])
 	}
 
 	if h.reqs.n < h.maxRequests {
@@ -382,7 +430,7 @@ func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet
 	pr := h.pair(c, p)
 	pr.otherMethods++
 	if len(pr.otherSamples) < httpMaxSamples && !slices.Contains(pr.otherSamples, string(method)) {
-		pr.otherSamples = append(pr.otherSamples, string(method))
+		pr.otherSamples = append(pr.otherSamples, h.text(pr, string(method)))
 	}
 	c.cur = pendingReq{rec: -1, pair: pr, other: true}
 	if len(c.pending) == httpMaxPending {
@@ -414,11 +462,14 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	if pr == nil || c.cur.other {
 		return
 	}
-	a := pr.agents[string(v)]
+	// Keyed by the kept (cut) text: a longer user agent must not make
+	// the key longer than what is kept.
+	key := v[:min(len(v), httpMaxKeptAgent)]
+	a := pr.agents[string(key)]
 	if a == nil {
-		a = &httpAgent{ua: cut(v, httpMaxKeptAgent), tool: ScannerTool(string(v))}
+		a = &httpAgent{ua: string(key), tool: ScannerTool(string(v))}
 		if len(pr.agents) < httpMaxAgents {
-			pr.agents[string(v)] = a
+			pr.agents[h.text(pr, a.ua)] = a
 			pr.agentOrder = append(pr.agentOrder, a)
 		}
 		if a.tool != "" && !slices.Contains(pr.tools, a.tool) {
@@ -436,7 +487,7 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 
 // addHost counts a Host value by its hash and reports whether it was new.
 // Nearly every pair names one host: the set is made at the second.
-func (pr *httpPair) addHost(hv uint64) bool {
+func (h *httpDetector) addHost(pr *httpPair, hv uint64) bool {
 	switch {
 	case pr.hostN == 0:
 		pr.host0, pr.hostN = hv, 1
@@ -449,12 +500,13 @@ func (pr *httpPair) addHost(hv uint64) bool {
 	if _, seen := pr.hostSet[hv]; seen {
 		return false
 	}
-	if len(pr.hostSet)+1 >= httpMaxHostSet {
+	if len(pr.hostSet)+1 >= httpMaxHostSet || !h.distinctRoom(len(pr.hostSet)) {
 		pr.hostsCapped = true
 		return false
 	}
 	pr.hostSet[hv] = struct{}{}
 	pr.hostN++
+	h.bounds.distinct++
 	return true
 }
 
@@ -465,8 +517,8 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 		return
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
-	if pr.addHost(maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
-		pr.hostSamples = append(pr.hostSamples, cut(v, httpMaxSampleText))
+	if h.addHost(pr, maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
+		pr.hostSamples = append(pr.hostSamples, h.text(pr, cut(v, httpMaxSampleText)))
 	}
 	if c.cur.rec < 0 {
 		return
@@ -475,7 +527,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 	if !ok {
 		s = cut(v, httpMaxSampleText)
 		if len(pr.hosts) < 64 {
-			pr.hosts[s] = s
+			pr.hosts[h.text(pr, s)] = s
 		}
 	}
 	h.reqs.at(c.cur.rec).Host = s
@@ -505,7 +557,7 @@ func (h *httpDetector) response(req pendingReq, code int) {
 			pr.strongExposed++
 		}
 		if !slices.Contains(pr.exposed, path) && len(pr.exposed) < httpMaxSamples {
-			pr.exposed = append(pr.exposed, path)
+			pr.exposed = append(pr.exposed, h.text(pr, path))
 		}
 	}
 }

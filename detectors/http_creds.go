@@ -42,19 +42,17 @@ func (pr *httpPair) creds() *httpCreds {
 
 // attempt counts one request that carried credentials; path names where
 // it went (nil when unknown).
-func (cr *httpCreds) attempt(path []byte) {
+func (h *httpDetector) attempt(pr *httpPair, cr *httpCreds, path []byte) {
 	cr.attempts++
 	if path != nil && len(cr.paths) < 5 && !containsString(cr.paths, path) {
-		cr.paths = append(cr.paths, cut(path, httpMaxSampleText))
+		cr.paths = append(cr.paths, h.text(pr, cut(path, httpMaxSampleText)))
 	}
 }
 
 // material counts one credential (an Authorization value, a login body)
 // by its hash.
-func (cr *httpCreds) material(seed maphash.Seed, b []byte) {
-	if !cr.distinct.add(maphash.Bytes(seed, b)) {
-		return
-	}
+func (h *httpDetector) material(cr *httpCreds, b []byte) {
+	h.addDistinct(&cr.distinct, maphash.Bytes(h.seed, b))
 }
 
 // answered counts the status of an attempt's answer.
@@ -97,7 +95,7 @@ func (h *httpDetector) credential(c *httpConn, v []byte) {
 		return
 	}
 	cr := c.cur.pair.creds()
-	cr.material(h.seed, v)
+	h.material(cr, v)
 	h.markCred(c, cr, nil)
 }
 
@@ -115,7 +113,7 @@ func (h *httpDetector) requestBody(c *httpConn, b []byte) {
 	if password {
 		cr.passwords++
 	}
-	cr.material(h.seed, b)
+	h.material(cr, b)
 	h.markCred(c, cr, nil)
 }
 
@@ -126,7 +124,7 @@ func (h *httpDetector) markCred(c *httpConn, cr *httpCreds, path []byte) {
 		return
 	}
 	c.cur.cred = true
-	cr.attempt(path)
+	h.attempt(c.cur.pair, cr, path)
 	for i := len(c.pending) - 1; i >= 0; i-- {
 		if c.pending[i].id == c.cur.id {
 			c.pending[i].cred = true

@@ -52,9 +52,12 @@ type httpDir struct {
 	synced   bool
 	role     httpRole
 	state    httpState
-	overlong bool  // the partial line was cut at httpMaxLine
-	bodyLeft int64 // bytes of body still to skip in httpBody
-	line     []byte
+	overlong bool // the partial line was cut at httpMaxLine
+	// lineDropped says the partial line did not fit the detector's
+	// budget of buffered bytes: it is skipped whole when it ends.
+	lineDropped bool
+	bodyLeft    int64 // bytes of body still to skip in httpBody
+	line        []byte
 	// The message whose header block is being read.
 	contentLength int64 // -1 when absent
 	chunked       bool
@@ -80,6 +83,11 @@ type pendingReq struct {
 type httpConn struct {
 	dir     [2]httpDir
 	pending []pendingReq
+	// seen is the number of the connection's last packet; fin has bit
+	// k set once direction k sent a FIN; reset once either sent a RST.
+	seen  int
+	fin   uint8
+	reset bool
 	// cur is the request whose headers are being read (valid while the
 	// request side is in httpHeaders).
 	cur pendingReq
@@ -97,10 +105,14 @@ type httpConn struct {
 	answering pendingReq
 }
 
+// done reports whether the connection was closed both ways or reset.
+func (c *httpConn) done() bool { return c.reset || c.fin == 3 }
+
 func (d *httpDir) resync() {
 	d.state = httpLost
 	d.line = d.line[:0]
 	d.overlong = false
+	d.lineDropped = false
 	d.bodyLeft = 0
 }
 
@@ -217,14 +229,23 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 		}
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			ds.keep(data)
+			h.keep(ds, data)
 			return
 		}
 		line := data[:i]
 		data = data[i+1:]
 		start = false
+		if ds.lineDropped {
+			// The start of this line did not fit the budget: a
+			// header is lost, a message's first line loses the place.
+			ds.line, ds.lineDropped, ds.overlong = ds.line[:0], false, false
+			if ds.state == httpIdle {
+				ds.resync()
+			}
+			continue
+		}
 		if len(ds.line) > 0 || ds.overlong {
-			ds.keep(line)
+			h.keep(ds, line)
 			line = ds.line
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
@@ -235,23 +256,11 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 		}
 		ds.line = ds.line[:0]
 		if cap(ds.line) > 1024 {
+			h.bounds.lineBytes -= cap(ds.line)
 			ds.line = nil // a long line was rare: do not hold its buffer
 		}
 		ds.overlong = false
 	}
-}
-
-// keep appends b to the partial line, up to httpMaxLine bytes.
-func (d *httpDir) keep(b []byte) {
-	room := httpMaxLine - len(d.line)
-	if len(b) > room {
-		b = b[:room]
-		d.overlong = true
-	}
-	if d.line == nil && len(b) > 0 {
-		d.line = make([]byte, 0, min(httpMaxLine, max(256, 2*len(b))))
-	}
-	d.line = append(d.line, b...)
 }
 
 // looksLikeStart reports whether data starts like a message this

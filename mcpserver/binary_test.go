@@ -29,6 +29,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agents-of-shield/reconpcap/report"
 )
 
 // binDir holds the reconpcap binary built for the tests in this file; it
@@ -165,6 +167,7 @@ var wantToolNames = []string{
 	"read_pcap_summary", "detect_port_scanning", "detect_http_anomalies",
 	"detect_data_exfiltration", "get_traffic_timeline", "list_findings",
 	"analyze_dns", "list_http_requests", "get_conversations",
+	"export_evidence",
 }
 
 // TestBinaryInteropTypeScriptSDK drives `reconpcap mcp` with the official
@@ -189,7 +192,8 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap")
+	outDir := t.TempDir()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap", outDir)
 	cmd.Dir = interop
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -217,6 +221,17 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			IsError bool   `json:"isError"`
 			Message string `json:"message"`
 		} `json:"bad_path"`
+		TLS struct {
+			Total int      `json:"total"`
+			SNIs  []string `json:"snis"`
+			JA4   []string `json:"ja4"`
+		} `json:"tls"`
+		Evidence *struct {
+			Frames        report.FrameRef      `json:"frames"`
+			DisplayFilter string               `json:"display_filter"`
+			MITRE         []string             `json:"mitre"`
+			Export        ExportEvidenceResult `json:"export"`
+		} `json:"evidence"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -229,6 +244,11 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	if got.Server.Name != DefaultName {
 		t.Errorf("serverInfo.name %q, want %q", got.Server.Name, DefaultName)
 	}
+	// The scan's evidence: one SYN per scanned port, exported whole.
+	if ev := got.Evidence; ev == nil || ev.Frames.Packets != gt.distinctPorts(t, src, dst) || ev.Export.Packets != ev.Frames.Packets ||
+		ev.Export.DisplayFilter != ev.DisplayFilter || len(ev.MITRE) == 0 || filepath.Dir(ev.Export.Path) != mustReal(t, outDir) {
+		t.Errorf("evidence through the SDK: %+v, want finding 1's %d probes exported into %s", ev, gt.distinctPorts(t, src, dst), outDir)
+	}
 	for _, n := range wantToolNames {
 		if !slices.Contains(got.Tools, n) {
 			t.Errorf("tools/list through the SDK lacks %s (got %v)", n, got.Tools)
@@ -237,6 +257,19 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	if got.Summary.TotalPackets != gt.TotalPackets || got.Summary.UniqueIPs != gt.UniqueIPs {
 		t.Errorf("read_pcap_summary: total_packets %d unique_ips %d, want %d and %d",
 			got.Summary.TotalPackets, got.Summary.UniqueIPs, gt.TotalPackets, gt.UniqueIPs)
+	}
+	// list_tls through the SDK: the server names tshark reads in the
+	// recorded hellos, each with a JA4.
+	if ts, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command(ts, "-r", filepath.Join(dir, "tls_handshakes.pcap"), "-Y", "tls.handshake.type==1",
+			"-T", "fields", "-e", "tls.handshake.extensions_server_name").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if got.TLS.Total != len(want) || !slices.Equal(got.TLS.SNIs, want) || len(got.TLS.JA4) != len(want) {
+			t.Errorf("list_tls: %d handshakes, server names %q; tshark %q", got.TLS.Total, got.TLS.SNIs, want)
+		}
 	}
 	if !got.PortScan.PortScanDetected || len(got.PortScan.SuspiciousActivity) != 1 {
 		t.Fatalf("detect_port_scanning: detected %v, activity %+v; want one scan",
@@ -338,7 +371,8 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		cmd    *exec.Cmd
 		stderr syncBuffer
 	)
-	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir},
+	outDir := t.TempDir()
+	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir, "--out", outDir},
 		// Keep the *exec.Cmd, to check the process after Close.
 		transport.WithCommandFunc(func(ctx context.Context, command string, env []string, args []string) (*exec.Cmd, error) {
 			mu.Lock()
@@ -684,6 +718,67 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		slices.Sort(want)
 		if got.FindingAddresses != 2 || len(got.Results) != 0 || !slices.Equal(got.NotLookedUp, want) {
 			t.Errorf("finding addresses %d, results %+v, not looked up %v; want %v not looked up", got.FindingAddresses, got.Results, got.NotLookedUp, want)
+		}
+	})
+
+	run("list_tls", func(t *testing.T) {
+		// The recorded handshakes: the server names and JA3 hashes tshark
+		// reads in the ClientHellos, in order; then only those whose name
+		// holds "example.com", by the sni filter.
+		ts, err := exec.LookPath("tshark")
+		if err != nil {
+			t.Skip("tshark is not installed")
+		}
+		out, err := exec.Command(ts, "-r", filepath.Join(dir, "tls_handshakes.pcap"), "-Y", "tls.handshake.type==1",
+			"-T", "fields", "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.ja3").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, wantFiltered []string
+		for line := range strings.Lines(string(out)) {
+			sni, ja3, _ := strings.Cut(strings.TrimRight(line, "\n"), "\t")
+			want = append(want, sni+" "+ja3)
+			if strings.Contains(sni, "example.com") {
+				wantFiltered = append(wantFiltered, sni+" "+ja3)
+			}
+		}
+		type result struct {
+			Stats struct {
+				ClientHellos int `json:"client_hellos"`
+			} `json:"stats"`
+			Handshakes []struct {
+				SNI     string `json:"sni"`
+				JA3Hash string `json:"ja3_hash"`
+				JA4     string `json:"ja4"`
+			} `json:"handshakes"`
+			Total int `json:"total"`
+		}
+		for _, filter := range []string{"", "EXAMPLE.com"} {
+			var got result
+			callStructured(ctx, t, c, "list_tls", map[string]any{"pcap_file": "tls_handshakes.pcap", "sni": filter}, &got)
+			var seen []string
+			for _, h := range got.Handshakes {
+				seen = append(seen, h.SNI+" "+h.JA3Hash)
+				if len(h.JA4) != 36 || h.JA4[0] != 't' {
+					t.Errorf("JA4 %q is not a JA4 of TLS over TCP", h.JA4)
+				}
+			}
+			w := want
+			if filter != "" {
+				w = wantFiltered
+			}
+			if !slices.Equal(seen, w) || got.Total != len(w) || got.Stats.ClientHellos != len(want) {
+				t.Errorf("sni %q: %d of %d hellos %q\nwant %d: %q", filter, got.Total, got.Stats.ClientHellos, seen, len(w), w)
+			}
+		}
+	})
+
+	run("export_evidence", func(t *testing.T) {
+		var got ExportEvidenceResult
+		callStructured(ctx, t, c, "export_evidence", map[string]any{"pcap_file": "scan_syn.pcap", "finding": 1}, &got)
+		// The ground truth's scan: one SYN probe per scanned port.
+		if want := scan.distinctPorts(t, scanSrc, scanDst); got.Packets != want || filepath.Dir(got.Path) != outDir {
+			t.Errorf("export_evidence wrote %d packets to %s, want %d in %s", got.Packets, got.Path, want, outDir)
 		}
 	})
 

@@ -19,6 +19,9 @@ const (
 	DefaultCacheBytes     = 512 << 20
 	DefaultName           = "reconpcap"
 	DefaultVersion        = "0.1.0"
+	// DefaultCallTimeout is the deadline of a capture's analysis when
+	// Config.CallTimeout is zero.
+	DefaultCallTimeout = 3 * time.Minute
 	// MinMaxResultBytes is the smallest result bound New accepts: one
 	// finding with its samples has to fit.
 	MinMaxResultBytes = 4 << 10
@@ -36,6 +39,13 @@ type Config struct {
 	// links). The first one is where an empty or relative working_dir
 	// starts. Nil means the current working directory.
 	Roots []string
+	// OutputSchemas puts each tool's output schema in tools/list. False,
+	// the zero value, leaves them out: they were half of tools/list's size
+	// (about 25 KB of 52 KB for twelve tools), and a model reads the
+	// results' JSON, not the schema. Results are the same structured
+	// content either way; set it for clients that validate results, and
+	// then the server validates each result against its schema too.
+	OutputSchemas bool
 	// MaxResultBytes bounds the JSON of every tool result (its structured
 	// content; the text copy holds the same JSON). Zero means 16 KiB; below
 	// MinMaxResultBytes is an error.
@@ -61,12 +71,23 @@ type Config struct {
 	// included; indicators not answered by then are reported as such. Zero
 	// means DefaultIntelTimeout (60 s).
 	IntelTimeout time.Duration
+	// CallTimeout bounds the reading of a capture for a tool call: when it
+	// passes, the analysis stops reading and the tools answer from the
+	// packets read so far, with partial true and a warning saying how far
+	// the read went; such an analysis is not cached. extract_tcp_stream's
+	// read is bounded alike. Zero means DefaultCallTimeout (3 minutes);
+	// negative is an error.
+	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
 	// Transport bounds the stdio and HTTP transports: message size, HTTP
 	// origins, token, sessions and timeouts. The zero value is safe on
 	// loopback; see TransportConfig.
 	Transport TransportConfig
+	// OutDir is the directory export_evidence writes carved captures to.
+	// It must exist and lie outside every root. Empty means none:
+	// export_evidence refuses, and the server writes nothing.
+	OutDir string
 	// Name and Version are what the server tells clients at initialize.
 	// Empty means "reconpcap" and DefaultVersion.
 	Name    string
@@ -87,6 +108,9 @@ type Server struct {
 	streams *streamCache
 	// intel answers lookup_threat_intel; intelSources and
 	// intelUnconfigured say which of its providers answer.
+	// outDir is Config.OutDir resolved; "" when exports are off.
+	outDir string
+
 	intel             *intel.Checker
 	intelSources      []IntelSource
 	intelUnconfigured []IntelSource
@@ -95,7 +119,7 @@ type Server struct {
 // New checks cfg, fills in its defaults and builds the server with every
 // tool registered.
 func New(cfg Config) (*Server, error) {
-	return newServer(cfg, detectors.Analyze)
+	return newServer(cfg, detectors.AnalyzeFile)
 }
 
 // newServer is New with the analysis function replaceable, so tests can
@@ -115,6 +139,12 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	}
 	if cfg.CacheBytes < 0 {
 		return nil, fmt.Errorf("mcpserver: CacheBytes %d is negative", cfg.CacheBytes)
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.CallTimeout < 0 {
+		return nil, fmt.Errorf("mcpserver: CallTimeout %v is negative", cfg.CallTimeout)
 	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
@@ -140,6 +170,12 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		return nil, err
 	}
 	cfg.Roots = policy.Roots()
+	var outDir string
+	if cfg.OutDir != "" {
+		if outDir, err = checkOutDir(cfg.OutDir, policy); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.IntelTimeout == 0 {
 		cfg.IntelTimeout = DefaultIntelTimeout
 	}
@@ -157,18 +193,24 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		cfg:     cfg,
 		log:     log,
 		policy:  policy,
-		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CacheEntries, cfg.CacheBytes, log),
+		outDir:  outDir,
+		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CallTimeout, cfg.CacheEntries, cfg.CacheBytes, log),
 		streams: newStreamCache(),
 		intel:   checker,
 	}
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
-	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
-		server.WithInputSchemaValidation(),
-		server.WithOutputSchemaValidation(),
+		server.WithPromptCapabilities(false),
 		server.WithInstructions(instructions),
-	)
+		server.WithHooks(limitHooks()),
+	}
+	if cfg.OutputSchemas {
+		opts = append(opts, server.WithOutputSchemaValidation())
+	}
+	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version, opts...)
 	s.mcp.AddTools(s.tools()...)
+	s.mcp.AddPrompts(s.investigatePrompt())
 	return s, nil
 }
 
@@ -195,9 +237,9 @@ func (s *Server) Stats() CacheStats { return s.cache.snapshot() }
 // *capture.CaptureError. An agent uses it to ground a report in the same
 // numbers the model was shown, without reading the capture again.
 func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*detectors.Analysis, error) {
-	path, err := s.policy.Resolve(workingDir, pcapFile)
+	f, path, err := s.policy.Open(workingDir, pcapFile)
 	if err != nil {
 		return nil, err
 	}
-	return s.cache.get(ctx, path)
+	return s.cache.get(ctx, f, path)
 }

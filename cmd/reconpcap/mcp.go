@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,13 +26,21 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var indicators stringList
 	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
+	callTimeout := fs.Duration("call-timeout", mcpserver.DefaultCallTimeout, "how long a tool call may read a capture: past it, the tools answer from the packets read so far, marked partial with a warning")
 	verbose := fs.Bool("v", false, "log to stderr")
+	var thresholds thresholdFlags
+	thresholds.register(fs)
+	outputSchemas := fs.Bool("output-schemas", false, "list each tool's output schema in tools/list and validate results against it (for clients that check results; costs the model's context)")
+	outDir := fs.String("out", "", "a directory, outside every --root, where export_evidence writes carved captures (default: none, exports refused)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("mcp takes no arguments (got %q); name capture directories with --root", rest[0])
+	}
+	if *callTimeout <= 0 {
+		return usagef("--call-timeout %v: want a positive duration (e.g. 3m, 30s)", *callTimeout)
 	}
 	for _, r := range roots {
 		if st, err := os.Stat(r); err != nil || !st.IsDir() {
@@ -68,13 +77,24 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		// Warnings (serving beyond loopback) are printed even without -v.
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	dcfg, err := thresholds.config()
+	if err != nil {
+		return usagef("%v", err)
+	}
 	srv, err := mcpserver.New(mcpserver.Config{
-		Roots:     roots,
-		Logger:    logger,
-		Intel:     intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
-		Transport: transport,
+		Detectors:     dcfg,
+		Roots:         roots,
+		OutDir:        *outDir,
+		Logger:        logger,
+		Intel:         intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		CallTimeout:   *callTimeout,
+		OutputSchemas: *outputSchemas,
+		Transport:     transport,
 	})
 	if err != nil {
+		if errors.Is(err, mcpserver.ErrOutDir) {
+			return usagef("--out: %v", err)
+		}
 		return err
 	}
 	if *httpAddr == "" {
