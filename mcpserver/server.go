@@ -2,12 +2,8 @@ package mcpserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -84,6 +80,10 @@ type Config struct {
 	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
+	// Transport bounds the stdio and HTTP transports: message size, HTTP
+	// origins, token, sessions and timeouts. The zero value is safe on
+	// loopback; see TransportConfig.
+	Transport TransportConfig
 	// OutDir is the directory export_evidence writes carved captures to.
 	// It must exist and lie outside every root. Empty means none:
 	// export_evidence refuses, and the server writes nothing.
@@ -152,6 +152,11 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
 	}
+	transport, err := cfg.Transport.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Transport = transport
 	if err := cfg.Detectors.Validate(); err != nil {
 		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
@@ -237,74 +242,4 @@ func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*de
 		return nil, err
 	}
 	return s.cache.get(ctx, f, path)
-}
-
-// ServeStdio serves one client over newline-delimited JSON-RPC on in and
-// out until in ends or ctx is cancelled. Nothing but protocol messages is
-// written to out: logs go to the configured Logger.
-func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
-	stdio := server.NewStdioServer(s.mcp)
-	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	err := stdio.Listen(ctx, in, out)
-	if err == nil || errors.Is(err, io.EOF) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
-		return nil
-	}
-	return err
-}
-
-// HTTPPath is where HTTPHandler answers streamable HTTP.
-const HTTPPath = "/mcp"
-
-// HTTPHandler returns an http.Handler serving the MCP streamable HTTP
-// transport at HTTPPath. It rejects requests that reach a loopback address
-// with a non-loopback Host header (DNS rebinding); which address to listen
-// on, and whether anything but loopback is allowed, is the caller's choice.
-func (s *Server) HTTPHandler() http.Handler {
-	h := server.NewStreamableHTTPServer(s.mcp,
-		server.WithEndpointPath(HTTPPath),
-		server.WithStreamableHTTPLogger(s.log),
-	)
-	mux := http.NewServeMux()
-	mux.Handle(HTTPPath, h)
-	return mux
-}
-
-// ServeListener serves streamable HTTP on ln until ctx is cancelled, then
-// shuts down gracefully (in-flight calls get five seconds).
-func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.HTTPHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdown); err != nil {
-			// Calls still running after the grace period are cut off:
-			// closing their connections cancels their contexts.
-			srv.Close()
-		}
-		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-}
-
-// ListenAndServe listens on addr ("127.0.0.1:8080") and serves streamable
-// HTTP at HTTPPath until ctx is cancelled.
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("mcpserver: %w", err)
-	}
-	s.log.Info("serving MCP over streamable HTTP", "addr", ln.Addr().String(), "path", HTTPPath)
-	return s.ServeListener(ctx, ln)
 }
