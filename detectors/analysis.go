@@ -41,6 +41,7 @@ type Analysis struct {
 	capture  *capture.Capture
 	summary  *summaryAnalyzer
 	timeline *timelineAnalyzer
+	tls      *tlsAnalyzer
 	convs    []Conversation
 	dets     detectorSet
 	evidence *evidenceCache
@@ -92,10 +93,11 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		Config:   cfg,
 		summary:  newSummaryAnalyzer(),
 		timeline: newTimelineAnalyzer(),
+		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
 		evidence: &evidenceCache{},
 	}
-	analyzers := []capture.Analyzer{a.summary, a.timeline}
+	analyzers := []capture.Analyzer{a.summary, a.timeline, a.tls}
 	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}

@@ -21,6 +21,14 @@ type Config struct {
 	HTTP     HTTPConfig
 	Exfil    ExfilConfig
 	DNS      DNSConfig
+	TLS      TLSConfig
+}
+
+// TLSConfig bounds the TLS handshake listing.
+type TLSConfig struct {
+	// MaxHandshakes bounds how many handshakes are kept for listing (the
+	// counts always cover every one). Zero means 10000.
+	MaxHandshakes int
 }
 
 // PortScanConfig holds the port scan thresholds.
@@ -111,6 +119,7 @@ func (c Config) Defaults() Config {
 	if c.Exfil.HighBytes == 0 {
 		c.Exfil.HighBytes = 10_000_000
 	}
+	def(&c.TLS.MaxHandshakes, 10000)
 	def(&c.DNS.MinQueries, 10)
 	def(&c.DNS.MinUniqueSubdomains, 10)
 	def(&c.DNS.LongLabel, 30)
@@ -159,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.MaxRequests < 0 {
 		bad("HTTP.MaxRequests", "%d, want 0 or more", c.HTTP.MaxRequests)
+	}
+	if c.TLS.MaxHandshakes < 0 {
+		bad("TLS.MaxHandshakes", "%d, want 0 or more", c.TLS.MaxHandshakes)
 	}
 	if c.Exfil.ThresholdBytes < 1 {
 		bad("Exfil.ThresholdBytes", "%d, want at least 1 byte", c.Exfil.ThresholdBytes)

@@ -16,6 +16,11 @@
 // thresholds and TimelineAt cuts another interval without reading the file
 // again. Findings are report.Finding values.
 //
+// The same pass reads the TLS handshake of every TCP connection
+// (TLSHandshakes): the ClientHello, reassembled across segments, with its
+// JA3 and JA4 fingerprints, and the server's ServerHello and, before TLS
+// 1.3, its leaf certificate.
+//
 // Memory grows with hosts, flows and names, never with packets, and every
 // per-key list is bounded.
 //

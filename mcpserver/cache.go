@@ -230,6 +230,7 @@ func estimateSize(a *detectors.Analysis) int64 {
 		perDNSName   = 96
 		perSecond    = 120
 		perHTTPEntry = 400
+		perTLSEntry  = 1200
 	)
 	n := int64(base)
 	if c := a.Capture(); c != nil {
@@ -241,5 +242,6 @@ func estimateSize(a *detectors.Analysis) int64 {
 	secs := int64(a.Summary.DurationSeconds) + 1
 	n += min(secs, int64(a.Summary.TotalPackets)) * perSecond
 	n += int64(httpEntries(a)) * perHTTPEntry
+	n += int64(tlsEntries(a)) * perTLSEntry
 	return n
 }

@@ -17,6 +17,7 @@ var ToolNames = []string{
 	"check_addresses",
 	"extract_tcp_stream",
 	"lookup_threat_intel",
+	"list_tls",
 }
 
 // tools builds the catalogue.
@@ -34,5 +35,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.checkAddressesTool()),
 		typedTool(s, s.streamTool()),
 		s.intelTool(),
+		typedTool(s, s.tlsTool()),
 	}
 }

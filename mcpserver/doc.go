@@ -90,6 +90,10 @@
 //	    per indicator the merged intel.Result (verdict, score, each
 //	    provider's answer or why it was skipped), the sources configured
 //	    and not, invalid indicators, finding addresses not looked up
+//	list_tls                  host, sni, offset, limit
+//	    each TLS handshake: frame, client, server, SNI, versions, ALPN,
+//	    cipher suites offered and chosen, JA3, JA3S, JA4, leaf
+//	    certificate subject and issuer (TLS 1.2); counts of every one
 //
 // limit defaults to 50 and may be at most 1000 (extract_tcp_stream counts
 // it in bytes); fewer items come back when the page would exceed the size

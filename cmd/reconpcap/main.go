@@ -75,6 +75,8 @@ Usage:
         one TCP conversation, reassembled in both directions
   reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
         the evidence packets of a finding, or of a filter, to a new capture file
+  reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
+        every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
@@ -113,6 +115,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runStream(ctx, rest, stdout, stderr)
 	case "carve":
 		return runCarve(ctx, rest, stdout, stderr)
+	case "tls":
+		return runTLS(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
