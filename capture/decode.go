@@ -203,6 +203,7 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
 				p.Layers |= LayerFragment
 			}
+			p.IPLength = int(d.ip4.Length)
 			if hl := int(d.ip4.IHL) * 4; int(d.ip4.Length) >= hl {
 				ipPayloadLen = int(d.ip4.Length) - hl
 			}
@@ -215,6 +216,7 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			p.Src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
 			p.Dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 			p.Proto = d.ip6.NextHeader
+			p.IPLength = 40 + int(d.ip6.Length)
 			if d.ip6.Length > 0 {
 				ipPayloadLen = int(d.ip6.Length)
 			}
