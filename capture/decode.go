@@ -272,6 +272,11 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			ipCaptured := len(d.ip4.Payload)
 			if p.Layers&LayerIPv6 != 0 {
 				ipCaptured = len(d.ip6.Payload)
+				if d.ip6.HopByHop != nil {
+					// gopacket takes a hop-by-hop header out of the
+					// payload; the length field counts it.
+					ipCaptured += d.ip6.HopByHop.ActualLength
+				}
 			}
 			ext := ipCaptured - len(d.tcp.Contents) - len(d.tcp.Payload)
 			if n := ipPayloadLen - ext - len(d.tcp.Contents); ext >= 0 && n > p.PayloadLen {

@@ -188,6 +188,11 @@ func (s *seqSpan) segment(seq uint32, syn bool, n int) {
 	if !s.started {
 		s.started, s.hiSeq = true, seq
 	}
+	if n == 0 {
+		// An empty segment sends nothing: after a FIN its sequence
+		// number is one past the data.
+		return
+	}
 	end := seq + uint32(n)
 	// A signed distance follows the 32-bit sequence space across its
 	// wrap; a jump of 2 GiB or more is no data sent.
