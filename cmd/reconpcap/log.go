@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/logs"
 )
@@ -46,6 +47,10 @@ func runLog(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	f, err := logs.ParseFormat(*format)
 	if err != nil {
 		return usagef("--format %q: want ndjson, csv, tsv or zeek", textsafe.Escape(*format, 64))
+	}
+	// A file that is no capture is said before -o is touched.
+	if _, err := capture.CheckCapture(pos[1]); err != nil {
+		return err
 	}
 	// -o is opened before the pass, so a path that cannot be written is
 	// said at once, not after reading the whole capture.
