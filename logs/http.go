@@ -22,8 +22,10 @@ var HTTPSchema = Schema{Path: "http", Fields: withID(
 
 // logMaxRecords is how many HTTP requests and TLS handshakes one pass
 // keeps for the logs (the detectors' listings keep fewer); beyond it the
-// rest are counted in a warning.
-const logMaxRecords = 1 << 20
+// rest are counted in a warning. The records are kept until the pass
+// ends: at most 100,000 of them (a request keeps up to 2.5 KiB of text)
+// holds memory near 256 MiB whatever the capture sends.
+const logMaxRecords = 100_000
 
 // analyze runs every detector over the capture, keeping up to
 // logMaxRecords requests and handshakes.
