@@ -29,6 +29,14 @@ func zeekLog(t *testing.T, name, capture string) []map[string]string {
 	if rows, ok := zeekLogs.Load(name + " " + capture); ok {
 		return rows.([]map[string]string)
 	}
+	rows := zeekLogAt(t, name, testdata(capture))
+	zeekLogs.Store(name+" "+capture, rows)
+	return rows
+}
+
+// zeekLogAt is zeekLog of the capture at path, uncached.
+func zeekLogAt(t *testing.T, name, path string) []map[string]string {
+	t.Helper()
 	l, err := logs.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
@@ -38,8 +46,8 @@ func zeekLog(t *testing.T, name, capture string) []map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Write(context.Background(), testdata(capture), w); err != nil {
-		t.Fatalf("%s log of %s: %v", name, capture, err)
+	if _, err := l.Write(context.Background(), path, w); err != nil {
+		t.Fatalf("%s log of %s: %v", name, path, err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -48,7 +56,6 @@ func zeekLog(t *testing.T, name, capture string) []map[string]string {
 	if len(fields) != len(l.Schema.Fields) || len(types) != len(fields) {
 		t.Fatalf("%s log: header has %d fields and %d types for a schema of %d", name, len(fields), len(types), len(l.Schema.Fields))
 	}
-	zeekLogs.Store(name+" "+capture, rows)
 	return rows
 }
 
