@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -424,4 +425,44 @@ func TestSSLRecordsMatchTshark(t *testing.T) {
 func execTshark(path string, args ...string) (string, error) {
 	out, err := exec.Command(path, args...).Output()
 	return string(out), err
+}
+
+// TestConnMatchesZeek holds our conn log against Zeek's own conn.log of
+// the same capture: the baseline Zeek's tests ship with
+// pcapng-multi-interface.pcapng (in the shared corpus, beside the
+// repository; BSD-3-Clause, read in place). Every field both logs have
+// must agree, but ts and uid, which the baseline masks.
+func TestConnMatchesZeek(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "corpus", "zeek", "testing", "btest")
+	baseline, err := os.ReadFile(filepath.Join(dir, "Baseline", "core.pcapng-pktsrc", "conn.log"))
+	if err != nil {
+		t.Skipf("Zeek's baseline is not there: %v", err)
+	}
+	_, _, want := readZeek(t, baseline)
+	got := zeekLogAt(t, "conn", filepath.Join(dir, "Traces", "pcapng-multi-interface.pcapng"))
+	if len(want) == 0 || len(got) != len(want) {
+		t.Fatalf("%d records, Zeek %d", len(got), len(want))
+	}
+	key := func(r map[string]string) string {
+		return r["proto"] + " " + r["id.orig_h"] + ":" + r["id.orig_p"] + " " + r["id.resp_h"] + ":" + r["id.resp_p"]
+	}
+	byKey := map[string]map[string]string{}
+	for _, r := range got {
+		byKey[key(r)] = r
+	}
+	for _, w := range want {
+		g := byKey[key(w)]
+		if g == nil {
+			t.Errorf("Zeek's %s is not in our log", key(w))
+			continue
+		}
+		for _, f := range logs.ConnSchema.Fields {
+			if f.Name == "ts" || f.Name == "uid" {
+				continue
+			}
+			if g[f.Name] != w[f.Name] {
+				t.Errorf("%s: %s %q, Zeek %q", key(w), f.Name, g[f.Name], w[f.Name])
+			}
+		}
+	}
 }
