@@ -60,21 +60,23 @@ func zeekLogAt(t *testing.T, name, path string) []map[string]string {
 	return rows
 }
 
+// tsharkCounts counts, with tshark, what each log has one record of.
+var tsharkCounts = map[string]func(t *testing.T, path string) int{
+	"conn": func(t *testing.T, path string) int {
+		return conversations(t, path)
+	},
+	"dns": func(t *testing.T, path string) int {
+		return len(tsharktest.Frames(t, path, "dns.flags.response==0")) + len(tsharktest.Frames(t, path, "dns.flags.response==1 && !dns.response_to"))
+	},
+	"http": func(t *testing.T, path string) int { return len(tsharktest.Frames(t, path, "http.request")) },
+	"tls":  func(t *testing.T, path string) int { return len(tsharktest.Frames(t, path, "tls.handshake.type==1")) },
+}
+
 // TestLogCountsMatchTshark: as many records as tshark sees connections
 // (its TCP and UDP conversation tables), DNS queries (plus the responses
 // it ties to no query), HTTP requests and ClientHellos.
 func TestLogCountsMatchTshark(t *testing.T) {
 	tsharktest.Path(t)
-	tshark := map[string]func(t *testing.T, path string) int{
-		"conn": func(t *testing.T, path string) int {
-			return conversations(t, path)
-		},
-		"dns": func(t *testing.T, path string) int {
-			return len(tsharktest.Frames(t, path, "dns.flags.response==0")) + len(tsharktest.Frames(t, path, "dns.flags.response==1 && !dns.response_to"))
-		},
-		"http": func(t *testing.T, path string) int { return len(tsharktest.Frames(t, path, "http.request")) },
-		"tls":  func(t *testing.T, path string) int { return len(tsharktest.Frames(t, path, "tls.handshake.type==1")) },
-	}
 	tests := []struct {
 		capture string
 		logs    []string
@@ -96,7 +98,7 @@ func TestLogCountsMatchTshark(t *testing.T) {
 		for _, name := range tt.logs {
 			t.Run(tt.capture+"/"+name, func(t *testing.T) {
 				t.Parallel() // tshark's start-up dominates: two at a time
-				want := tshark[name](t, testdata(tt.capture))
+				want := tsharkCounts[name](t, testdata(tt.capture))
 				if name != "tls" && want == 0 {
 					t.Fatalf("tshark finds no %s records: a test that cannot fail", name)
 				}
@@ -463,6 +465,42 @@ func TestConnMatchesZeek(t *testing.T) {
 			if g[f.Name] != w[f.Name] {
 				t.Errorf("%s: %s %q, Zeek %q", key(w), f.Name, g[f.Name], w[f.Name])
 			}
+		}
+	}
+}
+
+// TestLogCountsOnZeekTraces counts records against tshark on captures
+// from Zeek's test suite (in the shared corpus beside the repository,
+// read in place): browsing with LLMNR and mDNS, HTTP posts, an nmap run,
+// fragmented DNS over IPv6.
+func TestLogCountsOnZeekTraces(t *testing.T) {
+	tsharktest.Path(t)
+	dir := filepath.Join("..", "..", "shared", "corpus", "zeek", "testing", "btest", "Traces")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("Zeek's traces are not there: %v", err)
+	}
+	for _, tt := range []struct {
+		capture string
+		logs    []string
+	}{
+		{"wikipedia.pcap", []string{"conn", "dns", "http"}},
+		{"workshop_2011_browse.pcap", []string{"conn", "http"}},
+		{"http/http-post-large.pcap", []string{"conn", "http"}},
+		{"nmap-vsn.pcap", []string{"conn", "dns"}},
+		{"ipv6-fragmented-dns.pcap", []string{"conn", "dns"}},
+	} {
+		for _, name := range tt.logs {
+			t.Run(tt.capture+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(dir, tt.capture)
+				want := tsharkCounts[name](t, path)
+				if want == 0 {
+					t.Fatalf("tshark finds no %s records", name)
+				}
+				if got := len(zeekLogAt(t, name, path)); got != want {
+					t.Errorf("%d records, tshark says %d", got, want)
+				}
+			})
 		}
 	}
 }
