@@ -77,6 +77,10 @@ type Packet struct {
 	// Src and Dst are the outermost IP header's addresses, valid when
 	// Layers has LayerIPv4 or LayerIPv6.
 	Src, Dst netip.Addr
+	// IPLength is the outermost IP header's length of the whole datagram
+	// (IPv4 total length; IPv6 40 plus the payload length), as sent:
+	// Zeek's conn.log counts these as orig_ip_bytes and resp_ip_bytes.
+	IPLength int
 	// Proto is the IP protocol of the transport (after IPv6 extension headers).
 	Proto layers.IPProtocol
 	// SrcPort and DstPort are valid with LayerTCP or LayerUDP.

@@ -13,4 +13,20 @@
 // are attacker-controlled: the zeek and tsv formats escape separators and
 // non-printable bytes as \xNN (Zeek's rule), and csv guards cells that a
 // spreadsheet would run as a formula.
+//
+// Lookup returns one of the logs (conn, dns, http, tls); its Write reads a
+// capture once and writes the records to a Writer:
+//
+//	l, _ := logs.Lookup("conn")
+//	w, _ := logs.NewWriter(os.Stdout, logs.FormatZeek, l.Schema)
+//	warnings, err := l.Write(ctx, "traffic.pcap", w)
+//	...
+//	w.Close()
+//
+// Every record of one connection carries the same uid (UID), so the logs
+// join on it. ConnSchema, DNSSchema, HTTPSchema and SSLSchema say what
+// each field holds and what is left out. Memory is bounded: conn keeps a
+// few counters per connection (as the capture's flow table does), dns
+// the queries awaiting their answer (65,536 at most), http and tls at
+// most 100,000 records.
 package logs

@@ -55,7 +55,8 @@ type Schema struct {
 
 // Values are one record's values, in the schema's field order. A value
 // is one of: time.Time, time.Duration, string, netip.Addr, uint16 (a
-// port), int, int64, uint64, float64, bool, []string; nil (or a zero
+// port), int, int64, uint64, float64, bool, []string, []time.Duration
+// (Zeek's vector[interval]); nil (or a zero
 // time, or an invalid address) is unset.
 type Values []any
 
@@ -228,6 +229,15 @@ func epoch(t time.Time) string {
 
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
 
+// durations joins intervals in seconds with commas.
+func durations(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = seconds(d)
+	}
+	return strings.Join(parts, ",")
+}
+
 func jsonValue(x any) (string, bool) {
 	if unset(x) {
 		return "", false
@@ -250,6 +260,12 @@ func jsonValue(x any) (string, bool) {
 			t = []string{}
 		}
 		v = t
+	case []time.Duration:
+		secs := make([]json.Number, len(t))
+		for i, d := range t {
+			secs[i] = json.Number(seconds(d))
+		}
+		v = secs
 	default:
 		v = t
 	}
@@ -274,6 +290,8 @@ func plain(x any) string {
 		return seconds(t)
 	case []string:
 		return strings.Join(t, ",")
+	case []time.Duration:
+		return durations(t)
 	case float64:
 		return strconv.FormatFloat(t, 'f', -1, 64)
 	}
@@ -305,6 +323,11 @@ func zeekValue(x any) string {
 			parts[i] = escape(s, true)
 		}
 		return strings.Join(parts, ",")
+	case []time.Duration:
+		if len(t) == 0 {
+			return "(empty)"
+		}
+		return durations(t)
 	case string:
 		switch t {
 		case "":

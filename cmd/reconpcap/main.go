@@ -75,10 +75,12 @@ Usage:
         the MCP server (stdio, or streamable HTTP); --out lets export_evidence write there
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
-  reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
-        every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
   reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
         the evidence packets of a finding, or of a filter, to a new capture file
+  reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
+        every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
+  reconpcap log conn|dns|http|tls [--format ndjson|csv|tsv|zeek] [-o FILE] FILE
+        one record per connection, DNS query, HTTP request or TLS handshake, as Zeek logs them
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
@@ -117,10 +119,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMCP(ctx, rest, stdin, stdout, stderr)
 	case "stream":
 		return runStream(ctx, rest, stdout, stderr)
-	case "tls":
-		return runTLS(ctx, rest, stdout, stderr)
 	case "carve":
 		return runCarve(ctx, rest, stdout, stderr)
+	case "tls":
+		return runTLS(ctx, rest, stdout, stderr)
+	case "log":
+		return runLog(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
