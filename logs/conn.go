@@ -10,7 +10,10 @@ import (
 )
 
 // ConnSchema is conn.log: one record per TCP or UDP connection (one
-// 5-tuple over the capture), in order of first packet.
+// 5-tuple over the capture), in order of first packet; when the flow
+// table is full (capture.Config.MaxFlows), a connection it evicts is
+// written when it leaves, as Zeek writes one that times out, and the
+// same 5-tuple seen again afterwards is a new connection.
 //
 //   - ts, duration: the first packet's time and the time to the last;
 //     duration, orig_bytes and resp_bytes are unset for a connection of
@@ -49,10 +52,22 @@ type connExtra struct {
 	services capture.LayerSet
 }
 
-// connAnalyzer keeps a connExtra per connection: memory grows with the
-// connections, as the capture's own flow table does.
+// connAnalyzer keeps a connExtra per connection the flow table holds: a
+// connection the bounded table evicts is written at once and forgotten,
+// so memory follows the table's bound, not the capture's connections.
 type connAnalyzer struct {
-	m map[*capture.Flow]*connExtra
+	m   map[*capture.Flow]*connExtra
+	w   *Writer
+	err error // the first write error
+}
+
+// FlowEvicted writes the record of a connection the flow table let go,
+// as Zeek writes a connection when it times out.
+func (a *connAnalyzer) FlowEvicted(f *capture.Flow) {
+	if a.err == nil {
+		a.err = a.w.Write(connRecord(f, a.m[f]))
+	}
+	delete(a.m, f)
 }
 
 const serviceLayers = capture.LayerDNS | capture.LayerHTTP | capture.LayerTLS | capture.LayerSSH
@@ -82,10 +97,17 @@ func (a *connAnalyzer) Packet(p *capture.Packet) {
 }
 
 func writeConn(ctx context.Context, path string, w *Writer) ([]string, error) {
-	a := &connAnalyzer{m: map[*capture.Flow]*connExtra{}}
-	c, err := capture.Scan(ctx, path, a)
+	return writeConnConfig(ctx, path, capture.Config{}, w)
+}
+
+func writeConnConfig(ctx context.Context, path string, cfg capture.Config, w *Writer) ([]string, error) {
+	a := &connAnalyzer{m: map[*capture.Flow]*connExtra{}, w: w}
+	c, err := capture.ScanConfig(ctx, path, cfg, a)
 	if c == nil || ctx.Err() != nil {
 		return nil, err
+	}
+	if a.err != nil {
+		return c.Warnings, a.err
 	}
 	for _, f := range c.Flows() {
 		if werr := w.Write(connRecord(f, a.m[f])); werr != nil {
