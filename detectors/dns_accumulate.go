@@ -208,7 +208,7 @@ func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
 		g.maxNameLen = nameLen
 		// A name on the wire is at most 255 bytes, but the decoder
 		// does not hold every packet to it: keep no more.
-		g.longestName = cutString(name, 255)
+		g.longestName = cut(name, 255)
 	}
 }
 
@@ -454,7 +454,7 @@ func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 	if newToPair {
 		pr.names.add(&st, len(orig), orig)
 		if len(pr.samples) < dnsSampleNames {
-			pr.samples = append(pr.samples, cutString(orig, dnsSampleLen))
+			pr.samples = append(pr.samples, cut(orig, dnsSampleLen))
 		}
 	}
 	if newToDomain {

@@ -75,13 +75,13 @@ func FuzzDNSNameMeasures(f *testing.F) {
 		}
 		for _, dom := range d.domainList {
 			g := &dom.names
-			if g.entropyMax < 0 || g.entropyMax > 8 || g.meanEntropy() < 0 || g.meanEntropy() > 8 || len(g.longestName) > 255 ||
+			if g.entropyMax < 0 || g.entropyMax > 8 || g.meanEntropy() < 0 || g.meanEntropy() > 8 || len(g.longestName) > 255+cutMarkMax ||
 				g.encodedShare() < 0 || g.encodedShare() > 1 || g.unique() < 0 {
 				t.Fatalf("domain %q measures out of range: %+v", dom.name, g)
 			}
 		}
 		for _, pr := range d.pairList {
-			if len(pr.samples) > dnsSampleNames || pr.names.meanLabel() < 0 || pr.names.maxLabel > pr.names.maxNameLen || len(pr.names.longestName) > 255 {
+			if len(pr.samples) > dnsSampleNames || pr.names.meanLabel() < 0 || pr.names.maxLabel > pr.names.maxNameLen || len(pr.names.longestName) > 255+cutMarkMax {
 				t.Fatalf("pair %v/%s: %d samples, mean label %v", pr.client, pr.domain.name, len(pr.samples), pr.names.meanLabel())
 			}
 		}

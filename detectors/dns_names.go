@@ -229,9 +229,3 @@ func allDigits(b []byte) bool {
 	return len(b) > 0
 }
 
-func cutString(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-	}
-	return string(b)
-}

@@ -168,7 +168,7 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 			Domain: dom.name, Queries: dom.queries, Responses: dom.responses, NXDomain: dom.nxdomain,
 			UniqueSubdomains: g.unique(), UniqueCapped: g.set.sampled(), Clients: dom.clients,
 			MaxLabelLen: g.maxLabel, MeanLabelLen: round2(g.meanLabel()), MaxNameLen: g.maxNameLen,
-			LongestName: cutString([]byte(g.longestName), dnsSampleLen),
+			LongestName: cut([]byte(g.longestName), dnsSampleLen),
 			MeanEntropy: round2(g.meanEntropy()), MaxEntropy: round2(g.entropyMax), EncodedShare: round2(g.encodedShare()),
 			QTypes: map[string]int64{}, Excluded: dom.excluded, Signals: []string{}, Flagged: flagged[i],
 		}

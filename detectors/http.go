@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -582,11 +583,18 @@ func uriPath(uri []byte) []byte {
 	return uri
 }
 
+// cutMarkMax bounds the marker cut adds: "…[+" (5 bytes), at most 20
+// digits and " bytes]".
+const cutMarkMax = 32
+
+// cut copies b, at most n bytes of it; a cut one ends with a marker
+// saying how much was left out ("…[+37 bytes]", as textsafe marks its
+// cuts), so a sample never passes for the whole string.
 func cut(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
+	if len(b) <= n {
+		return string(b)
 	}
-	return string(b)
+	return string(b[:n]) + "…[+" + strconv.Itoa(len(b)-n) + " bytes]"
 }
 
 func appendLower(dst, b []byte) []byte {
