@@ -95,11 +95,11 @@ func TestLimitsKeepTotalsTargetsAndScans(t *testing.T) {
 		warn   []string // warnings expected; the others of all must be absent
 	}{
 		{"defaults", Limits{}, false, nil},
-		{"small", Limits{MaxFlows: 500, MaxHosts: 300}, true, []string{"flow table full at 500 flows", "unique IPs is an estimate: about", "port scan state capped at 300", "10.0.0.1:80 from about"}},
+		{"small", Limits{MaxFlows: 500, MaxHosts: 300}, true, []string{"flow table full at 500 flows", "unique IPs is an estimate: about", "port scan state capped at 300", "10.0.0.1:80 from about", "exfiltration state capped at 300"}},
 		// Past the flow table, the detectors' tables hold every pair: nothing folded.
 		{"few flows", Limits{MaxFlows: 64}, true, []string{"flow table full at 64 flows", "unique IPs is an estimate: about"}},
 	}
-	all := []string{"flow table full", "unique IPs is an estimate", "port scan state capped", "10.0.0.1:80 from about"}
+	all := []string{"flow table full", "unique IPs is an estimate", "port scan state capped", "10.0.0.1:80 from about", "exfiltration state capped"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := analyzeFile(t, m.path, Config{Limits: tt.limits})
