@@ -94,13 +94,13 @@ type exfilDetector struct {
 	icmp icmpEcho
 	drip dripTracker
 
-	lim    Limits
-	live   *exfilLive // the evicted flows, until the pass ends
+	lim  Limits
+	live *exfilLive // the evicted flows, until the pass ends
 	// dropped counts the pairs the bound dropped, once the pass is over.
 	dropped int
-	once   sync.Once
-	aggFor *capture.Capture
-	agg    *exfilAgg
+	once    sync.Once
+	aggFor  *capture.Capture
+	agg     *exfilAgg
 }
 
 func newExfilDetector(lim Limits) *exfilDetector {
