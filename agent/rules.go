@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/detectors"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/report"
 )
@@ -270,4 +271,15 @@ func clip(s string, n int) string {
 		return string(r[:n-3]) + "..."
 	}
 	return s
+}
+
+// RulesAnswer is the answer the built-in rules analyst gives on an
+// analysis, without a server or a session: what `investigate --offline`
+// answers for the same capture. Views of an analysis alone (the HTML page
+// of `analyze`) state it, so no second way of judging findings exists.
+func RulesAnswer(a *detectors.Analysis) *report.Answer {
+	return rulesAnswer(facts{
+		TotalPackets: int64(a.Summary.TotalPackets), TotalBytes: a.Summary.TotalBytes, UniqueIPs: a.Summary.UniqueIPs,
+		Duration: a.Summary.DurationSeconds, Findings: a.Findings, Warnings: a.Warnings,
+	})
 }

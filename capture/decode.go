@@ -203,6 +203,7 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
 				p.Layers |= LayerFragment
 			}
+			p.IPLength = int(d.ip4.Length)
 			if hl := int(d.ip4.IHL) * 4; int(d.ip4.Length) >= hl {
 				ipPayloadLen = int(d.ip4.Length) - hl
 			}
@@ -215,6 +216,7 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			p.Src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
 			p.Dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
 			p.Proto = d.ip6.NextHeader
+			p.IPLength = 40 + int(d.ip6.Length)
 			if d.ip6.Length > 0 {
 				ipPayloadLen = int(d.ip6.Length)
 			}
@@ -270,6 +272,11 @@ func (d *decoder) decodeFrom(p *Packet, first gopacket.LayerType, data []byte) {
 			ipCaptured := len(d.ip4.Payload)
 			if p.Layers&LayerIPv6 != 0 {
 				ipCaptured = len(d.ip6.Payload)
+				if d.ip6.HopByHop != nil {
+					// gopacket takes a hop-by-hop header out of the
+					// payload; the length field counts it.
+					ipCaptured += d.ip6.HopByHop.ActualLength
+				}
 			}
 			ext := ipCaptured - len(d.tcp.Contents) - len(d.tcp.Payload)
 			if n := ipPayloadLen - ext - len(d.tcp.Contents); ext >= 0 && n > p.PayloadLen {

@@ -119,7 +119,7 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 			}
 			return c.readError(err)
 		}
-		p = Packet{Index: c.Packets + 1, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt}
+		p = Packet{Index: c.Packets + 1, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
 		if p.Time.IsZero() {
 			// A pcapng Simple Packet Block has no timestamp: it takes
 			// the time of the packet before it.

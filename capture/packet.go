@@ -59,7 +59,11 @@ type Packet struct {
 	// Length is the packet's length on the wire; CaptureLength what the file holds.
 	Length, CaptureLength int
 	LinkType              layers.LinkType
-	Layers                LayerSet
+	// Data is the frame's captured bytes as the file holds them (before
+	// any reassembly), valid only during the call: carving writes them
+	// out unchanged.
+	Data   []byte
+	Layers LayerSet
 	// SrcMAC is the link-layer source address, valid when HasMAC: the
 	// Ethernet source, or a Linux cooked capture's 6-byte address.
 	SrcMAC MAC
@@ -73,6 +77,10 @@ type Packet struct {
 	// Src and Dst are the outermost IP header's addresses, valid when
 	// Layers has LayerIPv4 or LayerIPv6.
 	Src, Dst netip.Addr
+	// IPLength is the outermost IP header's length of the whole datagram
+	// (IPv4 total length; IPv6 40 plus the payload length), as sent:
+	// Zeek's conn.log counts these as orig_ip_bytes and resp_ip_bytes.
+	IPLength int
 	// Proto is the IP protocol of the transport (after IPv6 extension headers).
 	Proto layers.IPProtocol
 	// SrcPort and DstPort are valid with LayerTCP or LayerUDP.

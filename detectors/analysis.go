@@ -42,12 +42,16 @@ type Analysis struct {
 	// timeline above were made with.
 	Config Config `json:"-"`
 
-	capture  *capture.Capture
+	capture *capture.Capture
+	// src is the file AnalyzeFile read, for the evidence pass (not
+	// owned); nil once Analyze has closed the file it opened.
+	src      *os.File
 	summary  *summaryAnalyzer
 	timeline *timelineAnalyzer
 	tls      *tlsAnalyzer
 	convs    []Conversation
 	dets     detectorSet
+	evidence *evidenceCache
 }
 
 // detectorSet holds the detectors of one pass, typed so that the
@@ -99,7 +103,11 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return AnalyzeFile(ctx, f, path, cfg)
+	a, err := AnalyzeFile(ctx, f, path, cfg)
+	if a != nil {
+		a.src = nil // closed on return; LocateEvidence opens the path again
+	}
+	return a, err
 }
 
 // AnalyzeFile is Analyze on the open file f, read from its start; name is
@@ -117,6 +125,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 		timeline: newTimelineAnalyzer(),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
+		evidence: &evidenceCache{},
 	}
 	analyzers := []capture.Analyzer{a.summary, a.timeline, a.tls}
 	for _, d := range a.dets.all() {
@@ -129,7 +138,7 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	if errors.Is(err, context.Canceled) {
 		return nil, err // a cancelled pass has nothing whole to report
 	}
-	a.capture = c
+	a.capture, a.src = c, f
 	a.File, a.Format, a.Compressed, a.Truncated = c.Path, c.Format, c.Compressed, c.Truncated
 	a.Warnings = append([]string{}, c.Warnings...)
 	if c.Malformed > 0 {
@@ -144,6 +153,15 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	// what it could not keep.
 	for _, d := range a.dets.all() {
 		a.Warnings = append(a.Warnings, d.warnings()...)
+	}
+	// A second pass, only when there is something to point at, ties each
+	// finding to its packets (see LocateEvidence).
+	if cfg.NoFrames {
+		for i := range a.Findings {
+			describeEvidence(&a.Findings[i])
+		}
+	} else if lerr := a.LocateEvidence(ctx, a.Findings); lerr != nil && ctx.Err() != nil {
+		return nil, errors.Join(err, lerr)
 	}
 	return a, err
 }
@@ -163,6 +181,7 @@ func (a *Analysis) evaluate(cfg Config) []report.Finding {
 		out = append(out, d.Findings(cfg, a.capture)...)
 	}
 	SortFindings(out)
+	a.evidence.fill(out)
 	return out
 }
 

@@ -26,6 +26,13 @@ type Config struct {
 	// Limits bounds the state one pass keeps (flows, hosts); its zero
 	// value is the defaults.
 	Limits Limits
+
+	// NoFrames skips the second pass that locates each finding's evidence
+	// frames (report.Finding.Frames): a capture with findings is read once
+	// instead of twice. DisplayFilter and MITRE are still set, and
+	// Analysis.LocateEvidence can find the frames later. False, the zero
+	// value, locates them.
+	NoFrames bool
 }
 
 // TLSConfig bounds the TLS handshake listing.

@@ -714,3 +714,20 @@ func BenchmarkDNSPacket(b *testing.B) {
 		}
 	})
 }
+
+// TestSummaryDNSNamesKeepTheirBytes: a query name that is not UTF-8 keeps
+// its bytes in the summary (only ASCII letters fold to lower case, as DNS
+// compares names), so the text and JSON output can escape them as \xNN
+// instead of showing U+FFFD.
+func TestSummaryDNSNamesKeepTheirBytes(t *testing.T) {
+	name := "Caf\xe9\xff.Bad.example.com"
+	var msgs []dnsPacket
+	for i := range 3 {
+		msgs = append(msgs, dnsPacket{at: time.Duration(i) * time.Second, src: "10.0.0.1", dst: "10.0.0.53", name: name, qtype: layers.DNSTypeA})
+	}
+	a := analyzeFile(t, writeDNSCapture(t, msgs), Config{})
+	want := NameCount{Name: "caf\xe9\xff.bad.example.com", Count: 3}
+	if len(a.Summary.DNSNames) != 1 || a.Summary.DNSNames[0] != want {
+		t.Errorf("summary DNS names %#v, want [%#v]", a.Summary.DNSNames, want)
+	}
+}

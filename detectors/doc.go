@@ -39,6 +39,14 @@
 //		fmt.Println(f.Severity, f.Type, f.Source, "->", f.Target)
 //	}
 //
+// # Evidence
+//
+// Analyze then ties each finding to its packets: EvidenceFilter says which
+// packets are its evidence (a filter.Expr), and one more pass, only when
+// there are findings, gives every finding its Frames, the Wireshark
+// DisplayFilter that selects the same packets, and its MITRE ATT&CK IDs
+// (LocateEvidence). Carve writes the packets of a filter to a new capture.
+//
 // # Severity and confidence
 //
 // Every finding carries two ratings. Severity says how bad it is if it is

@@ -30,9 +30,12 @@ const (
 type HTTPRequest struct {
 	// Packet is the 1-based number of the frame that carried the request
 	// line, as tshark numbers frames.
-	Packet      int        `json:"packet"`
-	Time        time.Time  `json:"time"`
-	Source      netip.Addr `json:"source"`
+	Packet int        `json:"packet"`
+	Time   time.Time  `json:"time"`
+	Source netip.Addr `json:"source"`
+	// SourcePort is the client's port: with the addresses and Port it
+	// names the connection.
+	SourcePort  uint16     `json:"source_port"`
 	Destination netip.Addr `json:"destination"`
 	Port        uint16     `json:"port"`
 	Method      string     `json:"method"`
@@ -410,7 +413,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 
 	if h.reqs.n < h.maxRequests {
 		req.rec = int32(h.reqs.n)
-		h.reqs.add(HTTPRequest{Packet: p.Index, Time: p.Time, Source: p.Src, Destination: p.Dst,
+		h.reqs.add(HTTPRequest{Packet: p.Index, Time: p.Time, Source: p.Src, SourcePort: p.SrcPort, Destination: p.Dst,
 			Port: p.DstPort, Method: m, URI: cut(uri, httpMaxKeptURI)})
 	} else {
 		h.dropped++

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -147,7 +146,9 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 			if n, ok := s.dnsNames[string(q.Name)]; ok {
 				s.dnsNames[string(q.Name)] = n + 1
 			} else if len(s.dnsNames) < maxDNSNames {
-				s.dnsNames[strings.ToLower(string(q.Name))]++
+				// ASCII case only (RFC 4343): strings.ToLower would turn
+				// bytes that are not UTF-8 into U+FFFD and lose them.
+				s.dnsNames[string(appendLower(nil, q.Name))]++
 			} else {
 				s.dnsOver++
 			}

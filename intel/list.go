@@ -97,7 +97,9 @@ func (l *List) LoadFile(path string) error {
 //     host counts). "#" and ";" start comments; blank lines are ignored;
 //     further words on a line are ignored; hosts-file lines
 //     ("0.0.0.0 evil.example") give their names.
-//   - CSV, chosen by a .csv extension or a comma on the first data line:
+//   - CSV, chosen by a .csv extension, or whatever the name by a comma on
+//     the first data line when reading it as CSV finds at least as many
+//     indicators as reading it as text:
 //     the columns named ip, ip_address, dst_ip, indicator, ioc, domain,
 //     host, hostname, fqdn, url, cidr, ... in a header row, else the first
 //     column holding an indicator. A column named category, threat,
@@ -115,7 +117,7 @@ func (l *List) Read(source string, r io.Reader) error {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	label := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
 	var added, skipped int
-	if isCSV(source, data) {
+	if isCSV(source, data) && (strings.EqualFold(filepath.Ext(source), ".csv") || csvReadsMore(source, label, data)) {
 		added, skipped, err = l.readCSV(source, label, data)
 	} else {
 		added, skipped, err = l.readText(source, label, data)
@@ -141,12 +143,12 @@ func (l *List) Add(s, source string) error {
 	return nil
 }
 
+// isCSV says whether a list is CSV: by a .csv extension, else by its
+// content (a comma on the first data line), whatever the name says: feeds
+// are often saved as .txt.
 func isCSV(source string, data []byte) bool {
-	switch strings.ToLower(filepath.Ext(source)) {
-	case ".csv":
+	if strings.EqualFold(filepath.Ext(source), ".csv") {
 		return true
-	case ".txt", ".list", ".conf", ".hosts":
-		return false
 	}
 	for line := range bytes.Lines(data) {
 		line = bytes.TrimSpace(line)
@@ -156,6 +158,19 @@ func isCSV(source string, data []byte) bool {
 		return bytes.IndexByte(line, ',') >= 0
 	}
 	return false
+}
+
+// csvReadsMore settles a list whose content suggests CSV but whose name
+// does not: a text list can have a comma on its first line too
+// ("1.2.3.4 scanner, seen twice"). It reads the data both ways into
+// scratch lists and says whether CSV finds at least as many indicators.
+func csvReadsMore(source, label string, data []byte) bool {
+	asCSV, _, err := NewList("").readCSV(source, label, data)
+	if err != nil {
+		return false
+	}
+	asText, _, _ := NewList("").readText(source, label, data)
+	return asCSV >= asText
 }
 
 // hostsAddrs start hosts-file lines that block names by sinking them.

@@ -243,3 +243,29 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 	}
 	return a
 }
+
+// TestListFormatByContent reads lists whose names do not say their format:
+// a CSV feed saved as .txt is CSV, and a text list with a comma on its
+// first line is still text.
+func TestListFormatByContent(t *testing.T) {
+	tests := []struct {
+		name, source, data string
+		match              string
+	}{
+		{"csv named txt", "feed.txt", "ip_address,threat\n203.0.113.9,c2\n", "203.0.113.9"},
+		{"csv without header named list", "feed.list", "203.0.113.10,botnet,2026-01-01\n", "203.0.113.10"},
+		{"text with a comma", "notes.txt", "198.51.100.7 scanner, seen twice\nevil.example\n", "198.51.100.7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewList("test")
+			if err := l.Read(tt.source, strings.NewReader(tt.data)); err != nil {
+				t.Fatal(err)
+			}
+			v, err := l.LookupIP(t.Context(), netip.MustParseAddr(tt.match))
+			if err != nil || !v.Found {
+				t.Errorf("%s not in the list read from %s (%+v, %v)", tt.match, tt.source, v, err)
+			}
+		})
+	}
+}

@@ -29,6 +29,8 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agents-of-shield/reconpcap/report"
 )
 
 // binDir holds the reconpcap binary built for the tests in this file; it
@@ -165,6 +167,7 @@ var wantToolNames = []string{
 	"read_pcap_summary", "detect_port_scanning", "detect_http_anomalies",
 	"detect_data_exfiltration", "get_traffic_timeline", "list_findings",
 	"analyze_dns", "list_http_requests", "get_conversations",
+	"export_evidence",
 }
 
 // TestBinaryInteropTypeScriptSDK drives `reconpcap mcp` with the official
@@ -189,7 +192,8 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap")
+	outDir := t.TempDir()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(interop, "client.mjs"), bin, dir, "scan_syn.pcap", outDir)
 	cmd.Dir = interop
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -222,6 +226,12 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			SNIs  []string `json:"snis"`
 			JA4   []string `json:"ja4"`
 		} `json:"tls"`
+		Evidence *struct {
+			Frames        report.FrameRef      `json:"frames"`
+			DisplayFilter string               `json:"display_filter"`
+			MITRE         []string             `json:"mitre"`
+			Export        ExportEvidenceResult `json:"export"`
+		} `json:"evidence"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -233,6 +243,11 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 
 	if got.Server.Name != DefaultName {
 		t.Errorf("serverInfo.name %q, want %q", got.Server.Name, DefaultName)
+	}
+	// The scan's evidence: one SYN per scanned port, exported whole.
+	if ev := got.Evidence; ev == nil || ev.Frames.Packets != gt.distinctPorts(t, src, dst) || ev.Export.Packets != ev.Frames.Packets ||
+		ev.Export.DisplayFilter != ev.DisplayFilter || len(ev.MITRE) == 0 || filepath.Dir(ev.Export.Path) != mustReal(t, outDir) {
+		t.Errorf("evidence through the SDK: %+v, want finding 1's %d probes exported into %s", ev, gt.distinctPorts(t, src, dst), outDir)
 	}
 	for _, n := range wantToolNames {
 		if !slices.Contains(got.Tools, n) {
@@ -356,7 +371,8 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		cmd    *exec.Cmd
 		stderr syncBuffer
 	)
-	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir},
+	outDir := t.TempDir()
+	c, err := client.NewStdioMCPClientWithOptions(bin, nil, []string{"mcp", "--root", dir, "--out", outDir},
 		// Keep the *exec.Cmd, to check the process after Close.
 		transport.WithCommandFunc(func(ctx context.Context, command string, env []string, args []string) (*exec.Cmd, error) {
 			mu.Lock()
@@ -754,6 +770,15 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 			if !slices.Equal(seen, w) || got.Total != len(w) || got.Stats.ClientHellos != len(want) {
 				t.Errorf("sni %q: %d of %d hellos %q\nwant %d: %q", filter, got.Total, got.Stats.ClientHellos, seen, len(w), w)
 			}
+		}
+	})
+
+	run("export_evidence", func(t *testing.T) {
+		var got ExportEvidenceResult
+		callStructured(ctx, t, c, "export_evidence", map[string]any{"pcap_file": "scan_syn.pcap", "finding": 1}, &got)
+		// The ground truth's scan: one SYN probe per scanned port.
+		if want := scan.distinctPorts(t, scanSrc, scanDst); got.Packets != want || filepath.Dir(got.Path) != outDir {
+			t.Errorf("export_evidence wrote %d packets to %s, want %d in %s", got.Packets, got.Path, want, outDir)
 		}
 	})
 

@@ -18,6 +18,7 @@ var ToolNames = []string{
 	"extract_tcp_stream",
 	"lookup_threat_intel",
 	"list_tls",
+	"export_evidence",
 }
 
 // tools builds the catalogue.
@@ -36,5 +37,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.streamTool()),
 		s.intelTool(),
 		typedTool(s, s.tlsTool()),
+		s.exportEvidenceTool(),
 	}
 }

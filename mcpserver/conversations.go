@@ -49,8 +49,7 @@ func (s *Server) conversationsTool() toolSpec[ConversationsArgs, ConversationsRe
 		name:  "get_conversations",
 		title: "Top talkers and conversations",
 		desc: "Who talked to whom over the whole capture: the busiest addresses (talkers, with packets and bytes sent and received) and every address pair (conversations, with packets and bytes each way, connections, first and last time), largest first. " +
-			"Call it to find the hosts that matter, to size a transfer between two hosts, or with ip to see everything one host did. Conversations are paged (offset, limit)." +
-			targetNote + untrusted,
+			"Call it to find the hosts that matter, to size a transfer between two hosts, or with ip to see everything one host did. Conversations are paged (offset, limit)." + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() ConversationsArgs { return ConversationsArgs{} },
 		run:   s.conversations,

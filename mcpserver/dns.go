@@ -47,8 +47,7 @@ func (s *Server) dnsTool() toolSpec[DNSArgs, DNSResult] {
 		name:  "analyze_dns",
 		title: "Analyse DNS",
 		desc: "DNS over the whole capture: query and response totals, query types and response codes, the most queried names, registered domains with their tunnelling statistics (unique subdomains, label lengths, entropy, encoded-looking share, score and signals), clients with their query rates and resolvers, lookups under often-abused top-level domains, and the dns_tunneling findings. " +
-			"Call it when the summary shows many DNS queries or long or random-looking names, to tell a tunnel or DNS exfiltration from ordinary lookups." +
-			targetNote + untrusted,
+			"Call it when the summary shows many DNS queries or long or random-looking names, to tell a tunnel or DNS exfiltration from ordinary lookups." + untrusted,
 		extra: targetExtra,
 		args:  func() DNSArgs { return DNSArgs{} },
 		run:   s.dns,

@@ -18,6 +18,9 @@ const (
 // Finding is a detector finding as the tools return it: every string
 // escaped and truncated, at most ten samples of each kind.
 type Finding struct {
+	// Index numbers the finding among all of its capture's, from 1, as
+	// export_evidence takes it; set by list_findings only.
+	Index int `json:"index,omitempty"`
 	report.Finding
 	// SamplesTruncated is true when some samples were left out.
 	SamplesTruncated bool `json:"samples_truncated,omitempty"`
@@ -103,9 +106,8 @@ func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResul
 	return toolSpec[ListFindingsArgs, ListFindingsResult]{
 		name:  "list_findings",
 		title: "List every finding",
-		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
-			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." +
-			targetNote + untrusted,
+		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it, sample evidence, its evidence frames with a Wireshark display_filter, and MITRE ATT&CK IDs. " +
+			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"type":         {"enum": report.FindingTypes(), "description": "Only findings of this type: " + report.ListText(report.FindingTypes(), "or") + ". Default: every type."},
 			"min_severity": {"enum": []string{"low", "medium", "high", "critical"}, "default": "low"},
@@ -141,17 +143,21 @@ func (s *Server) listFindings(ctx context.Context, args ListFindingsArgs) (*List
 	}
 	all := l.a.Findings
 	res := &ListFindingsResult{CaptureInfo: l.info, ThreatDetected: len(all) > 0, ByType: map[string]int{}, BySeverity: map[string]int{}}
-	var kept []report.Finding
-	for _, f := range all {
+	var kept []int
+	for i, f := range all {
 		res.ByType[string(f.Type)]++
 		res.BySeverity[string(f.Severity)]++
 		if (typ == "" || f.Type == typ) && f.Severity.Rank() >= minRank && (args.Source == "" || f.Source == args.Source) {
-			kept = append(kept, f)
+			kept = append(kept, i)
 		}
 	}
-	var pg []report.Finding
+	var pg []int
 	pg, res.Page = page(kept, offset, limit)
-	res.Findings = safeFindings(pg)
+	res.Findings = make([]Finding, len(pg))
+	for j, i := range pg {
+		res.Findings[j] = safeFinding(all[i])
+		res.Findings[j].Index = i + 1
+	}
 	return res, nil
 }
 

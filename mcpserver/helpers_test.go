@@ -64,8 +64,13 @@ func testClient(t testing.TB, s *Server) *client.Client {
 }
 
 // newTestServer builds a server over roots and a client connected to it.
+//
+// Tests list output schemas and validate every result against them: a
+// result that drifts from its declared schema fails here even though
+// the default server does not list them.
 func newTestServer(t testing.TB, cfg Config) (*Server, *client.Client) {
 	t.Helper()
+	cfg.OutputSchemas = true
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -111,3 +111,36 @@ func TestToolSchemasDeclareContract(t *testing.T) {
 		t.Error("read_pcap_summary does not accept max_packets")
 	}
 }
+
+// toolsListBudget bounds tools/list as a default server sends it. Before
+// the descriptions were trimmed and output schemas made optional it was
+// 52,341 bytes for twelve tools (about 6,000 tokens a model reads before
+// it does anything); new tools must fit in what is left.
+const toolsListBudget = 40_000
+
+// TestToolsListSize measures tools/list as a client receives it from a
+// default server, and keeps it within the budget.
+func TestToolsListSize(t *testing.T) {
+	s, err := New(Config{Roots: []string{t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t, s)
+	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(list.Tools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tools/list: %d tools, %d bytes", len(list.Tools), len(raw))
+	if len(raw) > toolsListBudget {
+		t.Errorf("tools/list is %d bytes, over the budget of %d: shorten descriptions", len(raw), toolsListBudget)
+	}
+	for _, tool := range list.Tools {
+		if tool.OutputSchema.Type != "" || tool.RawOutputSchema != nil {
+			t.Errorf("%s: a default server lists an output schema", tool.Name)
+		}
+	}
+}

@@ -2,12 +2,8 @@ package mcpserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
@@ -43,6 +39,13 @@ type Config struct {
 	// links). The first one is where an empty or relative working_dir
 	// starts. Nil means the current working directory.
 	Roots []string
+	// OutputSchemas puts each tool's output schema in tools/list. False,
+	// the zero value, leaves them out: they were half of tools/list's size
+	// (about 25 KB of 52 KB for twelve tools), and a model reads the
+	// results' JSON, not the schema. Results are the same structured
+	// content either way; set it for clients that validate results, and
+	// then the server validates each result against its schema too.
+	OutputSchemas bool
 	// MaxResultBytes bounds the JSON of every tool result (its structured
 	// content; the text copy holds the same JSON). Zero means 16 KiB; below
 	// MinMaxResultBytes is an error.
@@ -77,6 +80,14 @@ type Config struct {
 	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
+	// Transport bounds the stdio and HTTP transports: message size, HTTP
+	// origins, token, sessions and timeouts. The zero value is safe on
+	// loopback; see TransportConfig.
+	Transport TransportConfig
+	// OutDir is the directory export_evidence writes carved captures to.
+	// It must exist and lie outside every root. Empty means none:
+	// export_evidence refuses, and the server writes nothing.
+	OutDir string
 	// Name and Version are what the server tells clients at initialize.
 	// Empty means "reconpcap" and DefaultVersion.
 	Name    string
@@ -97,6 +108,9 @@ type Server struct {
 	streams *streamCache
 	// intel answers lookup_threat_intel; intelSources and
 	// intelUnconfigured say which of its providers answer.
+	// outDir is Config.OutDir resolved; "" when exports are off.
+	outDir string
+
 	intel             *intel.Checker
 	intelSources      []IntelSource
 	intelUnconfigured []IntelSource
@@ -138,6 +152,11 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = DefaultVersion
 	}
+	transport, err := cfg.Transport.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Transport = transport
 	if err := cfg.Detectors.Validate(); err != nil {
 		return nil, fmt.Errorf("mcpserver: %w", err)
 	}
@@ -151,6 +170,12 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		return nil, err
 	}
 	cfg.Roots = policy.Roots()
+	var outDir string
+	if cfg.OutDir != "" {
+		if outDir, err = checkOutDir(cfg.OutDir, policy); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.IntelTimeout == 0 {
 		cfg.IntelTimeout = DefaultIntelTimeout
 	}
@@ -168,19 +193,24 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		cfg:     cfg,
 		log:     log,
 		policy:  policy,
+		outDir:  outDir,
 		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CallTimeout, cfg.CacheEntries, cfg.CacheBytes, log),
 		streams: newStreamCache(),
 		intel:   checker,
 	}
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
-	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
+	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
-		server.WithInputSchemaValidation(),
-		server.WithOutputSchemaValidation(),
+		server.WithPromptCapabilities(false),
 		server.WithInstructions(instructions),
 		server.WithHooks(limitHooks()),
-	)
+	}
+	if cfg.OutputSchemas {
+		opts = append(opts, server.WithOutputSchemaValidation())
+	}
+	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version, opts...)
 	s.mcp.AddTools(s.tools()...)
+	s.mcp.AddPrompts(s.investigatePrompt())
 	return s, nil
 }
 
@@ -212,74 +242,4 @@ func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*de
 		return nil, err
 	}
 	return s.cache.get(ctx, f, path)
-}
-
-// ServeStdio serves one client over newline-delimited JSON-RPC on in and
-// out until in ends or ctx is cancelled. Nothing but protocol messages is
-// written to out: logs go to the configured Logger.
-func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
-	stdio := server.NewStdioServer(s.mcp)
-	stdio.SetErrorLogger(slog.NewLogLogger(s.log.Handler(), slog.LevelError))
-	err := stdio.Listen(ctx, in, out)
-	if err == nil || errors.Is(err, io.EOF) || (ctx.Err() != nil && errors.Is(err, ctx.Err())) {
-		return nil
-	}
-	return err
-}
-
-// HTTPPath is where HTTPHandler answers streamable HTTP.
-const HTTPPath = "/mcp"
-
-// HTTPHandler returns an http.Handler serving the MCP streamable HTTP
-// transport at HTTPPath. It rejects requests that reach a loopback address
-// with a non-loopback Host header (DNS rebinding); which address to listen
-// on, and whether anything but loopback is allowed, is the caller's choice.
-func (s *Server) HTTPHandler() http.Handler {
-	h := server.NewStreamableHTTPServer(s.mcp,
-		server.WithEndpointPath(HTTPPath),
-		server.WithStreamableHTTPLogger(s.log),
-	)
-	mux := http.NewServeMux()
-	mux.Handle(HTTPPath, h)
-	return mux
-}
-
-// ServeListener serves streamable HTTP on ln until ctx is cancelled, then
-// shuts down gracefully (in-flight calls get five seconds).
-func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.HTTPHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(shutdown); err != nil {
-			// Calls still running after the grace period are cut off:
-			// closing their connections cancels their contexts.
-			srv.Close()
-		}
-		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
-}
-
-// ListenAndServe listens on addr ("127.0.0.1:8080") and serves streamable
-// HTTP at HTTPPath until ctx is cancelled.
-func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("mcpserver: %w", err)
-	}
-	s.log.Info("serving MCP over streamable HTTP", "addr", ln.Addr().String(), "path", HTTPPath)
-	return s.ServeListener(ctx, ln)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -201,11 +202,11 @@ func TestExtractTCPStreamErrors(t *testing.T) {
 		{map[string]any{"src": "not-an-ip"}, `invalid argument: src "not-an-ip" is not an IP address`},
 		{map[string]any{"dst": "10.66.0.300"}, `invalid argument: dst "10.66.0.300" is not an IP address`},
 		// The schema refuses these before the handler runs.
-		{map[string]any{"port": 70000}, "input schema validation failed: /port"},
-		{map[string]any{"index": -1}, "input schema validation failed: /index"},
-		{map[string]any{"limit": MaxStreamLimit + 1}, "input schema validation failed: /limit"},
-		{map[string]any{"direction": "sideways"}, "input schema validation failed: /direction"},
-		{map[string]any{"encoding": "base64"}, "input schema validation failed: /encoding"},
+		{map[string]any{"port": 70000}, "port must be at most 65535, not 70000"},
+		{map[string]any{"index": -1}, "index must be at least 0, not -1"},
+		{map[string]any{"limit": MaxStreamLimit + 1}, fmt.Sprintf("limit must be at most %d, not %d", MaxStreamLimit, MaxStreamLimit+1)},
+		{map[string]any{"direction": "sideways"}, `direction must be one of both, client, server, not "sideways"`},
+		{map[string]any{"encoding": "base64"}, `encoding must be one of text, hex, not "base64"`},
 		{map[string]any{"dst": "10.66.0.99", "port": 80}, "no TCP connection between 10.66.0.10 and 10.66.0.99 on port 80 in " + filepath.Join(testdataDir(t), "http_injection_ua.pcap")},
 		{map[string]any{"port": 443}, "no TCP connection between 10.66.0.10 and 10.66.0.20 on port 443"},
 		{map[string]any{"index": 5}, "index 5: 5 TCP connections between 10.66.0.10 and 10.66.0.20 match"},

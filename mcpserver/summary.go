@@ -52,8 +52,7 @@ func (s *Server) summaryTool() toolSpec[SummaryArgs, SummaryResult] {
 		name:  "read_pcap_summary",
 		title: "Summarise a capture",
 		desc: "Triage view of a whole packet capture: total_packets, total_bytes, unique_ips, start/end time and duration, link types, packets per protocol, top_talkers (busiest addresses), top_ports (server ports by connections), top_conversations, the most queried DNS names, and how many findings each detector made (findings_by_type). " +
-			"Call it first on any capture, to decide what to look at next. max_packets is accepted and ignored: the whole capture is read." +
-			targetNote + untrusted,
+			"Call it first on any capture, to decide what to look at next. max_packets is accepted and ignored: the whole capture is read." + untrusted,
 		extra: merge(targetExtra, schemaExtra{"max_packets": {"minimum": 0}}),
 		args:  func() SummaryArgs { return SummaryArgs{} },
 		run:   s.summary,

@@ -60,8 +60,7 @@ func (s *Server) timelineTool() toolSpec[TimelineArgs, TimelineResult] {
 		name:  "get_traffic_timeline",
 		title: "Traffic timeline",
 		desc: "Traffic over time for the whole capture: for each interval of interval_seconds (default 60) its packets, bytes, new connections and packets per protocol, with the capture's mean and standard deviation and the intervals that stand out as bursts. " +
-			"Call it to see when an attack happened, whether it came in bursts, or how long it lasted. Any interval is cut from per-second counts kept in the cache, without reading the capture again. Intervals are paged (offset, limit)." +
-			targetNote + untrusted,
+			"Call it to see when an attack happened, whether it came in bursts, or how long it lasted. Any interval is cut from per-second counts kept in the cache, without reading the capture again. Intervals are paged (offset, limit)." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"interval_seconds": {"default": DefaultIntervalSeconds, "minimum": 1, "maximum": MaxIntervalSeconds},
 		}),

@@ -77,8 +77,7 @@ func (s *Server) tlsTool() toolSpec[TLSArgs, TLSResult] {
 		name:  "list_tls",
 		title: "List TLS handshakes",
 		desc: "Every TLS handshake over TCP in capture order: client, server, ports, server name (SNI), offered versions, ALPN and cipher suites, the chosen version and suite, JA3, JA3S and JA4 fingerprints, and the leaf certificate's subject and issuer when sent in clear (TLS 1.2). Filter by host or SNI; paged. " +
-			"Call it to see who talked TLS to whom and with which client software, when the payload is encrypted." +
-			targetNote + untrusted,
+			"Call it to see who talked TLS to whom and with which client software, when the payload is encrypted." + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() TLSArgs { return TLSArgs{} },
 		run:   s.tlsHandshakes,

@@ -259,3 +259,33 @@ func TestCaptureProblems(t *testing.T) {
 		t.Errorf("cut capture: the scan before the cut was not reported")
 	}
 }
+
+// TestArgumentErrorsInWords checks that a bad argument is answered in a
+// sentence that names the argument, the rule and the value sent, never the
+// validator's Go structs ("&{Got:1/1 Want:2/1}").
+func TestArgumentErrorsInWords(t *testing.T) {
+	dir := t.TempDir()
+	_, c := newTestServer(t, Config{Roots: []string{dir}})
+	tests := []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"detect_port_scanning", map[string]any{"threshold": 1}, "threshold must be at least 2, not 1"},
+		{"detect_port_scanning", map[string]any{"threshold": "ten"}, "threshold must be an integer, not a string"},
+		{"detect_port_scanning", map[string]any{"threshold": 2.5}, "threshold must be an integer, not a number"},
+		{"list_findings", map[string]any{"limit": 5000}, "limit must be at most 1000, not 5000"},
+		{"list_findings", map[string]any{"min_severity": "severe"}, `min_severity must be one of low, medium, high, critical, not "severe"`},
+		{"read_pcap_summary", map[string]any{"bogus": 1}, "unknown argument bogus: this tool takes "},
+		{"read_pcap_summary", map[string]any{"pcap_file": 7}, "pcap_file must be a string, not a number"},
+	}
+	for _, tt := range tests {
+		msg := toolErrorText(t, c, tt.tool, tt.args)
+		if !strings.Contains(msg, tt.want) {
+			t.Errorf("%s(%v): error %q, want it to contain %q", tt.tool, tt.args, msg, tt.want)
+		}
+		if strings.Contains(msg, "&{") || strings.Contains(msg, "Got:") {
+			t.Errorf("%s(%v): error %q prints a Go struct", tt.tool, tt.args, msg)
+		}
+	}
+}

@@ -31,6 +31,24 @@ type Finding struct {
 	// Samples are bounded lists of examples (ports, paths, names). Strings
 	// that came from packets are attacker-controlled.
 	Samples map[string][]string `json:"samples,omitempty"`
+	// Frames locates the packets that are the evidence, the ones
+	// DisplayFilter selects: nil until a pass over the capture looked for
+	// them (detectors.Analysis does, for every finding).
+	Frames *FrameRef `json:"frames,omitempty"`
+	// DisplayFilter is a Wireshark display filter that selects exactly
+	// the evidence packets in Wireshark or tshark; "" when none was made.
+	DisplayFilter string `json:"display_filter,omitempty"`
+	// MITRE lists the MITRE ATT&CK techniques the finding is an instance
+	// of (see MITRETechniques), parent technique first.
+	MITRE []string `json:"mitre,omitempty"`
+}
+
+// FrameRef locates a finding's evidence in its capture by frame number,
+// as Wireshark and tshark number frames (the first is 1).
+type FrameRef struct {
+	First   int `json:"first"`
+	Last    int `json:"last"`
+	Packets int `json:"packets"`
 }
 
 // Decides reports whether a finding is sure and grave enough to decide a

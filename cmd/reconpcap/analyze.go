@@ -14,10 +14,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/agent"
 	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/htmlreport"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
+	"github.com/agents-of-shield/reconpcap/siem"
 )
 
 // commonFlags parses --format and the single FILE argument.
@@ -64,9 +67,12 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func checkFormat(f string) error {
-	if f != "json" && f != "text" {
-		return usagef("--format %q: want json or text", f)
+func checkFormat(f string, allowed ...string) error {
+	if len(allowed) == 0 {
+		allowed = []string{"json", "text"}
+	}
+	if !slices.Contains(allowed, f) {
+		return usagef("--format %q: want %s", f, report.ListText(allowed, "or"))
 	}
 	return nil
 }
@@ -105,35 +111,56 @@ func (v intervalValue) set(d time.Duration) error {
 func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet(cmd, stderr)
 	var cf commonFlags
-	fs.StringVar(&cf.format, "format", "text", "output format: json or text")
+	formats := []string{"json", "text", "eve", "ecs"}
+	if cmd == "analyze" {
+		formats = append(formats, "html")
+	}
+	fs.StringVar(&cf.format, "format", "text", "output format: "+report.ListText(formats, "or")+" (eve: Suricata EVE JSON alerts, ecs: Elastic Common Schema, one finding per line; html: a self-contained page)")
 	cf.interval = 60 * time.Second
 	if cmd == "timeline" || cmd == "analyze" {
 		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration, at least 1s")
 	}
+	var thresholds thresholdFlags
+	thresholds.register(fs)
+	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := checkFormat(cf.format); err != nil {
+	if err := checkFormat(cf.format, formats...); err != nil {
 		return err
 	}
 	if len(files) != 1 {
 		return usagef("%s takes one capture file, got %d", cmd, len(files))
 	}
-	cfg := detectors.Config{TimelineInterval: cf.interval}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := thresholds.config()
+	if err != nil {
 		return usagef("%v", err)
+	}
+	if fs.Lookup("interval") != nil && isSet(fs, "interval") {
+		cfg.TimelineInterval = cf.interval
+		if err := cfg.Validate(); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	a, err := detectors.Analyze(ctx, files[0], cfg)
 	if a == nil {
 		return err
 	}
+	if err != nil && a.Summary.TotalPackets == 0 {
+		return err // damaged before its first packet: nothing to show
+	}
 	// A capture damaged part-way still has results for the packets before
-	// the damage: print them, then report the error.
-	if perr := printAnalysis(stdout, cmd, cf.format, a); perr != nil {
+	// the damage: print them, and say on stderr what cut them short. The
+	// results were written, so the exit status is 0, as investigate's is
+	// for the same file (the JSON says "truncated" and gives the warning).
+	if perr := printAnalysis(stdout, cmd, cf.format, a, paletteFor(color, stdout)); perr != nil {
 		return perr
 	}
-	return err
+	if err != nil {
+		fmt.Fprintf(stderr, "reconpcap: warning: %s\n", textsafe.Escape(err.Error(), 1000))
+	}
+	return nil
 }
 
 // findingTypes maps the one-detector commands to their finding type.
@@ -143,7 +170,24 @@ var findingTypes = map[string]report.AttackType{
 	"dns":  report.AttackDNSTunneling,
 }
 
-func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error {
+func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis, pal palette) error {
+	switch format {
+	case "html":
+		// The page states the verdict investigate --offline would give,
+		// from the same findings.
+		ans := agent.RulesAnswer(a)
+		rep := &report.Report{
+			PcapFile: a.File, AttackAssessment: ans.AttackAssessment, Evidence: ans.Evidence,
+			Recommendations: ans.Recommendations, Findings: a.Findings, Analyst: report.Analyst{Mode: report.ModeRules},
+		}
+		return htmlreport.Write(w, htmlreport.Input{Analysis: a, Report: rep})
+	case "eve", "ecs":
+		src := siem.Source{PcapFile: a.File}
+		if a.Summary.Start != nil {
+			src.Start = *a.Summary.Start
+		}
+		return siem.Write(w, siem.Format(format), src, filterFindings(a.Findings, findingTypes[cmd]))
+	}
 	if format == "json" {
 		var v any
 		switch cmd {
@@ -178,7 +222,7 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error
 	case "analyze":
 		writeHeader(tw, a)
 		writeSummary(tw, a.Summary)
-		writeFindings(tw, a.Findings)
+		writeFindings(tw, a.Findings, pal)
 	case "triage":
 		writeHeader(tw, a)
 		writeSummary(tw, a.Summary)
@@ -187,12 +231,15 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis) error
 		writeTimeline(tw, a.Timeline)
 	default:
 		writeHeader(tw, a)
-		writeFindings(tw, filterFindings(a.Findings, findingTypes[cmd]))
+		writeFindings(tw, filterFindings(a.Findings, findingTypes[cmd]), pal)
 	}
 	return nil
 }
 
 func filterFindings(all []report.Finding, t report.AttackType) []report.Finding {
+	if t == "" { // analyze, triage, timeline: every finding
+		return all
+	}
 	out := []report.Finding{}
 	for _, f := range all {
 		if f.Type == t {
@@ -264,15 +311,34 @@ func writeTimeline(w io.Writer, t detectors.Timeline) {
 	}
 }
 
-func writeFindings(w io.Writer, fs []report.Finding) {
+func writeFindings(w io.Writer, fs []report.Finding, pal palette) {
 	if len(fs) == 0 {
 		fmt.Fprintln(w, "No findings.")
 		return
 	}
 	fmt.Fprintf(w, "FINDINGS (%d)\n", len(fs))
 	for _, f := range fs {
-		fmt.Fprintf(w, "[%s/%s] %s %s: %s -> %s\n", strings.ToUpper(string(f.Severity)), f.Confidence, f.Type, f.Technique, f.Source, f.Target)
+		fmt.Fprintf(w, "%s %s %s: %s -> %s\n", pal.severity(f.Severity, "["+strings.ToUpper(string(f.Severity))+"/"+string(f.Confidence)+"]"), f.Type, textsafe.Escape(f.Technique, 64), f.Source, f.Target)
 		fmt.Fprintf(w, "    %s\n", textsafe.Escape(f.Summary, 300))
+		writeEvidenceRef(w, f)
+	}
+}
+
+// writeEvidenceRef writes where a finding's evidence is: its frames, its
+// ATT&CK techniques and the display filter that selects it.
+func writeEvidenceRef(w io.Writer, f report.Finding) {
+	var parts []string
+	if f.Frames != nil {
+		parts = append(parts, fmt.Sprintf("frames %d to %d, %s", f.Frames.First, f.Frames.Last, humanize.Count(f.Frames.Packets, "packet")))
+	}
+	if len(f.MITRE) > 0 {
+		parts = append(parts, "ATT&CK "+strings.Join(f.MITRE, ", "))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "    evidence: %s\n", strings.Join(parts, "; "))
+	}
+	if f.DisplayFilter != "" {
+		fmt.Fprintf(w, "    wireshark: %s\n", f.DisplayFilter)
 	}
 }
 

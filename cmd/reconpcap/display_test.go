@@ -17,12 +17,12 @@ func TestTerminalOutputEscaped(t *testing.T) {
 	writeFindings(&findings, []report.Finding{{
 		Type: report.AttackHTTPEnumeration, Technique: "web_attack", Source: "10.0.0.1", Target: "10.0.0.2",
 		Severity: report.SeverityHigh, Confidence: report.ConfidenceHigh, Summary: hostile,
-	}})
+	}}, palette{})
 	writeReport(&rep, &report.Report{
 		Evidence:        []string{hostile},
 		Recommendations: []string{hostile},
 		Analyst:         report.Analyst{Mode: report.ModeRules, Note: hostile},
-	})
+	}, palette{})
 	tests := []struct {
 		name, out string
 		copies    int
@@ -41,5 +41,29 @@ func TestTerminalOutputEscaped(t *testing.T) {
 				t.Errorf("%s: %q appears %d times, want %d:\n%s", tt.name, want, n, tt.copies, tt.out)
 			}
 		}
+	}
+}
+
+// TestColor: --color always colours the severities (and nothing else
+// writes an escape character), never and auto to a non-terminal do not.
+func TestColor(t *testing.T) {
+	for _, tt := range []struct {
+		mode string
+		want bool
+	}{{"always", true}, {"never", false}, {"auto", false}} {
+		var out, errb bytes.Buffer
+		if err := run(t.Context(), []string{"analyze", "--color", tt.mode, "../../testdata/scan_syn.pcap"}, nil, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out.String(), "\x1b[31m[HIGH/high]\x1b[0m"); got != tt.want {
+			t.Errorf("--color %s: coloured severity %v, want %v", tt.mode, got, tt.want)
+		}
+		if n := strings.Count(out.String(), "\x1b["); tt.want && n != 2*strings.Count(out.String(), "[HIGH/") {
+			t.Errorf("--color %s: %d escape sequences for %d severities", tt.mode, n, strings.Count(out.String(), "[HIGH/"))
+		}
+	}
+	var errb bytes.Buffer
+	if err := run(t.Context(), []string{"analyze", "--color", "sometimes", "../../testdata/scan_syn.pcap"}, nil, &errb, &errb); err == nil {
+		t.Error("--color sometimes accepted")
 	}
 }

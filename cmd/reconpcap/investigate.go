@@ -12,22 +12,29 @@ import (
 
 	"github.com/agents-of-shield/reconpcap/agent"
 	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/htmlreport"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
+	"github.com/agents-of-shield/reconpcap/siem"
 )
 
 func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("investigate", stderr)
-	format := fs.String("format", "text", "output format: json or text")
+	formats := []string{"json", "text", "html", "eve", "ecs"}
+	format := fs.String("format", "text", "output format: "+report.ListText(formats, "or")+" (eve, ecs: the report's findings one per line; html: a self-contained page, which reads the capture again for its charts)")
 	offline := fs.Bool("offline", false, "use the built-in rules analyst even when a model is configured")
 	trigger := fs.String("trigger", "manual", "what set the investigation off (the report's investigation_trigger)")
 	timeout := fs.Duration("timeout", 300*time.Second, "bound on the whole investigation")
+	var thresholds thresholdFlags
+	thresholds.register(fs)
+	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
+	if err := checkFormat(*format, formats...); err != nil {
 		return err
 	}
 	if len(files) > 1 {
@@ -41,7 +48,11 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	cfg := agent.Config{WorkingDir: filepath.Dir(abs), PcapFile: filepath.Base(abs), ClientSessionTimeout: *timeout, Analyst: agent.AnalystAuto}
+	dcfg, err := thresholds.config()
+	if err != nil {
+		return usagef("%v", err)
+	}
+	cfg := agent.Config{WorkingDir: filepath.Dir(abs), PcapFile: filepath.Base(abs), ClientSessionTimeout: *timeout, Analyst: agent.AnalystAuto, Detectors: dcfg}
 	if *offline {
 		cfg.Analyst = agent.AnalystRules
 	}
@@ -61,17 +72,30 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	switch *format {
+	case "html":
+		// The report holds the verdict and findings; the page's timeline,
+		// talkers and DNS and HTTP tables come from the analysis, read
+		// again here (the bundled server's copy lives in its process).
+		an, aerr := detectors.Analyze(ctx, abs, dcfg)
+		if an == nil {
+			return aerr
+		}
+		return htmlreport.Write(stdout, htmlreport.Input{Analysis: an, Report: rep})
+	case "eve", "ecs":
+		return siem.Write(stdout, siem.Format(*format), siem.Source{PcapFile: rep.PcapFile, Start: rep.Intelligence.Start}, rep.Findings)
+	}
 	if *format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	writeReport(stdout, rep)
+	writeReport(stdout, rep, paletteFor(color, stdout))
 	return nil
 }
 
 // writeReport prints the short report a person reads at a glance.
-func writeReport(w io.Writer, r *report.Report) {
+func writeReport(w io.Writer, r *report.Report, pal palette) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	a := r.AttackAssessment
 	verdict := string(a.AttackType)
@@ -81,7 +105,7 @@ func writeReport(w io.Writer, r *report.Report) {
 	fmt.Fprintf(tw, "Capture\t%s\n", textsafe.Escape(r.PcapFile, 1000))
 	fmt.Fprintf(tw, "Verdict\t%s\n", strings.ToUpper(verdict))
 	fmt.Fprintf(tw, "Target\t%s\n", textsafe.Escape(a.Target, 200))
-	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", a.Severity, a.Confidence)
+	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", pal.severity(a.Severity, string(a.Severity)), a.Confidence)
 	fmt.Fprintf(tw, "Traffic\t%d packets, %d unique IPs, %s\n", r.Intelligence.TotalPackets, r.Intelligence.UniqueIPs, humanize.Count(r.Intelligence.ThreatCount, "threat"))
 	analyst := r.Analyst.Mode
 	if r.Analyst.Model != "" {

@@ -3,9 +3,12 @@
 //	reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
 //	reconpcap analyze [--format json|text] FILE
 //	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
-//	reconpcap mcp [--http ADDR] [--root DIR]...
+//	reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR]
+//	reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
 //
-// Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+// Exit status: 0 done (whatever was found; for a capture damaged part-way,
+// results for the packets before the damage and a warning on stderr), 1 the
+// work failed, 2 bad usage.
 package main
 
 import (
@@ -68,17 +71,26 @@ Usage:
   reconpcap triage   [--format json|text] FILE   summary: talkers, ports, protocols, DNS names
   reconpcap timeline [--format json|text] [--interval 60s] FILE
   reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
-  reconpcap mcp [--http ADDR] [--root DIR]... [--indicators FILE]... [--intel-offline]
-        the MCP server (stdio, or streamable HTTP)
+  reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR] [--indicators FILE]... [--intel-offline]
+        the MCP server (stdio, or streamable HTTP); --out lets export_evidence write there
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
+  reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
+        the evidence packets of a finding, or of a filter, to a new capture file
   reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
         every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
+  reconpcap log conn|dns|http|tls [--format ndjson|csv|tsv|zeek] [-o FILE] FILE
+        one record per connection, DNS query, HTTP request or TLS handshake, as Zeek logs them
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
+  reconpcap completion bash|zsh|fish   a shell completion script
+  reconpcap version                    module version, commit and Go version (also --version)
+  reconpcap help                       this text
 
-Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
+Exit status: 0 done (whatever was found; for a capture damaged part-way the
+results cover the packets before the damage, and stderr says so), 1 the work
+failed, 2 bad usage.
 `
 
 // run is the whole command, testable without a process.
@@ -93,6 +105,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 		return errHelp
+	case "version", "--version":
+		return runVersion(rest, stdout)
+	case "completion":
+		return runCompletion(rest, stdout)
 	case "analyze", "triage", "timeline", "scan", "http", "dns":
 		return runAnalysis(ctx, cmd, rest, stdout, stderr)
 	case "investigate":
@@ -103,8 +119,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMCP(ctx, rest, stdin, stdout, stderr)
 	case "stream":
 		return runStream(ctx, rest, stdout, stderr)
+	case "carve":
+		return runCarve(ctx, rest, stdout, stderr)
 	case "tls":
 		return runTLS(ctx, rest, stdout, stderr)
+	case "log":
+		return runLog(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }

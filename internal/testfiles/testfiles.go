@@ -32,6 +32,21 @@ func Corpus(t testing.TB, rel string) string {
 	return filepath.Join(d, rel)
 }
 
+// Shared returns the path of a file under ../shared beside the
+// repository (the corpus, Suricata's EVE schema), skipping the test when
+// it is not there.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	for _, d := range []string{"../../shared", "../shared", "../../../shared"} {
+		p := filepath.Join(d, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skipf("../shared/%s is absent: it is not beside this checkout", rel)
+	return ""
+}
+
 // Testdata returns the path of a capture in the repository's testdata/,
 // failing the test when it is missing.
 func Testdata(t testing.TB, name string) string {

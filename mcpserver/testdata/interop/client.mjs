@@ -29,9 +29,9 @@ const EXPECTED_TOOLS = [
   "list_tls",
 ];
 
-const [bin, root, capture = "scan_syn.pcap"] = process.argv.slice(2);
+const [bin, root, capture = "scan_syn.pcap", outDir = ""] = process.argv.slice(2);
 if (!bin || !root) {
-  console.error("usage: node client.mjs BINARY ROOT_DIR [CAPTURE]");
+  console.error("usage: node client.mjs BINARY ROOT_DIR [CAPTURE [OUT_DIR]]");
   process.exit(2);
 }
 
@@ -77,7 +77,7 @@ function structured(name, result) {
 const transportErrors = [];
 const transport = new StdioClientTransport({
   command: bin,
-  args: ["mcp", "--root", root],
+  args: outDir ? ["mcp", "--root", root, "--output-schemas", "--out", outDir] : ["mcp", "--root", root, "--output-schemas"],
   stderr: "pipe", // the server's logs; shown only on failure
 });
 let serverStderr = "";
@@ -118,6 +118,22 @@ async function main() {
     "list_tls",
     await client.callTool({ name: "list_tls", arguments: { pcap_file: "tls_handshakes.pcap" } }),
   );
+  // With an output directory, finding 1's evidence as list_findings
+  // numbers it, exported to a file.
+  let evidence = null;
+  if (outDir) {
+    const findings = structured(
+      "list_findings",
+      await client.callTool({ name: "list_findings", arguments: { pcap_file: capture } }),
+    );
+    const first = findings.findings?.[0];
+    if (!first?.index) fail("list_findings: the first finding has no index");
+    const exp = structured(
+      "export_evidence",
+      await client.callTool({ name: "export_evidence", arguments: { pcap_file: capture, finding: first.index } }),
+    );
+    evidence = { frames: first.frames, display_filter: first.display_filter, mitre: first.mitre, export: exp };
+  }
 
   const bad = await client.callTool({
     name: "read_pcap_summary",
@@ -141,6 +157,7 @@ async function main() {
     port_scan_structured: scan,
     bad_path: { isError: bad.isError, message: badText },
     tls: { total: tls.total, snis: tls.handshakes.map((h) => h.sni), ja4: tls.handshakes.map((h) => h.ja4) },
+    evidence,
   };
   process.stdout.write(JSON.stringify(out) + "\n");
 }
