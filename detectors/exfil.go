@@ -94,11 +94,13 @@ type exfilDetector struct {
 	icmp icmpEcho
 	drip dripTracker
 
-	lim    Limits
-	live   *exfilLive // the evicted flows, until the pass ends
-	once   sync.Once
-	aggFor *capture.Capture
-	agg    *exfilAgg
+	lim  Limits
+	live *exfilLive // the evicted flows, until the pass ends
+	// dropped counts the pairs the bound dropped, once the pass is over.
+	dropped int
+	once    sync.Once
+	aggFor  *capture.Capture
+	agg     *exfilAgg
 }
 
 func newExfilDetector(lim Limits) *exfilDetector {
@@ -128,6 +130,7 @@ func (d *exfilDetector) aggregate(c *capture.Capture) *exfilAgg {
 	d.once.Do(func() {
 		d.aggFor = c
 		d.agg = buildExfil(d.live, c)
+		d.dropped = d.live.dropped
 		d.live = nil
 	})
 	if d.aggFor == c {
@@ -195,8 +198,8 @@ func (d *exfilDetector) Findings(cfg Config, c *capture.Capture) []report.Findin
 // echo requests of ICMP pairs past icmpMaxPairs.
 func (d *exfilDetector) warnings() []string {
 	var w []string
-	if d.live != nil && d.live.dropped > 0 {
-		w = append(w, fmt.Sprintf("exfiltration state capped at %d address pairs of evicted flows: %s that carried the least were dropped (MaxHosts raises the bound)", d.lim.MaxHosts, humanize.Count(d.live.dropped, "pair")))
+	if d.dropped > 0 {
+		w = append(w, fmt.Sprintf("exfiltration state capped at %d address pairs: %s that carried the least were dropped (MaxHosts raises the bound)", d.lim.MaxHosts, humanize.Count(d.dropped, "pair")))
 	}
 	if d.icmp.dropped > 0 {
 		w = append(w, fmt.Sprintf("ICMP echo state capped at %d address pairs: %s of further pairs were not judged", icmpMaxPairs, humanize.Count(int(d.icmp.dropped), "echo request")))

@@ -89,17 +89,18 @@ func writeHostileMix(t *testing.T, flood int) *hostileMix {
 func TestLimitsKeepTotalsTargetsAndScans(t *testing.T) {
 	m := writeHostileMix(t, 30_000)
 	tests := []struct {
-		name   string
-		limits Limits
-		capped bool
-		warn   []string // warnings expected; the others of all must be absent
+		name      string
+		limits    Limits
+		estimated bool     // unique IPs an estimate
+		warn      []string // warnings expected; the others of all must be absent
 	}{
 		{"defaults", Limits{}, false, nil},
-		{"small", Limits{MaxFlows: 500, MaxHosts: 300}, true, []string{"flow table full at 500 flows", "unique IPs is an estimate: about", "port scan state capped at 300", "10.0.0.1:80 from about"}},
-		// Past the flow table, the detectors' tables hold every pair: nothing folded.
-		{"few flows", Limits{MaxFlows: 64}, true, []string{"flow table full at 64 flows", "unique IPs is an estimate: about"}},
+		{"small", Limits{MaxFlows: 500, MaxHosts: 300}, true, []string{"flow table full at 500 flows", "unique IPs is an estimate: about", "port scan state capped at 300", "10.0.0.1:80 from about", "exfiltration state capped at 300"}},
+		// Past the flow table, the detectors' tables hold every pair:
+		// nothing folded, unique IPs still exact.
+		{"few flows", Limits{MaxFlows: 64}, false, []string{"flow table full at 64 flows"}},
 	}
-	all := []string{"flow table full", "unique IPs is an estimate", "port scan state capped", "10.0.0.1:80 from about"}
+	all := []string{"flow table full", "unique IPs is an estimate", "port scan state capped", "10.0.0.1:80 from about", "exfiltration state capped"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := analyzeFile(t, m.path, Config{Limits: tt.limits})
@@ -121,10 +122,10 @@ func TestLimitsKeepTotalsTargetsAndScans(t *testing.T) {
 			if len(s.TopPorts) == 0 || s.TopPorts[0].Port != 80 {
 				t.Errorf("top port %+v, want 80", head(s.TopPorts, 1))
 			}
-			if s.UniqueIPsEstimated != tt.capped {
-				t.Errorf("unique IPs estimated %v, want %v", s.UniqueIPsEstimated, tt.capped)
+			if s.UniqueIPsEstimated != tt.estimated {
+				t.Errorf("unique IPs estimated %v, want %v", s.UniqueIPsEstimated, tt.estimated)
 			}
-			if d := float64(s.UniqueIPs-m.addrs) / float64(m.addrs); (!tt.capped && d != 0) || d < -0.03 || d > 0.03 {
+			if d := float64(s.UniqueIPs-m.addrs) / float64(m.addrs); (!tt.estimated && d != 0) || d < -0.03 || d > 0.03 {
 				t.Errorf("unique IPs %d, want %d (within 3%% when estimated)", s.UniqueIPs, m.addrs)
 			}
 			var vertical, sweep *report.Finding
@@ -155,7 +156,7 @@ func TestLimitsKeepTotalsTargetsAndScans(t *testing.T) {
 					t.Errorf("unexpected warning %q; warnings:\n%s", w, warned)
 				}
 			}
-			if tt.capped && !inFlows(a, "192.168.1.10:50000") {
+			if tt.limits.MaxFlows > 0 && !inFlows(a, "192.168.1.10:50000") {
 				t.Errorf("the busy established connection was evicted before the flood's half-open flows")
 			}
 		})

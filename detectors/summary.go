@@ -19,8 +19,8 @@ type Summary struct {
 	CapturedBytes int64 `json:"captured_bytes"`
 	UniqueIPs     int   `json:"unique_ips"`
 	// UniqueIPsEstimated is true when UniqueIPs is an estimate (within
-	// about 1%): the flow table or the summary's bounds (Limits) let
-	// some addresses go.
+	// about 1%): the summary's bounds (Limits.MaxHosts) folded some
+	// conversations into per-address totals.
 	UniqueIPsEstimated bool       `json:"unique_ips_estimated,omitempty"`
 	Start              *time.Time `json:"start"`
 	End                *time.Time `json:"end"`
@@ -29,7 +29,9 @@ type Summary struct {
 	Interfaces         int        `json:"interfaces"`
 	IPv4Packets        int64      `json:"ipv4_packets"`
 	IPv6Packets        int64      `json:"ipv6_packets"`
-	Flows              int        `json:"flows"`
+	// Flows counts every TCP and UDP flow the pass opened, the ones the
+	// bounded flow table evicted included.
+	Flows int `json:"flows"`
 	// Protocols counts packets by every layer they carry (a DNS packet
 	// counts under ipv4, udp and dns).
 	Protocols        map[string]int64 `json:"protocols"`

@@ -80,7 +80,7 @@ type summaryBounds struct {
 	ports    map[portKey]*PortCount  // evicted flows per server port, exact
 	convs    map[pairKey]*convAcc    // evicted flows per address pair
 	hosts    map[netip.Addr]*hostAcc // folded conversations per address
-	ips      nameSet                 // hashes of the addresses of everything folded or evicted
+	ips      nameSet                 // hashes of the addresses of everything folded, then of the final conversations
 	seed     maphash.Seed
 
 	evicted      int    // flows evicted from the flow table
@@ -104,10 +104,9 @@ func newSummaryBounds(maxHosts int) *summaryBounds {
 	}
 }
 
-// folded reports whether anything was left out of the exact tables.
-func (b *summaryBounds) folded() bool {
-	return b.evicted > 0 || b.foldedConvs > 0
-}
+// folded reports whether any conversation was left out of the exact
+// tables (evicted flows alone are all still in the conversations).
+func (b *summaryBounds) folded() bool { return b.foldedConvs > 0 }
 
 func (b *summaryBounds) sawAddr(a netip.Addr) {
 	b.ips.add(maphash.Comparable(b.seed, a), 0, hostCapacity)
@@ -117,8 +116,8 @@ func (b *summaryBounds) sawAddr(a netip.Addr) {
 func (b *summaryBounds) flow(f *capture.Flow) {
 	b.evicted++
 	addPort(b.ports, f)
-	b.sawAddr(f.Client.Addr())
-	b.sawAddr(f.Server.Addr())
+	// Its addresses reach the unique-address sketch through its
+	// conversation: when that is folded, or from the final list.
 	addFlowConv(b.convs, f)
 	b.convs = b.foldConvs(b.convs)
 }
