@@ -228,4 +228,3 @@ func allDigits(b []byte) bool {
 	}
 	return len(b) > 0
 }
-
