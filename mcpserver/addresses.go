@@ -26,7 +26,7 @@ type CheckAddressesResult struct {
 	Invalid []string `json:"invalid"`
 }
 
-func (r *CheckAddressesResult) shrink() bool { return false }
+func (r *CheckAddressesResult) shrink(keep float64) bool { return false }
 
 func (s *Server) checkAddressesTool() toolSpec[CheckAddressesArgs, CheckAddressesResult] {
 	return toolSpec[CheckAddressesArgs, CheckAddressesResult]{

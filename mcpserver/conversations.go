@@ -32,11 +32,11 @@ type ConversationsResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *ConversationsResult) shrink() bool {
+func (r *ConversationsResult) shrink(keep float64) bool {
 	switch {
-	case halve(&r.Conversations):
+	case cut(&r.Conversations, keep):
 		r.Page = pageOf(r.Total, r.Offset, len(r.Conversations))
-	case halve(&r.Talkers):
+	case cut(&r.Talkers, keep):
 	default:
 		return false
 	}

@@ -25,16 +25,16 @@ type DNSResult struct {
 	Truncated     bool `json:"truncated"`
 }
 
-func (r *DNSResult) shrink() bool {
-	for _, cut := range []func() bool{
-		func() bool { return halve(&r.TopNames) },
-		func() bool { return halve(&r.Clients) },
-		func() bool { return halve(&r.SuspiciousTLDs) },
-		func() bool { return len(r.TopDomains) > 1 && halve(&r.TopDomains) },
-		func() bool { return halve(&r.Findings) },
-		func() bool { return halve(&r.TopDomains) },
+func (r *DNSResult) shrink(keep float64) bool {
+	for _, try := range []func() bool{
+		func() bool { return cut(&r.TopNames, keep) },
+		func() bool { return cut(&r.Clients, keep) },
+		func() bool { return cut(&r.SuspiciousTLDs, keep) },
+		func() bool { return len(r.TopDomains) > 1 && cut(&r.TopDomains, keep) },
+		func() bool { return cut(&r.Findings, keep) },
+		func() bool { return cut(&r.TopDomains, keep) },
 	} {
-		if cut() {
+		if try() {
 			r.Truncated = true
 			return true
 		}

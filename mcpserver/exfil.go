@@ -79,10 +79,10 @@ type ExfilResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *ExfilResult) shrink() bool {
+func (r *ExfilResult) shrink(keep float64) bool {
 	switch {
-	case halve(&r.LargeTransfers):
-	case halve(&r.Findings):
+	case cut(&r.LargeTransfers, keep):
+	case cut(&r.Findings, keep):
 		r.SuspiciousTransfers = r.SuspiciousTransfers[:len(r.Findings)]
 		r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
 	default:

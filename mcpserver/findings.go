@@ -90,8 +90,8 @@ type ListFindingsResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *ListFindingsResult) shrink() bool {
-	if !halve(&r.Findings) {
+func (r *ListFindingsResult) shrink(keep float64) bool {
+	if !cut(&r.Findings, keep) {
 		return false
 	}
 	r.Page = pageOf(r.Total, r.Offset, len(r.Findings))

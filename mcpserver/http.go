@@ -70,15 +70,15 @@ type HTTPAnomaliesResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *HTTPAnomaliesResult) shrink() bool {
+func (r *HTTPAnomaliesResult) shrink(keep float64) bool {
 	longest := &r.EnumerationPaths
 	switch {
-	case len(r.EnumerationPaths) > 4 && halve(longest):
-	case len(r.HighVolumeSources) > 4 && halve(&r.HighVolumeSources):
-	case len(r.SuspiciousUserAgents) > 4 && halve(&r.SuspiciousUserAgents):
-	case halve(&r.Findings):
+	case len(r.EnumerationPaths) > 4 && cut(longest, keep):
+	case len(r.HighVolumeSources) > 4 && cut(&r.HighVolumeSources, keep):
+	case len(r.SuspiciousUserAgents) > 4 && cut(&r.SuspiciousUserAgents, keep):
+	case cut(&r.Findings, keep):
 		r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
-	case halve(&r.EnumerationPaths), halve(&r.HighVolumeSources), halve(&r.SuspiciousUserAgents):
+	case cut(&r.EnumerationPaths, keep), cut(&r.HighVolumeSources, keep), cut(&r.SuspiciousUserAgents, keep):
 	default:
 		return false
 	}
@@ -205,8 +205,8 @@ type HTTPRequestsResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *HTTPRequestsResult) shrink() bool {
-	if !halve(&r.Requests) {
+func (r *HTTPRequestsResult) shrink(keep float64) bool {
+	if !cut(&r.Requests, keep) {
 		return false
 	}
 	r.Page = pageOf(r.Total, r.Offset, len(r.Requests))

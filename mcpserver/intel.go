@@ -79,16 +79,16 @@ type ThreatIntelResult struct {
 	Truncated bool     `json:"truncated"`
 }
 
-func (r *ThreatIntelResult) shrink() bool {
+func (r *ThreatIntelResult) shrink(keep float64) bool {
 	switch {
 	case len(r.NotLookedUp) > 0:
-		r.NotLookedUp = r.NotLookedUp[:len(r.NotLookedUp)/2]
+		r.NotLookedUp = r.NotLookedUp[:kept(len(r.NotLookedUp), keep)]
 	case len(r.Results) > 0:
-		keep := len(r.Results) / 2
-		for _, res := range r.Results[keep:] {
+		n := kept(len(r.Results), keep)
+		for _, res := range r.Results[n:] {
 			r.Omitted = append(r.Omitted, res.Indicator)
 		}
-		r.Results = r.Results[:keep]
+		r.Results = r.Results[:n]
 	default:
 		return false
 	}

@@ -53,8 +53,8 @@ type PortScanResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *PortScanResult) shrink() bool {
-	if !halve(&r.Findings) {
+func (r *PortScanResult) shrink(keep float64) bool {
+	if !cut(&r.Findings, keep) {
 		return false
 	}
 	r.SuspiciousActivity = r.SuspiciousActivity[:len(r.Findings)]

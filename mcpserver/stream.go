@@ -167,12 +167,12 @@ type StreamResult struct {
 	hex    bool
 }
 
-func (r *StreamResult) shrink() bool {
+func (r *StreamResult) shrink(keep float64) bool {
 	switch {
 	case r.stream != nil && r.Returned > 64:
-		r.setPage(r.Offset, r.Returned/2)
-	case halve(&r.Gaps):
-	case halve(&r.Pairs):
+		r.setPage(r.Offset, max(kept(r.Returned, keep), 64))
+	case cut(&r.Gaps, keep):
+	case cut(&r.Pairs, keep):
 	case len(r.Connections) > 1:
 		// Keep the chosen connection in the window.
 		for i, c := range r.Connections {
@@ -185,7 +185,7 @@ func (r *StreamResult) shrink() bool {
 			r.Connections = r.Connections[:1]
 		}
 	case r.stream != nil && r.Returned > 1:
-		r.setPage(r.Offset, r.Returned/2)
+		r.setPage(r.Offset, max(kept(r.Returned, keep), 1))
 	default:
 		return false
 	}

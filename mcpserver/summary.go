@@ -31,15 +31,15 @@ type SummaryResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *SummaryResult) shrink() bool {
-	for _, cut := range []func() bool{
-		func() bool { return halve(&r.DNSNames) },
-		func() bool { return halve(&r.TopConversations) },
-		func() bool { return halve(&r.TopTalkers) },
-		func() bool { return halve(&r.TopPorts) },
-		func() bool { return halve(&r.LinkTypes) },
+func (r *SummaryResult) shrink(keep float64) bool {
+	for _, try := range []func() bool{
+		func() bool { return cut(&r.DNSNames, keep) },
+		func() bool { return cut(&r.TopConversations, keep) },
+		func() bool { return cut(&r.TopTalkers, keep) },
+		func() bool { return cut(&r.TopPorts, keep) },
+		func() bool { return cut(&r.LinkTypes, keep) },
 	} {
-		if cut() {
+		if try() {
 			r.Truncated = true
 			return true
 		}

@@ -42,12 +42,12 @@ type TimelineResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *TimelineResult) shrink() bool {
+func (r *TimelineResult) shrink(keep float64) bool {
 	switch {
-	case len(r.Bursts) > len(r.Intervals) && halve(&r.Bursts):
-	case halve(&r.Intervals):
+	case len(r.Bursts) > len(r.Intervals) && cut(&r.Bursts, keep):
+	case cut(&r.Intervals, keep):
 		r.Page = pageOf(r.Total, r.Offset, len(r.Intervals))
-	case halve(&r.Bursts):
+	case cut(&r.Bursts, keep):
 	default:
 		return false
 	}
