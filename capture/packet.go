@@ -64,6 +64,11 @@ type Packet struct {
 	// Ethernet source, or a Linux cooked capture's 6-byte address.
 	SrcMAC MAC
 	HasMAC bool
+	// Data is the frame as the file holds it (CaptureLength bytes, link
+	// header first), valid only during the call: the reader reuses it.
+	// Packet-level views (a frame's layers, its hex dump, the link-layer
+	// destination) read it.
+	Data []byte
 	// Fragments is how many IP fragments this packet completed: 0 for a
 	// packet that was not fragmented. A datagram's last fragment to
 	// arrive carries the whole reassembled datagram (as tshark shows it),
