@@ -3,6 +3,8 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -109,3 +111,12 @@ func formatRel(d time.Duration, prec int) string {
 	}
 	return s
 }
+
+func padRight(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-len(s))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
