@@ -49,8 +49,8 @@ type Layer struct {
 type Detail struct {
 	Line
 	// Captured is how many bytes of the frame the file holds.
-	Captured int    `json:"captured"`
-	LinkType string `json:"link_type"`
+	Captured int     `json:"captured"`
+	LinkType string  `json:"link_type"`
 	Layers   []Layer `json:"layers"`
 	// Hex is the first MaxDumpBytes bytes of the frame, in hexdump -C's
 	// layout; HexTruncated says there is more.
