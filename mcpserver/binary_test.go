@@ -687,6 +687,61 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		}
 	})
 
+	run("find_packets", func(t *testing.T) {
+		var got struct {
+			DisplayFilter string `json:"display_filter"`
+			Packets       []struct {
+				Number int `json:"number"`
+			} `json:"packets"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "find_packets", map[string]any{"pcap_file": "scan_syn.pcap", "flags": "syn,!ack", "limit": 10}, &got)
+		want := tsharkFrames(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0")
+		if got.Total != len(want) || len(got.Packets) != 10 || got.Packets[0].Number != want[0] || got.DisplayFilter == "" {
+			t.Errorf("total %d, %d listed from %v, filter %q; tshark %d from %d", got.Total, len(got.Packets), got.Packets, got.DisplayFilter, len(want), want[0])
+		}
+	})
+
+	run("get_packet", func(t *testing.T) {
+		var got struct {
+			Number int `json:"number"`
+			Layers []struct {
+				Name string `json:"name"`
+			} `json:"layers"`
+		}
+		callStructured(ctx, t, c, "get_packet", map[string]any{"pcap_file": "scan_syn.pcap", "frame": 3}, &got)
+		if got.Number != 3 || len(got.Layers) != 3 || got.Layers[2].Name != "TCP" {
+			t.Errorf("frame %d, layers %+v; want frame 3 with Ethernet, IPv4, TCP", got.Number, got.Layers)
+		}
+	})
+
+	run("list_dns_queries", func(t *testing.T) {
+		var got struct {
+			Queries []struct {
+				Name string `json:"name"`
+			} `json:"queries"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "list_dns_queries", map[string]any{"pcap_file": "dns_tunnel.pcap", "limit": 3}, &got)
+		if want := len(tsharkFrames(t, "../testdata/dns_tunnel.pcap", "dns.flags.response==0")); got.Total != want || len(got.Queries) != 3 {
+			t.Errorf("total %d, %d listed; tshark has %d queries", got.Total, len(got.Queries), want)
+		}
+	})
+
+	run("get_protocol_hierarchy", func(t *testing.T) {
+		var got struct {
+			Packets   int `json:"packets"`
+			Protocols []struct {
+				Path   string `json:"path"`
+				Frames int    `json:"frames"`
+			} `json:"protocols"`
+		}
+		callStructured(ctx, t, c, "get_protocol_hierarchy", map[string]any{"pcap_file": "scan_syn.pcap"}, &got)
+		if len(got.Protocols) == 0 || got.Protocols[0].Path != "eth" || got.Protocols[0].Frames != got.Packets {
+			t.Errorf("hierarchy %+v of %d packets", got.Protocols, got.Packets)
+		}
+	})
+
 	for _, n := range ToolNames {
 		if !called[n] {
 			t.Errorf("tool %s was not called", n)

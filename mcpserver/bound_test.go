@@ -25,7 +25,7 @@ func TestResultsStayBounded(t *testing.T) {
 
 	for _, tool := range ToolNames {
 		for _, args := range []map[string]any{nil, {"limit": MaxLimit}} {
-			if tool == "read_pcap_summary" || tool == "analyze_dns" || tool == "check_addresses" || tool == "lookup_threat_intel" {
+			if tool == "read_pcap_summary" || tool == "analyze_dns" || tool == "check_addresses" || tool == "lookup_threat_intel" || tool == "get_packet" || tool == "get_protocol_hierarchy" {
 				if args != nil {
 					continue // no paging arguments
 				}

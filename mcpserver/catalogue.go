@@ -17,6 +17,10 @@ var ToolNames = []string{
 	"check_addresses",
 	"extract_tcp_stream",
 	"lookup_threat_intel",
+	"find_packets",
+	"get_packet",
+	"list_dns_queries",
+	"get_protocol_hierarchy",
 }
 
 // tools builds the catalogue.
@@ -34,5 +38,9 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.checkAddressesTool()),
 		typedTool(s, s.streamTool()),
 		s.intelTool(),
+		typedTool(s, s.findPacketsTool()),
+		typedTool(s, s.getPacketTool()),
+		typedTool(s, s.dnsQueriesTool()),
+		typedTool(s, s.hierarchyTool()),
 	}
 }
