@@ -728,6 +728,20 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		}
 	})
 
+	run("get_endpoints", func(t *testing.T) {
+		var got struct {
+			Endpoints []struct {
+				Address string `json:"address"`
+				Port    int    `json:"port"`
+			} `json:"endpoints"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "get_endpoints", map[string]any{"pcap_file": "scan_syn.pcap", "level": "tcp", "limit": 2}, &got)
+		if want := len(tsharkFieldValues(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0", "tcp.dstport")) + 1; got.Total != want || len(got.Endpoints) != 2 {
+			t.Errorf("total %d, %d listed; want %d (each scanned port and the scanner's one port)", got.Total, len(got.Endpoints), want)
+		}
+	})
+
 	run("get_protocol_hierarchy", func(t *testing.T) {
 		var got struct {
 			Packets   int `json:"packets"`

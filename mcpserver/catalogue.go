@@ -21,6 +21,7 @@ var ToolNames = []string{
 	"get_packet",
 	"list_dns_queries",
 	"get_protocol_hierarchy",
+	"get_endpoints",
 }
 
 // tools builds the catalogue.
@@ -42,5 +43,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.getPacketTool()),
 		typedTool(s, s.dnsQueriesTool()),
 		typedTool(s, s.hierarchyTool()),
+		typedTool(s, s.endpointsTool()),
 	}
 }

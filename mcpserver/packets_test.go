@@ -141,3 +141,61 @@ func TestGetPacketAndViews(t *testing.T) {
 		t.Errorf("hierarchy %+v of %d packets", h.Protocols, h.Packets)
 	}
 }
+
+func TestConversationLevelsAndEndpoints(t *testing.T) {
+	_, c := newTestServer(t, Config{Roots: []string{"../testdata"}})
+	streams := map[string]bool{}
+	for _, s := range tsharkFieldValues(t, "../testdata/http_sqlmap.pcap", "tcp", "tcp.stream") {
+		streams[s] = true
+	}
+	conv := decode[ConversationsResult](t, c, "get_conversations", map[string]any{"pcap_file": "http_sqlmap.pcap", "level": "tcp", "limit": 5})
+	if conv.Total != len(streams) || len(conv.Connections) != 5 || len(conv.Conversations) != 0 || conv.Connections[0].Proto != "tcp" {
+		t.Errorf("level tcp: total %d (tshark %d streams), %d connections, %d conversations", conv.Total, len(streams), len(conv.Connections), len(conv.Conversations))
+	}
+	ip := decode[ConversationsResult](t, c, "get_conversations", map[string]any{"pcap_file": "http_sqlmap.pcap"})
+	if len(ip.Conversations) != 1 || len(ip.Connections) != 0 {
+		t.Errorf("level ip: %d conversations, %d connections", len(ip.Conversations), len(ip.Connections))
+	}
+	ends := map[string]bool{}
+	for _, row := range tsharkFieldRows(t, "../testdata/benign_dns.pcapng", "udp", "ip.src", "udp.srcport", "ip.dst", "udp.dstport") {
+		ends[row[0]+":"+row[1]], ends[row[2]+":"+row[3]] = true, true
+	}
+	ep := decode[EndpointsResult](t, c, "get_endpoints", map[string]any{"pcap_file": "benign_dns.pcapng", "level": "udp", "limit": MaxLimit})
+	if ep.Total != len(ends) || ep.Endpoints[0].Address != "10.66.0.53" || ep.Endpoints[0].Port != 53 {
+		t.Errorf("udp endpoints: total %d (tshark %d), first %+v", ep.Total, len(ends), ep.Endpoints[0])
+	}
+	if msg := toolErrorText(t, c, "get_endpoints", map[string]any{"pcap_file": "benign_dns.pcapng", "level": "sctp"}); !strings.Contains(msg, "level") {
+		t.Errorf("level sctp: %q", msg)
+	}
+}
+
+func tsharkFieldValues(t *testing.T, file, filter, field string) []string {
+	var out []string
+	for _, r := range tsharkFieldRows(t, file, filter, field) {
+		out = append(out, r[0])
+	}
+	return out
+}
+
+func tsharkFieldRows(t *testing.T, file, filter string, fields ...string) [][]string {
+	t.Helper()
+	ts, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark is not installed")
+	}
+	args := []string{"-n", "-r", file, "-Y", filter, "-T", "fields", "-E", "occurrence=f"}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	out, err := exec.Command(ts, args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			rows = append(rows, strings.Split(l, "\t"))
+		}
+	}
+	return rows
+}
