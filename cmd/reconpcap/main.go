@@ -4,6 +4,7 @@
 //	reconpcap analyze [--format json|text] FILE
 //	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
 //	reconpcap packets [filters] FILE | packet N FILE | dns --queries FILE | phs FILE
+//	reconpcap conversations|endpoints [--level ip|tcp|udp] FILE
 //	reconpcap mcp [--http ADDR] [--root DIR]...
 //
 // Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
@@ -73,6 +74,8 @@ Usage:
   reconpcap dns --queries [--offset N] [--limit N] [--format json|text] FILE
         every DNS query with its answer
   reconpcap phs [--format json|text] FILE   protocol hierarchy (tshark -z io,phs)
+  reconpcap conversations|endpoints [--level ip|tcp|udp] [--limit N] [--format json|text] FILE
+        traffic per address pair / connection, per address / address and port
   reconpcap mcp [--http ADDR] [--root DIR]... [--indicators FILE]... [--intel-offline]
         the MCP server (stdio, or streamable HTTP)
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
@@ -108,6 +111,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runPacket(ctx, rest, stdout, stderr)
 	case "phs":
 		return runPHS(ctx, rest, stdout, stderr)
+	case "conversations", "endpoints":
+		return runTraffic(ctx, cmd, rest, stdout, stderr)
 	case "investigate":
 		return runInvestigate(ctx, rest, stdout, stderr)
 	case "intel":

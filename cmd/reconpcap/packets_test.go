@@ -65,6 +65,22 @@ func TestPacketViews(t *testing.T) {
 				t.Errorf("no tcp node with %d frames in\n%s", n, out)
 			}
 		}, 0},
+		{"conversations tcp", []string{"conversations", "--level", "tcp", "../../testdata/http_sqlmap.pcap"}, func(t *testing.T, out string) {
+			streams := map[string]bool{}
+			for _, s := range tsharkColumn(t, "../../testdata/http_sqlmap.pcap", "tcp", "tcp.stream") {
+				streams[s] = true
+			}
+			if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines)-1 != len(streams) {
+				t.Errorf("%d connections, tshark %d streams", len(lines)-1, len(streams))
+			}
+		}, 0},
+		{"endpoints ip", []string{"endpoints", "../../testdata/scan_udp.pcap"}, func(t *testing.T, out string) {
+			n := len(tsharkColumn(t, "../../testdata/scan_udp.pcap", "ip.addr==10.66.0.10", "frame.number"))
+			if !strings.Contains(out, "10.66.0.10") || !strings.Contains(out, " "+strconv.Itoa(n)+" ") {
+				t.Errorf("no 10.66.0.10 with %d packets in\n%s", n, out)
+			}
+		}, 0},
+		{"endpoints bad level", []string{"endpoints", "--level", "sctp", scan}, nil, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
