@@ -742,6 +742,30 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		}
 	})
 
+	run("list_captures", func(t *testing.T) {
+		var got struct {
+			Captures []struct {
+				Name   string `json:"name"`
+				Format string `json:"format"`
+			} `json:"captures"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "list_captures", map[string]any{"limit": 1000}, &got)
+		if !slices.ContainsFunc(got.Captures, func(f struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		}) bool {
+			return f.Name == "benign_dns.pcapng" && f.Format == "pcapng"
+		}) || slices.ContainsFunc(got.Captures, func(f struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		}) bool {
+			return f.Name == "gen_not_a_capture.txt"
+		}) {
+			t.Errorf("captures %+v: want benign_dns.pcapng as pcapng and no gen_not_a_capture.txt", got.Captures)
+		}
+	})
+
 	run("get_protocol_hierarchy", func(t *testing.T) {
 		var got struct {
 			Packets   int `json:"packets"`

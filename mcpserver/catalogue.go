@@ -22,6 +22,7 @@ var ToolNames = []string{
 	"list_dns_queries",
 	"get_protocol_hierarchy",
 	"get_endpoints",
+	"list_captures",
 }
 
 // tools builds the catalogue.
@@ -44,5 +45,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.dnsQueriesTool()),
 		typedTool(s, s.hierarchyTool()),
 		typedTool(s, s.endpointsTool()),
+		typedTool(s, s.listCapturesTool()),
 	}
 }

@@ -128,6 +128,9 @@ func TestPathEscapesThroughTools(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, tool := range ToolNames {
+			if tool == "list_captures" { // takes no pcap_file; its working_dir is checked in TestListCaptures
+				continue
+			}
 			msg := toolErrorText(t, c, tool, tt.args)
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("%s(%v): %q, want it to contain %q", tool, tt.args, msg, tt.want)
