@@ -217,6 +217,22 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			IsError bool   `json:"isError"`
 			Message string `json:"message"`
 		} `json:"bad_path"`
+		PacketTools struct {
+			Captures    []string `json:"captures"`
+			FindPackets struct {
+				Total, First int
+			} `json:"find_packets"`
+			GetPacket struct {
+				Number int      `json:"number"`
+				Layers []string `json:"layers"`
+			} `json:"get_packet"`
+			DNSQueries struct {
+				Total, Returned int
+			} `json:"list_dns_queries"`
+			Hierarchy     []string `json:"get_protocol_hierarchy"`
+			Endpoints     int      `json:"get_endpoints"`
+			Conversations int      `json:"get_conversations"`
+		} `json:"packet_tools"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -249,6 +265,26 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	}
 	if got.PortScanStructured.Threshold != 10 {
 		t.Errorf("detect_port_scanning answered threshold %d, the client asked for 10", got.PortScanStructured.Threshold)
+	}
+	pt := got.PacketTools
+	syns := tsharkFrames(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0")
+	streams := map[string]bool{}
+	for _, s := range tsharkFieldValues(t, "../testdata/scan_syn.pcap", "tcp", "tcp.stream") {
+		streams[s] = true
+	}
+	switch {
+	case !slices.Contains(pt.Captures, "scan_syn.pcap") || slices.Contains(pt.Captures, "gen_not_a_capture.txt"):
+		t.Errorf("list_captures: %v", pt.Captures)
+	case pt.FindPackets.Total != len(syns) || pt.FindPackets.First != syns[0]:
+		t.Errorf("find_packets: %+v; tshark %d SYNs from frame %d", pt.FindPackets, len(syns), syns[0])
+	case pt.GetPacket.Number != 3 || strings.Join(pt.GetPacket.Layers, ",") != "Ethernet,IPv4,TCP":
+		t.Errorf("get_packet: %+v", pt.GetPacket)
+	case pt.DNSQueries.Total != len(tsharkFrames(t, "../testdata/benign_dns.pcapng", "dns.flags.response==0")) || pt.DNSQueries.Returned != 5:
+		t.Errorf("list_dns_queries: %+v", pt.DNSQueries)
+	case !slices.Contains(pt.Hierarchy, "eth:ip:tcp"):
+		t.Errorf("get_protocol_hierarchy: %v", pt.Hierarchy)
+	case pt.Conversations != len(streams) || pt.Endpoints == 0:
+		t.Errorf("get_conversations level tcp: %d (tshark %d streams), get_endpoints %d", pt.Conversations, len(streams), pt.Endpoints)
 	}
 	if !got.BadPath.IsError || !strings.Contains(got.BadPath.Message, "outside") {
 		t.Errorf("../../etc/passwd: isError %v, message %q; want a tool error naming the rule", got.BadPath.IsError, got.BadPath.Message)
