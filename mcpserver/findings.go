@@ -103,8 +103,8 @@ func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResul
 	return toolSpec[ListFindingsArgs, ListFindingsResult]{
 		name:  "list_findings",
 		title: "List every finding",
-		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it and sample evidence. " +
-			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." +
+		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, with source, target, severity, confidence, summary, times, counts and samples. " +
+			"Call it right after read_pcap_summary, then the detect_* tools for detail. Filter by type, min_severity or source. Paged." +
 			targetNote + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"type":         {"enum": report.FindingTypes(), "description": "Only findings of this type: " + report.ListText(report.FindingTypes(), "or") + ". Default: every type."},

@@ -90,9 +90,8 @@ func (s *Server) httpAnomaliesTool() toolSpec[HTTPAnomaliesArgs, HTTPAnomaliesRe
 	return toolSpec[HTTPAnomaliesArgs, HTTPAnomaliesResult]{
 		name:  "detect_http_anomalies",
 		title: "Detect HTTP enumeration and attacks",
-		desc: "HTTP attacks over the whole capture: scanner user agents (nmap, nikto, sqlmap, gobuster, ...), directory brute-forcing (many requests or distinct paths from one source to one server, mostly 404), well-known enumeration paths, SQL injection, path traversal and XSS markers, and sensitive files that answered 200. " +
-			"Returns http_anomalies_detected, suspicious_user_agents, high_volume_sources, enumeration_paths (each with its *_total) and the http_enumeration findings. " +
-			"Call it when the summary shows HTTP traffic or port 80/8080 among the top ports; then list_http_requests shows the individual requests. Findings are paged (offset, limit)." +
+		desc: "HTTP attacks: scanner user agents (nikto, sqlmap, gobuster, ...), directory brute-forcing (many paths from one source, mostly 404), enumeration paths, SQL injection, traversal and XSS markers, sensitive files served. " +
+			"Call it when the summary shows HTTP traffic; list_http_requests then shows the requests. Paged." +
 			targetNote + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() HTTPAnomaliesArgs { return HTTPAnomaliesArgs{} },
@@ -218,8 +217,8 @@ func (s *Server) httpRequestsTool() toolSpec[HTTPRequestsArgs, HTTPRequestsResul
 	return toolSpec[HTTPRequestsArgs, HTTPRequestsResult]{
 		name:  "list_http_requests",
 		title: "List HTTP requests",
-		desc: "The individual HTTP requests of the capture in order: frame number, time, source, destination and port, method, Host, URI, User-Agent and the response status. Filter by source; paged (offset, limit; total, remaining, next_offset). " +
-			"Call it after detect_http_anomalies to quote the exact requests of a suspicious client as evidence." +
+		desc: "The HTTP requests in order (frame, time, addresses, method, Host, URI, User-Agent, response status), optionally from one source. Paged. " +
+			"Call it after detect_http_anomalies to quote a client's requests as evidence." +
 			targetNote + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() HTTPRequestsArgs { return HTTPRequestsArgs{} },

@@ -12,7 +12,7 @@ import (
 )
 
 // rereadNote tells the model the packet-level tools read the file again.
-const rereadNote = " Reads the capture again on each call (not from the cached analysis)."
+const rereadNote = " Reads the capture again."
 
 // PacketFilter selects packets; every field left out matches everything.
 type PacketFilter struct {

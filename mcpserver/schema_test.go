@@ -112,3 +112,23 @@ func TestToolSchemasDeclareContract(t *testing.T) {
 		t.Error("read_pcap_summary does not accept max_packets")
 	}
 }
+
+// TestToolsListSize keeps tools/list, which a model reads before it does
+// anything, under what it was with twelve tools (52,675 bytes of JSON): a
+// new tool pays for itself with short descriptions.
+func TestToolsListSize(t *testing.T) {
+	const was = 52675
+	_, c := newTestServer(t, Config{Roots: []string{t.TempDir()}})
+	list, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tools/list: %d tools, %d bytes", len(list.Tools), len(raw))
+	if len(raw) >= was {
+		t.Errorf("tools/list is %d bytes for %d tools, not under the %d of twelve tools: shorten descriptions", len(raw), len(list.Tools), was)
+	}
+}

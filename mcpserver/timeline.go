@@ -59,8 +59,8 @@ func (s *Server) timelineTool() toolSpec[TimelineArgs, TimelineResult] {
 	return toolSpec[TimelineArgs, TimelineResult]{
 		name:  "get_traffic_timeline",
 		title: "Traffic timeline",
-		desc: "Traffic over time for the whole capture: for each interval of interval_seconds (default 60) its packets, bytes, new connections and packets per protocol, with the capture's mean and standard deviation and the intervals that stand out as bursts. " +
-			"Call it to see when an attack happened, whether it came in bursts, or how long it lasted. Any interval is cut from per-second counts kept in the cache, without reading the capture again. Intervals are paged (offset, limit)." +
+		desc: "Traffic per interval_seconds (packets, bytes, new connections, protocols) with the bursts that stand out. " +
+			"Call it to see when an attack happened and how long it lasted. Paged." +
 			targetNote + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"interval_seconds": {"default": DefaultIntervalSeconds, "minimum": 1, "maximum": MaxIntervalSeconds},
