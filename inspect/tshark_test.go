@@ -44,6 +44,9 @@ func tsharkRows(t testing.TB, file, filter string, fields ...string) [][]string 
 // seconds parses tshark's decimal seconds into a duration, exactly.
 func seconds(t testing.TB, s string) time.Duration {
 	t.Helper()
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		return -seconds(t, rest)
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	w, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil {
