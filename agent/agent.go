@@ -145,7 +145,7 @@ func (a *ReconAgentPcap) Investigate(ctx context.Context, trig Trigger) (*report
 func (a *ReconAgentPcap) investigate(ctx context.Context, trig Trigger, em *emitter, log *slog.Logger, tr trace.Tracer, started time.Time) (*report.Report, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, a.cfg.ClientSessionTimeout, ErrSessionTimeout)
 	defer cancel()
-	if err := checkCapture(a.pcapPath); err != nil {
+	if err := a.checkTarget(); err != nil {
 		return nil, err
 	}
 	sess, err := a.openSession(ctx)
@@ -258,6 +258,11 @@ func (a *ReconAgentPcap) ctxError(ctx context.Context, err error) error {
 // both the agent's sentinel and the detectors' one with errors.Is.
 func checkCapture(path string) error {
 	_, err := capture.CheckCapture(path)
+	return captureError(err)
+}
+
+// captureError gives a capture's error the agent's sentinel beside its own.
+func captureError(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -76,7 +76,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"missing", filepath.Join(dir, "nope.pcap"), capture.ErrNotFound, "nope.pcap"},
 		{"directory", dir, capture.ErrNotRegular, "directory"},
-		{"fifo", fifo, capture.ErrNotRegular, "fifo"},
+		{"fifo", fifo, capture.ErrNotRegular, "it is a FIFO"},
+		{"character device", os.DevNull, capture.ErrNotRegular, "it is a character device"},
 		{"zero bytes", write("zero.pcap", nil), capture.ErrEmpty, "0 bytes"},
 		{"text file", write("notes.pcap", []byte("hello, this is not a capture\n")), capture.ErrNotCapture, `"hell"`},
 		{"html", write("page.pcapng", []byte("<html><body>x</body></html>")), capture.ErrNotCapture, "0x3c68746d"},

@@ -13,6 +13,17 @@
 // one table of TCP and UDP connections (Flow), with the side that opened
 // each and the bytes each side sent, which the analyses share.
 //
+// # Limits
+//
+// Every length a file declares is checked before anything is allocated
+// for it (limits.go): a record of more than MaxRecordSize (262,144) bytes,
+// a pcapng block over MaxBlockSize, an option that runs past its block, or
+// a section of more than MaxInterfaces interfaces makes the capture
+// corrupt at that point. Both formats are read through a framer that
+// checks each record or block header before gopacket sees it; pcapng
+// blocks that nothing here uses (name resolution, decryption secrets,
+// statistics, custom and unknown blocks) are skipped unread.
+//
 // # Errors
 //
 // Problems with a file are a *CaptureError wrapping one of ErrNotFound,
@@ -33,5 +44,10 @@
 //	var n counter
 //	c, err := capture.Scan(ctx, "traffic.pcap", &n)
 //
-// Memory grows with the number of flows, never with the number of packets.
+// Memory grows with the number of flows, never with the number of
+// packets, up to Config.MaxFlows (DefaultMaxFlows): past it ScanConfig
+// evicts the flows one side never answered first (a SYN flood from
+// spoofed sources), then closed ones, then the least recently active, and
+// hands each to the analyzers that implement FlowEvictor before
+// forgetting it. Capture.FlowStats and a warning say how many.
 package capture

@@ -35,8 +35,12 @@ type Capture struct {
 	Captured   int64 // sum of captured lengths
 	Start, End time.Time
 	Truncated  bool // the file ends in the middle of a record
-	Warnings   []string
-	Malformed  int // packets with a header the decoder could not read in full
+	// Stopped is true when ctx's deadline ended the read before the end
+	// of the file: the Capture covers the packets read until then, and
+	// Warnings says how far the read went.
+	Stopped   bool
+	Warnings  []string
+	Malformed int // packets with a header the decoder could not read in full
 	// Fragments counts IP fragments and what became of their datagrams.
 	Fragments FragmentStats
 	badTimes  int // packets whose timestamp was out of range
@@ -44,7 +48,9 @@ type Capture struct {
 	defrag    *defragmenter // nil until the first fragment
 }
 
-// Flows returns every TCP and UDP connection, in order of first packet.
+// Flows returns the TCP and UDP connections the flow table holds at the
+// end of the pass, in order of first packet: every connection, unless
+// FlowStats says some were evicted.
 func (c *Capture) Flows() []*Flow {
 	if c.flows == nil {
 		return nil
@@ -52,30 +58,48 @@ func (c *Capture) Flows() []*Flow {
 	return c.flows.order
 }
 
+// FlowStats says how many flows the pass opened and evicted.
+func (c *Capture) FlowStats() FlowStats {
+	if c.flows == nil {
+		return FlowStats{}
+	}
+	return c.flows.stats
+}
+
 // Scan reads the capture at path once, decodes every packet once, and hands
-// each to every analyzer. It reads the whole file, whatever its size; ctx
-// cancels a long read.
-//
-// A file cut short in the middle of a record is not an error: Scan returns
-// every packet before the damage with Truncated set and a warning. Any other
-// problem is a *CaptureError; when it comes after some packets were read
-// (a corrupt record, an unsupported section), Scan returns the Capture of
-// those packets together with the error, and the analyzers have seen them.
+// each to every analyzer. It is ScanFile on the file opened at path (a
+// fifo or a device is refused before it is opened).
 func Scan(ctx context.Context, path string, analyzers ...Analyzer) (*Capture, error) {
-	r, err := openCapture(path)
+	return ScanConfig(ctx, path, Config{}, analyzers...)
+}
+
+// ScanConfig is Scan with the bounds of cfg.
+func ScanConfig(ctx context.Context, path string, cfg Config, analyzers ...Analyzer) (*Capture, error) {
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	c := &Capture{Path: path, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable()}
-	err = c.run(ctx, r, analyzers)
-	c.finishDefrag()
-	if c.badTimes > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
+	defer f.Close()
+	return ScanFile(ctx, f, path, cfg, analyzers...)
+}
+
+// evictTo returns the function that hands an evicted flow to every
+// analyzer that wants it, or nil when none does.
+func evictTo(analyzers []Analyzer) func(*Flow) {
+	var evs []FlowEvictor
+	for _, a := range analyzers {
+		if e, ok := a.(FlowEvictor); ok {
+			evs = append(evs, e)
+		}
 	}
-	c.LinkTypes = r.linkTypes
-	c.Interfaces = r.ifaces
-	return c, err
+	if len(evs) == 0 {
+		return nil
+	}
+	return func(f *Flow) {
+		for _, e := range evs {
+			e.FlowEvicted(f)
+		}
+	}
 }
 
 func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyzer) error {
@@ -83,13 +107,16 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 	var p Packet
 	var lastTime time.Time
 	for n := 0; ; n++ {
-		if n%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("reading %s: %w", c.Path, err)
-			}
+		if n%ctxCheckEvery == 0 && ctx.Err() != nil {
+			return c.stop(ctx, r)
 		}
 		data, ci, lt, err := r.next()
 		if err != nil {
+			if ctx.Err() != nil {
+				// The reader gave up because ctx ended (ctxReader), not
+				// because the file is damaged.
+				return c.stop(ctx, r)
+			}
 			return c.readError(err)
 		}
 		p = Packet{Index: c.Packets + 1, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt}
@@ -178,6 +205,10 @@ func (c *Capture) readError(err error) error {
 	}
 	kind := ErrCorrupt
 	detail := err.Error()
+	var fe *frameError
+	if errors.As(err, &fe) {
+		detail = fe.detail
+	}
 	if errors.Is(err, pcapgo.ErrNgVersionMismatch) {
 		kind = ErrUnsupportedVersion
 		detail = "a pcapng section header declares a version other than 1.0"

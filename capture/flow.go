@@ -55,14 +55,20 @@ type flowKey struct {
 	proto  uint8
 }
 
-// flowTable holds every connection of a capture. It grows with the number
-// of flows, never with the number of packets.
+// flowTable holds the connections of a capture, at most max at once
+// (limits.go evicts the rest). It grows with the number of flows, never
+// with the number of packets.
 type flowTable struct {
-	m     map[flowKey]*Flow
-	order []*Flow // in order of first packet, for stable output
+	m       map[flowKey]*Flow
+	order   []*Flow // in order of first packet, for stable output
+	max     int
+	onEvict func(*Flow)
+	stats   FlowStats
 }
 
-func newFlowTable() *flowTable { return &flowTable{m: make(map[flowKey]*Flow, 1024)} }
+func newFlowTable(max int) *flowTable {
+	return &flowTable{m: make(map[flowKey]*Flow, 1024), max: max, stats: FlowStats{Limit: max}}
+}
 
 // lookup finds or creates the flow of p and sets p.Flow and p.FromClient.
 // It reports whether the flow is new.
@@ -74,6 +80,10 @@ func (t *flowTable) lookup(p *Packet) bool {
 	f, ok := t.m[k]
 	isNew := !ok
 	if !ok {
+		if len(t.m) >= t.max {
+			t.evict(max(1, t.max/8))
+		}
+		t.stats.Total++
 		f = &Flow{Proto: uint8(p.Proto), First: p.Time}
 		src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 		if srcIsClient(p) {

@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -32,7 +34,9 @@ const readBufferSize = 1 << 20
 type captureReader struct {
 	path       string
 	f          *os.File
-	format     string // "pcap" or "pcapng"
+	src        io.Reader // what init reads: f, or f behind a ctxReader
+	size       int64     // f's size when opened
+	format     string    // "pcap" or "pcapng"
 	compressed bool
 	nanosecond bool // pcap only: the file's timestamps are in nanoseconds
 	pcap       *pcapgo.Reader
@@ -43,8 +47,26 @@ type captureReader struct {
 }
 
 // openCapture opens path and reads its file header. The format comes from
-// the magic number, never from the file name.
+// the magic number, never from the file name. The reader owns the file:
+// Close closes it.
 func openCapture(path string) (*captureReader, error) {
+	f, err := openPath(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openFile(context.Background(), f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// openPath opens the regular file at path for reading. The Stat before
+// the open refuses a fifo or a device without opening it (opening a fifo
+// blocks until a writer comes); O_NONBLOCK covers the file being replaced
+// by one in between, and openFile checks the open descriptor again.
+func openPath(path string) (*os.File, error) {
 	fail := func(kind error, detail string, cause error) error {
 		return &CaptureError{Op: "open", Path: path, Kind: kind, Detail: detail, Err: cause}
 	}
@@ -53,30 +75,64 @@ func openCapture(path string) (*captureReader, error) {
 		return nil, fail(statKind(err), "", err)
 	}
 	if !st.Mode().IsRegular() {
-		what := "a " + st.Mode().Type().String()
-		if st.IsDir() {
-			what = "a directory"
-		}
-		return nil, fail(ErrNotRegular, "it is "+what, nil)
+		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fail(statKind(err), "", err)
+	}
+	return f, nil
+}
+
+// openFile reads the file header of the open file f, from its start, and
+// returns a reader over f that does not own it: the caller closes f. name
+// is what errors and the Capture call the file. The checks are made on the
+// descriptor itself, so they hold for the very file that is read, whatever
+// happened to the name since it was opened. When ctx can end, every read
+// from f first looks at it, so no run of skipped blocks outlasts ctx.
+func openFile(ctx context.Context, f *os.File, name string) (*captureReader, error) {
+	fail := func(kind error, detail string, cause error) error {
+		return &CaptureError{Op: "open", Path: name, Kind: kind, Detail: detail, Err: cause}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fail(statKind(err), "", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fail(ErrNotRegular, "it is "+DescribeMode(st.Mode()), nil)
 	}
 	if st.Size() == 0 {
 		return nil, fail(ErrEmpty, "the file has 0 bytes", nil)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fail(statKind(err), "", err)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fail(ErrNotRegular, "it cannot be read from its start", err)
 	}
-	r := &captureReader{path: path, f: f}
+	r := &captureReader{path: name, f: f, src: f, size: st.Size()}
+	if ctx.Done() != nil {
+		r.src = &ctxReader{ctx: ctx, r: f}
+	}
 	if err := r.init(); err != nil {
-		f.Close()
 		var ce *CaptureError
 		if errors.As(err, &ce) {
-			ce.Path = path
+			ce.Path = name
 			return nil, ce
 		}
 		return nil, fail(ErrCorrupt, err.Error(), err)
 	}
 	return r, nil
+}
+
+// ctxReader is a reader that stops once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 func statKind(err error) error {
@@ -89,9 +145,19 @@ func statKind(err error) error {
 	return ErrNotFound
 }
 
-func (r *captureReader) init() error {
-	var in io.Reader = bufio.NewReaderSize(r.f, readBufferSize)
-	magic, _ := in.(*bufio.Reader).Peek(4)
+func (r *captureReader) init() error { return r.initFrom(r.src) }
+
+// ngReadSize is the buffer gopacket's pcapng reader reads the framer
+// through: large, so the framer is called once for many blocks.
+const ngReadSize = 64 << 10
+
+// initFrom reads the file header from src, gzip-compressed or not, and
+// sets up the reader for the format. Both formats are read through a
+// framer that checks every record's declared lengths before gopacket
+// allocates for them (limits.go).
+func (r *captureReader) initFrom(src io.Reader) error {
+	in := bufio.NewReaderSize(src, readBufferSize)
+	magic, _ := in.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(in)
 		if err != nil {
@@ -99,7 +165,7 @@ func (r *captureReader) init() error {
 		}
 		r.compressed = true
 		in = bufio.NewReaderSize(gz, readBufferSize)
-		magic, err = in.(*bufio.Reader).Peek(4)
+		magic, err = in.Peek(4)
 		if err != nil && len(magic) == 0 {
 			return &CaptureError{Op: "open", Kind: ErrEmpty, Detail: "the gzip stream holds no data", Err: err}
 		}
@@ -114,7 +180,11 @@ func (r *captureReader) init() error {
 	case magicPcapMicroLE, magicPcapMicroBE, magicPcapNanoLE, magicPcapNanoBE:
 		r.format = "pcap"
 		r.nanosecond = m == magicPcapNanoLE || m == magicPcapNanoBE
-		pr, err := pcapgo.NewReader(in)
+		var order binary.ByteOrder = binary.BigEndian
+		if m == magicPcapMicroLE || m == magicPcapNanoLE {
+			order = binary.LittleEndian
+		}
+		pr, err := pcapgo.NewReader(newPcapFramer(in, order))
 		if err != nil {
 			return headerError(err)
 		}
@@ -123,7 +193,7 @@ func (r *captureReader) init() error {
 		r.ifaces = 1
 	case magicPcapNG:
 		r.format = "pcapng"
-		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: r.sectionEnd})
+		nr, err := pcapgo.NewNgReader(bufio.NewReaderSize(newNgFramer(in), ngReadSize), pcapgo.NgReaderOptions{WantMixedLinkType: true, SectionEndCallback: r.sectionEnd})
 		if err != nil {
 			return headerError(err)
 		}
@@ -135,7 +205,10 @@ func (r *captureReader) init() error {
 }
 
 func headerError(err error) error {
+	var fe *frameError
 	switch {
+	case errors.As(err, &fe):
+		return &CaptureError{Op: "open", Kind: ErrCorrupt, Detail: fe.detail, Err: err}
 	case errors.Is(err, pcapgo.ErrNgVersionMismatch):
 		return &CaptureError{Op: "open", Kind: ErrUnsupportedVersion, Detail: "pcapng section header version is not 1.0", Err: err}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -3,6 +3,8 @@ package detectors
 import (
 	"cmp"
 	"context"
+	"errors"
+	"os"
 	"slices"
 	"time"
 
@@ -40,6 +42,7 @@ type Analysis struct {
 	capture  *capture.Capture
 	summary  *summaryAnalyzer
 	timeline *timelineAnalyzer
+	tls      *tlsAnalyzer
 	convs    []Conversation
 	dets     detectorSet
 }
@@ -59,8 +62,8 @@ type detectorSet struct {
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
 		dns:   newDNSDetector(),
-		scans: newPortscanDetector(),
-		exfil: newExfilDetector(),
+		scans: newPortscanDetector(cfg.Limits),
+		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
 	}
 }
@@ -76,31 +79,51 @@ func (s detectorSet) all() []detector {
 
 // Analyze reads the capture at path once and runs every analysis over every
 // packet. cfg's zero fields take their defaults; an invalid cfg is an error
-// wrapping ErrInvalidConfig.
+// wrapping ErrInvalidConfig. It is AnalyzeFile on the file opened at path.
 //
-// The errors are those of Scan. When a capture is damaged part-way, Analyze
-// returns the Analysis of the packets before the damage together with the
-// *CaptureError, and the Analysis carries the problem in Warnings.
+// The errors are those of capture.Scan. When a capture is damaged part-way,
+// Analyze returns the Analysis of the packets before the damage together
+// with the *CaptureError, and the Analysis carries the problem in Warnings.
+// When ctx's deadline passes first, Analyze judges the packets read until
+// then and returns that Analysis with no error: Capture().Stopped is set
+// and Warnings says where the read stopped. A cancelled ctx is an error.
 func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f, err := capture.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return AnalyzeFile(ctx, f, path, cfg)
+}
+
+// AnalyzeFile is Analyze on the open file f, read from its start; name is
+// what the Analysis and errors call it. f is checked and read as it is,
+// never reopened by name, and is not closed. The MCP server opens a path
+// once under its policy and analyses that descriptor.
+func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Analysis, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.Defaults()
 	a := &Analysis{
 		Config:   cfg,
-		summary:  newSummaryAnalyzer(),
+		summary:  newSummaryAnalyzer(cfg.Limits),
 		timeline: newTimelineAnalyzer(),
+		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
 	}
-	analyzers := []capture.Analyzer{a.summary, a.timeline}
+	analyzers := []capture.Analyzer{a.summary, a.timeline, a.tls}
 	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}
-	c, err := capture.Scan(ctx, path, analyzers...)
+	c, err := capture.ScanFile(ctx, f, name, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, analyzers...)
 	if c == nil {
 		return nil, err
 	}
-	if ctx.Err() != nil {
+	if errors.Is(err, context.Canceled) {
 		return nil, err // a cancelled pass has nothing whole to report
 	}
 	a.capture = c
@@ -111,8 +134,10 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 	}
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
+	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
 	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
 	a.Findings = a.evaluate(cfg)
+	a.Warnings = append(a.Warnings, a.dets.scans.warnings()...)
 	return a, err
 }
 
@@ -163,4 +188,9 @@ func (a *Analysis) Capture() *capture.Capture { return a.capture }
 func (a *Analysis) Conversations() []Conversation { return a.convs }
 
 // Talkers returns every address with its traffic, busiest first.
-func (a *Analysis) Talkers() []Talker { return talkers(a.convs) }
+func (a *Analysis) Talkers() []Talker {
+	if a.summary == nil {
+		return talkers(a.convs, nil)
+	}
+	return talkers(a.convs, a.summary.bounds.hosts)
+}

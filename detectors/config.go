@@ -21,6 +21,18 @@ type Config struct {
 	HTTP     HTTPConfig
 	Exfil    ExfilConfig
 	DNS      DNSConfig
+	TLS      TLSConfig
+
+	// Limits bounds the state one pass keeps (flows, hosts); its zero
+	// value is the defaults.
+	Limits Limits
+}
+
+// TLSConfig bounds the TLS handshake listing.
+type TLSConfig struct {
+	// MaxHandshakes bounds how many handshakes are kept for listing (the
+	// counts always cover every one). Zero means 10000.
+	MaxHandshakes int
 }
 
 // PortScanConfig holds the port scan thresholds.
@@ -95,6 +107,7 @@ func (c Config) Defaults() Config {
 		}
 	}
 	def(&c.TopN, 10)
+	c.Limits = c.Limits.defaults()
 	if c.TimelineInterval == 0 {
 		c.TimelineInterval = 60 * time.Second
 	}
@@ -111,6 +124,7 @@ func (c Config) Defaults() Config {
 	if c.Exfil.HighBytes == 0 {
 		c.Exfil.HighBytes = 10_000_000
 	}
+	def(&c.TLS.MaxHandshakes, 10000)
 	def(&c.DNS.MinQueries, 10)
 	def(&c.DNS.MinUniqueSubdomains, 10)
 	def(&c.DNS.LongLabel, 30)
@@ -151,6 +165,12 @@ func (c Config) Validate() error {
 	if c.PortScan.SweepHighHosts < c.PortScan.SweepHosts {
 		bad("PortScan.SweepHighHosts", "%d is below SweepHosts %d", c.PortScan.SweepHighHosts, c.PortScan.SweepHosts)
 	}
+	if c.Limits.MaxFlows < 1 {
+		bad("Limits.MaxFlows", "%d, want at least 1 flow", c.Limits.MaxFlows)
+	}
+	if c.Limits.MaxHosts < 2 {
+		bad("Limits.MaxHosts", "%d, want at least 2", c.Limits.MaxHosts)
+	}
 	if c.HTTP.RequestThreshold < 1 {
 		bad("HTTP.RequestThreshold", "%d, want at least 1", c.HTTP.RequestThreshold)
 	}
@@ -159,6 +179,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.MaxRequests < 0 {
 		bad("HTTP.MaxRequests", "%d, want 0 or more", c.HTTP.MaxRequests)
+	}
+	if c.TLS.MaxHandshakes < 0 {
+		bad("TLS.MaxHandshakes", "%d, want 0 or more", c.TLS.MaxHandshakes)
 	}
 	if c.Exfil.ThresholdBytes < 1 {
 		bad("Exfil.ThresholdBytes", "%d, want at least 1 byte", c.Exfil.ThresholdBytes)

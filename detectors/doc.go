@@ -16,8 +16,20 @@
 // thresholds and TimelineAt cuts another interval without reading the file
 // again. Findings are report.Finding values.
 //
+// The same pass reads the TLS handshake of every TCP connection
+// (TLSHandshakes): the ClientHello, reassembled across segments, with its
+// JA3 and JA4 fingerprints, and the server's ServerHello and, before TLS
+// 1.3, its leaf certificate.
+//
 // Memory grows with hosts, flows and names, never with packets, and every
-// per-key list is bounded.
+// table is bounded (Config.Limits; the defaults keep any capture under
+// 1 GiB). Past a bound the state is aggregated, not lost: flows the flow
+// table evicts are counted by the summary (packets, bytes, protocols and
+// ports stay exact), the port scan and the exfiltration detectors; the
+// smallest address pairs are folded into per-address and per-target
+// totals, so a flood's target stays on top of the talkers and ports while
+// millions of spoofed sources fall out; unique addresses become an
+// estimate. The Analysis's Warnings say what was capped and how much.
 //
 //	a, err := detectors.Analyze(ctx, "traffic.pcap", detectors.Config{})
 //	if err != nil && a == nil {

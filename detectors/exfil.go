@@ -92,12 +92,24 @@ type exfilDetector struct {
 	icmp icmpEcho
 	drip dripTracker
 
+	lim    Limits
+	live   *exfilLive // the evicted flows, until the pass ends
 	once   sync.Once
 	aggFor *capture.Capture
 	agg    *exfilAgg
 }
 
-func newExfilDetector() *exfilDetector { return &exfilDetector{} }
+func newExfilDetector(lim Limits) *exfilDetector {
+	return &exfilDetector{lim: lim, live: newExfilLive(lim)}
+}
+
+// FlowEvicted counts a flow the flow table let go, as the flows it keeps
+// are counted after the pass.
+func (d *exfilDetector) FlowEvicted(f *capture.Flow) {
+	if d.live != nil {
+		d.live.evicted(f)
+	}
+}
 
 // Packet looks at ICMP echoes and at the data clients send on connections
 // open for some time; everything else the engine's flows count.
@@ -113,12 +125,13 @@ func (d *exfilDetector) Packet(p *capture.Packet) {
 func (d *exfilDetector) aggregate(c *capture.Capture) *exfilAgg {
 	d.once.Do(func() {
 		d.aggFor = c
-		d.agg = buildExfil(c)
+		d.agg = buildExfil(d.live, c)
+		d.live = nil
 	})
 	if d.aggFor == c {
 		return d.agg
 	}
-	return buildExfil(c)
+	return buildExfil(newExfilLive(d.lim), c)
 }
 
 func (d *exfilDetector) pairs(c *capture.Capture) []*exfilPair { return d.aggregate(c).pairs }

@@ -95,66 +95,114 @@ func orient(f *capture.Flow) (client, server netip.AddrPort, up, down uint64, ft
 	return client, server, up, down, false
 }
 
-func buildExfil(c *capture.Capture) *exfilAgg {
-	agg := &exfilAgg{dstClients: map[netip.Addr]int{}}
+// exfilLive is what the detector keeps of the flows the flow table
+// evicted during the pass: the transfer ports' users and the pairs, at
+// most Limits.MaxHosts of them (past it those that carried the least are
+// dropped: a flood's empty connections first). A pair's unusual-port
+// upload is judged when its flow is evicted, with the users known then.
+type exfilLive struct {
+	max        int
+	users      map[uint16]*portUsers
+	byPair     map[addrPair]*exfilPair
+	dstClients map[netip.Addr]int
+	dropped    int
+}
+
+func newExfilLive(lim Limits) *exfilLive {
+	return &exfilLive{max: lim.MaxHosts, users: map[uint16]*portUsers{}, byPair: map[addrPair]*exfilPair{}, dstClients: map[netip.Addr]int{}}
+}
+
+// addUser remembers the client of f if f was a transfer.
+func (l *exfilLive) addUser(f *capture.Flow) {
+	client, server, up, down, _ := orient(f)
+	if up+down < exfilTransferMin {
+		return
+	}
+	u := l.users[server.Port()]
+	if u == nil {
+		u = &portUsers{}
+		l.users[server.Port()] = u
+	}
+	u.add(client.Addr())
+}
+
+// addPair counts f in its (client, server) pair.
+func (l *exfilLive) addPair(f *capture.Flow) {
+	client, server, up, down, ftp := orient(f)
+	k := addrPair{client.Addr(), server.Addr()}
+	p := l.byPair[k]
+	if p == nil {
+		p = &exfilPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
+		l.byPair[k] = p
+		l.dstClients[k.dst]++
+	}
+	port := server.Port()
+	p.upload += up
+	p.ftpActive = p.ftpActive || ftp
+	p.download += down
+	p.conns++
+	p.packets += f.Packets[0] + f.Packets[1]
+	if len(p.ports) < exfilSampleMax && !slices.Contains(p.ports, port) {
+		p.ports = append(p.ports, port)
+	}
+	p.first, p.last = minTime(p.first, f.First), maxTime(p.last, f.Last)
+	if up >= exfilChunkMin && up >= 2*down {
+		p.upConns++
+	}
+	p.maxConn = max(p.maxConn, up)
+	if !transferPort(port) && l.users[port].others(k.src) < 2 {
+		p.oddUpload += up
+	}
+	if fileServicePort(port) {
+		p.fileUpload += up
+		p.fileConns++
+	}
+	p.ftpControl = p.ftpControl || port == 21
+}
+
+// evicted counts a TCP flow the flow table let go.
+func (l *exfilLive) evicted(f *capture.Flow) {
+	if f.Proto != 6 {
+		return
+	}
+	l.addUser(f)
+	l.addPair(f)
+	l.bound()
+}
+
+// bound drops the pairs that carried the least once there are more than
+// the bound.
+func (l *exfilLive) bound() {
+	if len(l.byPair) > l.max {
+		l.byPair = prune(l.byPair, l.max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
+		l.dstClients = prune(l.dstClients, l.max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
+	}
+}
+
+// buildExfil adds the flows c holds to what live kept of the evicted ones.
+func buildExfil(live *exfilLive, c *capture.Capture) *exfilAgg {
+	agg := &exfilAgg{dstClients: live.dstClients}
 	if c == nil {
 		return agg
 	}
 	// First the ports the capture's hosts make transfers on, so that a
 	// port is unusual only when the others do not use it.
-	users := map[uint16]*portUsers{}
 	for _, f := range c.Flows() {
-		if f.Proto != 6 {
-			continue
+		if f.Proto == 6 {
+			live.addUser(f)
 		}
-		client, server, up, down, _ := orient(f)
-		if up+down < exfilTransferMin {
-			continue
-		}
-		u := users[server.Port()]
-		if u == nil {
-			u = &portUsers{}
-			users[server.Port()] = u
-		}
-		u.add(client.Addr())
 	}
-	m := map[addrPair]*exfilPair{}
 	for _, f := range c.Flows() {
-		if f.Proto != 6 {
-			continue
+		if f.Proto == 6 {
+			live.addPair(f)
+			live.bound()
 		}
-		client, server, up, down, ftp := orient(f)
-		k := addrPair{client.Addr(), server.Addr()}
-		p := m[k]
-		if p == nil {
-			p = &exfilPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
-			m[k] = p
-			agg.pairs = append(agg.pairs, p)
-			agg.dstClients[k.dst]++
-		}
-		port := server.Port()
-		p.upload += up
-		p.ftpActive = p.ftpActive || ftp
-		p.download += down
-		p.conns++
-		p.packets += f.Packets[0] + f.Packets[1]
-		if len(p.ports) < exfilSampleMax && !slices.Contains(p.ports, port) {
-			p.ports = append(p.ports, port)
-		}
-		p.first, p.last = minTime(p.first, f.First), maxTime(p.last, f.Last)
-		if up >= exfilChunkMin && up >= 2*down {
-			p.upConns++
-		}
-		p.maxConn = max(p.maxConn, up)
-		if !transferPort(port) && users[port].others(k.src) < 2 {
-			p.oddUpload += up
-		}
-		if fileServicePort(port) {
-			p.fileUpload += up
-			p.fileConns++
-		}
-		p.ftpControl = p.ftpControl || port == 21
 	}
+	agg.pairs = make([]*exfilPair, 0, len(live.byPair))
+	for _, p := range live.byPair {
+		agg.pairs = append(agg.pairs, p)
+	}
+	live.byPair = nil
 	slices.SortFunc(agg.pairs, func(a, b *exfilPair) int {
 		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
 	})

@@ -34,6 +34,9 @@ const (
 	dripMinActive   = 20
 	dripMinBytes    = 16_000
 	dripMaxRate     = 16_000 // bytes per second over the connection's life
+	// dripMaxFlows bounds the long connections followed; it also bounds
+	// the flows the tracker keeps alive after the flow table evicted them.
+	dripMaxFlows = 1 << 16
 )
 
 // dripState is what the per-packet pass keeps for one long connection.
@@ -55,6 +58,9 @@ func (t *dripTracker) packet(p *capture.Packet) {
 	}
 	st := t.flows[p.Flow]
 	if st == nil {
+		if len(t.flows) >= dripMaxFlows {
+			return
+		}
 		if t.flows == nil {
 			t.flows = map[*capture.Flow]*dripState{}
 		}

@@ -340,7 +340,8 @@ func TestDamagedSeeds(t *testing.T) {
 		{"pcap_cut_in_header", 0, true, nil},
 		{"pcap_cut_after_header", 0, true, nil},
 		{"pcap_cut_in_data", 0, true, nil},
-		{"pcap_huge_caplen", 0, true, nil},
+		// A record over 262,144 bytes is refused, not read as cut short.
+		{"pcap_huge_caplen", 0, false, capture.ErrCorrupt},
 		{"pcap_caplen_over_snap", 1, false, nil}, // pcapgo, like libpcap, accepts records up to 262144 bytes whatever the snap length
 		{"pcapng_cut", 1, true, nil},
 		{"pcap_caplen_over_len", 0, false, capture.ErrCorrupt},

@@ -155,6 +155,8 @@ type portscanDetector struct {
 	// service holds the service-detection probes per (source, target).
 	service map[addrPair]*serviceProbes
 
+	lim    Limits
+	live   *scanAgg // the probes of evicted flows, until the pass ends
 	once   sync.Once
 	aggFor *capture.Capture
 	agg    *scanAgg
@@ -170,8 +172,10 @@ type sweepSource struct {
 	first, last time.Time
 }
 
-func newPortscanDetector() *portscanDetector {
+func newPortscanDetector(lim Limits) *portscanDetector {
 	return &portscanDetector{
+		lim:     lim,
+		live:    newScanAgg(lim),
 		echo:    map[netip.Addr]*sweepSource{},
 		arp:     map[netip.Addr]*sweepSource{},
 		unreach: map[addrPair]int64{},
@@ -199,7 +203,12 @@ func (d *portscanDetector) portUnreachable(p *capture.Packet) {
 		d.refused[pr] = struct{}{}
 		return
 	}
-	d.unreach[addrPair{p.Dst, p.Src}]++
+	k := addrPair{p.Dst, p.Src}
+	if _, ok := d.unreach[k]; ok || len(d.unreach) < maxRefusedProbes {
+		// Past the bound, a flood of unreachables from spoofed
+		// addresses refuses nothing more.
+		d.unreach[k]++
+	}
 }
 
 // quotedUDP reads the UDP packet an ICMP error quotes: its addresses and

@@ -12,14 +12,18 @@ import (
 // The probes, from the flows the engine kept.
 
 // scanAgg is every probe of the capture, grouped per (source, target).
-// It depends on the capture only, not on thresholds, so it is built once.
+// It depends on the capture only, not on thresholds, so it is built once:
+// from the flows the table evicted during the pass, then from those it
+// holds at the end (finish). Its tables are bounded (portscan_bounds.go).
 type scanAgg struct {
-	pairs []*scanPair
+	pairs  []*scanPair // sorted, once finished
+	byPair map[addrPair]*scanPair
 	// horiz holds the state of every (source, family, port, target)
 	// probed; horizCounted counts, per (source, family, port), the targets
 	// that did not answer or refused. Flat maps: most keys have one target.
 	horiz        map[horizHost]uint8
 	horizCounted map[horizKey]int
+	bounds       scanBounds
 }
 
 type horizHost struct {
@@ -60,71 +64,94 @@ type famStats struct {
 func (d *portscanDetector) aggregate(c *capture.Capture) *scanAgg {
 	d.once.Do(func() {
 		d.aggFor = c
-		d.agg = d.build(c)
+		d.agg = d.finish(d.live, c)
+		d.live = nil
 	})
 	if d.aggFor == c {
 		return d.agg
 	}
-	return d.build(c)
+	return d.finish(newScanAgg(d.lim), c)
 }
 
-func (d *portscanDetector) build(c *capture.Capture) *scanAgg {
-	agg := &scanAgg{horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}}
-	pairs := map[addrPair]*scanPair{}
+// FlowEvicted judges a flow the flow table let go, as finish judges the
+// ones it kept.
+func (d *portscanDetector) FlowEvicted(f *capture.Flow) {
+	if d.live != nil {
+		d.addFlow(d.live, f)
+	}
+}
+
+func newScanAgg(lim Limits) *scanAgg {
+	return &scanAgg{byPair: map[addrPair]*scanPair{}, horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}, bounds: newScanBounds(lim)}
+}
+
+// addFlow adds one flow's probe, if it is one, to agg.
+func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
+	pr, ok := classify(f)
+	if !ok || !probeTarget(pr.dst.Addr()) {
+		return
+	}
+	if pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast {
+		if _, ok := d.timeExc[pr.src]; ok {
+			return
+		}
+	}
+	k := addrPair{pr.src, pr.dst.Addr()}
+	sp := agg.byPair[k]
+	if sp == nil {
+		sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last, unreach: d.unreach[k]}
+		agg.byPair[k] = sp
+		defer agg.bound()
+	}
+	sp.first, sp.last = minTime(sp.first, f.First), maxTime(sp.last, f.Last)
+	if pr.craft != 0 {
+		sp.crafted += pr.probes
+		sp.craftKinds |= pr.craft
+		if sp.craftPorts == nil {
+			sp.craftPorts = map[uint16]struct{}{}
+		}
+		sp.craftPorts[pr.dst.Port()] = struct{}{}
+	}
+	if pr.fam == famCount { // crafted, but of no family
+		return
+	}
+	sp.connect = sp.connect || pr.connect
+	if pr.src == f.Client.Addr() && f.HasClientMAC {
+		switch {
+		case !sp.hasMAC && !sp.macMixed:
+			sp.mac, sp.hasMAC = f.ClientMAC, true
+		case sp.hasMAC && sp.mac != f.ClientMAC:
+			sp.hasMAC, sp.macMixed = false, true
+		}
+	}
+	fs := &sp.fam[pr.fam]
+	if fs.ports == nil {
+		fs.ports = map[uint16]uint8{}
+		fs.first, fs.last = f.First, f.Last
+	}
+	fs.ports[pr.dst.Port()] |= pr.state
+	fs.probes += pr.probes
+	if pr.fragmented {
+		fs.fragmented++
+	}
+	fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
+	agg.addHoriz(horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}, pr.state, f.First, f.Last)
+}
+
+// finish adds the flows c holds to agg and settles what only the whole
+// capture tells.
+func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 	if c == nil {
 		return agg
 	}
 	for _, f := range c.Flows() {
-		pr, ok := classify(f)
-		if !ok || !probeTarget(pr.dst.Addr()) {
-			continue
-		}
-		if pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast {
-			if _, ok := d.timeExc[pr.src]; ok {
-				continue
-			}
-		}
-		k := addrPair{pr.src, pr.dst.Addr()}
-		sp := pairs[k]
-		if sp == nil {
-			sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last, unreach: d.unreach[k]}
-			pairs[k] = sp
-			agg.pairs = append(agg.pairs, sp)
-		}
-		sp.first, sp.last = minTime(sp.first, f.First), maxTime(sp.last, f.Last)
-		if pr.craft != 0 {
-			sp.crafted += pr.probes
-			sp.craftKinds |= pr.craft
-			if sp.craftPorts == nil {
-				sp.craftPorts = map[uint16]struct{}{}
-			}
-			sp.craftPorts[pr.dst.Port()] = struct{}{}
-		}
-		if pr.fam == famCount { // crafted, but of no family
-			continue
-		}
-		sp.connect = sp.connect || pr.connect
-		if pr.src == f.Client.Addr() && f.HasClientMAC {
-			switch {
-			case !sp.hasMAC && !sp.macMixed:
-				sp.mac, sp.hasMAC = f.ClientMAC, true
-			case sp.hasMAC && sp.mac != f.ClientMAC:
-				sp.hasMAC, sp.macMixed = false, true
-			}
-		}
-		fs := &sp.fam[pr.fam]
-		if fs.ports == nil {
-			fs.ports = map[uint16]uint8{}
-			fs.first, fs.last = f.First, f.Last
-		}
-		fs.ports[pr.dst.Port()] |= pr.state
-		fs.probes += pr.probes
-		if pr.fragmented {
-			fs.fragmented++
-		}
-		fs.first, fs.last = minTime(fs.first, f.First), maxTime(fs.last, f.Last)
-		agg.horiz[horizHost{horizKey{pr.src, pr.fam, pr.dst.Port()}, pr.dst.Addr()}] |= pr.state
+		d.addFlow(agg, f)
 	}
+	agg.pairs = make([]*scanPair, 0, len(agg.byPair))
+	for _, sp := range agg.byPair {
+		agg.pairs = append(agg.pairs, sp)
+	}
+	agg.byPair = nil
 	// ICMP port unreachable answers UDP probes but is not part of their
 	// flow: the UDP header it quotes names the probe it refuses. A message
 	// whose quote could not be read refuses one of the pair's unanswered
@@ -164,6 +191,11 @@ func (d *portscanDetector) build(c *capture.Capture) *scanAgg {
 	for hh, st := range agg.horiz {
 		if sweptHost(st) {
 			agg.horizCounted[hh.horizKey]++
+		}
+	}
+	for hk, hs := range agg.bounds.horizKeys {
+		if hs.extra > 0 {
+			agg.horizCounted[hk] += hs.extra
 		}
 	}
 	slices.SortFunc(agg.pairs, func(a, b *scanPair) int {

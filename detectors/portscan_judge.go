@@ -213,6 +213,7 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 		src         netip.Addr
 		fam         scanFamily
 		ports       []uint16
+		extra       int // swept hosts counted past sweepKeyHosts, without their addresses
 		counted     map[netip.Addr]struct{}
 		probed      map[netip.Addr]struct{}
 		open        map[netip.Addr]struct{}
@@ -237,6 +238,13 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			sweeps[k] = s
 		}
 		s.ports = append(s.ports, hk.port)
+		if hs, ok := agg.bounds.horizKeys[hk]; ok {
+			s.extra += hs.extra
+			if s.first.IsZero() || hs.first.Before(s.first) {
+				s.first = hs.first // the pairs may have been folded (portscan_bounds.go)
+			}
+			s.last = maxTime(s.last, hs.last)
+		}
 	}
 	if len(sweeps) == 0 {
 		return nil
@@ -279,15 +287,16 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 	var out []report.Finding
 	for _, s := range sweeps {
 		slices.Sort(s.ports)
-		counted := len(s.counted)
+		counted := len(s.counted) + s.extra
+		probed := len(s.probed) + s.extra
 		sev, conf := report.SeverityMedium, report.ConfidenceMedium
 		if counted >= ps.SweepHighHosts {
 			sev = report.SeverityHigh
 		}
-		if 2*counted >= len(s.probed) {
+		if 2*counted >= probed {
 			conf = report.ConfidenceHigh
 		}
-		if s.fam == famACK && 2*len(s.refused) < len(s.probed) {
+		if s.fam == famACK && 2*len(s.refused) < probed {
 			// Unanswered bare ACKs to many hosts are also what a capture
 			// that sees one direction of many connections holds.
 			sev, conf = report.SeverityLow, report.ConfidenceLow
@@ -297,10 +306,10 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			proto = "UDP"
 		}
 		summary := fmt.Sprintf("%s swept %s port %s on %d hosts with %s probes (%d refused, %d unanswered, %d open)",
-			s.src, proto, joinPorts(s.ports, 10), len(s.probed), famWords[s.fam], len(s.refused), counted-len(s.refused), len(s.open))
+			s.src, proto, joinPorts(s.ports, 10), probed, famWords[s.fam], len(s.refused), counted-len(s.refused), len(s.open))
 		if len(s.ports) > 1 {
 			summary = fmt.Sprintf("%s swept %d %s ports (%s) across %d hosts with %s probes (%d hosts refused or unanswered, %d open)",
-				s.src, len(s.ports), proto, joinPorts(s.ports, 10), len(s.probed), famWords[s.fam], counted, len(s.open))
+				s.src, len(s.ports), proto, joinPorts(s.ports, 10), probed, famWords[s.fam], counted, len(s.open))
 		}
 		out = append(out, report.Finding{
 			Type:       report.AttackPortScan,
@@ -314,7 +323,7 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 			LastSeen:   s.last.UTC(),
 			Counts: map[string]int64{
 				report.CountHosts:       int64(counted),
-				report.CountHostsProbed: int64(len(s.probed)),
+				report.CountHostsProbed: int64(probed),
 				report.CountRefused:     int64(len(s.refused)),
 				report.CountUnanswered:  int64(counted - len(s.refused)),
 				report.CountOpenHosts:   int64(len(s.open)),

@@ -543,7 +543,7 @@ func TestScanConcurrentJudgement(t *testing.T) {
 // TestPortScanPacketNoAlloc checks that a packet from a known source to a
 // known host allocates nothing.
 func TestPortScanPacketNoAlloc(t *testing.T) {
-	d := newPortscanDetector()
+	d := newPortscanDetector(Limits{}.defaults())
 	p := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerICMPv4, Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), ICMPType: 8}
 	d.Packet(p)
 	tcp := &capture.Packet{Layers: capture.LayerIPv4 | capture.LayerTCP, Src: p.Src, Dst: p.Dst, TCPFlags: capture.FlagSYN}

@@ -15,18 +15,22 @@ import (
 
 // Summary is the triage view of a whole capture.
 type Summary struct {
-	TotalPackets    int        `json:"total_packets"`
-	TotalBytes      int64      `json:"total_bytes"`
-	CapturedBytes   int64      `json:"captured_bytes"`
-	UniqueIPs       int        `json:"unique_ips"`
-	Start           *time.Time `json:"start"`
-	End             *time.Time `json:"end"`
-	DurationSeconds float64    `json:"duration_seconds"`
-	LinkTypes       []string   `json:"link_types"`
-	Interfaces      int        `json:"interfaces"`
-	IPv4Packets     int64      `json:"ipv4_packets"`
-	IPv6Packets     int64      `json:"ipv6_packets"`
-	Flows           int        `json:"flows"`
+	TotalPackets  int   `json:"total_packets"`
+	TotalBytes    int64 `json:"total_bytes"`
+	CapturedBytes int64 `json:"captured_bytes"`
+	UniqueIPs     int   `json:"unique_ips"`
+	// UniqueIPsEstimated is true when UniqueIPs is an estimate (within
+	// about 1%): the flow table or the summary's bounds (Limits) let
+	// some addresses go.
+	UniqueIPsEstimated bool       `json:"unique_ips_estimated,omitempty"`
+	Start              *time.Time `json:"start"`
+	End                *time.Time `json:"end"`
+	DurationSeconds    float64    `json:"duration_seconds"`
+	LinkTypes          []string   `json:"link_types"`
+	Interfaces         int        `json:"interfaces"`
+	IPv4Packets        int64      `json:"ipv4_packets"`
+	IPv6Packets        int64      `json:"ipv6_packets"`
+	Flows              int        `json:"flows"`
 	// Protocols counts packets by every layer they carry (a DNS packet
 	// counts under ipv4, udp and dns).
 	Protocols        map[string]int64 `json:"protocols"`
@@ -88,26 +92,23 @@ var layerNames = [...]string{"ethernet", "vlan", "linux_sll", "loopback", "arp",
 
 type pairKey struct{ a, b netip.Addr }
 
-type pairStats struct {
-	first       netip.Addr // the address that sent first
-	packets     [2]uint64  // [0] from pairKey.a
-	bytes       [2]uint64
-	start, last time.Time
-}
-
 // summaryAnalyzer counts per packet what the flow table does not already
 // hold; the rest of the summary is built from the flows when the pass ends.
 type summaryAnalyzer struct {
 	layers     [len(layerNames)]int64
 	ipv4, ipv6 int64
-	pairs      map[pairKey]*pairStats // IP packets outside TCP/UDP flows
+	pairs      map[pairKey]*convAcc // IP packets outside TCP/UDP flows
 	dnsNames   map[string]int64
 	dnsOver    int64
+	bounds     *summaryBounds // evicted flows, and what the bounds folded
 }
 
-func newSummaryAnalyzer() *summaryAnalyzer {
-	return &summaryAnalyzer{pairs: make(map[pairKey]*pairStats), dnsNames: make(map[string]int64)}
+func newSummaryAnalyzer(lim Limits) *summaryAnalyzer {
+	return &summaryAnalyzer{pairs: make(map[pairKey]*convAcc), dnsNames: make(map[string]int64), bounds: newSummaryBounds(lim.MaxHosts)}
 }
+
+// FlowEvicted counts a flow the flow table let go.
+func (s *summaryAnalyzer) FlowEvicted(f *capture.Flow) { s.bounds.flow(f) }
 
 func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 	for l := uint32(p.Layers); l != 0; l &= l - 1 {
@@ -127,13 +128,17 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 			k, d = pairKey{p.Dst, p.Src}, 1
 		}
 		ps := s.pairs[k]
-		if ps == nil {
-			ps = &pairStats{first: p.Src, start: p.Time}
+		isNew := ps == nil
+		if isNew {
+			ps = &convAcc{first: p.Src, start: p.Time}
 			s.pairs[k] = ps
 		}
 		ps.packets[d]++
 		ps.bytes[d] += uint64(p.Length)
 		ps.last = p.Time
+		if isNew && len(s.pairs) > s.bounds.maxHosts {
+			s.pairs = s.bounds.foldConvs(s.pairs)
+		}
 	}
 	if p.DNS != nil && !p.DNS.QR {
 		for _, q := range p.DNS.Questions {
@@ -151,40 +156,18 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 // conversations merges flows and the other IP packets into address pairs,
 // largest first.
 func (s *summaryAnalyzer) conversations(c *capture.Capture) []Conversation {
-	type acc struct {
-		first       netip.Addr // the address that sent first
-		packets     [2]uint64  // [0] sent by pairKey.a
-		bytes       [2]uint64
-		flows       int
-		start, last time.Time
-	}
-	m := make(map[pairKey]*acc, len(s.pairs))
+	m := make(map[pairKey]*convAcc, len(s.pairs)+len(s.bounds.convs))
 	add := func(from, to netip.Addr, pk, by uint64, start, last time.Time, flows int) {
-		k, d := pairKey{from, to}, 0
-		if to.Less(from) {
-			k, d = pairKey{to, from}, 1
-		}
-		a := m[k]
-		if a == nil {
-			a = &acc{first: from, start: start}
-			m[k] = a
-		} else if start.Before(a.start) && pk > 0 {
-			a.first, a.start = from, start
-		}
-		a.packets[d] += pk
-		a.bytes[d] += by
-		a.flows += flows
-		if last.After(a.last) {
-			a.last = last
-		}
+		addConv(m, from, to, pk, by, start, last, flows)
+	}
+	for k, a := range s.bounds.convs {
+		cp := *a
+		m[k] = &cp
 	}
 	for _, f := range c.Flows() {
-		ca, sa := f.Client.Addr(), f.Server.Addr()
-		if f.Packets[0] > 0 {
-			add(ca, sa, f.Packets[0], f.Bytes[0], f.First, f.Last, 1)
-			add(sa, ca, f.Packets[1], f.Bytes[1], f.Last, f.Last, 0)
-		} else {
-			add(sa, ca, f.Packets[1], f.Bytes[1], f.First, f.Last, 1)
+		addFlowConv(m, f)
+		if len(m) > s.bounds.maxHosts {
+			m = s.bounds.foldConvs(m)
 		}
 	}
 	for k, ps := range s.pairs {
@@ -224,8 +207,9 @@ func (s *summaryAnalyzer) conversations(c *capture.Capture) []Conversation {
 	return out
 }
 
-// talkers sums, per address, what its conversations sent and received.
-func talkers(convs []Conversation) []Talker {
+// talkers sums, per address, what its conversations sent and received,
+// and what the summary's bounds folded into per-address totals (folded).
+func talkers(convs []Conversation, folded map[netip.Addr]*hostAcc) []Talker {
 	m := make(map[string]*Talker)
 	self := make(map[string][2]uint64) // packets and bytes a host sent itself
 	get := func(ip string) *Talker {
@@ -250,6 +234,13 @@ func talkers(convs []Conversation) []Talker {
 			self[c.A] = [2]uint64{c.Packets, c.Bytes}
 		}
 	}
+	for a, h := range folded {
+		t := get(a.String())
+		t.PacketsSent += h.packets[0]
+		t.BytesSent += h.bytes[0]
+		t.PacketsReceived += h.packets[1]
+		t.BytesReceived += h.bytes[1]
+	}
 	out := make([]Talker, 0, len(m))
 	for _, t := range m {
 		// A packet a host sends itself is one packet, not two.
@@ -263,23 +254,16 @@ func talkers(convs []Conversation) []Talker {
 	return out
 }
 
-// ports sums flows by the responder's port.
-func ports(c *capture.Capture) []PortCount {
-	type pk struct {
-		proto uint8
-		port  uint16
+// ports sums flows by the responder's port: those of the flow table and
+// the evicted ones (evicted).
+func ports(c *capture.Capture, evicted map[portKey]*PortCount) []PortCount {
+	m := make(map[portKey]*PortCount, len(evicted))
+	for k, pc := range evicted {
+		cp := *pc
+		m[k] = &cp
 	}
-	m := make(map[pk]*PortCount)
 	for _, f := range c.Flows() {
-		k := pk{f.Proto, f.Server.Port()}
-		pc := m[k]
-		if pc == nil {
-			pc = &PortCount{Port: k.port, Proto: protoName(f.Proto)}
-			m[k] = pc
-		}
-		pc.Flows++
-		pc.Packets += f.Packets[0] + f.Packets[1]
-		pc.Bytes += f.Bytes[0] + f.Bytes[1]
+		addPort(m, f)
 	}
 	out := make([]PortCount, 0, len(m))
 	for _, pc := range m {
@@ -311,7 +295,7 @@ func (s *summaryAnalyzer) summary(c *capture.Capture, convs []Conversation, topN
 		Interfaces:    c.Interfaces,
 		IPv4Packets:   s.ipv4,
 		IPv6Packets:   s.ipv6,
-		Flows:         len(c.Flows()),
+		Flows:         c.FlowStats().Total,
 		Protocols:     make(map[string]int64),
 		LinkTypes:     make([]string, 0, len(c.LinkTypes)),
 	}
@@ -328,14 +312,10 @@ func (s *summaryAnalyzer) summary(c *capture.Capture, convs []Conversation, topN
 			sum.Protocols[layerNames[i]] = n
 		}
 	}
-	ips := make(map[string]struct{})
-	for _, cv := range convs {
-		ips[cv.A] = struct{}{}
-		ips[cv.B] = struct{}{}
-	}
-	sum.UniqueIPs = len(ips)
-	sum.TopTalkers = head(talkers(convs), topN)
-	sum.TopPorts = head(ports(c), topN)
+	sum.UniqueIPs = s.uniqueIPs(convs)
+	sum.UniqueIPsEstimated = s.bounds.folded()
+	sum.TopTalkers = head(talkers(convs, s.bounds.hosts), topN)
+	sum.TopPorts = head(ports(c, s.bounds.ports), topN)
 	sum.TopConversations = head(convs, topN)
 	names := make([]NameCount, 0, len(s.dnsNames))
 	for n, k := range s.dnsNames {
@@ -347,6 +327,28 @@ func (s *summaryAnalyzer) summary(c *capture.Capture, convs []Conversation, topN
 	sum.DNSNamesDistinct = len(names)
 	sum.DNSNames = head(names, max(topN, 20))
 	return sum
+}
+
+// uniqueIPs counts the addresses of convs, exactly unless the bounds
+// folded some away: then the sketch that saw every folded address
+// estimates.
+func (s *summaryAnalyzer) uniqueIPs(convs []Conversation) int {
+	if !s.bounds.folded() {
+		ips := make(map[string]struct{})
+		for _, cv := range convs {
+			ips[cv.A] = struct{}{}
+			ips[cv.B] = struct{}{}
+		}
+		return len(ips)
+	}
+	for _, cv := range convs {
+		for _, ip := range [2]string{cv.A, cv.B} {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				s.bounds.sawAddr(a)
+			}
+		}
+	}
+	return int(s.bounds.ips.estimate())
 }
 
 func head[T any](s []T, n int) []T {

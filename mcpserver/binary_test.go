@@ -233,6 +233,11 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			Endpoints     int      `json:"get_endpoints"`
 			Conversations int      `json:"get_conversations"`
 		} `json:"packet_tools"`
+		TLS struct {
+			Total int      `json:"total"`
+			SNIs  []string `json:"snis"`
+			JA4   []string `json:"ja4"`
+		} `json:"tls"`
 	}
 	dec := json.NewDecoder(&stdout)
 	if err := dec.Decode(&got); err != nil {
@@ -253,6 +258,19 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	if got.Summary.TotalPackets != gt.TotalPackets || got.Summary.UniqueIPs != gt.UniqueIPs {
 		t.Errorf("read_pcap_summary: total_packets %d unique_ips %d, want %d and %d",
 			got.Summary.TotalPackets, got.Summary.UniqueIPs, gt.TotalPackets, gt.UniqueIPs)
+	}
+	// list_tls through the SDK: the server names tshark reads in the
+	// recorded hellos, each with a JA4.
+	if ts, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command(ts, "-r", filepath.Join(dir, "tls_handshakes.pcap"), "-Y", "tls.handshake.type==1",
+			"-T", "fields", "-e", "tls.handshake.extensions_server_name").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if got.TLS.Total != len(want) || !slices.Equal(got.TLS.SNIs, want) || len(got.TLS.JA4) != len(want) {
+			t.Errorf("list_tls: %d handshakes, server names %q; tshark %q", got.TLS.Total, got.TLS.SNIs, want)
+		}
 	}
 	if !got.PortScan.PortScanDetected || len(got.PortScan.SuspiciousActivity) != 1 {
 		t.Fatalf("detect_port_scanning: detected %v, activity %+v; want one scan",
@@ -813,6 +831,58 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		callStructured(ctx, t, c, "get_protocol_hierarchy", map[string]any{"pcap_file": "scan_syn.pcap"}, &got)
 		if len(got.Protocols) == 0 || got.Protocols[0].Path != "eth" || got.Protocols[0].Frames != got.Packets {
 			t.Errorf("hierarchy %+v of %d packets", got.Protocols, got.Packets)
+		}
+	})
+
+	run("list_tls", func(t *testing.T) {
+		// The recorded handshakes: the server names and JA3 hashes tshark
+		// reads in the ClientHellos, in order; then only those whose name
+		// holds "example.com", by the sni filter.
+		ts, err := exec.LookPath("tshark")
+		if err != nil {
+			t.Skip("tshark is not installed")
+		}
+		out, err := exec.Command(ts, "-r", filepath.Join(dir, "tls_handshakes.pcap"), "-Y", "tls.handshake.type==1",
+			"-T", "fields", "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.ja3").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, wantFiltered []string
+		for line := range strings.Lines(string(out)) {
+			sni, ja3, _ := strings.Cut(strings.TrimRight(line, "\n"), "\t")
+			want = append(want, sni+" "+ja3)
+			if strings.Contains(sni, "example.com") {
+				wantFiltered = append(wantFiltered, sni+" "+ja3)
+			}
+		}
+		type result struct {
+			Stats struct {
+				ClientHellos int `json:"client_hellos"`
+			} `json:"stats"`
+			Handshakes []struct {
+				SNI     string `json:"sni"`
+				JA3Hash string `json:"ja3_hash"`
+				JA4     string `json:"ja4"`
+			} `json:"handshakes"`
+			Total int `json:"total"`
+		}
+		for _, filter := range []string{"", "EXAMPLE.com"} {
+			var got result
+			callStructured(ctx, t, c, "list_tls", map[string]any{"pcap_file": "tls_handshakes.pcap", "sni": filter}, &got)
+			var seen []string
+			for _, h := range got.Handshakes {
+				seen = append(seen, h.SNI+" "+h.JA3Hash)
+				if len(h.JA4) != 36 || h.JA4[0] != 't' {
+					t.Errorf("JA4 %q is not a JA4 of TLS over TCP", h.JA4)
+				}
+			}
+			w := want
+			if filter != "" {
+				w = wantFiltered
+			}
+			if !slices.Equal(seen, w) || got.Total != len(w) || got.Stats.ClientHellos != len(want) {
+				t.Errorf("sni %q: %d of %d hellos %q\nwant %d: %q", filter, got.Total, got.Stats.ClientHellos, seen, len(w), w)
+			}
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
@@ -25,12 +26,21 @@ type CacheStats struct {
 	Bytes   int64 `json:"bytes"`
 }
 
-// cacheKey names one version of one file: a file that changes size or
-// modification time is a new key and is read again.
+// fileID names one version of one file, from the stat of its open
+// descriptor (fileIdentity): a file that changes is a new version and is
+// read again.
+type fileID struct {
+	dev, ino uint64 // which file (zero where the platform does not say)
+	size     int64
+	mtime    int64 // UnixNano
+	ctime    int64 // UnixNano of the inode change time
+}
+
+// cacheKey names one version of one file by the name the tools report and
+// the identity of the descriptor that was read.
 type cacheKey struct {
-	path  string
-	size  int64
-	mtime int64 // UnixNano
+	path string
+	file fileID
 }
 
 // cached is one analysis and the error that came with it (a *CaptureError
@@ -51,7 +61,8 @@ type flight struct {
 	cancel  context.CancelFunc
 }
 
-type analyzeFunc func(ctx context.Context, path string, cfg detectors.Config) (*detectors.Analysis, error)
+// analyzeFunc analyses the open file f, named name (detectors.AnalyzeFile).
+type analyzeFunc func(ctx context.Context, f *os.File, name string, cfg detectors.Config) (*detectors.Analysis, error)
 
 // analysisCache holds recent analyses, least recently used first out,
 // bounded in entries and in estimated bytes.
@@ -61,9 +72,15 @@ type analyzeFunc func(ctx context.Context, path string, cfg detectors.Config) (*
 // values, not its cancellation) and is cancelled when the last waiting
 // caller gives up, so one impatient client cannot fail the others, and a
 // parse nobody waits for anymore stops. A cancelled parse is never cached.
+//
+// A parse has a deadline (timeout, from its start): when it passes, the
+// parse stops reading and its callers get the analysis of what was read,
+// marked stopped. Such an analysis is never cached, so a later call reads
+// the file again rather than take a part for the whole.
 type analysisCache struct {
 	cfg        detectors.Config
 	analyze    analyzeFunc
+	timeout    time.Duration // zero: no deadline
 	maxEntries int
 	maxBytes   int64
 	log        *slog.Logger
@@ -77,9 +94,9 @@ type analysisCache struct {
 	stats   CacheStats
 }
 
-func newAnalysisCache(cfg detectors.Config, analyze analyzeFunc, maxEntries int, maxBytes int64, log *slog.Logger) *analysisCache {
+func newAnalysisCache(cfg detectors.Config, analyze analyzeFunc, timeout time.Duration, maxEntries int, maxBytes int64, log *slog.Logger) *analysisCache {
 	return &analysisCache{
-		cfg: cfg, analyze: analyze, maxEntries: maxEntries, maxBytes: maxBytes, log: log,
+		cfg: cfg, analyze: analyze, timeout: timeout, maxEntries: maxEntries, maxBytes: maxBytes, log: log,
 		lru:     list.New(),
 		entries: make(map[cacheKey]*list.Element),
 		byPath:  make(map[string]cacheKey),
@@ -87,15 +104,18 @@ func newAnalysisCache(cfg detectors.Config, analyze analyzeFunc, maxEntries int,
 	}
 }
 
-// get returns the analysis of the regular file at path (already checked by
-// the path policy), reading it only when no analysis of this version of the
-// file is cached or being made.
-func (c *analysisCache) get(ctx context.Context, path string) (*detectors.Analysis, error) {
-	st, err := os.Stat(path)
+// get returns the analysis of file, the open capture the path policy
+// vetted, named path, reading it only when no analysis of this version of
+// the file is cached or being made. get owns file and closes it: at once
+// when the analysis is cached or being made, else when its parse ends,
+// which may be after this caller has given up.
+func (c *analysisCache) get(ctx context.Context, file *os.File, path string) (*detectors.Analysis, error) {
+	st, err := file.Stat()
 	if err != nil {
+		file.Close()
 		return nil, err
 	}
-	key := cacheKey{path: path, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	key := cacheKey{path: path, file: fileIdentity(st)}
 
 	c.mu.Lock()
 	if el, ok := c.entries[key]; ok {
@@ -103,18 +123,23 @@ func (c *analysisCache) get(ctx context.Context, path string) (*detectors.Analys
 		c.stats.Hits++
 		e := el.Value.(*cached)
 		c.mu.Unlock()
+		file.Close()
 		return e.a, e.err
 	}
 	f, ok := c.flights[key]
 	if ok {
 		f.waiters++
 		c.stats.Shared++
+		file.Close()
 	} else {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		if c.timeout > 0 {
+			pctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		}
 		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 		c.flights[key] = f
 		c.stats.Parses++
-		go c.parse(pctx, key, f)
+		go c.parse(pctx, key, file, f)
 	}
 	c.mu.Unlock()
 
@@ -144,8 +169,9 @@ func (c *analysisCache) get(ctx context.Context, path string) (*detectors.Analys
 	}
 }
 
-func (c *analysisCache) parse(ctx context.Context, key cacheKey, f *flight) {
+func (c *analysisCache) parse(ctx context.Context, key cacheKey, file *os.File, f *flight) {
 	defer f.cancel()
+	defer file.Close()
 	var a *detectors.Analysis
 	var err error
 	func() {
@@ -157,7 +183,7 @@ func (c *analysisCache) parse(ctx context.Context, key cacheKey, f *flight) {
 				a, err = nil, &internalError{msg: "the capture analysis failed unexpectedly"}
 			}
 		}()
-		a, err = c.analyze(ctx, key.path, c.cfg)
+		a, err = c.analyze(ctx, file, key.path, c.cfg)
 	}()
 	f.a, f.err = a, err
 
@@ -167,7 +193,7 @@ func (c *analysisCache) parse(ctx context.Context, key cacheKey, f *flight) {
 		delete(c.flights, key)
 	}
 	var ce *capture.CaptureError
-	keep := a != nil && ctx.Err() == nil && (err == nil || errors.As(err, &ce))
+	keep := a != nil && !stopped(a) && ctx.Err() == nil && (err == nil || errors.As(err, &ce))
 	if keep {
 		c.insert(&cached{key: key, a: a, err: err, size: estimateSize(a)})
 	}
@@ -208,6 +234,11 @@ func (c *analysisCache) remove(el *list.Element) {
 	c.bytes -= e.size
 }
 
+// stopped reports whether a's read was cut by its deadline.
+func stopped(a *detectors.Analysis) bool {
+	return a.Capture() != nil && a.Capture().Stopped
+}
+
 func (c *analysisCache) snapshot() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -230,6 +261,7 @@ func estimateSize(a *detectors.Analysis) int64 {
 		perDNSName   = 96
 		perSecond    = 120
 		perHTTPEntry = 400
+		perTLSEntry  = 1200
 	)
 	n := int64(base)
 	if c := a.Capture(); c != nil {
@@ -241,5 +273,6 @@ func estimateSize(a *detectors.Analysis) int64 {
 	secs := int64(a.Summary.DurationSeconds) + 1
 	n += min(secs, int64(a.Summary.TotalPackets)) * perSecond
 	n += int64(httpEntries(a)) * perHTTPEntry
+	n += int64(tlsEntries(a)) * perTLSEntry
 	return n
 }

@@ -27,7 +27,7 @@ func newCountingServer(t *testing.T, cfg Config, hold bool) *countingServer {
 	if hold {
 		cs.gate = make(chan struct{})
 	}
-	s, err := newServer(cfg, func(ctx context.Context, path string, dc detectors.Config) (*detectors.Analysis, error) {
+	s, err := newServer(cfg, func(ctx context.Context, f *os.File, path string, dc detectors.Config) (*detectors.Analysis, error) {
 		cs.parses.Add(1)
 		cs.started <- struct{}{}
 		if cs.gate != nil {
@@ -37,7 +37,7 @@ func newCountingServer(t *testing.T, cfg Config, hold bool) *countingServer {
 				return nil, ctx.Err()
 			}
 		}
-		return detectors.Analyze(ctx, path, dc)
+		return detectors.AnalyzeFile(ctx, f, path, dc)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -157,18 +157,22 @@ func TestCacheCancellation(t *testing.T) {
 	dir := t.TempDir()
 	writeScanCapture(t, filepath.Join(dir, "traffic.pcap"), 1, 12)
 	cs := newCountingServer(t, Config{Roots: []string{dir}}, true)
-	path, err := cs.policy.Resolve("", "")
-	if err != nil {
-		t.Fatal(err)
+	// get takes the file the policy opened, as the tools do.
+	get := func(ctx context.Context, s *countingServer) (*detectors.Analysis, error) {
+		f, path, err := s.policy.Open("", "")
+		if err != nil {
+			return nil, err
+		}
+		return s.cache.get(ctx, f, path)
 	}
 
 	impatient, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
-	go func() { _, err := cs.cache.get(impatient, path); done <- err }()
+	go func() { _, err := get(impatient, cs); done <- err }()
 	<-cs.started
 	var patientA *detectors.Analysis
 	go func() {
-		a, err := cs.cache.get(context.Background(), path)
+		a, err := get(context.Background(), cs)
 		patientA = a
 		done <- err
 	}()
@@ -187,7 +191,7 @@ func TestCacheCancellation(t *testing.T) {
 	// Everyone gives up: the parse is cancelled, and nothing is cached.
 	cs2 := newCountingServer(t, Config{Roots: []string{dir}}, true)
 	ctx, cancel2 := context.WithCancel(context.Background())
-	go func() { _, err := cs2.cache.get(ctx, path); done <- err }()
+	go func() { _, err := get(ctx, cs2); done <- err }()
 	<-cs2.started
 	cancel2()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -208,7 +212,7 @@ func TestCacheCancellation(t *testing.T) {
 	}
 	// The next caller starts afresh.
 	close(cs2.gate)
-	if a, err := cs2.cache.get(context.Background(), path); err != nil || a == nil {
+	if a, err := get(context.Background(), cs2); err != nil || a == nil {
 		t.Fatalf("after cancellation: %v", err)
 	}
 	if n := cs2.parses.Load(); n != 2 {
@@ -273,11 +277,11 @@ func TestPanicsAreRecovered(t *testing.T) {
 	// The first analysis panics, as a decoder bug would; later ones are
 	// real, so the call after the panics shows the server still works.
 	var analyses atomic.Int32
-	s, err := newServer(Config{Roots: []string{dir}}, func(ctx context.Context, path string, cfg detectors.Config) (*detectors.Analysis, error) {
+	s, err := newServer(Config{Roots: []string{dir}}, func(ctx context.Context, f *os.File, path string, cfg detectors.Config) (*detectors.Analysis, error) {
 		if analyses.Add(1) == 1 {
 			panic("decoder bug")
 		}
-		return detectors.Analyze(ctx, path, cfg)
+		return detectors.AnalyzeFile(ctx, f, path, cfg)
 	})
 	if err != nil {
 		t.Fatal(err)

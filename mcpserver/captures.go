@@ -173,7 +173,7 @@ func gzipped(path string) bool {
 // peek returns the cached analysis of this version of the file, if any,
 // without counting a hit or reordering the cache.
 func (c *analysisCache) peek(path string, st os.FileInfo) *detectors.Analysis {
-	key := cacheKey{path: path, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	key := cacheKey{path: path, file: fileIdentity(st)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[key]; ok {

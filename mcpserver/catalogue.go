@@ -23,6 +23,7 @@ var ToolNames = []string{
 	"get_protocol_hierarchy",
 	"get_endpoints",
 	"list_captures",
+	"list_tls",
 }
 
 // tools builds the catalogue.
@@ -46,5 +47,6 @@ func (s *Server) tools() []server.ServerTool {
 		typedTool(s, s.hierarchyTool()),
 		typedTool(s, s.endpointsTool()),
 		typedTool(s, s.listCapturesTool()),
+		typedTool(s, s.tlsTool()),
 	}
 }

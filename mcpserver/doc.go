@@ -11,10 +11,16 @@
 //     transport (logs go to Config.Logger, never to stdout).
 //   - PathPolicy (paths.go) decides which files may be read: pcap_file is
 //     taken relative to working_dir, and the result, after symbolic links,
-//     must lie inside an allowed root and be a regular file. A refusal is a
-//     *PathError naming the rule; nothing is read.
-//   - The analysis cache (cache.go) keys analyses by absolute path, size and
-//     modification time: every tool reads the same analysis, concurrent
+//     must lie inside an allowed root and be a regular file. PathPolicy.Open
+//     opens the name once (openat2 with RESOLVE_BENEATH on Linux, never
+//     blocking on a fifo) and checks the open descriptor; the tools analyse
+//     that descriptor, so a name swapped for a link out of the root between
+//     the check and the read changes nothing. A refusal is a *PathError
+//     naming the rule; nothing is read. Strings in arguments are bounded
+//     (MaxArgBytes) and so are whole requests (MaxRequestBytes).
+//   - The analysis cache (cache.go) keys analyses by path and the stat of
+//     the descriptor read (device, inode, size, modification and change
+//     times): every tool reads the same analysis, concurrent
 //     calls for one file share one parse, and a changed file is read again.
 //     The shared parse runs under a context detached from any one caller
 //     and is cancelled when the last caller waiting for it gives up; a
@@ -90,6 +96,10 @@
 //	    per indicator the merged intel.Result (verdict, score, each
 //	    provider's answer or why it was skipped), the sources configured
 //	    and not, invalid indicators, finding addresses not looked up
+//	list_tls                  host, sni, offset, limit
+//	    each TLS handshake: frame, client, server, SNI, versions, ALPN,
+//	    cipher suites offered and chosen, JA3, JA3S, JA4, leaf
+//	    certificate subject and issuer (TLS 1.2); counts of every one
 //
 // limit defaults to 50 and may be at most 1000 (extract_tcp_stream counts
 // it in bytes); fewer items come back when the page would exceed the size

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
@@ -103,47 +104,70 @@ func NewPathPolicy(roots ...string) (*PathPolicy, error) {
 // Roots returns the allowed roots, absolute and symlink-resolved.
 func (p *PathPolicy) Roots() []string { return append([]string(nil), p.roots...) }
 
-// Resolve applies the policy: workingDir (empty: the first root; relative:
-// from the first root) must resolve inside a root and be a directory;
-// pcapFile (empty: DefaultPcapFile) is taken relative to it unless absolute;
-// the result, after symbolic links, must lie inside a root and be a regular
-// file. Resolve returns that absolute, symlink-free path, or a *PathError.
-// It reads only metadata, never the file.
+// Resolve applies the policy and returns the capture's absolute,
+// symlink-free path, or a *PathError: it is Open with the file closed
+// again. A caller that goes on to read the file should use Open and read
+// the descriptor, for the name may point elsewhere by then.
 func (p *PathPolicy) Resolve(workingDir, pcapFile string) (string, error) {
+	f, path, err := p.Open(workingDir, pcapFile)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	return path, nil
+}
+
+// Open applies the policy and opens the capture once: workingDir (empty:
+// the first root; relative: from the first root) must resolve inside a
+// root and be a directory; pcapFile (empty: DefaultPcapFile) is taken
+// relative to it unless absolute. The open descriptor itself is checked:
+// it must be a regular file, and its real path must lie inside a root. Open
+// returns the file, opened for reading and never blocking (a fifo is
+// refused before it is opened for reading), with its absolute,
+// symlink-free path; the caller closes the file. Every problem is a
+// *PathError; a path that leaves the roots is ErrOutsideRoots whether or
+// not anything exists where it leads.
+func (p *PathPolicy) Open(workingDir, pcapFile string) (*os.File, string, error) {
 	if p == nil || len(p.roots) == 0 {
-		return "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrOutsideRoots, Detail: "no roots are allowed"}
+		return nil, "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrOutsideRoots, Detail: "no roots are allowed"}
 	}
 	wd, err := p.resolveDir(workingDir)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if pcapFile == "" {
 		pcapFile = DefaultPcapFile
 	}
 	if strings.IndexByte(pcapFile, 0) >= 0 {
-		return "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrPathNotFound, Detail: "it contains a NUL byte"}
+		return nil, "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrPathNotFound, Detail: "it contains a NUL byte"}
 	}
 	path := pcapFile
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(wd, path)
 	}
 	path = filepath.Clean(path)
-	resolved, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return "", p.lookupError("pcap_file", pcapFile, path, err)
+	f, real, err := p.open(path)
+	var nr *notRegularError
+	switch {
+	case errors.Is(err, errEscapes):
+		return nil, "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrOutsideRoots}
+	case errors.As(err, &nr):
+		return nil, "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrNotRegularFile, Detail: kind(nr.mode)}
+	case err != nil:
+		return nil, "", p.lookupError("pcap_file", pcapFile, path, err)
 	}
-	if !p.inside(resolved) {
-		return "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrOutsideRoots}
-	}
-	st, err := os.Lstat(resolved)
-	if err != nil {
-		return "", p.lookupError("pcap_file", pcapFile, resolved, err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", &PathError{Arg: "pcap_file", Path: pcapFile, Rule: ErrNotRegularFile, Detail: kind(st.Mode())}
-	}
-	return resolved, nil
+	return f, real, nil
 }
+
+// errEscapes is open's answer for a file whose real path is outside every
+// root.
+var errEscapes = errors.New("outside the roots")
+
+// notRegularError is open's answer for a descriptor that is not a regular
+// file.
+type notRegularError struct{ mode fs.FileMode }
+
+func (e *notRegularError) Error() string { return kind(e.mode) }
 
 // resolveDir applies the policy to working_dir.
 func (p *PathPolicy) resolveDir(dir string) (string, error) {
@@ -172,11 +196,12 @@ func (p *PathPolicy) resolveDir(dir string) (string, error) {
 	return resolved, nil
 }
 
-// lookupError turns a failed lookup into a PathError. A path that does not
-// exist and lies outside the roots even before symbolic links is reported
-// as outside, so the tools never tell what exists elsewhere.
+// lookupError turns a failed lookup into a PathError. A path that leads
+// outside the roots before it fails is reported as outside, so the tools
+// never tell what exists elsewhere: "link-to-etc/passwd" and
+// "link-to-etc/nonexistent" get the same answer.
 func (p *PathPolicy) lookupError(arg, given, path string, err error) error {
-	if !p.inside(path) {
+	if !p.inside(reach(path)) {
 		return &PathError{Arg: arg, Path: given, Rule: ErrOutsideRoots}
 	}
 	switch {
@@ -194,35 +219,70 @@ func (p *PathPolicy) lookupError(arg, given, path string, err error) error {
 	return &PathError{Arg: arg, Path: given, Rule: ErrPathNotFound, Detail: detail}
 }
 
+// maxLinks bounds the symbolic links reach follows, as the kernel does.
+const maxLinks = 40
+
+// reach follows the clean absolute path as a lookup would, symbolic links
+// included, as far as it exists, and returns the real path of the point
+// where the lookup stopped (the first missing component, a loop). It only
+// chooses which error to give; the open descriptor decides access.
+func reach(path string) string {
+	sep := string(filepath.Separator)
+	vol := filepath.VolumeName(path)
+	cur := vol + sep
+	rest := strings.Split(strings.TrimPrefix(path[len(vol):], sep), sep)
+	for links := 0; len(rest) > 0; {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, c)
+		st, err := os.Lstat(next)
+		if err != nil {
+			return next
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		target, err := os.Readlink(next)
+		if links++; err != nil || links > maxLinks {
+			return next
+		}
+		if filepath.IsAbs(target) {
+			vol = filepath.VolumeName(target)
+			cur = vol + sep
+			target = target[len(vol):]
+		}
+		rest = append(strings.Split(target, sep), rest...)
+	}
+	return cur
+}
+
+// beneath returns path relative to root when it lies inside it, by its
+// name alone.
+func beneath(root, path string) (string, bool) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
+}
+
 // inside reports whether the clean absolute path lies in a root.
 func (p *PathPolicy) inside(path string) bool {
 	for _, r := range p.roots {
-		rel, err := filepath.Rel(r, path)
-		if err != nil {
-			continue
-		}
-		if rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)) {
+		if _, ok := beneath(r, path); ok {
 			return true
 		}
 	}
 	return false
 }
 
-// kind names what a non-regular file is.
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a fifo"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return "not a regular file: " + m.String()
-}
+// kind names what a file is, in the words capture uses too.
+func kind(m fs.FileMode) string { return capture.DescribeMode(m) }

@@ -23,6 +23,9 @@ const (
 	DefaultCacheBytes     = 512 << 20
 	DefaultName           = "reconpcap"
 	DefaultVersion        = "0.1.0"
+	// DefaultCallTimeout is the deadline of a capture's analysis when
+	// Config.CallTimeout is zero.
+	DefaultCallTimeout = 3 * time.Minute
 	// MinMaxResultBytes is the smallest result bound New accepts: one
 	// finding with its samples has to fit.
 	MinMaxResultBytes = 4 << 10
@@ -65,6 +68,13 @@ type Config struct {
 	// included; indicators not answered by then are reported as such. Zero
 	// means DefaultIntelTimeout (60 s).
 	IntelTimeout time.Duration
+	// CallTimeout bounds the reading of a capture for a tool call: when it
+	// passes, the analysis stops reading and the tools answer from the
+	// packets read so far, with partial true and a warning saying how far
+	// the read went; such an analysis is not cached. extract_tcp_stream's
+	// read is bounded alike. Zero means DefaultCallTimeout (3 minutes);
+	// negative is an error.
+	CallTimeout time.Duration
 	// Logger receives the server's own logs (never stdout). Nil discards.
 	Logger *slog.Logger
 	// Name and Version are what the server tells clients at initialize.
@@ -95,7 +105,7 @@ type Server struct {
 // New checks cfg, fills in its defaults and builds the server with every
 // tool registered.
 func New(cfg Config) (*Server, error) {
-	return newServer(cfg, detectors.Analyze)
+	return newServer(cfg, detectors.AnalyzeFile)
 }
 
 // newServer is New with the analysis function replaceable, so tests can
@@ -115,6 +125,12 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	}
 	if cfg.CacheBytes < 0 {
 		return nil, fmt.Errorf("mcpserver: CacheBytes %d is negative", cfg.CacheBytes)
+	}
+	if cfg.CallTimeout == 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.CallTimeout < 0 {
+		return nil, fmt.Errorf("mcpserver: CallTimeout %v is negative", cfg.CallTimeout)
 	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultName
@@ -152,7 +168,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		cfg:     cfg,
 		log:     log,
 		policy:  policy,
-		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CacheEntries, cfg.CacheBytes, log),
+		cache:   newAnalysisCache(cfg.Detectors, analyze, cfg.CallTimeout, cfg.CacheEntries, cfg.CacheBytes, log),
 		streams: newStreamCache(),
 		intel:   checker,
 	}
@@ -162,6 +178,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
 		server.WithInstructions(instructions),
+		server.WithHooks(limitHooks()),
 	)
 	s.mcp.AddTools(s.tools()...)
 	return s, nil
@@ -190,11 +207,11 @@ func (s *Server) Stats() CacheStats { return s.cache.snapshot() }
 // *capture.CaptureError. An agent uses it to ground a report in the same
 // numbers the model was shown, without reading the capture again.
 func (s *Server) Analysis(ctx context.Context, workingDir, pcapFile string) (*detectors.Analysis, error) {
-	path, err := s.policy.Resolve(workingDir, pcapFile)
+	f, path, err := s.policy.Open(workingDir, pcapFile)
 	if err != nil {
 		return nil, err
 	}
-	return s.cache.get(ctx, path)
+	return s.cache.get(ctx, f, path)
 }
 
 // ServeStdio serves one client over newline-delimited JSON-RPC on in and

@@ -248,11 +248,16 @@ func (s *Server) extractStream(ctx context.Context, args StreamArgs) (*StreamRes
 	if !q.Src.IsValid() || !q.Dst.IsValid() {
 		return s.streamPairs(ctx, args.Target, q)
 	}
-	path, err := s.policy.Resolve(args.WorkingDir, args.PcapFile)
+	f, path, err := s.policy.Open(args.WorkingDir, args.PcapFile)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.streams.get(ctx, path, q)
+	defer f.Close()
+	// The read stops at the call's deadline with the stream so far, as an
+	// analysis does.
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	st, err := s.streams.get(rctx, f, path, q)
 	var ce *capture.CaptureError
 	damaged := st != nil && err != nil && errors.As(err, &ce)
 	switch {
@@ -402,7 +407,7 @@ type streamEntry struct {
 // a reassembly among concurrent callers: a model pages through a stream one
 // call after another.
 type streamCache struct {
-	extract func(ctx context.Context, path string, q streams.Query) (*streams.Result, error)
+	extract func(ctx context.Context, f *os.File, name string, q streams.Query) (*streams.Result, error)
 	mu      sync.Mutex
 	entries []streamEntry
 	// extractions counts reads of a capture, for tests.
@@ -410,17 +415,19 @@ type streamCache struct {
 }
 
 func newStreamCache() *streamCache {
-	return &streamCache{extract: streams.Extract}
+	return &streamCache{extract: streams.ExtractFile}
 }
 
-// get returns the stream for q in the file at path, reading the file only
-// when this version of it was not asked the same query lately.
-func (c *streamCache) get(ctx context.Context, path string, q streams.Query) (*streams.Result, error) {
-	st, err := os.Stat(path)
+// get returns the stream for q in the open file f (vetted by the path
+// policy), named path, reading it only when this version of the file was
+// not asked the same query lately. A stream cut by ctx's deadline is not
+// kept.
+func (c *streamCache) get(ctx context.Context, f *os.File, path string, q streams.Query) (*streams.Result, error) {
+	st, err := f.Stat()
 	if err != nil {
-		return c.extract(ctx, path, q) // let the reader report the problem
+		return c.extract(ctx, f, path, q) // let the reader report the problem
 	}
-	key := streamKey{file: cacheKey{path: path, size: st.Size(), mtime: st.ModTime().UnixNano()}, q: q}
+	key := streamKey{file: cacheKey{path: path, file: fileIdentity(st)}, q: q}
 	c.mu.Lock()
 	for i, e := range c.entries {
 		if e.key == key {
@@ -432,9 +439,9 @@ func (c *streamCache) get(ctx context.Context, path string, q streams.Query) (*s
 	c.extractions++
 	c.mu.Unlock()
 
-	res, err := c.extract(ctx, path, q)
+	res, err := c.extract(ctx, f, path, q)
 	var ce *capture.CaptureError
-	if res == nil || (err != nil && !errors.As(err, &ce)) {
+	if res == nil || ctx.Err() != nil || (err != nil && !errors.As(err, &ce)) {
 		return res, err
 	}
 	size := int64(len(res.Client.Data)+len(res.Server.Data)) + int64(len(res.Chunks))*96 + int64(len(res.Connections))*160

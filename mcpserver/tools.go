@@ -28,14 +28,14 @@ const targetNote = " Cached: cheap to call again."
 
 // Target names the capture a tool reads; every tool's arguments embed it.
 type Target struct {
-	PcapFile   string `json:"pcap_file,omitempty" jsonschema:"Capture (pcap, pcapng, may be gzipped) relative to working_dir, or absolute; inside the allowed roots."`
-	WorkingDir string `json:"working_dir,omitempty" jsonschema:"Directory pcap_file is relative to. Default: the first allowed root."`
+	PcapFile   string `json:"pcap_file,omitempty" jsonschema:"Capture file, relative to working_dir or absolute."`
+	WorkingDir string `json:"working_dir,omitempty" jsonschema:"Directory pcap_file is relative to."`
 }
 
 // PageArgs selects one page of a long list.
 type PageArgs struct {
-	Offset int `json:"offset,omitempty" jsonschema:"Items to skip: next_offset of the previous page."`
-	Limit  int `json:"limit,omitempty" jsonschema:"Items per page; fewer when the result would exceed the size bound."`
+	Offset int `json:"offset,omitempty" jsonschema:"next_offset of the previous page."`
+	Limit  int `json:"limit,omitempty" jsonschema:"Page size; fewer if over the size bound."`
 }
 
 // Paging limits.
@@ -63,8 +63,9 @@ type Page struct {
 type CaptureInfo struct {
 	// PcapFile is the capture read, absolute and symlink-free.
 	PcapFile string `json:"pcap_file"`
-	// Partial is true when the capture is damaged or cut short: the results
-	// cover the packets before the damage, and Warnings says where.
+	// Partial is true when the capture is damaged or cut short, or when its
+	// reading reached the call's deadline: the results cover the packets
+	// before the damage or the deadline, and Warnings says where.
 	Partial  bool     `json:"partial"`
 	Warnings []string `json:"warnings"`
 }
@@ -101,11 +102,11 @@ type loaded struct {
 
 // load applies the path policy and fetches the (cached) analysis.
 func (s *Server) load(ctx context.Context, t Target) (*loaded, error) {
-	path, err := s.policy.Resolve(t.WorkingDir, t.PcapFile)
+	f, path, err := s.policy.Open(t.WorkingDir, t.PcapFile)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.cache.get(ctx, path)
+	a, err := s.cache.get(ctx, f, path)
 	var ce *capture.CaptureError
 	switch {
 	case a != nil && err != nil && errors.As(err, &ce):
@@ -113,7 +114,7 @@ func (s *Server) load(ctx context.Context, t Target) (*loaded, error) {
 	case err != nil:
 		return nil, err
 	}
-	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated, Warnings: textsafe.EscapeAll(a.Warnings, 512)}
+	info := CaptureInfo{PcapFile: path, Partial: err != nil || a.Truncated || stopped(a), Warnings: textsafe.EscapeAll(a.Warnings, 512)}
 	return &loaded{a: a, info: info}, nil
 }
 
@@ -289,8 +290,12 @@ func typedTool[A any, R any, PR interface {
 }
 
 // bindArgs decodes the call's arguments over the defaults in dst,
-// refusing arguments the tool does not have.
+// refusing arguments the tool does not have and strings longer than
+// MaxArgBytes (before anything is copied).
 func bindArgs(req mcp.CallToolRequest, dst any) error {
+	if err := checkArgSizes(req.GetRawArguments()); err != nil {
+		return err
+	}
 	var raw []byte
 	switch a := req.GetRawArguments().(type) {
 	case nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -216,6 +217,23 @@ func Extract(ctx context.Context, path string, q Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	f, err := capture.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ExtractFile(ctx, f, path, q)
+}
+
+// ExtractFile is Extract on the open file f, read from its start and not
+// closed; name is what the errors call it. A deadline of ctx that passes
+// during the read gives the stream read so far, with a warning
+// (capture.ScanFile).
+func ExtractFile(ctx context.Context, f *os.File, name string, q Query) (*Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	path := name
 	q.Src, q.Dst = q.Src.Unmap().WithZone(""), q.Dst.Unmap().WithZone("")
 	if q.MaxBytes == 0 {
 		q.MaxBytes = DefaultMaxBytes
@@ -224,7 +242,7 @@ func Extract(ctx context.Context, path string, q Query) (*Result, error) {
 		q.MaxBufferedPages = DefaultBufferedPages
 	}
 	x := newStreamExtractor(q)
-	c, err := capture.Scan(ctx, path, x)
+	c, err := capture.ScanFile(ctx, f, name, capture.Config{}, x)
 	if c == nil {
 		return nil, err
 	}

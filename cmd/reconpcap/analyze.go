@@ -33,11 +33,24 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseArgs parses flags that may stand before or after the file name.
+// A bad flag is told once, by the caller, in one line: flag itself would
+// print it, then every flag's usage, above that line.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
+				fs.SetOutput(out)
+				if usage != nil {
+					usage()
+				} else {
+					fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+					fs.PrintDefaults()
+				}
 				return nil, errHelp
 			}
 			return nil, usagef("%v", err)
@@ -70,12 +83,20 @@ func (v intervalValue) String() string {
 
 func (v intervalValue) Set(s string) error {
 	if n, err := strconv.Atoi(s); err == nil {
-		*v.d = time.Duration(n) * time.Second
-		return nil
+		return v.set(time.Duration(n) * time.Second)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("want seconds (60) or a duration (1m)")
+	}
+	return v.set(d)
+}
+
+// set refuses an interval under a second here, where the flag is named:
+// 0 would otherwise reach detectors.Config as "the default", 60s.
+func (v intervalValue) set(d time.Duration) error {
+	if d < time.Second {
+		return fmt.Errorf("%v: want at least 1s (the default is 60s)", d)
 	}
 	*v.d = d
 	return nil
@@ -183,7 +204,7 @@ func filterFindings(all []report.Finding, t report.AttackType) []report.Finding 
 
 func writeHeader(w io.Writer, a *detectors.Analysis) {
 	s := a.Summary
-	fmt.Fprintf(w, "Capture\t%s (%s%s)\n", a.File, a.Format, map[bool]string{true: ", gzip", false: ""}[a.Compressed])
+	fmt.Fprintf(w, "Capture\t%s (%s%s)\n", textsafe.Escape(a.File, 1000), a.Format, map[bool]string{true: ", gzip", false: ""}[a.Compressed])
 	fmt.Fprintf(w, "Packets\t%d (%s on the wire)\n", s.TotalPackets, humanize.Bytes(s.TotalBytes))
 	if s.Start != nil {
 		fmt.Fprintf(w, "Time\t%s to %s (%s)\n", s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Millisecond))

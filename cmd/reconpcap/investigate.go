@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/agent"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 	"github.com/agents-of-shield/reconpcap/report"
@@ -48,7 +49,8 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if a.Mode() == agent.AnalystRules {
+	// Said only of a capture that opens: for any other, the error alone.
+	if _, cerr := capture.CheckCapture(abs); cerr == nil && a.Mode() == agent.AnalystRules {
 		why := "no OPENAI_API_KEY or OPENAI_BASE_URL is set"
 		if *offline {
 			why = "--offline"
@@ -76,9 +78,9 @@ func writeReport(w io.Writer, r *report.Report) {
 	if a.AttackType == report.AttackUnknown {
 		verdict = "no attack found"
 	}
-	fmt.Fprintf(tw, "Capture\t%s\n", r.PcapFile)
+	fmt.Fprintf(tw, "Capture\t%s\n", textsafe.Escape(r.PcapFile, 1000))
 	fmt.Fprintf(tw, "Verdict\t%s\n", strings.ToUpper(verdict))
-	fmt.Fprintf(tw, "Target\t%s\n", a.Target)
+	fmt.Fprintf(tw, "Target\t%s\n", textsafe.Escape(a.Target, 200))
 	fmt.Fprintf(tw, "Severity\t%s (confidence %s)\n", a.Severity, a.Confidence)
 	fmt.Fprintf(tw, "Traffic\t%d packets, %d unique IPs, %s\n", r.Intelligence.TotalPackets, r.Intelligence.UniqueIPs, humanize.Count(r.Intelligence.ThreatCount, "threat"))
 	analyst := r.Analyst.Mode

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
 )
 
 func main() {
@@ -37,6 +39,8 @@ func usagef(format string, args ...any) error {
 }
 
 // exitCode prints err (one clear line first) and maps it to the exit status.
+// The message is escaped: it may carry a file name, and a file name may
+// carry terminal escapes.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -44,7 +48,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, errHelp) {
 		return 0
 	}
-	fmt.Fprintln(stderr, "reconpcap:", err)
+	fmt.Fprintln(stderr, "reconpcap:", textsafe.Escape(err.Error(), 4000))
 	var u *usageError
 	if errors.As(err, &u) {
 		fmt.Fprintln(stderr, "run 'reconpcap help' for usage")
@@ -80,6 +84,8 @@ Usage:
         the MCP server (stdio, or streamable HTTP)
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
         one TCP conversation, reassembled in both directions
+  reconpcap tls [--format json|text] [--host IP] [--sni TEXT] FILE
+        every TLS handshake: SNI, versions, ALPN, JA4, JA3, certificate
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
@@ -90,7 +96,8 @@ Exit status: 0 done (whatever was found), 1 the work failed, 2 bad usage.
 // run is the whole command, testable without a process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		// The error and where to read more, not a screen of usage
+		// above the one line that says what went wrong.
 		return usagef("no command given")
 	}
 	cmd, rest := args[0], args[1:]
@@ -121,6 +128,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMCP(ctx, rest, stdin, stdout, stderr)
 	case "stream":
 		return runStream(ctx, rest, stdout, stderr)
+	case "tls":
+		return runTLS(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }

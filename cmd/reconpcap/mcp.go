@@ -21,6 +21,7 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var indicators stringList
 	fs.Var(&indicators, "indicators", "a local indicator list for lookup_threat_intel: IPs, CIDRs and domains, one per line or CSV (repeatable)")
 	intelOffline := fs.Bool("intel-offline", false, "lookup_threat_intel consults only the local lists: nothing is sent to AbuseIPDB or VirusTotal even with API keys set")
+	callTimeout := fs.Duration("call-timeout", mcpserver.DefaultCallTimeout, "how long a tool call may read a capture: past it, the tools answer from the packets read so far, marked partial with a warning")
 	verbose := fs.Bool("v", false, "log to stderr")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
@@ -28,6 +29,9 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if len(rest) > 0 {
 		return usagef("mcp takes no arguments (got %q); name capture directories with --root", rest[0])
+	}
+	if *callTimeout <= 0 {
+		return usagef("--call-timeout %v: want a positive duration (e.g. 3m, 30s)", *callTimeout)
 	}
 	for _, r := range roots {
 		if st, err := os.Stat(r); err != nil || !st.IsDir() {
@@ -40,9 +44,10 @@ func runMCP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 	srv, err := mcpserver.New(mcpserver.Config{
-		Roots:  roots,
-		Logger: logger,
-		Intel:  intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		Roots:       roots,
+		Logger:      logger,
+		Intel:       intel.Config{IndicatorFiles: indicators, Offline: *intelOffline},
+		CallTimeout: *callTimeout,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"strconv"
@@ -17,7 +18,7 @@ import (
 	"github.com/agents-of-shield/reconpcap/streams"
 )
 
-const streamUsage = `usage: reconpcap stream FILE SRC DST PORT [--format ascii|hex|raw] [--index N] [--direction both|client|server] [-o FILE]
+const streamUsage = `usage: reconpcap stream FILE SRC DST PORT [--format ascii|hex|raw] [--index N] [--direction both|client|server] [-o FILE] [--force]
 
 Reassembles the TCP connection between SRC and DST (either order) on PORT
 (either side's port; 0 for any) and prints it:
@@ -27,7 +28,9 @@ Reassembles the TCP connection between SRC and DST (either order) on PORT
   raw    the bytes themselves: with --direction both, every chunk in
          conversation order (the two sides interleaved, as delivered);
          with client or server, that side's stream alone. Lost segments
-         leave no bytes: they are counted on stderr.
+         leave no bytes: they are counted on stderr. Refused when
+         standard output is a terminal (the bytes may hold terminal
+         escapes) unless -o, a pipe, or --force.
 When several connections match, they are listed on stderr and the first
 is shown unless --index chooses another.
 `
@@ -40,6 +43,7 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	index := fs.Int("index", 0, "which matching connection to show, 0-based in order of first packet")
 	dirFlag := fs.String("direction", "both", "what to show: both, client or server")
 	outPath := fs.String("o", "", "write the stream to this file instead of standard output")
+	force := fs.Bool("force", false, "with --format raw, write to standard output even when it is a terminal")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -63,17 +67,30 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	q.Index = *index
 	indexGiven := false
 	fs.Visit(func(f *flag.Flag) { indexGiven = indexGiven || f.Name == "index" })
+	if *format == "raw" && *outPath == "" && !*force && isTerminal(stdout) {
+		return usagef("--format raw writes the connection's bytes as they are, terminal escapes included: not to a terminal; use -o FILE, a pipe, or --force")
+	}
+	// -o is opened before the pass, so a path that cannot be written is
+	// said at once, not after reading the whole capture.
+	var out *outFile
+	if *outPath != "" {
+		if out, err = openOut(*outPath); err != nil {
+			return err
+		}
+		defer out.abandon()
+	}
 
 	res, err := streams.Extract(ctx, pos[0], q)
 	if res == nil || errors.Is(err, streams.ErrNoStream) {
 		return err
 	}
-	if len(res.Connections) > 1 || errors.Is(err, streams.ErrIndex) {
+	if errors.Is(err, streams.ErrIndex) {
+		// The error alone: the list may be thousands of lines.
+		return fmt.Errorf("%w (run without --index to list them)", err)
+	}
+	if len(res.Connections) > 1 {
 		fmt.Fprintf(stderr, "%d connections match %s:\n", len(res.Connections), q)
 		writeConnections(stderr, res.Connections)
-		if errors.Is(err, streams.ErrIndex) {
-			return err
-		}
 		if indexGiven {
 			fmt.Fprintf(stderr, "showing connection %d\n", q.Index)
 		} else {
@@ -82,7 +99,7 @@ func runStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// A capture damaged part-way still gives the stream up to the damage:
 	// print it, then report the error.
-	if werr := writeStreamTo(*outPath, stdout, func(w io.Writer) error { return writeStream(w, stderr, res, *format, dir) }); werr != nil {
+	if werr := writeStreamTo(out, stdout, func(w io.Writer) error { return writeStream(w, stderr, res, *format, dir) }); werr != nil {
 		return werr
 	}
 	return err
@@ -109,32 +126,78 @@ func streamQuery(pos []string) (streams.Query, error) {
 	return q, nil
 }
 
-// writeStreamTo runs write on path (created or truncated) or, without a
-// path, on stdout.
-func writeStreamTo(path string, stdout io.Writer, write func(io.Writer) error) error {
-	if path == "" {
+// outFile is the -o file, opened before the pass and written after it.
+type outFile struct {
+	f       *os.File
+	path    string
+	created bool // it did not exist before: removed if nothing is written
+	written bool
+}
+
+// openOut opens path for writing without truncating it yet, so that a
+// failed pass leaves an existing file as it was.
+func openOut(path string) (*outFile, error) {
+	_, statErr := os.Lstat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("-o: %w", err)
+	}
+	return &outFile{f: f, path: path, created: errors.Is(statErr, fs.ErrNotExist)}, nil
+}
+
+// abandon closes the file if write never ran, removing it if openOut made it.
+func (o *outFile) abandon() {
+	if o.written {
+		return
+	}
+	o.f.Close()
+	if o.created {
+		os.Remove(o.path)
+	}
+}
+
+// writeStreamTo runs write on out (truncated first) or, without it, on
+// stdout.
+func writeStreamTo(out *outFile, stdout io.Writer, write func(io.Writer) error) error {
+	if out == nil {
 		bw := bufio.NewWriter(stdout)
 		if err := write(bw); err != nil {
 			return err
 		}
 		return bw.Flush()
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing the stream: %w", err)
-	}
-	bw := bufio.NewWriter(f)
-	err = write(bw)
+	out.written = true
+	err := out.f.Truncate(0)
 	if err == nil {
-		err = bw.Flush()
+		bw := bufio.NewWriter(out.f)
+		if err = write(bw); err == nil {
+			err = bw.Flush()
+		}
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
+	if cerr := out.f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("writing the stream to %s: %w", path, err)
+		return fmt.Errorf("writing the stream to %s: %w", out.path, err)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal: a character device other
+// than the null device (which takes any bytes harmlessly). Without a
+// dependency for the termios call, a serial line or another character
+// device counts as a terminal too, where refusing is the safe side.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&fs.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 func writeConnections(w io.Writer, conns []streams.Connection) {

@@ -246,10 +246,10 @@ func TestStreamErrors(t *testing.T) {
 			}
 		})
 	}
-	// The index error still lists the connections to choose from.
+	// The index error comes alone, not after a list of every match.
 	_, errOut, _ := runStreamCmd(t, path, "10.0.0.1", "10.0.0.2", "80", "--index", "5")
-	if !strings.Contains(errOut, "2 connections match") {
-		t.Errorf("stderr does not list the connections:\n%s", errOut)
+	if lines := strings.Count(errOut, "\n"); lines > 2 || strings.Contains(errOut, "INDEX") || !strings.Contains(errOut, "run without --index to list them") {
+		t.Errorf("stderr, %d lines, should be the error and the hint alone:\n%s", lines, errOut)
 	}
 	var stdout bytes.Buffer
 	err := runStream(context.Background(), []string{path, "10.0.0.1", "10.0.0.9", "80"}, &stdout, io.Discard)

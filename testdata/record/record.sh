@@ -754,6 +754,48 @@ benign_tls_browse() {
 	cap_stop benign_tls_browse.pcap
 }
 
+# ---------------------------------------------------------------- issue 12: TLS handshakes
+
+tls_handshakes() {
+	# Real clients (curl, openssl s_client, Python's ssl) greet a Python TLS server
+	# on 203.0.113.80:8443 whose self-signed certificate names a subject and an
+	# organisation: TLS 1.3 and 1.2, ALPN h2 and http/1.1 or none, several server
+	# names or none, and a hello cut into 200-byte segments.
+	local d=$RUN/tls-peer
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 \
+		-subj '/C=NL/O=Reconpcap Test Org/CN=tls.example.net' \
+		-addext 'subjectAltName=DNS:tls.example.net,DNS:www.example.com,DNS:news.example.org' \
+		-keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+	ip netns exec rp-ext python3 "$HERE/tls_peer.py" server 203.0.113.80 8443 "$d/cert.pem" "$d/key.pem" \
+		2>"$RUN/logs/tls-peer.log" &
+	local srv=$!
+	sleep 1
+	cap_start rp-att tls_handshakes.pcap 0 tcp port 8443
+	local url=https://tls.example.net:8443/ res=(--resolve tls.example.net:8443:203.0.113.80
+		--resolve www.example.com:8443:203.0.113.80 --resolve news.example.org:8443:203.0.113.80)
+	tc() { inns rp-att curl -sS -k -m 5 "${res[@]}" "$@" -o /dev/null 2>/dev/null || true; }
+	ossl() { inns rp-att timeout 5 openssl s_client -connect 203.0.113.80:8443 "$@" </dev/null >/dev/null 2>&1 || true; }
+	tc --tlsv1.3 --http2 https://www.example.com:8443/
+	sleep 0.3
+	tc --tlsv1.2 --tls-max 1.2 --http1.1 https://news.example.org:8443/
+	sleep 0.3
+	tc --tlsv1.2 --tls-max 1.2 --http2 "$url"
+	sleep 0.3
+	ossl -tls1_2 -servername tls.example.net -alpn h2,http/1.1
+	sleep 0.3
+	ossl -tls1_3 -noservername -alpn http/1.1
+	sleep 0.3
+	ossl -tls1_2 -servername legacy.example.org -cipher ECDHE-RSA-AES128-SHA
+	sleep 0.3
+	inns rp-att python3 "$HERE/tls_peer.py" client 203.0.113.80 8443 api.example.com h2,http/1.1 200 tls1.3 || true
+	sleep 0.3
+	inns rp-att python3 "$HERE/tls_peer.py" client 203.0.113.80 8443 www.example.com http/1.1 200 tls1.2 || true
+	cap_stop tls_handshakes.pcap
+	kill "$srv" 2>/dev/null || true
+	wait "$srv" 2>/dev/null || true
+}
+
 ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
 	scan_frag scan_decoy scan_ack scan_window
 	http_bruteforce http_sqlmap_random_agent exfil_icmp exfil_dns_a
@@ -761,7 +803,7 @@ ALL=(scan_syn scan_connect scan_fin scan_xmas scan_null scan_udp sweep_syn
 	exfil_tls exfil_split scan_slow scan_srcport scan_version
 	http_vhost_fuzz http_lowrate_browser http_odd_port benign_udp_noise benign_tls_browse exfil_drip
 	http_gobuster http_ffuf http_sqlmap http_injection_ua
-	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns)
+	exfil_medium exfil_high exfil_internal download_large dns_tunnel dns_tunnel_b32 benign_browse benign_dns tls_handshakes)
 
 [ "$(id -u)" = 0 ] || { echo "record.sh: run as root" >&2; exit 2; }
 [ $# -gt 0 ] || { sed -n '2,17p' "$0" >&2; exit 2; }

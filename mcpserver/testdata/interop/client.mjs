@@ -5,7 +5,8 @@
 //
 // It starts `BINARY mcp --root ROOT_DIR`, lists the tools, calls
 // read_pcap_summary and detect_port_scanning (threshold 10) on CAPTURE
-// (default scan_syn.pcap, relative to ROOT_DIR) and a tool with a path that
+// (default scan_syn.pcap, relative to ROOT_DIR), list_tls on
+// tls_handshakes.pcap, and a tool with a path that
 // escapes the root, then prints one JSON object with what it got on stdout.
 // Any failure (a missing tool, a protocol error, a structured result the
 // SDK finds invalid against the tool's output schema, a bad path that is
@@ -25,6 +26,7 @@ const EXPECTED_TOOLS = [
   "analyze_dns",
   "list_http_requests",
   "get_conversations",
+  "list_tls",
 ];
 
 const [bin, root, capture = "scan_syn.pcap"] = process.argv.slice(2);
@@ -125,6 +127,11 @@ async function main() {
   ]) {
     packetTools[name] = structured(name, await client.callTool({ name, arguments: args }));
   }
+  // The recorded TLS handshakes (testdata/tls_handshakes.pcap).
+  const tls = structured(
+    "list_tls",
+    await client.callTool({ name: "list_tls", arguments: { pcap_file: "tls_handshakes.pcap" } }),
+  );
 
   const bad = await client.callTool({
     name: "read_pcap_summary",
@@ -156,6 +163,7 @@ async function main() {
       get_endpoints: packetTools.get_endpoints.total,
       get_conversations: packetTools.get_conversations.total,
     },
+    tls: { total: tls.total, snis: tls.handshakes.map((h) => h.sni), ja4: tls.handshakes.map((h) => h.ja4) },
   };
   process.stdout.write(JSON.stringify(out) + "\n");
 }
