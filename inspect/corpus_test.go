@@ -79,7 +79,7 @@ func TestFindOnCorpus(t *testing.T) {
 	wg.Wait()
 	for i, file := range files {
 		t.Run(strings.TrimPrefix(file, dir+"/"), func(t *testing.T) {
-			got, err := Find(context.Background(), file, nil, 0, 1<<30)
+			got, err := Find(context.Background(), Source{Path: file}, nil, 0, 1<<30)
 			if err != nil || got == nil || got.Capture.Truncated {
 				t.Skipf("not read whole (tshark then fails too): %v", err)
 			}

@@ -54,17 +54,17 @@ type dnsKey struct {
 	id             uint16
 }
 
-// DNSQueries reads the capture at path and returns the offset-th to the
+// DNSQueries reads the capture and returns the offset-th to the
 // (offset+limit)-th DNS queries (messages with QR clear, over UDP or TCP,
 // mDNS and LLMNR included) with their responses, and the count of all.
 // Only the page's pending queries are remembered, so memory is bounded by
 // limit.
-func DNSQueries(ctx context.Context, path string, offset, limit int) (*DNSList, error) {
+func DNSQueries(ctx context.Context, src Source, offset, limit int) (*DNSList, error) {
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("inspect: offset %d and limit %d must not be negative", offset, limit)
 	}
 	q := &dnsCollector{offset: offset, limit: limit, pending: map[dnsKey]int{}}
-	c, err := capture.Scan(ctx, path, q)
+	c, err := src.scan(ctx, q)
 	if c == nil {
 		return nil, err
 	}

@@ -49,16 +49,16 @@ type List struct {
 	Capture *capture.Capture
 }
 
-// Find reads the capture at path and returns the packets m selects, the
+// Find reads the capture and returns the packets m selects, the
 // offset-th to the (offset+limit)-th of them, with the count of all. A nil
 // m selects every packet. A capture damaged part-way gives the packets
 // before the damage with the error.
-func Find(ctx context.Context, path string, m Matcher, offset, limit int) (*List, error) {
+func Find(ctx context.Context, src Source, m Matcher, offset, limit int) (*List, error) {
 	if offset < 0 || limit < 0 {
 		return nil, fmt.Errorf("inspect: offset %d and limit %d must not be negative", offset, limit)
 	}
 	f := &finder{m: m, offset: offset, limit: limit, d: newDescriber()}
-	c, err := capture.Scan(ctx, path, f)
+	c, err := src.scan(ctx, f)
 	if c == nil {
 		return nil, err
 	}

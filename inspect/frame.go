@@ -61,17 +61,17 @@ type Detail struct {
 // errFound stops the read once the frame is in hand.
 var errFound = errors.New("frame found")
 
-// Frame reads the capture at path up to frame n (from 1) and decodes it
+// Frame reads the capture up to frame n (from 1) and decodes it
 // layer by layer. It stops reading at that frame. A frame past the end is
 // ErrNoFrame.
-func Frame(ctx context.Context, path string, n int) (*Detail, error) {
+func Frame(ctx context.Context, src Source, n int) (*Detail, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("inspect: frame %d: frames are numbered from 1", n)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	g := &grabber{n: n, d: newDescriber(), stop: func() { cancel(errFound) }}
-	c, err := capture.Scan(ctx, path, g)
+	c, err := src.scan(ctx, g)
 	if g.data == nil {
 		if err == nil {
 			return nil, fmt.Errorf("frame %d: the capture has %d frames: %w", n, c.Packets, ErrNoFrame)

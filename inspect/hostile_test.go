@@ -57,7 +57,7 @@ func TestViewsOnEveryTestCapture(t *testing.T) {
 			if scanErr != nil && !errors.As(scanErr, &ce) {
 				t.Fatalf("scan: %v", scanErr)
 			}
-			list, err := Find(ctx, file, nil, 0, 10)
+			list, err := Find(ctx, Source{Path: file}, nil, 0, 10)
 			if (err == nil) != (scanErr == nil) {
 				t.Errorf("Find: %v, Scan: %v", err, scanErr)
 			}
@@ -70,10 +70,10 @@ func TestViewsOnEveryTestCapture(t *testing.T) {
 			if list == nil || list.Matched != c.Packets || len(list.Lines) != min(10, c.Packets) {
 				t.Errorf("Find: %+v for %d packets", list, c.Packets)
 			}
-			if _, err := DNSQueries(ctx, file, 0, 5); (err == nil) != (scanErr == nil) {
+			if _, err := DNSQueries(ctx, Source{Path: file}, 0, 5); (err == nil) != (scanErr == nil) {
 				t.Errorf("DNSQueries: %v", err)
 			}
-			h, err := ProtocolHierarchy(ctx, file)
+			h, err := ProtocolHierarchy(ctx, Source{Path: file})
 			if h == nil {
 				t.Fatalf("ProtocolHierarchy: %v", err)
 			}
@@ -85,11 +85,11 @@ func TestViewsOnEveryTestCapture(t *testing.T) {
 				t.Errorf("hierarchy roots hold %d frames of %d", sum, c.Packets)
 			}
 			if c.Packets > 0 {
-				if _, err := Frame(ctx, file, c.Packets); err != nil {
+				if _, err := Frame(ctx, Source{Path: file}, c.Packets); err != nil {
 					t.Errorf("last frame %d: %v", c.Packets, err)
 				}
 			}
-			if _, err := Frame(ctx, file, c.Packets+1); !errors.Is(err, ErrNoFrame) && scanErr == nil {
+			if _, err := Frame(ctx, Source{Path: file}, c.Packets+1); !errors.Is(err, ErrNoFrame) && scanErr == nil {
 				t.Errorf("frame past the end: %v", err)
 			}
 		})

@@ -34,14 +34,14 @@ type Hierarchy struct {
 	Truncated bool
 }
 
-// ProtocolHierarchy reads the capture at path and counts, for every chain
+// ProtocolHierarchy reads the capture and counts, for every chain
 // of protocols, the frames and bytes, as tshark -z io,phs does. It names
 // what package capture recognises: link, VLAN, ARP, IP, the transports,
 // DNS (mdns, llmnr), HTTP, TLS and SSH; other payloads are "data", where
 // tshark may name the protocol by its port or content.
-func ProtocolHierarchy(ctx context.Context, path string) (*Hierarchy, error) {
+func ProtocolHierarchy(ctx context.Context, src Source) (*Hierarchy, error) {
 	h := &phs{root: &Node{}}
-	c, err := capture.Scan(ctx, path, h)
+	c, err := src.scan(ctx, h)
 	if c == nil {
 		return nil, err
 	}

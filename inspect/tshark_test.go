@@ -77,7 +77,7 @@ func TestFindAgreesWithTshark(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			file := testfiles.Testdata(t, name)
 			want := tsharkRows(t, file, "", "frame.number", "frame.time_relative", "_ws.col.Source", "_ws.col.Destination", "_ws.col.Protocol", "frame.len", "_ws.col.Info")
-			got, err := Find(context.Background(), file, nil, 0, 1<<30)
+			got, err := Find(context.Background(), Source{Path: file}, nil, 0, 1<<30)
 			if err != nil {
 				t.Fatal(err)
 			}

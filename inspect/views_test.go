@@ -42,7 +42,7 @@ func TestFrameAgreesWithTshark(t *testing.T) {
 				t.Fatalf("tshark gave %d rows", len(want))
 			}
 			w := want[0]
-			d, err := Frame(context.Background(), file, tc.frame)
+			d, err := Frame(context.Background(), Source{Path: file}, tc.frame)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestFrameAgreesWithTshark(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Frame(context.Background(), testfiles.Testdata(t, "sweep_syn.pcap"), 67); !errors.Is(err, ErrNoFrame) {
+	if _, err := Frame(context.Background(), Source{Path: testfiles.Testdata(t, "sweep_syn.pcap")}, 67); !errors.Is(err, ErrNoFrame) {
 		t.Errorf("frame past the end: %v, want ErrNoFrame", err)
 	}
 }
@@ -101,7 +101,7 @@ func TestDNSQueriesAgreeWithTshark(t *testing.T) {
 			file := testfiles.Testdata(t, name)
 			queries := tsharkRows(t, file, "dns.flags.response==0", "frame.number", "ip.src", "ip.dst", "dns.qry.name", "dns.qry.type")
 			responses := tsharkRows(t, file, "dns.flags.response==1", "frame.number", "dns.response_to", "dns.flags.rcode", "dns.a")
-			got, err := DNSQueries(context.Background(), file, 0, 1<<30)
+			got, err := DNSQueries(context.Background(), Source{Path: file}, 0, 1<<30)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,7 +151,7 @@ func TestDNSQueriesAgreeWithTshark(t *testing.T) {
 			}
 			t.Logf("%d queries, %d answered, all as tshark has them", len(queries), answered)
 			// A page is the same slice of the whole list.
-			pg, err := DNSQueries(context.Background(), file, 3, 5)
+			pg, err := DNSQueries(context.Background(), Source{Path: file}, 3, 5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestHierarchyAgreesWithTshark(t *testing.T) {
 					want[strings.Join(stack, ":")] = m[3] + "/" + m[4]
 				}
 			}
-			h, err := ProtocolHierarchy(context.Background(), file)
+			h, err := ProtocolHierarchy(context.Background(), Source{Path: file})
 			if err != nil {
 				t.Fatal(err)
 			}

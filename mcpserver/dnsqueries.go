@@ -49,11 +49,13 @@ func (s *Server) dnsQueries(ctx context.Context, args DNSQueriesArgs) (*DNSQueri
 	if err != nil {
 		return nil, err
 	}
-	path, err := s.policy.Resolve(args.WorkingDir, args.PcapFile)
+	src, err := s.openSource(args.Target)
 	if err != nil {
 		return nil, err
 	}
-	list, err := inspect.DNSQueries(ctx, path, offset, limit)
+	defer src.File.Close()
+	path := src.Path
+	list, err := inspect.DNSQueries(ctx, src, offset, limit)
 	c := capOfDNS(list)
 	info, err := rereadInfo(path, list != nil, c, err)
 	if err != nil {

@@ -51,11 +51,13 @@ func (s *Server) hierarchyTool() toolSpec[HierarchyArgs, HierarchyResult] {
 }
 
 func (s *Server) hierarchy(ctx context.Context, args HierarchyArgs) (*HierarchyResult, error) {
-	path, err := s.policy.Resolve(args.WorkingDir, args.PcapFile)
+	src, err := s.openSource(args.Target)
 	if err != nil {
 		return nil, err
 	}
-	h, err := inspect.ProtocolHierarchy(ctx, path)
+	defer src.File.Close()
+	path := src.Path
+	h, err := inspect.ProtocolHierarchy(ctx, src)
 	var c *capture.Capture
 	if h != nil {
 		c = h.Capture

@@ -121,11 +121,13 @@ func (s *Server) findPackets(ctx context.Context, args FindPacketsArgs) (*FindPa
 	if err != nil {
 		return nil, err
 	}
-	path, err := s.policy.Resolve(args.WorkingDir, args.PcapFile)
+	src, err := s.openSource(args.Target)
 	if err != nil {
 		return nil, err
 	}
-	list, err := inspect.Find(ctx, path, e, offset, limit)
+	defer src.File.Close()
+	path := src.Path
+	list, err := inspect.Find(ctx, src, e, offset, limit)
 	info, err := rereadInfo(path, list != nil, capOf(list), err)
 	if err != nil {
 		return nil, err
@@ -137,6 +139,16 @@ func (s *Server) findPackets(ctx context.Context, args FindPacketsArgs) (*FindPa
 	return res, nil
 }
 
+// openSource opens the capture once through the path policy: the views
+// read that descriptor, never the name again. The caller closes the file.
+func (s *Server) openSource(t Target) (inspect.Source, error) {
+	f, path, err := s.policy.Open(t.WorkingDir, t.PcapFile)
+	if err != nil {
+		return inspect.Source{}, err
+	}
+	return inspect.Source{Path: path, File: f}, nil
+}
+
 func capOf(l *inspect.List) *capture.Capture {
 	if l == nil {
 		return nil
@@ -145,8 +157,8 @@ func capOf(l *inspect.List) *capture.Capture {
 }
 
 // rereadInfo sorts the outcome of a packet-level read: a capture damaged
-// part-way still gives the packets before the damage (partial), any other
-// error is the call's.
+// part-way, or read only until the call's deadline, still gives the
+// packets read (partial, with a warning), any other error is the call's.
 func rereadInfo(path string, got bool, c *capture.Capture, err error) (CaptureInfo, error) {
 	var ce *capture.CaptureError
 	if err != nil && !(got && errors.As(err, &ce)) {
@@ -154,7 +166,7 @@ func rereadInfo(path string, got bool, c *capture.Capture, err error) (CaptureIn
 	}
 	info := CaptureInfo{PcapFile: path, Partial: err != nil, Warnings: []string{}}
 	if c != nil {
-		info.Partial = info.Partial || c.Truncated
+		info.Partial = info.Partial || c.Truncated || c.Stopped
 		info.Warnings = textsafe.EscapeAll(c.Warnings, 512)
 	}
 	return info, nil
@@ -201,11 +213,13 @@ func (s *Server) getPacket(ctx context.Context, args GetPacketArgs) (*GetPacketR
 	if args.Frame < 1 {
 		return nil, badArg("frame %d, frames are numbered from 1", args.Frame)
 	}
-	path, err := s.policy.Resolve(args.WorkingDir, args.PcapFile)
+	src, err := s.openSource(args.Target)
 	if err != nil {
 		return nil, err
 	}
-	d, err := inspect.Frame(ctx, path, args.Frame)
+	defer src.File.Close()
+	path := src.Path
+	d, err := inspect.Frame(ctx, src, args.Frame)
 	if errors.Is(err, inspect.ErrNoFrame) {
 		return nil, &toolError{msg: "invalid argument: " + err.Error()}
 	}

@@ -85,7 +85,7 @@ func runPackets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usagef("%v", err)
 	}
-	list, err := inspect.Find(ctx, files[0], e, *offset, *limit)
+	list, err := inspect.Find(ctx, inspect.Source{Path: files[0]}, e, *offset, *limit)
 	if list == nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func runPacket(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil || n < 1 {
 		return usagef("packet %q: frames are numbered from 1", pos[0])
 	}
-	d, err := inspect.Frame(ctx, pos[1], n)
+	d, err := inspect.Frame(ctx, inspect.Source{Path: pos[1]}, n)
 	if errors.Is(err, inspect.ErrNoFrame) {
 		return usagef("%v", err)
 	}
@@ -182,7 +182,7 @@ func runDNSQueries(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *offset < 0 || *limit < 0 {
 		return usagef("--offset and --limit must not be negative")
 	}
-	list, err := inspect.DNSQueries(ctx, files[0], *offset, *limit)
+	list, err := inspect.DNSQueries(ctx, inspect.Source{Path: files[0]}, *offset, *limit)
 	if list == nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func runPHS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(files) != 1 {
 		return usagef("phs takes one capture file, got %d", len(files))
 	}
-	h, err := inspect.ProtocolHierarchy(ctx, files[0])
+	h, err := inspect.ProtocolHierarchy(ctx, inspect.Source{Path: files[0]})
 	if h == nil {
 		return err
 	}
