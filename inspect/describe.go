@@ -1,12 +1,14 @@
 package inspect
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"strings"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -114,13 +116,14 @@ func (d *describer) protoInfo(p *capture.Packet) (proto, info string) {
 	case ls&capture.LayerARP != 0 && p.ARP != nil:
 		return "ARP", arpInfo(p.ARP)
 	case ls&capture.LayerFragment != 0:
-		v := "IPv4"
 		if ls&capture.LayerIPv6 != 0 {
-			v = "IPv6"
+			return "IPv6", fragment6Info(p)
 		}
-		return v, fmt.Sprintf("Fragmented IP protocol (proto=%s %d)", p.Proto, uint8(p.Proto))
+		return "IPv4", fragmentInfo(p)
 	case ls&capture.LayerDNS != 0 && p.DNS != nil:
 		return dnsProto(p), dnsInfo(p.DNS)
+	case ls&capture.LayerHTTP != 0:
+		return "HTTP", httpInfo(p.Payload)
 	case ls&capture.LayerTCP != 0:
 		return tcpProto(p), d.tcpInfo(p)
 	case ls&capture.LayerUDP != 0:
@@ -371,4 +374,39 @@ func icmp6Info(t, code uint8) string {
 		return name
 	}
 	return fmt.Sprintf("Type %d, code %d", t, code)
+}
+
+// fragmentInfo describes an IPv4 fragment as tshark does, with its offset
+// and ID read again from the frame (the decoded view keeps neither).
+func fragmentInfo(p *capture.Packet) string {
+	info := fmt.Sprintf("Fragmented IP protocol (proto=%s %d", p.Proto, uint8(p.Proto))
+	pkt := gopacket.NewPacket(p.Data, p.LinkType, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	if ip, ok := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		info += fmt.Sprintf(", off=%d, ID=%04x", int(ip.FragOffset)*8, ip.Id)
+	}
+	return info + ")"
+}
+
+// fragment6Info describes an IPv6 fragment as tshark does.
+func fragment6Info(p *capture.Packet) string {
+	pkt := gopacket.NewPacket(p.Data, p.LinkType, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	f, ok := pkt.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment)
+	if !ok {
+		return fmt.Sprintf("IPv6 fragment (nxt=%d)", uint8(p.Proto))
+	}
+	more := "n"
+	if f.MoreFragments {
+		more = "y"
+	}
+	return fmt.Sprintf("IPv6 fragment (off=%d more=%s ident=0x%08x nxt=%d)", int(f.FragmentOffset)*8, more, f.Identification, uint8(f.NextHeader))
+}
+
+// httpInfo is an HTTP message's first line, as tshark's info column shows
+// a request or a response.
+func httpInfo(pl []byte) string {
+	line := pl
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	return textsafe.Escape(string(line[:min(len(line), 4*nameMax)]), nameMax) + " "
 }
