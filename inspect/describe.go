@@ -294,20 +294,38 @@ func dnsInfo(m *layers.DNS) string {
 		}
 		fmt.Fprintf(&b, " %s %s", q.Type, textsafe.Escape(string(q.Name), nameMax))
 	}
-	for i, a := range m.Answers {
-		if i == 8 {
-			b.WriteString(" ...")
-			break
-		}
-		fmt.Fprintf(&b, " %s %s", a.Type, RecordData(a))
-	}
-	for _, a := range m.Additionals {
-		if a.Type == layers.DNSTypeOPT {
-			b.WriteString(" OPT")
-			break
+	// Then every record, answers, authority and additional alike, as
+	// tshark lists them; the EDNS pseudo-record is just OPT.
+	n := 0
+	for _, sec := range [][]layers.DNSResourceRecord{m.Answers, m.Authorities, m.Additionals} {
+		for _, a := range sec {
+			if n++; n > 16 {
+				b.WriteString(" ...")
+				return b.String()
+			}
+			if a.Type == layers.DNSTypeOPT {
+				b.WriteString(" OPT")
+				continue
+			}
+			b.WriteString(" " + a.Type.String())
+			if d := infoData(a); d != "" {
+				b.WriteString(" " + d)
+			}
 		}
 	}
 	return b.String()
+}
+
+// infoData is what tshark's info column adds after a record's type: no
+// text for TXT, the owner name for NULL, RecordData otherwise.
+func infoData(a layers.DNSResourceRecord) string {
+	switch a.Type {
+	case layers.DNSTypeTXT:
+		return ""
+	case layers.DNSTypeNULL:
+		return textsafe.Escape(string(a.Name), nameMax)
+	}
+	return RecordData(a)
 }
 
 // RecordData is a resource record's data as tshark's info column shows it,
