@@ -147,6 +147,7 @@ func firstLayer(lt layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 
 // decode fills p from one frame. p's per-packet fields must be zero.
 func (d *decoder) decode(p *Packet, data []byte) {
+	p.Data = data
 	first, ok := firstLayer(p.LinkType, data)
 	if !ok {
 		p.Layers |= LayerNonIP

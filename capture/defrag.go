@@ -184,7 +184,7 @@ func (c *Capture) reassemble(dec *decoder, p *Packet) {
 	first := df.header(dg.key, dg.end)
 	df.buf = append(df.buf, dg.data[:have]...)
 	keep := Packet{Index: p.Index, Time: p.Time, Length: p.Length, CaptureLength: p.CaptureLength, LinkType: p.LinkType,
-		Layers: p.Layers & (LayerEthernet | LayerVLAN | LayerLinuxSLL | LayerLoopback | LayerMalformed), SrcMAC: p.SrcMAC, HasMAC: p.HasMAC}
+		Layers: p.Layers & (LayerEthernet | LayerVLAN | LayerLinuxSLL | LayerLoopback | LayerMalformed), SrcMAC: p.SrcMAC, HasMAC: p.HasMAC, Data: p.Data}
 	*p = keep
 	dec.decodeFrom(p, first, df.buf)
 	p.Fragments = dg.frags

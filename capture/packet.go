@@ -59,9 +59,10 @@ type Packet struct {
 	// Length is the packet's length on the wire; CaptureLength what the file holds.
 	Length, CaptureLength int
 	LinkType              layers.LinkType
-	// Data is the frame's captured bytes as the file holds them (before
-	// any reassembly), valid only during the call: carving writes them
-	// out unchanged.
+	// Data is the frame as the file holds it (CaptureLength bytes, link
+	// header first, before any reassembly), valid only during the call:
+	// the reader reuses it. Carving writes it out unchanged; packet-level
+	// views (a frame's layers, its hex dump) read it.
 	Data   []byte
 	Layers LayerSet
 	// SrcMAC is the link-layer source address, valid when HasMAC: the

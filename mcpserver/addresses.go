@@ -26,14 +26,14 @@ type CheckAddressesResult struct {
 	Invalid []string `json:"invalid"`
 }
 
-func (r *CheckAddressesResult) shrink() bool { return false }
+func (r *CheckAddressesResult) shrink(keep float64) bool { return false }
 
 func (s *Server) checkAddressesTool() toolSpec[CheckAddressesArgs, CheckAddressesResult] {
 	return toolSpec[CheckAddressesArgs, CheckAddressesResult]{
 		name:  "check_addresses",
 		title: "Do these addresses occur in the capture?",
-		desc: "Says, for each IP address given, whether it occurs as a source or destination in any packet of the capture. " +
-			"Call it to check an address before naming it as a target or in evidence: an address that is not in the capture cannot be part of the verdict." + untrusted,
+		desc: "Whether each IP address given occurs in any packet of the capture. " +
+			"Call it before naming an address as a target or in evidence." + untrusted,
 		extra: targetExtra,
 		args:  func() CheckAddressesArgs { return CheckAddressesArgs{} },
 		run:   s.checkAddresses,

@@ -221,6 +221,22 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 			IsError bool   `json:"isError"`
 			Message string `json:"message"`
 		} `json:"bad_path"`
+		PacketTools struct {
+			Captures    []string `json:"captures"`
+			FindPackets struct {
+				Total, First int
+			} `json:"find_packets"`
+			GetPacket struct {
+				Number int      `json:"number"`
+				Layers []string `json:"layers"`
+			} `json:"get_packet"`
+			DNSQueries struct {
+				Total, Returned int
+			} `json:"list_dns_queries"`
+			Hierarchy     []string `json:"get_protocol_hierarchy"`
+			Endpoints     int      `json:"get_endpoints"`
+			Conversations int      `json:"get_conversations"`
+		} `json:"packet_tools"`
 		TLS struct {
 			Total int      `json:"total"`
 			SNIs  []string `json:"snis"`
@@ -282,6 +298,26 @@ func TestBinaryInteropTypeScriptSDK(t *testing.T) {
 	}
 	if got.PortScanStructured.Threshold != 10 {
 		t.Errorf("detect_port_scanning answered threshold %d, the client asked for 10", got.PortScanStructured.Threshold)
+	}
+	pt := got.PacketTools
+	syns := tsharkFrames(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0")
+	streams := map[string]bool{}
+	for _, s := range tsharkFieldValues(t, "../testdata/scan_syn.pcap", "tcp", "tcp.stream") {
+		streams[s] = true
+	}
+	switch {
+	case !slices.Contains(pt.Captures, "scan_syn.pcap") || slices.Contains(pt.Captures, "gen_not_a_capture.txt"):
+		t.Errorf("list_captures: %v", pt.Captures)
+	case pt.FindPackets.Total != len(syns) || pt.FindPackets.First != syns[0]:
+		t.Errorf("find_packets: %+v; tshark %d SYNs from frame %d", pt.FindPackets, len(syns), syns[0])
+	case pt.GetPacket.Number != 3 || strings.Join(pt.GetPacket.Layers, ",") != "Ethernet,IPv4,TCP":
+		t.Errorf("get_packet: %+v", pt.GetPacket)
+	case pt.DNSQueries.Total != len(tsharkFrames(t, "../testdata/benign_dns.pcapng", "dns.flags.response==0")) || pt.DNSQueries.Returned != 5:
+		t.Errorf("list_dns_queries: %+v", pt.DNSQueries)
+	case !slices.Contains(pt.Hierarchy, "eth:ip:tcp"):
+		t.Errorf("get_protocol_hierarchy: %v", pt.Hierarchy)
+	case pt.Conversations != len(streams) || pt.Endpoints == 0:
+		t.Errorf("get_conversations level tcp: %d (tshark %d streams), get_endpoints %d", pt.Conversations, len(streams), pt.Endpoints)
 	}
 	if !got.BadPath.IsError || !strings.Contains(got.BadPath.Message, "outside") {
 		t.Errorf("../../etc/passwd: isError %v, message %q; want a tool error naming the rule", got.BadPath.IsError, got.BadPath.Message)
@@ -718,6 +754,99 @@ func TestBinaryStdioEveryTool(t *testing.T) {
 		slices.Sort(want)
 		if got.FindingAddresses != 2 || len(got.Results) != 0 || !slices.Equal(got.NotLookedUp, want) {
 			t.Errorf("finding addresses %d, results %+v, not looked up %v; want %v not looked up", got.FindingAddresses, got.Results, got.NotLookedUp, want)
+		}
+	})
+
+	run("find_packets", func(t *testing.T) {
+		var got struct {
+			DisplayFilter string `json:"display_filter"`
+			Packets       []struct {
+				Number int `json:"number"`
+			} `json:"packets"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "find_packets", map[string]any{"pcap_file": "scan_syn.pcap", "flags": "syn,!ack", "limit": 10}, &got)
+		want := tsharkFrames(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0")
+		if got.Total != len(want) || len(got.Packets) != 10 || got.Packets[0].Number != want[0] || got.DisplayFilter == "" {
+			t.Errorf("total %d, %d listed from %v, filter %q; tshark %d from %d", got.Total, len(got.Packets), got.Packets, got.DisplayFilter, len(want), want[0])
+		}
+	})
+
+	run("get_packet", func(t *testing.T) {
+		var got struct {
+			Number int `json:"number"`
+			Layers []struct {
+				Name string `json:"name"`
+			} `json:"layers"`
+		}
+		callStructured(ctx, t, c, "get_packet", map[string]any{"pcap_file": "scan_syn.pcap", "frame": 3}, &got)
+		if got.Number != 3 || len(got.Layers) != 3 || got.Layers[2].Name != "TCP" {
+			t.Errorf("frame %d, layers %+v; want frame 3 with Ethernet, IPv4, TCP", got.Number, got.Layers)
+		}
+	})
+
+	run("list_dns_queries", func(t *testing.T) {
+		var got struct {
+			Queries []struct {
+				Name string `json:"name"`
+			} `json:"queries"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "list_dns_queries", map[string]any{"pcap_file": "dns_tunnel.pcap", "limit": 3}, &got)
+		if want := len(tsharkFrames(t, "../testdata/dns_tunnel.pcap", "dns.flags.response==0")); got.Total != want || len(got.Queries) != 3 {
+			t.Errorf("total %d, %d listed; tshark has %d queries", got.Total, len(got.Queries), want)
+		}
+	})
+
+	run("get_endpoints", func(t *testing.T) {
+		var got struct {
+			Endpoints []struct {
+				Address string `json:"address"`
+				Port    int    `json:"port"`
+			} `json:"endpoints"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "get_endpoints", map[string]any{"pcap_file": "scan_syn.pcap", "level": "tcp", "limit": 2}, &got)
+		if want := len(tsharkFieldValues(t, "../testdata/scan_syn.pcap", "tcp.flags.syn==1 && tcp.flags.ack==0", "tcp.dstport")) + 1; got.Total != want || len(got.Endpoints) != 2 {
+			t.Errorf("total %d, %d listed; want %d (each scanned port and the scanner's one port)", got.Total, len(got.Endpoints), want)
+		}
+	})
+
+	run("list_captures", func(t *testing.T) {
+		var got struct {
+			Captures []struct {
+				Name   string `json:"name"`
+				Format string `json:"format"`
+			} `json:"captures"`
+			wirePage
+		}
+		callStructured(ctx, t, c, "list_captures", map[string]any{"limit": 1000}, &got)
+		if !slices.ContainsFunc(got.Captures, func(f struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		}) bool {
+			return f.Name == "benign_dns.pcapng" && f.Format == "pcapng"
+		}) || slices.ContainsFunc(got.Captures, func(f struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		}) bool {
+			return f.Name == "gen_not_a_capture.txt"
+		}) {
+			t.Errorf("captures %+v: want benign_dns.pcapng as pcapng and no gen_not_a_capture.txt", got.Captures)
+		}
+	})
+
+	run("get_protocol_hierarchy", func(t *testing.T) {
+		var got struct {
+			Packets   int `json:"packets"`
+			Protocols []struct {
+				Path   string `json:"path"`
+				Frames int    `json:"frames"`
+			} `json:"protocols"`
+		}
+		callStructured(ctx, t, c, "get_protocol_hierarchy", map[string]any{"pcap_file": "scan_syn.pcap"}, &got)
+		if len(got.Protocols) == 0 || got.Protocols[0].Path != "eth" || got.Protocols[0].Frames != got.Packets {
+			t.Errorf("hierarchy %+v of %d packets", got.Protocols, got.Packets)
 		}
 	})
 

@@ -28,7 +28,7 @@ func TestResultsStayBounded(t *testing.T) {
 			continue // refused without an output directory; see export_test.go
 		}
 		for _, args := range []map[string]any{nil, {"limit": MaxLimit}} {
-			if tool == "read_pcap_summary" || tool == "analyze_dns" || tool == "check_addresses" || tool == "lookup_threat_intel" {
+			if tool == "read_pcap_summary" || tool == "analyze_dns" || tool == "check_addresses" || tool == "lookup_threat_intel" || tool == "get_packet" || tool == "get_protocol_hierarchy" {
 				if args != nil {
 					continue // no paging arguments
 				}

@@ -25,16 +25,16 @@ type DNSResult struct {
 	Truncated     bool `json:"truncated"`
 }
 
-func (r *DNSResult) shrink() bool {
-	for _, cut := range []func() bool{
-		func() bool { return halve(&r.TopNames) },
-		func() bool { return halve(&r.Clients) },
-		func() bool { return halve(&r.SuspiciousTLDs) },
-		func() bool { return len(r.TopDomains) > 1 && halve(&r.TopDomains) },
-		func() bool { return halve(&r.Findings) },
-		func() bool { return halve(&r.TopDomains) },
+func (r *DNSResult) shrink(keep float64) bool {
+	for _, try := range []func() bool{
+		func() bool { return cut(&r.TopNames, keep) },
+		func() bool { return cut(&r.Clients, keep) },
+		func() bool { return cut(&r.SuspiciousTLDs, keep) },
+		func() bool { return len(r.TopDomains) > 1 && cut(&r.TopDomains, keep) },
+		func() bool { return cut(&r.Findings, keep) },
+		func() bool { return cut(&r.TopDomains, keep) },
 	} {
-		if cut() {
+		if try() {
 			r.Truncated = true
 			return true
 		}
@@ -46,8 +46,8 @@ func (s *Server) dnsTool() toolSpec[DNSArgs, DNSResult] {
 	return toolSpec[DNSArgs, DNSResult]{
 		name:  "analyze_dns",
 		title: "Analyse DNS",
-		desc: "DNS over the whole capture: query and response totals, query types and response codes, the most queried names, registered domains with their tunnelling statistics (unique subdomains, label lengths, entropy, encoded-looking share, score and signals), clients with their query rates and resolvers, lookups under often-abused top-level domains, and the dns_tunneling findings. " +
-			"Call it when the summary shows many DNS queries or long or random-looking names, to tell a tunnel or DNS exfiltration from ordinary lookups." + untrusted,
+		desc: "DNS statistics: query types and response codes, top names, per-domain tunnelling signals (unique subdomains, label length, entropy), clients and resolvers, abused top-level domains, and dns_tunneling findings. " +
+			"Call it when the summary shows many or random-looking DNS names; list_dns_queries lists the queries." + untrusted,
 		extra: targetExtra,
 		args:  func() DNSArgs { return DNSArgs{} },
 		run:   s.dns,

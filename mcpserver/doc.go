@@ -78,8 +78,9 @@
 //	list_http_requests        source, offset, limit
 //	    each HTTP request: frame, time, addresses, method, host, URI,
 //	    user agent, status
-//	get_conversations         ip, offset, limit
-//	    top talkers and address pairs, largest first
+//	get_conversations         ip, level (ip|tcp|udp), offset, limit
+//	    top talkers and address pairs, largest first; with level tcp or
+//	    udp the connections (address:port pairs) instead
 //	check_addresses           addresses
 //	    whether each address occurs in the capture
 //	extract_tcp_stream        src, dst, port (0: any), index (0),
@@ -100,13 +101,37 @@
 //	    each TLS handshake: frame, client, server, SNI, versions, ALPN,
 //	    cipher suites offered and chosen, JA3, JA3S, JA4, leaf
 //	    certificate subject and issuer (TLS 1.2); counts of every one
+//	list_captures             working_dir, offset, limit
+//	    the captures under the roots (by content): pcap_file, name, size,
+//	    modified, format, compressed, packets when already analysed
+//	find_packets              host, src, dst, port, src_port, dst_port,
+//	                          proto, flags, since, until, first_frame,
+//	                          last_frame, offset, limit
+//	    display_filter (the same selection for Wireshark) and each packet
+//	    in tshark's columns: number, time, source, destination,
+//	    protocol, length, info
+//	get_packet                frame (1)
+//	    the frame's line, its layers with every header field, and a hex
+//	    dump of its first 512 bytes
+//	list_dns_queries          offset, limit
+//	    each query: frame, time, client, server, id, name, type, and the
+//	    response that answered it (frame, rcode, answers)
+//	get_endpoints             level (ip|tcp|udp), ip, offset, limit
+//	    addresses or address:port pairs with packets and bytes each way
+//	get_protocol_hierarchy
+//	    frames and bytes per protocol chain (eth:ip:tcp:http), depth first
 //
 // limit defaults to 50 and may be at most 1000 (extract_tcp_stream counts
 // it in bytes); fewer items come back when the page would exceed the size
 // bound.
 //
-// extract_tcp_stream is the one tool that reads the capture itself rather
-// than the cached analysis: one pass per call, in which only the chosen
+// find_packets, get_packet, list_dns_queries and get_protocol_hierarchy
+// read the capture again on every call (package inspect), keeping only
+// the page asked for; find_packets builds its filter with package filter,
+// whose String is the display filter it returns.
+//
+// extract_tcp_stream also reads the capture itself rather than the cached
+// analysis: one pass per call, in which only the chosen
 // connection is reassembled (up to 16 MiB each way). The last four streams
 // are kept (keyed by file version and query), so paging through a stream
 // reads the file once. Its text encoding escapes every control or

@@ -79,10 +79,10 @@ type ExfilResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *ExfilResult) shrink() bool {
+func (r *ExfilResult) shrink(keep float64) bool {
 	switch {
-	case halve(&r.LargeTransfers):
-	case halve(&r.Findings):
+	case cut(&r.LargeTransfers, keep):
+	case cut(&r.Findings, keep):
 		r.SuspiciousTransfers = r.SuspiciousTransfers[:len(r.Findings)]
 		r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
 	default:
@@ -96,9 +96,8 @@ func (s *Server) exfilTool() toolSpec[ExfilArgs, ExfilResult] {
 	return toolSpec[ExfilArgs, ExfilResult]{
 		name:  "detect_data_exfiltration",
 		title: "Detect data exfiltration",
-		desc: "Large uploads over the whole capture: every source that sent at least threshold_bytes (default 1000000) of TCP payload to one destination, summed over all their connections, judged by direction and context: an upload stands out by its signals (one-way, split over many connections, an unusual port, a destination no other host uses, far above what the other hosts send); volume alone, uploads to services several hosts use, and copies to internal file and backup services are low. ICMP echo payloads carrying data and slow drips over one long connection are reported too. " +
-			"Returns exfiltration_detected, suspicious_transfers [{source_ip, destination_ip, bytes, severity, direction, ...}], the matching findings, and the largest transfers for context. " +
-			"Call it when the summary shows one host sending far more than it receives, or a large conversation to an outside address. Changing threshold_bytes re-judges the cached analysis without reading the capture again. Paged (offset, limit)." + untrusted,
+		desc: "Large uploads: every source that sent at least threshold_bytes of TCP payload to one destination, judged by its signals (one-way, split over connections, unusual port, a destination no other host uses); uploads to shared or internal backup services rank low. Also ICMP payload exfiltration and slow drips. " +
+			"Call it when one host sends far more than it receives. A new threshold_bytes re-judges without reading the capture again. Paged." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"threshold_bytes": {"default": DefaultExfilThresholdBytes, "minimum": 1, "maximum": int64(MaxExfilThresholdBytes)},
 		}),

@@ -74,7 +74,7 @@ type ExportEvidenceResult struct {
 	DisplayFilter string `json:"display_filter"`
 }
 
-func (*ExportEvidenceResult) shrink() bool { return false }
+func (*ExportEvidenceResult) shrink(float64) bool { return false }
 
 func (s *Server) exportEvidenceTool() server.ServerTool {
 	t := typedTool(s, toolSpec[ExportEvidenceArgs, ExportEvidenceResult]{

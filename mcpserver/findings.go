@@ -93,8 +93,8 @@ type ListFindingsResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *ListFindingsResult) shrink() bool {
-	if !halve(&r.Findings) {
+func (r *ListFindingsResult) shrink(keep float64) bool {
+	if !cut(&r.Findings, keep) {
 		return false
 	}
 	r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
@@ -106,8 +106,8 @@ func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResul
 	return toolSpec[ListFindingsArgs, ListFindingsResult]{
 		name:  "list_findings",
 		title: "List every finding",
-		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, each with its source, target, severity, confidence, a one-line summary, first/last seen times, the counts that justify it, sample evidence, its evidence frames with a Wireshark display_filter, and MITRE ATT&CK IDs. " +
-			"Call it right after read_pcap_summary to see every threat at once, then use the detect_* tools for one kind in detail. Filter by type, min_severity or source; long lists are paged (offset, limit; total, remaining, next_offset). Findings use the server's default thresholds." + untrusted,
+		desc: "Everything the detectors found in the capture in one call: " + report.KindNames() + ", most severe first, with source, target, severity, confidence, summary, times, counts, samples and evidence references (frames, a Wireshark display_filter, MITRE ATT&CK IDs). " +
+			"Call it right after read_pcap_summary, then the detect_* tools for detail. Filter by type, min_severity or source. Paged." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"type":         {"enum": report.FindingTypes(), "description": "Only findings of this type: " + report.ListText(report.FindingTypes(), "or") + ". Default: every type."},
 			"min_severity": {"enum": []string{"low", "medium", "high", "critical"}, "default": "low"},

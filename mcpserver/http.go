@@ -70,15 +70,15 @@ type HTTPAnomaliesResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *HTTPAnomaliesResult) shrink() bool {
+func (r *HTTPAnomaliesResult) shrink(keep float64) bool {
 	longest := &r.EnumerationPaths
 	switch {
-	case len(r.EnumerationPaths) > 4 && halve(longest):
-	case len(r.HighVolumeSources) > 4 && halve(&r.HighVolumeSources):
-	case len(r.SuspiciousUserAgents) > 4 && halve(&r.SuspiciousUserAgents):
-	case halve(&r.Findings):
+	case len(r.EnumerationPaths) > 4 && cut(longest, keep):
+	case len(r.HighVolumeSources) > 4 && cut(&r.HighVolumeSources, keep):
+	case len(r.SuspiciousUserAgents) > 4 && cut(&r.SuspiciousUserAgents, keep):
+	case cut(&r.Findings, keep):
 		r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
-	case halve(&r.EnumerationPaths), halve(&r.HighVolumeSources), halve(&r.SuspiciousUserAgents):
+	case cut(&r.EnumerationPaths, keep), cut(&r.HighVolumeSources, keep), cut(&r.SuspiciousUserAgents, keep):
 	default:
 		return false
 	}
@@ -90,9 +90,8 @@ func (s *Server) httpAnomaliesTool() toolSpec[HTTPAnomaliesArgs, HTTPAnomaliesRe
 	return toolSpec[HTTPAnomaliesArgs, HTTPAnomaliesResult]{
 		name:  "detect_http_anomalies",
 		title: "Detect HTTP enumeration and attacks",
-		desc: "HTTP attacks over the whole capture: scanner user agents (nmap, nikto, sqlmap, gobuster, ...), directory brute-forcing (many requests or distinct paths from one source to one server, mostly 404), well-known enumeration paths, SQL injection, path traversal and XSS markers, and sensitive files that answered 200. " +
-			"Returns http_anomalies_detected, suspicious_user_agents, high_volume_sources, enumeration_paths (each with its *_total) and the http_enumeration findings. " +
-			"Call it when the summary shows HTTP traffic or port 80/8080 among the top ports; then list_http_requests shows the individual requests. Findings are paged (offset, limit)." + untrusted,
+		desc: "HTTP attacks: scanner user agents (nikto, sqlmap, gobuster, ...), directory brute-forcing (many paths from one source, mostly 404), enumeration paths, SQL injection, traversal and XSS markers, sensitive files served. " +
+			"Call it when the summary shows HTTP traffic; list_http_requests then shows the requests. Paged." + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() HTTPAnomaliesArgs { return HTTPAnomaliesArgs{} },
 		run:   s.httpAnomalies,
@@ -204,8 +203,8 @@ type HTTPRequestsResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *HTTPRequestsResult) shrink() bool {
-	if !halve(&r.Requests) {
+func (r *HTTPRequestsResult) shrink(keep float64) bool {
+	if !cut(&r.Requests, keep) {
 		return false
 	}
 	r.Page = pageOf(r.Total, r.Offset, len(r.Requests))
@@ -217,8 +216,8 @@ func (s *Server) httpRequestsTool() toolSpec[HTTPRequestsArgs, HTTPRequestsResul
 	return toolSpec[HTTPRequestsArgs, HTTPRequestsResult]{
 		name:  "list_http_requests",
 		title: "List HTTP requests",
-		desc: "The individual HTTP requests of the capture in order: frame number, time, source, destination and port, method, Host, URI, User-Agent and the response status. Filter by source; paged (offset, limit; total, remaining, next_offset). " +
-			"Call it after detect_http_anomalies to quote the exact requests of a suspicious client as evidence." + untrusted,
+		desc: "The HTTP requests in order (frame, time, addresses, method, Host, URI, User-Agent, response status), optionally from one source. Paged. " +
+			"Call it after detect_http_anomalies to quote a client's requests as evidence." + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() HTTPRequestsArgs { return HTTPRequestsArgs{} },
 		run:   s.httpRequests,

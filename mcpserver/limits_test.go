@@ -20,11 +20,13 @@ func TestArgumentStringsAreBounded(t *testing.T) {
 	s, c := newTestServer(t, Config{Roots: []string{root}})
 	long := strings.Repeat("a", MaxArgBytes+1)
 	for _, tool := range ToolNames {
-		msg := toolErrorText(t, c, tool, map[string]any{"pcap_file": long})
-		if want := fmt.Sprintf("pcap_file is a string of %d bytes, longer than the %d allowed", MaxArgBytes+1, MaxArgBytes); !strings.Contains(msg, want) {
-			t.Errorf("%s: %q, want it to say %q", tool, msg, want)
+		if tool != "list_captures" { // it takes no pcap_file
+			msg := toolErrorText(t, c, tool, map[string]any{"pcap_file": long})
+			if want := fmt.Sprintf("pcap_file is a string of %d bytes, longer than the %d allowed", MaxArgBytes+1, MaxArgBytes); !strings.Contains(msg, want) {
+				t.Errorf("%s: %q, want it to say %q", tool, msg, want)
+			}
 		}
-		msg = toolErrorText(t, c, tool, map[string]any{"working_dir": long})
+		msg := toolErrorText(t, c, tool, map[string]any{"working_dir": long})
 		if !strings.Contains(msg, "working_dir is a string of") {
 			t.Errorf("%s with a long working_dir: %q", tool, msg)
 		}

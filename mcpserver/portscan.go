@@ -53,8 +53,8 @@ type PortScanResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *PortScanResult) shrink() bool {
-	if !halve(&r.Findings) {
+func (r *PortScanResult) shrink(keep float64) bool {
+	if !cut(&r.Findings, keep) {
 		return false
 	}
 	r.SuspiciousActivity = r.SuspiciousActivity[:len(r.Findings)]
@@ -67,9 +67,8 @@ func (s *Server) portScanTool() toolSpec[PortScanArgs, PortScanResult] {
 	return toolSpec[PortScanArgs, PortScanResult]{
 		name:  "detect_port_scanning",
 		title: "Detect port scans",
-		desc: "Port scans and sweeps over the whole capture: vertical scans (one source probing at least threshold distinct ports of one target: SYN half-open, TCP connect, FIN, Xmas, NULL, UDP), crafted-flag OS fingerprinting, horizontal sweeps of one port across many hosts, and ICMP/ARP host sweeps. " +
-			"Returns port_scan_detected, suspicious_activity [{source_ip, target_ip, ports_scanned, packet_count, severity, technique, ...}] and the matching findings with summaries and sample ports. " +
-			"Call it when the summary shows many ports, many SYNs or many unanswered connections. Changing threshold re-judges the cached analysis without reading the capture again. Paged (offset, limit)." + untrusted,
+		desc: "Port scans and sweeps: one source probing at least threshold ports of one target (SYN, connect, FIN, Xmas, NULL, UDP), OS fingerprinting probes, one port swept across many hosts, ICMP/ARP host sweeps. " +
+			"Call it when the summary shows many ports, SYNs or unanswered connections. A new threshold re-judges without reading the capture again. Paged." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"threshold": {"default": DefaultPortScanThreshold, "minimum": 2, "maximum": MaxPortScanThreshold},
 		}),

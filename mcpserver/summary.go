@@ -31,15 +31,15 @@ type SummaryResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *SummaryResult) shrink() bool {
-	for _, cut := range []func() bool{
-		func() bool { return halve(&r.DNSNames) },
-		func() bool { return halve(&r.TopConversations) },
-		func() bool { return halve(&r.TopTalkers) },
-		func() bool { return halve(&r.TopPorts) },
-		func() bool { return halve(&r.LinkTypes) },
+func (r *SummaryResult) shrink(keep float64) bool {
+	for _, try := range []func() bool{
+		func() bool { return cut(&r.DNSNames, keep) },
+		func() bool { return cut(&r.TopConversations, keep) },
+		func() bool { return cut(&r.TopTalkers, keep) },
+		func() bool { return cut(&r.TopPorts, keep) },
+		func() bool { return cut(&r.LinkTypes, keep) },
 	} {
-		if cut() {
+		if try() {
 			r.Truncated = true
 			return true
 		}
@@ -51,8 +51,8 @@ func (s *Server) summaryTool() toolSpec[SummaryArgs, SummaryResult] {
 	return toolSpec[SummaryArgs, SummaryResult]{
 		name:  "read_pcap_summary",
 		title: "Summarise a capture",
-		desc: "Triage view of a whole packet capture: total_packets, total_bytes, unique_ips, start/end time and duration, link types, packets per protocol, top_talkers (busiest addresses), top_ports (server ports by connections), top_conversations, the most queried DNS names, and how many findings each detector made (findings_by_type). " +
-			"Call it first on any capture, to decide what to look at next. max_packets is accepted and ignored: the whole capture is read." + untrusted,
+		desc: "Triage view of a capture: packets, bytes, addresses, duration, protocols, top talkers, ports and conversations, most queried DNS names, and findings per detector. " +
+			"Call it first, to decide what to look at next. max_packets is ignored: the whole capture is read." + untrusted,
 		extra: merge(targetExtra, schemaExtra{"max_packets": {"minimum": 0}}),
 		args:  func() SummaryArgs { return SummaryArgs{} },
 		run:   s.summary,

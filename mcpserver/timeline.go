@@ -42,12 +42,12 @@ type TimelineResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *TimelineResult) shrink() bool {
+func (r *TimelineResult) shrink(keep float64) bool {
 	switch {
-	case len(r.Bursts) > len(r.Intervals) && halve(&r.Bursts):
-	case halve(&r.Intervals):
+	case len(r.Bursts) > len(r.Intervals) && cut(&r.Bursts, keep):
+	case cut(&r.Intervals, keep):
 		r.Page = pageOf(r.Total, r.Offset, len(r.Intervals))
-	case halve(&r.Bursts):
+	case cut(&r.Bursts, keep):
 	default:
 		return false
 	}
@@ -59,8 +59,8 @@ func (s *Server) timelineTool() toolSpec[TimelineArgs, TimelineResult] {
 	return toolSpec[TimelineArgs, TimelineResult]{
 		name:  "get_traffic_timeline",
 		title: "Traffic timeline",
-		desc: "Traffic over time for the whole capture: for each interval of interval_seconds (default 60) its packets, bytes, new connections and packets per protocol, with the capture's mean and standard deviation and the intervals that stand out as bursts. " +
-			"Call it to see when an attack happened, whether it came in bursts, or how long it lasted. Any interval is cut from per-second counts kept in the cache, without reading the capture again. Intervals are paged (offset, limit)." + untrusted,
+		desc: "Traffic per interval_seconds (packets, bytes, new connections, protocols) with the bursts that stand out. " +
+			"Call it to see when an attack happened and how long it lasted. Paged." + untrusted,
 		extra: merge(targetExtra, pageExtra, schemaExtra{
 			"interval_seconds": {"default": DefaultIntervalSeconds, "minimum": 1, "maximum": MaxIntervalSeconds},
 		}),

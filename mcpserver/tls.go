@@ -63,8 +63,8 @@ type TLSResult struct {
 	Truncated bool `json:"truncated"`
 }
 
-func (r *TLSResult) shrink() bool {
-	if !halve(&r.Handshakes) {
+func (r *TLSResult) shrink(keep float64) bool {
+	if !cut(&r.Handshakes, keep) {
 		return false
 	}
 	r.Page = pageOf(r.Total, r.Offset, len(r.Handshakes))
@@ -76,8 +76,8 @@ func (s *Server) tlsTool() toolSpec[TLSArgs, TLSResult] {
 	return toolSpec[TLSArgs, TLSResult]{
 		name:  "list_tls",
 		title: "List TLS handshakes",
-		desc: "Every TLS handshake over TCP in capture order: client, server, ports, server name (SNI), offered versions, ALPN and cipher suites, the chosen version and suite, JA3, JA3S and JA4 fingerprints, and the leaf certificate's subject and issuer when sent in clear (TLS 1.2). Filter by host or SNI; paged. " +
-			"Call it to see who talked TLS to whom and with which client software, when the payload is encrypted." + untrusted,
+		desc: "Every TLS handshake: client, server, SNI, versions, ALPN, cipher suites offered and chosen, JA3, JA3S and JA4, certificate subject and issuer when in clear. Filter by host or SNI; paged. " +
+			"Call it to see who talked TLS to whom, with which client software." + untrusted,
 		extra: merge(targetExtra, pageExtra),
 		args:  func() TLSArgs { return TLSArgs{} },
 		run:   s.tlsHandshakes,

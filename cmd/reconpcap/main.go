@@ -3,6 +3,8 @@
 //	reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
 //	reconpcap analyze [--format json|text] FILE
 //	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
+//	reconpcap packets [filters] FILE | packet N FILE | dns --queries FILE | phs FILE
+//	reconpcap conversations|endpoints [--level ip|tcp|udp] FILE
 //	reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR]
 //	reconpcap carve (--finding N | --filter EXPR) [--out FILE] FILE
 //
@@ -71,6 +73,16 @@ Usage:
   reconpcap triage   [--format json|text] FILE   summary: talkers, ports, protocols, DNS names
   reconpcap timeline [--format json|text] [--interval 60s] FILE
   reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
+  reconpcap packets [--host H] [--src S] [--dst D] [--port P] [--src-port P] [--dst-port P]
+        [--proto tcp|udp|icmp|icmpv6|dns|arp] [--flags syn,!ack] [--since T] [--until T]
+        [--first N] [--last N] [--offset N] [--limit N] [--format json|text] FILE
+        the packets a filter selects, in tshark's columns, and the Wireshark filter
+  reconpcap packet [--format json|text] N FILE   frame N layer by layer, with a hex dump
+  reconpcap dns --queries [--offset N] [--limit N] [--format json|text] FILE
+        every DNS query with its answer
+  reconpcap phs [--format json|text] FILE   protocol hierarchy (tshark -z io,phs)
+  reconpcap conversations|endpoints [--level ip|tcp|udp] [--limit N] [--format json|text] FILE
+        traffic per address pair / connection, per address / address and port
   reconpcap mcp [--http ADDR] [--root DIR]... [--out DIR] [--indicators FILE]... [--intel-offline]
         the MCP server (stdio, or streamable HTTP); --out lets export_evidence write there
   reconpcap stream [--format ascii|hex|raw] [--index N] [-o FILE] FILE SRC DST PORT
@@ -109,8 +121,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runVersion(rest, stdout)
 	case "completion":
 		return runCompletion(rest, stdout)
-	case "analyze", "triage", "timeline", "scan", "http", "dns":
+	case "dns":
+		if hasFlag(rest, "queries") {
+			return runDNSQueries(ctx, rest, stdout, stderr)
+		}
 		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+	case "analyze", "triage", "timeline", "scan", "http":
+		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+	case "packets":
+		return runPackets(ctx, rest, stdout, stderr)
+	case "packet":
+		return runPacket(ctx, rest, stdout, stderr)
+	case "phs":
+		return runPHS(ctx, rest, stdout, stderr)
+	case "conversations", "endpoints":
+		return runTraffic(ctx, cmd, rest, stdout, stderr)
 	case "investigate":
 		return runInvestigate(ctx, rest, stdout, stderr)
 	case "intel":

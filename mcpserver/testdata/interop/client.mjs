@@ -113,6 +113,20 @@ async function main() {
     await client.callTool({ name: "detect_port_scanning", arguments: { pcap_file: capture, threshold: 10 } }),
   );
 
+  // The packet-level tools, each result checked by the SDK against the
+  // tool's output schema.
+  const packetTools = {};
+  for (const [name, args] of [
+    ["list_captures", { limit: 1000 }],
+    ["find_packets", { pcap_file: capture, flags: "syn,!ack", limit: 5 }],
+    ["get_packet", { pcap_file: capture, frame: 3 }],
+    ["list_dns_queries", { pcap_file: "benign_dns.pcapng", limit: 5 }],
+    ["get_protocol_hierarchy", { pcap_file: capture }],
+    ["get_endpoints", { pcap_file: capture, level: "tcp", limit: 5 }],
+    ["get_conversations", { pcap_file: capture, level: "tcp", limit: 5 }],
+  ]) {
+    packetTools[name] = structured(name, await client.callTool({ name, arguments: args }));
+  }
   // The recorded TLS handshakes (testdata/tls_handshakes.pcap).
   const tls = structured(
     "list_tls",
@@ -156,6 +170,15 @@ async function main() {
     },
     port_scan_structured: scan,
     bad_path: { isError: bad.isError, message: badText },
+    packet_tools: {
+      captures: packetTools.list_captures.captures.map((c) => c.name),
+      find_packets: { total: packetTools.find_packets.total, first: packetTools.find_packets.packets[0]?.number },
+      get_packet: { number: packetTools.get_packet.number, layers: packetTools.get_packet.layers.map((l) => l.name) },
+      list_dns_queries: { total: packetTools.list_dns_queries.total, returned: packetTools.list_dns_queries.returned },
+      get_protocol_hierarchy: packetTools.get_protocol_hierarchy.protocols.map((p) => p.path),
+      get_endpoints: packetTools.get_endpoints.total,
+      get_conversations: packetTools.get_conversations.total,
+    },
     tls: { total: tls.total, snis: tls.handshakes.map((h) => h.sni), ja4: tls.handshakes.map((h) => h.ja4) },
     evidence,
   };
