@@ -173,14 +173,18 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		intel:   checker,
 	}
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
+	hooks := limitHooks()
+	s.resourceHooks(hooks)
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithInputSchemaValidation(),
 		server.WithOutputSchemaValidation(),
 		server.WithInstructions(instructions),
-		server.WithHooks(limitHooks()),
+		server.WithHooks(hooks),
+		server.WithResourceCapabilities(false, false),
 	)
 	s.mcp.AddTools(s.tools()...)
+	s.mcp.AddResourceTemplates(s.captureTemplate())
 	return s, nil
 }
 
