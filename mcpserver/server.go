@@ -199,11 +199,14 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 		intel:   checker,
 	}
 	s.intelSources, s.intelUnconfigured = intelSources(checker)
+	hooks := limitHooks()
+	s.resourceHooks(hooks)
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithPromptCapabilities(false),
+		server.WithResourceCapabilities(false, false),
 		server.WithInstructions(instructions),
-		server.WithHooks(limitHooks()),
+		server.WithHooks(hooks),
 	}
 	if cfg.OutputSchemas {
 		opts = append(opts, server.WithOutputSchemaValidation())
@@ -211,6 +214,7 @@ func newServer(cfg Config, analyze analyzeFunc) (*Server, error) {
 	s.mcp = server.NewMCPServer(cfg.Name, cfg.Version, opts...)
 	s.mcp.AddTools(s.tools()...)
 	s.mcp.AddPrompts(s.investigatePrompt())
+	s.mcp.AddResourceTemplates(s.captureTemplate())
 	return s, nil
 }
 
