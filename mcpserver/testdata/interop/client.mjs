@@ -158,9 +158,28 @@ async function main() {
   if (!badText) fail("bad path: empty error message");
   if (badText.includes("root:x:0:0")) fail("bad path: the answer contains /etc/passwd");
 
+  // Each capture under the root is a resource; reading the one asked
+  // about gives its summary. The investigate_capture prompt sets a
+  // client's model up as reconpcap's agent is.
+  const { resources } = await client.listResources();
+  const res = resources.find((r) => r.name === capture);
+  if (!res) fail(`resources/list: no resource named ${capture} among ${resources.map((r) => r.name).join(", ")}`);
+  const read = await client.readResource({ uri: res.uri });
+  const resSummary = JSON.parse(read.contents[0].text);
+  const { prompts } = await client.listPrompts();
+  const prompt = await client.getPrompt({ name: "investigate_capture", arguments: { pcap_file: capture } });
+  const promptText = prompt.messages.map((m) => m.content.text).join("\n");
+
   if (transportErrors.length) fail(`transport errors: ${transportErrors.join("; ")}`);
 
   const out = {
+    resource: {
+      uri: res.uri,
+      mime: read.contents[0].mimeType,
+      total_packets: resSummary.total_packets,
+      unique_ips: resSummary.unique_ips,
+    },
+    prompt: { names: prompts.map((p) => p.name), role: prompt.messages[0].role, text: promptText },
     server: { name: server.name, version: server.version },
     tools: names,
     summary: { total_packets: summary.total_packets, unique_ips: summary.unique_ips },
