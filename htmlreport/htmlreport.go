@@ -65,6 +65,8 @@ type page struct {
 	Chart     chartData
 	DNS       detectors.DNSReport
 	HTTP      []detectors.HTTPClientStats
+	TLS       []tlsRow
+	TLSStats  detectors.TLSStats
 	Style     template.CSS
 	Script    template.JS
 	Generated string
@@ -111,6 +113,8 @@ func Write(w io.Writer, in Input) error {
 	slices.SortStableFunc(http, func(x, y detectors.HTTPClientStats) int { return int(y.Requests - x.Requests) })
 	p.HTTP = http[:min(len(http), maxHTTPRows)]
 	p.Chart = chart(a.Timeline, p.Findings)
+	hs, stats := a.TLSHandshakes()
+	p.TLS, p.TLSStats = tlsRows(hs), stats
 
 	t, err := template.New("report").Funcs(funcs).Parse(pageTemplate)
 	if err != nil {
@@ -177,4 +181,51 @@ func analystName(a report.Analyst) string {
 		return a.Mode + " (" + a.Model + ")"
 	}
 	return a.Mode
+}
+
+// tlsRow is one server name of the TLS highlights: how many handshakes
+// asked for it, from how many clients, with which client fingerprints.
+type tlsRow struct {
+	SNI        string
+	Handshakes int
+	Clients    int
+	JA4        []string
+}
+
+// maxTLSRows bounds the TLS highlights table; maxTLSJA4 the fingerprints
+// shown per name.
+const (
+	maxTLSRows = 20
+	maxTLSJA4  = 3
+)
+
+// tlsRows groups handshakes by server name, most asked for first.
+func tlsRows(hs []*detectors.TLSHandshake) []tlsRow {
+	type acc struct {
+		row     tlsRow
+		clients map[string]bool
+	}
+	by := map[string]*acc{}
+	var order []string
+	for _, h := range hs {
+		a := by[h.SNI]
+		if a == nil {
+			a = &acc{row: tlsRow{SNI: h.SNI}, clients: map[string]bool{}}
+			by[h.SNI] = a
+			order = append(order, h.SNI)
+		}
+		a.row.Handshakes++
+		a.clients[h.Client.String()] = true
+		if h.JA4 != "" && !slices.Contains(a.row.JA4, h.JA4) && len(a.row.JA4) < maxTLSJA4 {
+			a.row.JA4 = append(a.row.JA4, h.JA4)
+		}
+	}
+	rows := make([]tlsRow, 0, len(order))
+	for _, sni := range order {
+		a := by[sni]
+		a.row.Clients = len(a.clients)
+		rows = append(rows, a.row)
+	}
+	slices.SortStableFunc(rows, func(x, y tlsRow) int { return y.Handshakes - x.Handshakes })
+	return rows[:min(len(rows), maxTLSRows)]
 }

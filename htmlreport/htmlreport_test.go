@@ -93,7 +93,7 @@ func TestReportInBrowser(t *testing.T) {
 	// The recordings' attacks, as testdata/README.md describes them.
 	for name, attack := range map[string]string{
 		"http_gobuster.pcap": "http_enumeration", "scan_syn.pcap": "port_scan", "dns_tunnel.pcap": "dns_tunneling",
-		"benign_browse.pcap": "unknown", "exfil_high.pcap": "data_exfiltration",
+		"benign_browse.pcap": "unknown", "exfil_high.pcap": "data_exfiltration", "tls_handshakes.pcap": "unknown",
 	} {
 		t.Run(name, func(t *testing.T) {
 			a, err := detectors.Analyze(t.Context(), testfiles.Testdata(t, name), detectors.Config{TimelineInterval: time.Second})
@@ -111,6 +111,14 @@ func TestReportInBrowser(t *testing.T) {
 			}
 			if got := count(dom, `<tr class="finding"`); got != len(a.Findings) {
 				t.Errorf("%d finding rows, want %d", got, len(a.Findings))
+			}
+			// The TLS highlights hold every server name the hellos asked
+			// for (tshark: tls.handshake.extensions_server_name).
+			hs, _ := a.TLSHandshakes()
+			for _, h := range hs {
+				if h.SNI != "" && !strings.Contains(dom, ">"+domText.Replace(h.SNI)+"<") {
+					t.Errorf("the TLS table lacks %q", h.SNI)
+				}
 			}
 			for _, f := range a.Findings {
 				if f.DisplayFilter != "" && !strings.Contains(dom, domText.Replace(f.DisplayFilter)) {
