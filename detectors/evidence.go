@@ -24,7 +24,7 @@ func LocateEvidence(ctx context.Context, path string, findings []report.Finding)
 	for i := range findings {
 		describeEvidence(&findings[i])
 	}
-	refs, err := locate(ctx, path, findings)
+	refs, err := locate(ctx, findings, func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, path, l) })
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func describeEvidence(f *report.Finding) {
 // locate runs one pass and returns, per distinct display filter of the
 // findings, the frames it selects (a filter that selects nothing has a
 // zero FrameRef).
-func locate(ctx context.Context, path string, findings []report.Finding) (map[string]report.FrameRef, error) {
+func locate(ctx context.Context, findings []report.Finding, scan func(capture.Analyzer) (*capture.Capture, error)) (map[string]report.FrameRef, error) {
 	l := newLocator()
 	for _, f := range findings {
 		l.add(f)
@@ -56,7 +56,7 @@ func locate(ctx context.Context, path string, findings []report.Finding) (map[st
 	if len(l.exprs) == 0 {
 		return map[string]report.FrameRef{}, nil
 	}
-	c, err := capture.Scan(ctx, path, l)
+	c, err := scan(l)
 	if c == nil || ctx.Err() != nil {
 		return nil, errors.Join(err, ctx.Err())
 	}
@@ -181,7 +181,17 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	if len(missing) == 0 || a.capture == nil {
 		return nil
 	}
-	refs, err := locate(ctx, a.capture.Path, missing)
+	scan := func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, a.capture.Path, l) }
+	if in := a.input; in != nil {
+		// During the analysis: the very files (descriptors) and filter
+		// the first pass read, so the frames are those it numbered.
+		scan = func(l capture.Analyzer) (*capture.Capture, error) {
+			return capture.ScanFiles(ctx, in.Sources, capture.Config{Filter: in.Filter}, l)
+		}
+	} else if !a.byPath {
+		return nil // the files are gone: a path cannot name them all again
+	}
+	refs, err := locate(ctx, missing, scan)
 	if err != nil {
 		return err
 	}
