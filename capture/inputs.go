@@ -23,6 +23,9 @@ type Inputs struct {
 	// Skipped says, for each file of a directory that was left out, why
 	// (empty, or not a capture): a directory may hold other files.
 	Skipped []string
+	// Start is the earliest first-packet timestamp of the files (zero when
+	// none has a packet): the capture's start, before it is read.
+	Start time.Time
 }
 
 // OpenInputs opens every capture the paths name, as one capture:
@@ -122,6 +125,9 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 	slices.SortStableFunc(all, func(a, b timed) int { return cmp.Compare(a.first.UnixNano(), b.first.UnixNano()) })
 	for _, t := range all {
 		in.Sources = append(in.Sources, t.src)
+		if !t.first.IsZero() && (in.Start.IsZero() || t.first.Before(in.Start)) {
+			in.Start = t.first
+		}
 	}
 	ok = true
 	return in, nil

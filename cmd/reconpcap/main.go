@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "completion":
 		return runCompletion(rest, stdout)
 	case "analyze", "triage", "timeline", "scan", "http", "dns":
-		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+		return runAnalysis(ctx, cmd, rest, stdin, stdout, stderr)
 	case "investigate":
 		return runInvestigate(ctx, rest, stdout, stderr)
 	case "intel":
