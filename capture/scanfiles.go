@@ -29,7 +29,8 @@ type Source struct {
 // Capture of the packets read so far comes back with the *CaptureError,
 // which names the file. With more than one source, Files lists their
 // names, Path is them joined by ", ", Format lists every format met
-// ("pcap,pcapng"), and Compressed is true if any file was.
+// ("pcap,pcapng"), Compressed is true if any file was, and Interfaces
+// is the most any one file declared.
 func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Analyzer) (*Capture, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("no capture file to read")
@@ -76,7 +77,9 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 				c.LinkTypes = append(c.LinkTypes, t)
 			}
 		}
-		c.Interfaces += r.ifaces
+		// Rotated files of one capture each declare the same interfaces:
+		// they are counted once.
+		c.Interfaces = max(c.Interfaces, r.ifaces)
 		ps.report(r)
 		ps.done += r.size
 		if err != nil || c.Stopped {
