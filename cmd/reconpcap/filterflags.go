@@ -18,7 +18,7 @@ type filterFlags struct {
 }
 
 func (ff *filterFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&ff.host, "host", "", "keep packets from or to this address or network (10.0.0.5, 10.0.0.0/24)")
+	fs.StringVar(&ff.host, "host", "", "keep IP packets from or to this address or network (10.0.0.5, 10.0.0.0/24; -f 'host X' also keeps ARP, as tcpdump does)")
 	fs.StringVar(&ff.net, "net", "", "keep packets from or to this network (10.0.0.0/24, 2001:db8::/32)")
 	fs.StringVar(&ff.port, "port", "", "keep TCP and UDP packets from or to this port")
 	fs.StringVar(&ff.proto, "proto", "", "keep this protocol: tcp, udp, icmp, icmpv6, dns or arp")
