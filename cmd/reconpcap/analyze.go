@@ -198,22 +198,28 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis, pal p
 			v = a
 		case "triage":
 			v = struct {
-				File      string            `json:"file"`
-				Format    string            `json:"format"`
-				Truncated bool              `json:"truncated"`
-				Warnings  []string          `json:"warnings"`
-				Summary   detectors.Summary `json:"summary"`
-			}{a.File, a.Format, a.Truncated, a.Warnings, a.Summary}
+				File      string                 `json:"file"`
+				Format    string                 `json:"format"`
+				Truncated bool                   `json:"truncated"`
+				Warnings  []string               `json:"warnings"`
+				Summary   detectors.Summary      `json:"summary"`
+				Files     []string               `json:"files,omitempty"`
+				Filter    *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, a.Format, a.Truncated, a.Warnings, a.Summary, a.Files, a.Filter}
 		case "timeline":
 			v = struct {
-				File     string             `json:"file"`
-				Timeline detectors.Timeline `json:"timeline"`
-			}{a.File, a.Timeline}
+				File     string                 `json:"file"`
+				Timeline detectors.Timeline     `json:"timeline"`
+				Files    []string               `json:"files,omitempty"`
+				Filter   *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, a.Timeline, a.Files, a.Filter}
 		default:
 			v = struct {
-				File     string           `json:"file"`
-				Findings []report.Finding `json:"findings"`
-			}{a.File, filterFindings(a.Findings, findingTypes[cmd])}
+				File     string                 `json:"file"`
+				Findings []report.Finding       `json:"findings"`
+				Files    []string               `json:"files,omitempty"`
+				Filter   *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, filterFindings(a.Findings, findingTypes[cmd]), a.Files, a.Filter}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -106,8 +106,8 @@ func TestFilterKeepsOrRemovesAScan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		a := analysis(t, tt.cmd, append(tt.flags, path)...)
-		if len(a.Findings) != tt.findings {
-			t.Errorf("%s %v: %d findings, want %d", tt.cmd, tt.flags, len(a.Findings), tt.findings)
+		if len(a.Findings) != tt.findings || (tt.flags != nil && a.Filter == nil) {
+			t.Errorf("%s %v: %d findings, want %d; filter %+v", tt.cmd, tt.flags, len(a.Findings), tt.findings, a.Filter)
 		}
 	}
 }
