@@ -15,9 +15,14 @@ import (
 // StdinName is the path that stands for standard input in OpenInputs.
 const StdinName = "-"
 
+// stdinLabel is what the Capture and errors call standard input.
+const stdinLabel = "standard input"
+
 // Inputs are the files of one capture given as many paths: files,
 // directories of rotated captures, and "-" for standard input. Sources
-// lists them in time order, ready for ScanFiles; Close closes them.
+// lists them in time order, ready for ScanFiles: files by path (opened
+// one at a time by the scan), standard input as an open temporary file;
+// Close closes that.
 type Inputs struct {
 	Sources []Source
 	// Skipped says, for each file of a directory that was left out, why
@@ -56,11 +61,13 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 		if !ok {
 			in.Close()
 			for _, t := range all {
-				t.src.File.Close()
+				if t.src.File != nil {
+					t.src.File.Close()
+				}
 			}
 		}
 	}()
-	add := func(name string, f *os.File, fromDir bool) error {
+	add := func(name string, f *os.File, fromDir, keepOpen bool) error {
 		first, err := firstTime(f, name)
 		if err != nil {
 			if fromDir && (errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotCapture)) {
@@ -71,7 +78,14 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 			f.Close()
 			return err
 		}
-		all = append(all, timed{Source{Name: name, File: f}, first})
+		src := Source{Name: name, File: f}
+		if !keepOpen {
+			// Closed now and opened again by the scan, in its turn: a
+			// directory may hold more files than may be open at once.
+			f.Close()
+			src = Source{Name: name, Path: name}
+		}
+		all = append(all, timed{src, first})
 		return nil
 	}
 	stdinSeen := false
@@ -85,7 +99,7 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := add("standard input", f, false); err != nil {
+			if err := add(stdinLabel, f, false, true); err != nil {
 				return nil, err
 			}
 			continue
@@ -105,7 +119,7 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 				if err != nil {
 					return nil, err
 				}
-				if err := add(name, f, true); err != nil {
+				if err := add(name, f, true, false); err != nil {
 					return nil, err
 				}
 			}
@@ -118,7 +132,7 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := add(p, f, false); err != nil {
+		if err := add(p, f, false, false); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +151,9 @@ func OpenInputs(paths []string, stdin io.Reader) (*Inputs, error) {
 func (in *Inputs) Close() error {
 	var errs []error
 	for _, s := range in.Sources {
-		errs = append(errs, s.File.Close())
+		if s.File != nil {
+			errs = append(errs, s.File.Close())
+		}
 	}
 	in.Sources = nil
 	return errors.Join(errs...)

@@ -8,11 +8,24 @@ import (
 	"strings"
 )
 
-// Source is one file of a scan: the open file and the name the Capture
-// and errors call it.
+// Source is one file of a scan: the open file, or the path to open, and
+// the name the Capture and errors call it.
 type Source struct {
 	Name string
+	// File is the open file; when it is nil, ScanFiles opens Path (as
+	// Open does) when it comes to it and closes it after, so a directory
+	// of thousands of rotated files never holds more than one open.
 	File *os.File
+	Path string
+}
+
+// open returns the source's file, and whether the caller must close it.
+func (s Source) open() (*os.File, bool, error) {
+	if s.File != nil {
+		return s.File, false, nil
+	}
+	f, err := Open(s.Path)
+	return f, true, err
 }
 
 // ScanFiles reads the files of srcs one after the other, in the order
@@ -38,7 +51,14 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 	ps := &pass{dec: newDecoder(), filter: cfg.Filter, progress: cfg.Progress}
 	if ps.progress != nil {
 		for _, s := range srcs {
-			if st, err := s.File.Stat(); err == nil {
+			var st os.FileInfo
+			var err error
+			if s.File != nil {
+				st, err = s.File.Stat()
+			} else {
+				st, err = os.Stat(s.Path)
+			}
+			if err == nil {
 				ps.total += st.Size()
 			}
 		}
@@ -54,7 +74,14 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 	var formats []string
 	var err error
 	for i, s := range srcs {
-		r, oerr := openFile(ctx, s.File, s.Name)
+		f, owned, oerr := s.open()
+		var r *captureReader
+		if oerr == nil {
+			r, oerr = openFile(ctx, f, s.Name)
+			if oerr != nil && owned {
+				f.Close()
+			}
+		}
 		if oerr != nil {
 			if ctx.Err() != nil {
 				oerr = fmt.Errorf("reading %s: %w", s.Name, ctx.Err())
@@ -82,6 +109,9 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 		c.Interfaces = max(c.Interfaces, r.ifaces)
 		ps.report(r)
 		ps.done += r.size
+		if owned {
+			f.Close()
+		}
 		if err != nil || c.Stopped {
 			break
 		}

@@ -115,6 +115,8 @@ func TestManyInputsAreOneCapture(t *testing.T) {
 		{"exfil_split.pcap", 5, false},
 		{"scan_slow.pcap", 5, true},
 		{"benign_browse.pcap", 2, true},
+		// One packet a file: more files than a scan should hold open.
+		{"scan_syn.pcap", 2005, false},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%d", tt.capture, tt.parts), func(t *testing.T) {
