@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +18,12 @@ import (
 // "-") as one capture, through the filter flags, with a progress line on
 // stderr when it is a terminal and show is set.
 func analyzeInputs(ctx context.Context, paths []string, ff filterFlags, show bool, stdin io.Reader, stderr io.Writer, cfg detectors.Config) (*detectors.Analysis, error) {
+	if slices.Contains(paths, capture.StdinName) {
+		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+			// Reading a capture typed at the keyboard would wait forever.
+			return nil, usagef("- reads a capture from standard input, which is a terminal: pipe one in (cat x.pcap | reconpcap analyze -)")
+		}
+	}
 	ins, err := capture.OpenInputs(paths, stdin)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -148,4 +149,20 @@ func TestManyInputsAreOneCapture(t *testing.T) {
 func brief(m map[string]any) string {
 	b, _ := json.Marshal(map[string]any{"summary": m["summary"], "findings": m["findings"], "warnings": m["warnings"]})
 	return string(b)
+}
+
+// TestStdinTerminalRefused: - with a terminal on standard input is a
+// usage error at once, not a wait for a capture typed at the keyboard.
+func TestStdinTerminalRefused(t *testing.T) {
+	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), []string{"analyze", "-"}, tty, &out, &errb)
+	var u *usageError
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), "terminal") {
+		t.Errorf("err = %v, want a usage error about the terminal", err)
+	}
 }
