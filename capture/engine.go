@@ -30,6 +30,12 @@ type Capture struct {
 	Nanosecond bool   // pcap timestamps in nanoseconds (pcapng: per interface)
 	LinkTypes  []layers.LinkType
 	Interfaces int
+	// Files names every file read, in the order read, when the scan read
+	// more than one (ScanFiles); nil for one file.
+	Files []string
+	// Read counts every packet read; Packets, Bytes and Captured count
+	// those the Config's Filter kept (all of them without one).
+	Read       int
 	Packets    int
 	Bytes      int64 // sum of wire lengths
 	Captured   int64 // sum of captured lengths
@@ -44,6 +50,7 @@ type Capture struct {
 	// Fragments counts IP fragments and what became of their datagrams.
 	Fragments FragmentStats
 	badTimes  int // packets whose timestamp was out of range
+	lastTime  time.Time
 	flows     *flowTable
 	defrag    *defragmenter // nil until the first fragment
 }
@@ -102,13 +109,32 @@ func evictTo(analyzers []Analyzer) func(*Flow) {
 	}
 }
 
-func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyzer) error {
-	dec := newDecoder()
+// pass is what one scan carries from file to file, so that files read
+// one after another are one capture: the decoder, the filter and the
+// progress report.
+type pass struct {
+	dec      *decoder
+	filter   Filter
+	progress func(done, total int64)
+	done     int64 // bytes of the files already read whole
+	total    int64 // bytes of every file
+}
+
+func (ps *pass) report(r *captureReader) {
+	if ps.progress != nil {
+		ps.progress(ps.done+r.consumed(), ps.total)
+	}
+}
+
+func (c *Capture) run(ctx context.Context, r *captureReader, ps *pass, analyzers []Analyzer) error {
+	dec := ps.dec
 	var p Packet
-	var lastTime time.Time
 	for n := 0; ; n++ {
-		if n%ctxCheckEvery == 0 && ctx.Err() != nil {
-			return c.stop(ctx, r)
+		if n%ctxCheckEvery == 0 {
+			if ctx.Err() != nil {
+				return c.stop(ctx, r)
+			}
+			ps.report(r)
 		}
 		data, ci, lt, err := r.next()
 		if err != nil {
@@ -117,28 +143,32 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 				// because the file is damaged.
 				return c.stop(ctx, r)
 			}
-			return c.readError(err)
+			return c.readError(r, err)
 		}
-		p = Packet{Index: c.Packets + 1, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
+		c.Read++
+		p = Packet{Index: c.Read, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
 		if p.Time.IsZero() {
 			// A pcapng Simple Packet Block has no timestamp: it takes
 			// the time of the packet before it.
-			p.Time = lastTime
+			p.Time = c.lastTime
 		}
 		if y := p.Time.Year(); y < 1 || y > 9999 {
 			// A damaged pcapng timestamp (64 bits, in whatever unit the
 			// interface declares) can land outside the years time.Time
 			// writes as JSON; the packet takes the time before it.
-			p.Time = lastTime
+			p.Time = c.lastTime
 			c.badTimes++
 		}
-		lastTime = p.Time
+		c.lastTime = p.Time
 		if p.Length < p.CaptureLength {
 			p.Length = p.CaptureLength
 		}
 		dec.decode(&p, data)
 		if p.Layers&LayerFragment != 0 {
 			c.reassemble(dec, &p)
+		}
+		if ps.filter != nil && !ps.filter.Match(&p, p.Index) {
+			continue
 		}
 		c.Packets++
 		c.Bytes += int64(p.Length)
@@ -189,18 +219,22 @@ func (c *Capture) run(ctx context.Context, r *captureReader, analyzers []Analyze
 	}
 }
 
-// readError sorts the error that ended the read: the end of the file, a
-// record cut short (not an error), or damage.
-func (c *Capture) readError(err error) error {
+// readError sorts the error that ended the read of r: the end of the
+// file, a record cut short (not an error: the next file, if any, is read
+// on), or damage.
+func (c *Capture) readError(r *captureReader, err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
-		if c.Packets == 0 {
-			c.Warnings = append(c.Warnings, "the capture holds no packets")
-		}
 		return nil
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		c.Truncated = true
-		c.Warnings = append(c.Warnings, fmt.Sprintf("the capture was cut short in the middle of a packet record: the results cover the %d packets before it", c.Packets))
+		if c.Files == nil {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("the capture was cut short in the middle of a packet record: the results cover the %d packets before it", c.Read))
+		} else {
+			// A rotated capture's last file is often cut where the
+			// writer stopped; the files after it are still read.
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s was cut short in the middle of a packet record after frame %d; reading went on with the next file", r.path, c.Read))
+		}
 		return nil
 	}
 	kind := ErrCorrupt
@@ -213,6 +247,10 @@ func (c *Capture) readError(err error) error {
 		kind = ErrUnsupportedVersion
 		detail = "a pcapng section header declares a version other than 1.0"
 	}
-	c.Warnings = append(c.Warnings, fmt.Sprintf("reading stopped after %d packets: %s", c.Packets, detail))
-	return &CaptureError{Op: "read", Path: c.Path, Kind: kind, Packet: c.Packets, Detail: detail, Err: err}
+	where := ""
+	if c.Files != nil {
+		where = " (in " + r.path + ")"
+	}
+	c.Warnings = append(c.Warnings, fmt.Sprintf("reading stopped after %d packets%s: %s", c.Read, where, detail))
+	return &CaptureError{Op: "read", Path: r.path, Kind: kind, Packet: c.Read, Detail: detail, Err: err}
 }

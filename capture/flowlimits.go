@@ -19,6 +19,22 @@ type Config struct {
 	// The capture's packet, byte and protocol counts never depend on it.
 	// Zero means DefaultMaxFlows; a negative value is treated as zero.
 	MaxFlows int
+	// Filter, when not nil, decides which packets the analyzers see: a
+	// packet it refuses is read and numbered (frame numbers stay those of
+	// the file) but neither counted in Packets, nor put in a flow, nor
+	// handed to any analyzer. Capture.Read counts every packet read.
+	Filter Filter
+	// Progress, when not nil, is called from the scanning goroutine every
+	// few thousand packets and at the end of each file with the bytes of
+	// the files consumed so far (for gzip, compressed bytes) and their
+	// total size. It must be quick: the scan waits for it.
+	Progress func(done, total int64)
+}
+
+// Filter selects packets; filter.Expr is one. frame is the packet's
+// frame number.
+type Filter interface {
+	Match(p *Packet, frame int) bool
 }
 
 func (c Config) maxFlows() int {

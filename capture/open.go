@@ -34,9 +34,10 @@ const readBufferSize = 1 << 20
 type captureReader struct {
 	path       string
 	f          *os.File
-	src        io.Reader // what init reads: f, or f behind a ctxReader
-	size       int64     // f's size when opened
-	format     string    // "pcap" or "pcapng"
+	src        io.Reader // what init reads: f behind a byteCounter, and a ctxReader
+	counter    *byteCounter
+	size       int64  // f's size when opened
+	format     string // "pcap" or "pcapng"
 	compressed bool
 	nanosecond bool // pcap only: the file's timestamps are in nanoseconds
 	pcap       *pcapgo.Reader
@@ -107,9 +108,10 @@ func openFile(ctx context.Context, f *os.File, name string) (*captureReader, err
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fail(ErrNotRegular, "it cannot be read from its start", err)
 	}
-	r := &captureReader{path: name, f: f, src: f, size: st.Size()}
+	r := &captureReader{path: name, f: f, size: st.Size(), counter: &byteCounter{r: f}}
+	r.src = r.counter
 	if ctx.Done() != nil {
-		r.src = &ctxReader{ctx: ctx, r: f}
+		r.src = &ctxReader{ctx: ctx, r: r.counter}
 	}
 	if err := r.init(); err != nil {
 		var ce *CaptureError
@@ -134,6 +136,23 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// byteCounter counts the bytes read from the file, for progress: it sits
+// under the read buffers, so a read costs one addition per megabyte.
+type byteCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (b *byteCounter) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// consumed is how many bytes of the file the reader has taken in, read
+// ahead included; for a gzip file, compressed bytes.
+func (r *captureReader) consumed() int64 { return min(r.counter.n, r.size) }
 
 func statKind(err error) error {
 	switch {

@@ -38,26 +38,7 @@ func Open(path string) (*os.File, error) { return openPath(path) }
 // cfg bounds the state the scan keeps (the flow table); its zero value is
 // the defaults.
 func ScanFile(ctx context.Context, f *os.File, name string, cfg Config, analyzers ...Analyzer) (*Capture, error) {
-	r, err := openFile(ctx, f, name)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, ctx.Err())
-		}
-		return nil, err
-	}
-	c := &Capture{Path: name, Format: r.format, Compressed: r.compressed, Nanosecond: r.nanosecond, flows: newFlowTable(cfg.maxFlows())}
-	c.flows.onEvict = evictTo(analyzers)
-	err = c.run(ctx, r, analyzers)
-	if w := c.flows.stats.warning(); w != "" {
-		c.Warnings = append(c.Warnings, w)
-	}
-	c.finishDefrag()
-	if c.badTimes > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
-	}
-	c.LinkTypes = r.linkTypes
-	c.Interfaces = r.ifaces
-	return c, err
+	return ScanFiles(ctx, []Source{{Name: name, File: f}}, cfg, analyzers...)
 }
 
 // stop ends a read whose ctx is done: at a deadline the packets so far
@@ -69,10 +50,13 @@ func (c *Capture) stop(ctx context.Context, r *captureReader) error {
 	}
 	c.Stopped = true
 	where := ""
+	if c.Files != nil {
+		where = " (in " + r.path + ")"
+	}
 	if off, err := r.f.Seek(0, io.SeekCurrent); err == nil && r.size > 0 {
 		// The offset is the file's, read-ahead included; for a gzip file
 		// it counts compressed bytes, still a fair share of the whole.
-		where = fmt.Sprintf(", about %s of %s of the file", humanize.Bytes(min(off, r.size)), humanize.Bytes(r.size))
+		where += fmt.Sprintf(", about %s of %s of the file", humanize.Bytes(min(off, r.size)), humanize.Bytes(r.size))
 	}
 	c.Warnings = append(c.Warnings, fmt.Sprintf("the analysis reached its deadline and stopped reading after %s%s: the results cover those packets only", humanize.Count(c.Packets, "packet"), where))
 	return nil

@@ -29,29 +29,60 @@ type detector interface {
 // Analysis is everything one pass over a capture learned: the summary, the
 // timeline, the findings of every detector, and the state behind them.
 type Analysis struct {
-	File       string           `json:"file"`
-	Format     string           `json:"format"`
-	Compressed bool             `json:"compressed"`
-	Truncated  bool             `json:"truncated"`
-	Warnings   []string         `json:"warnings"`
-	Summary    Summary          `json:"summary"`
-	Timeline   Timeline         `json:"timeline"`
-	Findings   []report.Finding `json:"findings"`
+	File       string `json:"file"`
+	Format     string `json:"format"`
+	Compressed bool   `json:"compressed"`
+	Truncated  bool   `json:"truncated"`
+	// Files lists the files read, in the order read, when the capture was
+	// given as more than one (AnalyzeInput); frame numbers run on across
+	// them.
+	Files []string `json:"files,omitempty"`
+	// Filter says what the input's filter kept; nil without one.
+	Filter   *FilterCount     `json:"filter,omitempty"`
+	Warnings []string         `json:"warnings"`
+	Summary  Summary          `json:"summary"`
+	Timeline Timeline         `json:"timeline"`
+	Findings []report.Finding `json:"findings"`
 
 	// Config is the configuration (defaults filled in) the findings and
 	// timeline above were made with.
 	Config Config `json:"-"`
 
-	capture *capture.Capture
-	// src is the file AnalyzeFile read, for the evidence pass (not
-	// owned); nil once Analyze has closed the file it opened.
-	src      *os.File
+	capture  *capture.Capture
 	summary  *summaryAnalyzer
 	timeline *timelineAnalyzer
 	tls      *tlsAnalyzer
 	convs    []Conversation
 	dets     detectorSet
 	evidence *evidenceCache
+	// input is what the pass read, kept while AnalyzeInput runs so the
+	// evidence pass reads the same files with the same filter.
+	input  *Input
+	byPath bool
+}
+
+// FilterCount is what a filter kept of the packets read.
+type FilterCount struct {
+	Expression string `json:"expression"`
+	Read       int    `json:"packets_read"`
+	Kept       int    `json:"packets_kept"`
+}
+
+// Input is what AnalyzeInput reads: one or more files as one capture
+// (capture.ScanFiles), with an optional filter and progress report.
+type Input struct {
+	// Sources are the files, in the order to read them (capture.OpenInputs
+	// puts them in time order).
+	Sources []capture.Source
+	// Name is what the Analysis calls the capture ("" means the sources'
+	// names joined by ", ").
+	Name string
+	// Filter, when not nil, keeps the packets the analyses see, in both
+	// passes; FilterText is how the user wrote it, for the Analysis.
+	Filter     capture.Filter
+	FilterText string
+	// Progress is capture.Config.Progress, for the first pass only.
+	Progress func(done, total int64)
 }
 
 // detectorSet holds the detectors of one pass, typed so that the
@@ -103,11 +134,7 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := AnalyzeFile(ctx, f, path, cfg)
-	if a != nil {
-		a.src = nil // closed on return; LocateEvidence opens the path again
-	}
-	return a, err
+	return AnalyzeFile(ctx, f, path, cfg)
 }
 
 // AnalyzeFile is Analyze on the open file f, read from its start; name is
@@ -115,6 +142,20 @@ func Analyze(ctx context.Context, path string, cfg Config) (*Analysis, error) {
 // never reopened by name, and is not closed. The MCP server opens a path
 // once under its policy and analyses that descriptor.
 func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Analysis, error) {
+	return analyzeInput(ctx, Input{Sources: []capture.Source{{Name: name, File: f}}}, cfg, true)
+}
+
+// AnalyzeInput is AnalyzeFile on every file of in, read as one capture
+// through in's filter: the analyses see only the packets it keeps, and
+// the Analysis says how many that was in Filter. The files are read from
+// their start and are not closed.
+func AnalyzeInput(ctx context.Context, in Input, cfg Config) (*Analysis, error) {
+	return analyzeInput(ctx, in, cfg, false)
+}
+
+// analyzeInput is AnalyzeInput; byPath says the one source's name is a
+// path that LocateEvidence may open again after the analysis.
+func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Analysis, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -131,15 +172,23 @@ func AnalyzeFile(ctx context.Context, f *os.File, name string, cfg Config) (*Ana
 	for _, d := range a.dets.all() {
 		analyzers = append(analyzers, d)
 	}
-	c, err := capture.ScanFile(ctx, f, name, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, analyzers...)
+	c, err := capture.ScanFiles(ctx, in.Sources, capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}, analyzers...)
 	if c == nil {
 		return nil, err
 	}
 	if errors.Is(err, context.Canceled) {
 		return nil, err // a cancelled pass has nothing whole to report
 	}
-	a.capture, a.src = c, f
-	a.File, a.Format, a.Compressed, a.Truncated = c.Path, c.Format, c.Compressed, c.Truncated
+	a.capture = c
+	a.File, a.Format, a.Compressed, a.Truncated, a.Files = c.Path, c.Format, c.Compressed, c.Truncated, c.Files
+	if in.Name != "" {
+		a.File = in.Name
+	}
+	if in.Filter != nil {
+		a.Filter = &FilterCount{Expression: in.FilterText, Read: c.Read, Kept: c.Packets}
+	}
+	a.input, a.byPath = &in, byPath
+	defer func() { a.input = nil }()
 	a.Warnings = append([]string{}, c.Warnings...)
 	if c.Malformed > 0 {
 		a.Warnings = append(a.Warnings, humanize.Count(c.Malformed, "packet")+" had a header the decoder could not read in full; what could be read was counted")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"os"
 	"sync"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -25,15 +24,7 @@ func LocateEvidence(ctx context.Context, path string, findings []report.Finding)
 	for i := range findings {
 		describeEvidence(&findings[i])
 	}
-	if len(findings) == 0 {
-		return nil
-	}
-	f, err := capture.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	refs, err := locate(ctx, f, path, findings)
+	refs, err := locate(ctx, findings, func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, path, l) })
 	if err != nil {
 		return err
 	}
@@ -54,10 +45,10 @@ func describeEvidence(f *report.Finding) {
 	}
 }
 
-// locate runs one pass over the open file f (from its start) and
-// returns, per distinct display filter of the findings, the frames it
-// selects (a filter that selects nothing has a zero FrameRef).
-func locate(ctx context.Context, f *os.File, name string, findings []report.Finding) (map[string]report.FrameRef, error) {
+// locate runs one pass and returns, per distinct display filter of the
+// findings, the frames it selects (a filter that selects nothing has a
+// zero FrameRef).
+func locate(ctx context.Context, findings []report.Finding, scan func(capture.Analyzer) (*capture.Capture, error)) (map[string]report.FrameRef, error) {
 	l := newLocator()
 	for _, f := range findings {
 		l.add(f)
@@ -65,7 +56,7 @@ func locate(ctx context.Context, f *os.File, name string, findings []report.Find
 	if len(l.exprs) == 0 {
 		return map[string]report.FrameRef{}, nil
 	}
-	c, err := capture.ScanFile(ctx, f, name, capture.Config{}, l)
+	c, err := scan(l)
 	if c == nil || ctx.Err() != nil {
 		return nil, errors.Join(err, ctx.Err())
 	}
@@ -201,20 +192,17 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	if len(missing) == 0 || a.capture == nil {
 		return nil
 	}
-	// The file the analysis read, never the name again: the MCP server
-	// analyses a descriptor its path policy vetted, and the name may
-	// since point elsewhere. Without it (Analyze closed its file), the
-	// name is opened.
-	src := a.src
-	if src == nil {
-		f, err := capture.Open(a.capture.Path)
-		if err != nil {
-			return err
+	scan := func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, a.capture.Path, l) }
+	if in := a.input; in != nil {
+		// During the analysis: the very files (descriptors) and filter
+		// the first pass read, so the frames are those it numbered.
+		scan = func(l capture.Analyzer) (*capture.Capture, error) {
+			return capture.ScanFiles(ctx, in.Sources, capture.Config{Filter: in.Filter}, l)
 		}
-		defer f.Close()
-		src = f
+	} else if !a.byPath {
+		return nil // the files are gone: a path cannot name them all again
 	}
-	refs, err := locate(ctx, src, a.capture.Path, missing)
+	refs, err := locate(ctx, missing, scan)
 	if err != nil {
 		return err
 	}

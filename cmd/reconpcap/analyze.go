@@ -108,7 +108,7 @@ func (v intervalValue) set(d time.Duration) error {
 	return nil
 }
 
-func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet(cmd, stderr)
 	var cf commonFlags
 	formats := []string{"json", "text", "eve", "ecs"}
@@ -122,6 +122,9 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	}
 	var thresholds thresholdFlags
 	thresholds.register(fs)
+	var filters filterFlags
+	filters.register(fs)
+	quiet := fs.Bool("quiet", false, "show no progress while reading")
 	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -130,8 +133,8 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 	if err := checkFormat(cf.format, formats...); err != nil {
 		return err
 	}
-	if len(files) != 1 {
-		return usagef("%s takes one capture file, got %d", cmd, len(files))
+	if len(files) == 0 {
+		return usagef("%s takes capture files, directories or - (standard input), got none", cmd)
 	}
 	cfg, err := thresholds.config()
 	if err != nil {
@@ -143,7 +146,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdout, stderr 
 			return usagef("%v", err)
 		}
 	}
-	a, err := detectors.Analyze(ctx, files[0], cfg)
+	a, err := analyzeInputs(ctx, files, filters, !*quiet, stdin, stderr, cfg)
 	if a == nil {
 		return err
 	}
@@ -195,22 +198,28 @@ func printAnalysis(w io.Writer, cmd, format string, a *detectors.Analysis, pal p
 			v = a
 		case "triage":
 			v = struct {
-				File      string            `json:"file"`
-				Format    string            `json:"format"`
-				Truncated bool              `json:"truncated"`
-				Warnings  []string          `json:"warnings"`
-				Summary   detectors.Summary `json:"summary"`
-			}{a.File, a.Format, a.Truncated, a.Warnings, a.Summary}
+				File      string                 `json:"file"`
+				Format    string                 `json:"format"`
+				Truncated bool                   `json:"truncated"`
+				Warnings  []string               `json:"warnings"`
+				Summary   detectors.Summary      `json:"summary"`
+				Files     []string               `json:"files,omitempty"`
+				Filter    *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, a.Format, a.Truncated, a.Warnings, a.Summary, a.Files, a.Filter}
 		case "timeline":
 			v = struct {
-				File     string             `json:"file"`
-				Timeline detectors.Timeline `json:"timeline"`
-			}{a.File, a.Timeline}
+				File     string                 `json:"file"`
+				Timeline detectors.Timeline     `json:"timeline"`
+				Files    []string               `json:"files,omitempty"`
+				Filter   *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, a.Timeline, a.Files, a.Filter}
 		default:
 			v = struct {
-				File     string           `json:"file"`
-				Findings []report.Finding `json:"findings"`
-			}{a.File, filterFindings(a.Findings, findingTypes[cmd])}
+				File     string                 `json:"file"`
+				Findings []report.Finding       `json:"findings"`
+				Files    []string               `json:"files,omitempty"`
+				Filter   *detectors.FilterCount `json:"filter,omitempty"`
+			}{a.File, filterFindings(a.Findings, findingTypes[cmd]), a.Files, a.Filter}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -252,7 +261,13 @@ func filterFindings(all []report.Finding, t report.AttackType) []report.Finding 
 func writeHeader(w io.Writer, a *detectors.Analysis) {
 	s := a.Summary
 	fmt.Fprintf(w, "Capture\t%s (%s%s)\n", textsafe.Escape(a.File, 1000), a.Format, map[bool]string{true: ", gzip", false: ""}[a.Compressed])
+	if len(a.Files) > 0 {
+		fmt.Fprintf(w, "Files\t%d, read as one capture in time order, frames numbered on across them\n", len(a.Files))
+	}
 	fmt.Fprintf(w, "Packets\t%d (%s on the wire)\n", s.TotalPackets, humanize.Bytes(s.TotalBytes))
+	if a.Filter != nil {
+		fmt.Fprintf(w, "Filter\t%s: kept %d of %d packets read\n", textsafe.Escape(a.Filter.Expression, 500), a.Filter.Kept, a.Filter.Read)
+	}
 	if s.Start != nil {
 		fmt.Fprintf(w, "Time\t%s to %s (%s)\n", s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano), time.Duration(s.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	}

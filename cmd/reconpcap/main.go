@@ -69,10 +69,14 @@ Usage:
         the whole investigation: detectors, then an analyst (the OpenAI model when
         OPENAI_API_KEY or OPENAI_BASE_URL is set, else the built-in rules analyst)
         writes the report. FILE defaults to ./traffic.pcap.
-  reconpcap analyze  [--format json|text] FILE   every detector, no analyst
-  reconpcap triage   [--format json|text] FILE   summary: talkers, ports, protocols, DNS names
-  reconpcap timeline [--format json|text] [--interval 60s] FILE
-  reconpcap scan|http|dns [--format json|text] FILE   one detector's findings
+  reconpcap analyze  [--format json|text] INPUT...   every detector, no analyst
+  reconpcap triage   [--format json|text] INPUT...   summary: talkers, ports, protocols, DNS names
+  reconpcap timeline [--format json|text] [--interval 60s] INPUT...
+  reconpcap scan|http|dns [--format json|text] INPUT...   one detector's findings
+        INPUT: capture files, directories of rotated captures, - for standard
+        input, read as one capture in time order. Filters: --host, --net,
+        --port, --proto, --since/--until (RFC 3339 or +5m), -f 'tcpdump filter';
+        --quiet hides the progress line shown on a terminal.
   reconpcap packets [--host H] [--src S] [--dst D] [--port P] [--src-port P] [--dst-port P]
         [--proto tcp|udp|icmp|icmpv6|dns|arp] [--flags syn,!ack] [--since T] [--until T]
         [--first N] [--last N] [--offset N] [--limit N] [--format json|text] FILE
@@ -125,9 +129,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if hasFlag(rest, "queries") {
 			return runDNSQueries(ctx, rest, stdout, stderr)
 		}
-		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+		return runAnalysis(ctx, cmd, rest, stdin, stdout, stderr)
 	case "analyze", "triage", "timeline", "scan", "http":
-		return runAnalysis(ctx, cmd, rest, stdout, stderr)
+		return runAnalysis(ctx, cmd, rest, stdin, stdout, stderr)
 	case "packets":
 		return runPackets(ctx, rest, stdout, stderr)
 	case "packet":

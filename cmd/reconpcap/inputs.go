@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agents-of-shield/reconpcap/capture"
+	"github.com/agents-of-shield/reconpcap/detectors"
+	"github.com/agents-of-shield/reconpcap/internal/textsafe"
+)
+
+// analyzeInputs analyses the captures the paths name (files, directories,
+// "-") as one capture, through the filter flags, with a progress line on
+// stderr when it is a terminal and show is set.
+func analyzeInputs(ctx context.Context, paths []string, ff filterFlags, show bool, stdin io.Reader, stderr io.Writer, cfg detectors.Config) (*detectors.Analysis, error) {
+	if slices.Contains(paths, capture.StdinName) {
+		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+			// Reading a capture typed at the keyboard would wait forever.
+			return nil, usagef("- reads a capture from standard input, which is a terminal: pipe one in (cat x.pcap | reconpcap analyze -)")
+		}
+	}
+	ins, err := capture.OpenInputs(paths, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer ins.Close()
+	for _, s := range ins.Skipped {
+		fmt.Fprintf(stderr, "reconpcap: skipped %s\n", textsafe.Escape(s, 1000))
+	}
+	in := detectors.Input{Sources: ins.Sources}
+	if len(paths) > 1 || len(ins.Sources) > 1 {
+		in.Name = strings.Join(paths, " ")
+	}
+	if ff.set() {
+		x, text, err := ff.build(ins.Start)
+		if err != nil {
+			return nil, err
+		}
+		in.Filter, in.FilterText = x, text
+	}
+	if show && isTerminal(stderr) {
+		p := newProgress(stderr, time.Now)
+		defer p.done()
+		in.Progress = p.update
+	}
+	return detectors.AnalyzeInput(ctx, in, cfg)
+}
