@@ -124,9 +124,9 @@ func Not(x Expr) Expr {
 		return Expr{nothing{}}
 	}
 	if n, ok := x.n.(notNode); ok {
-		return Expr{n.n}
+		return Expr(n) // not not x is x
 	}
-	return Expr{notNode{x.n}}
+	return Expr{n: notNode(x)}
 }
 
 type andNode []node
