@@ -224,9 +224,10 @@ func TestCompare(t *testing.T) {
 		size    int64
 		path    string
 		st      *pcapgen.Stats
-		decode  run
-		analyze run
-		tshark  run
+		decode   run
+		analyze  run
+		noFrames run
+		tshark   run
 	}
 	var results []result
 	for _, size := range sizes(t) {
@@ -236,8 +237,8 @@ func TestCompare(t *testing.T) {
 		if _, _, err := decodeLoop(path); err != nil {
 			t.Fatal(err)
 		}
-		var decodeWalls, analyzeWalls, tsharkWalls []time.Duration
-		var analyzeRSS, tsharkRSS int64
+		var decodeWalls, analyzeWalls, noFramesWalls, tsharkWalls []time.Duration
+		var analyzeRSS, noFramesRSS, tsharkRSS int64
 		for range runs(t) {
 			n, wall, err := decodeLoop(path)
 			if err != nil || n != st.Packets {
@@ -257,6 +258,12 @@ func TestCompare(t *testing.T) {
 			analyzeWalls = append(analyzeWalls, wall)
 			analyzeRSS = max(analyzeRSS, rss)
 
+			// The same without the second pass that locates the findings'
+			// evidence frames: the cost of the analysis itself.
+			wall, rss, _ = measure(t, filepath.Join(tmp, "analyze-nf.json"), bin, "analyze", "--no-frames", "--format", "json", path)
+			noFramesWalls = append(noFramesWalls, wall)
+			noFramesRSS = max(noFramesRSS, rss)
+
 			wall, rss, out = measure(t, filepath.Join(tmp, "phs.txt"), tshark, "-r", path, "-q", "-z", "io,phs")
 			frames := 0
 			if m := phsFrames.FindSubmatch(out); m != nil {
@@ -271,6 +278,7 @@ func TestCompare(t *testing.T) {
 		t.Logf("%s: analyze %v, tshark %v, decode loop %v", sizeName(size), analyzeWalls, tsharkWalls, decodeWalls)
 		r.decode = run{tool: "gopacket decode loop", wall: median(decodeWalls), packets: st.Packets}
 		r.analyze = run{tool: "reconpcap analyze --format json", wall: median(analyzeWalls), rssKiB: analyzeRSS, packets: st.Packets}
+		r.noFrames = run{tool: "reconpcap analyze --no-frames --format json", wall: median(noFramesWalls), rssKiB: noFramesRSS, packets: st.Packets}
 		r.tshark = run{tool: "tshark -r FILE -q -z io,phs", wall: median(tsharkWalls), rssKiB: tsharkRSS, packets: st.Packets}
 		results = append(results, r)
 	}
@@ -280,7 +288,7 @@ func TestCompare(t *testing.T) {
 	fmt.Fprintf(&tb, "| file | size | packets | tool | wall | MB/s | packets/s | peak RSS | tshark time / this |\n")
 	fmt.Fprintf(&tb, "|---|---:|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
-		for _, x := range []run{r.analyze, r.tshark, r.decode} {
+		for _, x := range []run{r.analyze, r.noFrames, r.tshark, r.decode} {
 			rss := "n/a (in-process)"
 			if x.rssKiB > 0 {
 				rss = fmt.Sprintf("%.0f MiB", float64(x.rssKiB)/1024)
