@@ -221,9 +221,9 @@ func TestCompare(t *testing.T) {
 	}
 
 	type result struct {
-		size    int64
-		path    string
-		st      *pcapgen.Stats
+		size     int64
+		path     string
+		st       *pcapgen.Stats
 		decode   run
 		analyze  run
 		noFrames run
