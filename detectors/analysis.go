@@ -81,7 +81,8 @@ type Input struct {
 	// passes; FilterText is how the user wrote it, for the Analysis.
 	Filter     capture.Filter
 	FilterText string
-	// Progress is capture.Config.Progress, for the first pass only.
+	// Progress is capture.Config.Progress, for the first pass and then for
+	// the evidence pass, which reads the inputs again from their start.
 	Progress func(done, total int64)
 }
 
@@ -163,7 +164,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	a := &Analysis{
 		Config:   cfg,
 		summary:  newSummaryAnalyzer(cfg.Limits),
-		timeline: newTimelineAnalyzer(),
+		timeline: newTimelineAnalyzer(cfg.TimelineInterval),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
 		evidence: &evidenceCache{},
@@ -196,7 +197,8 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
 	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
-	a.Timeline, _ = a.timeline.cut(cfg.TimelineInterval)
+	a.Timeline, _ = a.timeline.cut(a.timeline.fit(cfg.TimelineInterval))
+	a.Warnings = append(a.Warnings, a.timeline.warnings()...)
 	a.Findings = a.evaluate(cfg)
 	// What the bounds on memory dropped (issue 16): each detector says
 	// what it could not keep.

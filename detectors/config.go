@@ -13,8 +13,10 @@ import (
 type Config struct {
 	// TopN is how many entries the summary's top lists keep. Zero means 10.
 	TopN int
-	// TimelineInterval is the timeline's bucket width, at least one second
-	// and a whole number of seconds. Zero means 60 s.
+	// TimelineInterval is the timeline's bucket width: a whole number of
+	// seconds, or below a second a whole number of milliseconds (the pass
+	// then counts packets per interval, so Analysis.TimelineAt re-cuts
+	// only to its multiples). Zero means 60 s.
 	TimelineInterval time.Duration
 
 	PortScan PortScanConfig
@@ -208,8 +210,11 @@ func (c Config) Validate() error {
 	if c.TopN < 1 {
 		bad("TopN", "%d, want at least 1", c.TopN)
 	}
-	if c.TimelineInterval < time.Second || c.TimelineInterval%time.Second != 0 {
-		bad("TimelineInterval", "%v, want a whole number of seconds, at least 1s", c.TimelineInterval)
+	switch iv := c.TimelineInterval; {
+	case iv < time.Millisecond || (iv < time.Second && iv%time.Millisecond != 0):
+		bad("TimelineInterval", "%v, want at least 1ms, in whole milliseconds below a second", iv)
+	case iv > time.Second && iv%time.Second != 0:
+		bad("TimelineInterval", "%v, want a whole number of seconds above a second", iv)
 	}
 	if c.PortScan.Threshold < 2 {
 		bad("PortScan.Threshold", "%d, want at least 2 ports", c.PortScan.Threshold)

@@ -317,7 +317,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"zero is valid", Config{}, ""},
 		{"negative top", Config{TopN: -1}, "TopN"},
-		{"half second", Config{TimelineInterval: 500 * time.Millisecond}, "TimelineInterval"},
+		{"half a millisecond", Config{TimelineInterval: 500 * time.Microsecond}, "TimelineInterval"},
+		{"1.5 s", Config{TimelineInterval: 1500 * time.Millisecond}, "TimelineInterval"},
 		{"high below threshold", Config{PortScan: PortScanConfig{Threshold: 60}}, "HighThreshold"},
 		{"bytes", Config{Exfil: ExfilConfig{ThresholdBytes: -5}}, "ThresholdBytes"},
 	}

@@ -197,7 +197,7 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 		// During the analysis: the very files (descriptors) and filter
 		// the first pass read, so the frames are those it numbered.
 		scan = func(l capture.Analyzer) (*capture.Capture, error) {
-			return capture.ScanFiles(ctx, in.Sources, capture.Config{Filter: in.Filter}, l)
+			return capture.ScanFiles(ctx, in.Sources, capture.Config{Filter: in.Filter, Progress: in.Progress}, l)
 		}
 	} else if !a.byPath {
 		return nil // the files are gone: a path cannot name them all again

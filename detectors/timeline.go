@@ -13,8 +13,12 @@ import (
 // out of the list (their start times show the gaps) but count as zeros
 // when bursts are judged.
 type Timeline struct {
-	IntervalSeconds int        `json:"interval_seconds"`
-	Start           *time.Time `json:"start"`
+	IntervalSeconds int `json:"interval_seconds"`
+	// IntervalMilliseconds is the interval in milliseconds when it is not
+	// a whole number of seconds (IntervalSeconds is then 0); left out
+	// otherwise.
+	IntervalMilliseconds int64      `json:"interval_ms,omitempty"`
+	Start                *time.Time `json:"start"`
 	// TotalIntervals is how many intervals the capture spans, empty ones included.
 	TotalIntervals int        `json:"total_intervals"`
 	MeanPackets    float64    `json:"mean_packets"`
@@ -48,27 +52,116 @@ type secondBucket struct {
 	protos   [len(timelineProtos)]uint64
 }
 
-// timelineAnalyzer keeps one-second buckets, so the timeline can be cut at
-// any interval afterwards without reading the capture again. Its memory
-// grows with the seconds that hold packets.
+// timelineAnalyzer keeps buckets of one unit (a second, or the interval
+// asked for when it is shorter), so the timeline can be cut at any
+// multiple of the unit afterwards without reading the capture again. Its
+// memory grows with the units that hold packets.
 type timelineAnalyzer struct {
+	unit    time.Duration
 	buckets map[int64]*secondBucket
 	last    *secondBucket
+	// coarsened counts the times the buckets outgrew timelineMaxBuckets
+	// and were merged into a wider unit: the capture's timestamps, which
+	// its writer chooses, never make the timeline grow without bound.
+	coarsened int
+	max       int // timelineMaxBuckets; tests make it small
 }
 
-func newTimelineAnalyzer() *timelineAnalyzer {
-	return &timelineAnalyzer{buckets: make(map[int64]*secondBucket)}
+// timelineMaxBuckets bounds the buckets kept (about 100 bytes each).
+const timelineMaxBuckets = 1 << 18
+
+// nextUnit is the next wider bucket: a second from a divisor of it, then
+// 10 s, a minute, 10 minutes, an hour, a day, each a multiple of the one
+// before; otherwise ten times as wide.
+func nextUnit(u time.Duration) time.Duration {
+	ladder := []time.Duration{time.Second, 10 * time.Second, time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}
+	for _, l := range ladder {
+		if l > u && l%u == 0 {
+			return l
+		}
+	}
+	return 10 * u
+}
+
+// coarsen merges the buckets into the next wider unit.
+func (t *timelineAnalyzer) coarsen() {
+	next := nextUnit(t.unit)
+	k := int64(next / t.unit)
+	merged := make(map[int64]*secondBucket, len(t.buckets)/int(min(k, 1<<20))+1)
+	for slot, b := range t.buckets {
+		ns := slot / k
+		if slot%k < 0 {
+			ns--
+		}
+		m := merged[ns]
+		if m == nil {
+			m = &secondBucket{sec: ns}
+			merged[ns] = m
+		}
+		m.packets += b.packets
+		m.bytes += b.bytes
+		m.newFlows += b.newFlows
+		for i, n := range b.protos {
+			m.protos[i] += n
+		}
+	}
+	t.buckets, t.unit, t.last = merged, next, nil
+	t.coarsened++
+}
+
+// warnings says when the buckets were widened.
+func (t *timelineAnalyzer) warnings() []string {
+	if t.coarsened == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the timeline held more than %d buckets: it counts packets per %v instead, so its intervals are multiples of %v", t.max, t.unit, t.unit)}
+}
+
+// newTimelineAnalyzer keeps one-second buckets, or buckets of interval
+// when it is shorter than a second.
+func newTimelineAnalyzer(interval time.Duration) *timelineAnalyzer {
+	unit := time.Second
+	if interval > 0 && interval < time.Second {
+		unit = interval
+	}
+	return &timelineAnalyzer{unit: unit, buckets: make(map[int64]*secondBucket), max: timelineMaxBuckets}
+}
+
+// slot is the bucket of a time: units since 1970, rounded down.
+func (t *timelineAnalyzer) slot(at time.Time) int64 {
+	ns, u := at.UnixNano(), int64(t.unit)
+	if t.unit == time.Second {
+		return at.Unix() // also right for times outside UnixNano's range
+	}
+	q := ns / u
+	if ns%u < 0 {
+		q--
+	}
+	return q
+}
+
+// slotTime is the start of a slot.
+func (t *timelineAnalyzer) slotTime(slot int64) time.Time {
+	if t.unit == time.Second {
+		return time.Unix(slot, 0).UTC()
+	}
+	return time.Unix(0, slot*int64(t.unit)).UTC()
 }
 
 func (t *timelineAnalyzer) Packet(p *capture.Packet) {
 	if p.Time.IsZero() {
 		return // no timestamp at all (a leading pcapng Simple Packet Block)
 	}
-	sec := p.Time.Unix()
+	sec := t.slot(p.Time)
 	b := t.last
 	if b == nil || b.sec != sec {
 		b = t.buckets[sec]
 		if b == nil {
+			if len(t.buckets) >= t.max {
+				t.coarsen()
+				t.Packet(p)
+				return
+			}
 			b = &secondBucket{sec: sec}
 			t.buckets[sec] = b
 		}
@@ -93,14 +186,17 @@ func (t *timelineAnalyzer) Packet(p *capture.Packet) {
 	}
 }
 
-// cut groups the one-second buckets into intervals of the given width,
-// aligned on the capture's first second.
+// cut groups the buckets into intervals of the given width, aligned on
+// the capture's first bucket.
 func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
-	if interval < time.Second || interval%time.Second != 0 {
-		return Timeline{}, fmt.Errorf("%w: timeline interval %v, want a whole number of seconds, at least 1s", ErrInvalidConfig, interval)
+	if interval < t.unit || interval%t.unit != 0 {
+		return Timeline{}, fmt.Errorf("%w: timeline interval %v, want a whole multiple of %v (the pass counted packets per %v)", ErrInvalidConfig, interval, t.unit, t.unit)
 	}
-	width := int64(interval / time.Second)
-	tl := Timeline{IntervalSeconds: int(width), Intervals: []Interval{}, Bursts: []time.Time{}}
+	width := int64(interval / t.unit)
+	tl := Timeline{IntervalSeconds: int(interval / time.Second), Intervals: []Interval{}, Bursts: []time.Time{}}
+	if interval%time.Second != 0 {
+		tl.IntervalSeconds, tl.IntervalMilliseconds = 0, interval.Milliseconds()
+	}
 	if len(t.buckets) == 0 {
 		return tl, nil
 	}
@@ -110,7 +206,7 @@ func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
 	}
 	slices.Sort(secs)
 	first := secs[0]
-	start := time.Unix(first, 0).UTC()
+	start := t.slotTime(first)
 	tl.Start = &start
 	var cur *Interval
 	var curIdx int64 = -1
@@ -133,7 +229,7 @@ func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
 		if idx != curIdx {
 			flush()
 			curIdx = idx
-			cur = &Interval{Start: time.Unix(first+idx*width, 0).UTC()}
+			cur = &Interval{Start: t.slotTime(first + idx*width)}
 		}
 		b := t.buckets[s]
 		cur.Packets += b.packets
@@ -177,3 +273,12 @@ func markBursts(tl *Timeline) {
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// fit returns interval, or when the buckets grew wider than it (or it is
+// not a multiple of them), the nearest multiple of the unit above it.
+func (t *timelineAnalyzer) fit(interval time.Duration) time.Duration {
+	if interval >= t.unit && interval%t.unit == 0 {
+		return interval
+	}
+	return (interval + t.unit - 1) / t.unit * t.unit
+}

@@ -26,7 +26,7 @@
   var lane = 14, fs = data.findings;
   var W = 1100, L = 56, R = 12, T = 12, BH = 180, AX = 24;
   var H = T + BH + AX + fs.length * lane + 6;
-  var step = data.interval_seconds * 1000;
+  var step = data.interval_ms;
   var t0 = iv[0].start, t1 = iv[iv.length - 1].start + step;
   var maxP = 1;
   iv.forEach(function (b) { if (b.packets > maxP) { maxP = b.packets; } });

@@ -34,9 +34,11 @@ type Input struct {
 
 // chartData is the data block the chart script draws.
 type chartData struct {
-	IntervalSeconds int            `json:"interval_seconds"`
-	Intervals       []chartBucket  `json:"intervals"`
-	Findings        []chartFinding `json:"findings"`
+	IntervalSeconds int `json:"interval_seconds"`
+	// IntervalMS is the interval in milliseconds, what the script steps by.
+	IntervalMS int64          `json:"interval_ms"`
+	Intervals  []chartBucket  `json:"intervals"`
+	Findings   []chartFinding `json:"findings"`
 }
 
 type chartBucket struct {
@@ -128,7 +130,10 @@ func Write(w io.Writer, in Input) error {
 
 // chart builds the chart's data from the timeline and the findings' spans.
 func chart(tl detectors.Timeline, fs []report.Finding) chartData {
-	d := chartData{IntervalSeconds: tl.IntervalSeconds, Intervals: []chartBucket{}, Findings: []chartFinding{}}
+	d := chartData{IntervalSeconds: tl.IntervalSeconds, IntervalMS: int64(tl.IntervalSeconds) * 1000, Intervals: []chartBucket{}, Findings: []chartFinding{}}
+	if tl.IntervalMilliseconds > 0 {
+		d.IntervalMS = tl.IntervalMilliseconds
+	}
 	for _, iv := range tl.Intervals {
 		d.Intervals = append(d.Intervals, chartBucket{Start: iv.Start.UnixMilli(), Packets: iv.Packets, Bytes: iv.Bytes, Burst: iv.Burst})
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -88,21 +87,18 @@ func (v intervalValue) String() string {
 }
 
 func (v intervalValue) Set(s string) error {
-	if n, err := strconv.Atoi(s); err == nil {
-		return v.set(time.Duration(n) * time.Second)
-	}
-	d, err := time.ParseDuration(s)
+	d, err := parseInterval(s)
 	if err != nil {
-		return fmt.Errorf("want seconds (60) or a duration (1m)")
+		return err
 	}
 	return v.set(d)
 }
 
-// set refuses an interval under a second here, where the flag is named:
-// 0 would otherwise reach detectors.Config as "the default", 60s.
+// set refuses an interval under a millisecond here, where the flag is
+// named: 0 would otherwise reach detectors.Config as "the default", 60s.
 func (v intervalValue) set(d time.Duration) error {
-	if d < time.Second {
-		return fmt.Errorf("%v: want at least 1s (the default is 60s)", d)
+	if d < time.Millisecond {
+		return fmt.Errorf("%v: want at least 1ms (the default is 60s)", d)
 	}
 	*v.d = d
 	return nil
@@ -118,7 +114,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader
 	fs.StringVar(&cf.format, "format", "text", "output format: "+report.ListText(formats, "or")+" (eve: Suricata EVE JSON alerts, ecs: Elastic Common Schema, one finding per line; html: a self-contained page)")
 	cf.interval = 60 * time.Second
 	if cmd == "timeline" || cmd == "analyze" {
-		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration, at least 1s")
+		fs.Var(intervalValue{&cf.interval}, "interval", "timeline interval: seconds or a duration (500ms, 10s, 1m), at least 1ms")
 	}
 	var thresholds thresholdFlags
 	thresholds.register(fs)
@@ -315,14 +311,18 @@ func writeSummary(w io.Writer, s detectors.Summary) {
 }
 
 func writeTimeline(w io.Writer, t detectors.Timeline) {
-	fmt.Fprintf(w, "Interval\t%ds (%d intervals, %d with packets; mean %.1f packets, stddev %.1f)\n\n", t.IntervalSeconds, t.TotalIntervals, len(t.Intervals), t.MeanPackets, t.StdDevPackets)
+	width, startFormat := fmt.Sprintf("%ds", t.IntervalSeconds), time.RFC3339
+	if t.IntervalMilliseconds > 0 {
+		width, startFormat = fmt.Sprintf("%dms", t.IntervalMilliseconds), "2006-01-02T15:04:05.000Z07:00"
+	}
+	fmt.Fprintf(w, "Interval\t%s (%d intervals, %d with packets; mean %.1f packets, stddev %.1f)\n\n", width, t.TotalIntervals, len(t.Intervals), t.MeanPackets, t.StdDevPackets)
 	fmt.Fprintln(w, "START\tPACKETS\tBYTES\tNEW FLOWS\tPROTOCOLS\t")
 	for _, iv := range t.Intervals {
 		mark := ""
 		if iv.Burst {
 			mark = "BURST"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%s\n", iv.Start.Format(time.RFC3339), iv.Packets, humanize.Bytes(iv.Bytes), iv.NewFlows, protocolLine(iv.Protocols), mark)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%s\n", iv.Start.Format(startFormat), iv.Packets, humanize.Bytes(iv.Bytes), iv.NewFlows, protocolLine(iv.Protocols), mark)
 	}
 }
 

@@ -85,7 +85,7 @@ func TestAnalysisCommandErrors(t *testing.T) {
 	}{
 		{[]string{"analyze"}, true, nil},
 		{[]string{"analyze", "--format", "xml", "x.pcap"}, true, nil},
-		{[]string{"timeline", "--interval", "0.5s", "../../testdata/scan_syn.pcap"}, true, nil},
+		{[]string{"timeline", "--interval", "0.5ms", "../../testdata/scan_syn.pcap"}, true, nil},
 		{[]string{"frobnicate"}, true, nil},
 		{[]string{"analyze", "../../testdata/missing.pcap"}, false, capture.ErrNotFound},
 		{[]string{"analyze", "../../testdata/gen_not_a_capture.txt"}, false, capture.ErrNotCapture},

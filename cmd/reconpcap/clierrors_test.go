@@ -24,9 +24,9 @@ func TestErrorsFirst(t *testing.T) {
 		contains string
 	}{
 		{"no arguments", nil, 2, "no command given"},
-		{"interval 0", []string{"timeline", "--interval", "0", path}, 2, "want at least 1s"},
-		{"interval 0s", []string{"analyze", "--interval", "0s", path}, 2, "want at least 1s"},
-		{"interval negative", []string{"timeline", "--interval", "-5", path}, 2, "want at least 1s"},
+		{"interval 0", []string{"timeline", "--interval", "0", path}, 2, "want at least 1ms"},
+		{"interval 0s", []string{"analyze", "--interval", "0s", path}, 2, "want at least 1ms"},
+		{"interval negative", []string{"timeline", "--interval", "-5", path}, 2, "want at least 1ms"},
 		{"investigate a missing file", []string{"investigate", missing}, 1, "capture not found"},
 		{"investigate offline, not a capture", []string{"investigate", "--offline", "clierrors_test.go"}, 1, "not a packet capture"},
 		{"stream index past the matches", []string{"stream", path, "10.0.0.1", "10.0.0.2", "80", "--index", "999999"}, 1, "index 999999 asked for, 2 connections match"},

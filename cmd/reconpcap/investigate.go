@@ -20,7 +20,7 @@ import (
 	"github.com/agents-of-shield/reconpcap/siem"
 )
 
-func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("investigate", stderr)
 	formats := []string{"json", "text", "html", "eve", "ecs"}
 	format := fs.String("format", "text", "output format: "+report.ListText(formats, "or")+" (eve, ecs: the report's findings one per line; html: a self-contained page, which reads the capture again for its charts)")
@@ -30,6 +30,9 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	var thresholds thresholdFlags
 	thresholds.register(fs)
 	color := registerColor(fs)
+	var ff filterFlags
+	ff.register(fs)
+	selection := fs.String("selection", "", "with several inputs, a directory, - or a filter: keep the capture of the selected packets in this new file (the report's frames number it); by default it is temporary")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -37,12 +40,19 @@ func runInvestigate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := checkFormat(*format, formats...); err != nil {
 		return err
 	}
-	if len(files) > 1 {
-		return usagef("investigate takes at most one capture file, got %d", len(files))
-	}
 	file := "traffic.pcap"
 	if len(files) == 1 {
 		file = files[0]
+	}
+	if len(files) > 1 || file == capture.StdinName || isDir(file) || ff.set() || *selection != "" {
+		// Several inputs, stdin or a filter: the selected packets become
+		// one capture, which the analyst's tools then read like any file.
+		sel, cleanup, err := selectPackets(ctx, files, ff, *selection, stdin, stderr)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		file = sel
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {

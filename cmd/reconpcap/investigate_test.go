@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/agents-of-shield/reconpcap/agent"
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
 )
 
@@ -126,7 +127,8 @@ func TestInvestigateErrors(t *testing.T) {
 		{"missing directory", []string{"investigate", filepath.Join(dir, "gone", "x.pcap")}, agent.ErrCaptureNotFound, "does not exist\n", 1},
 		{"not a capture", []string{"investigate", notCapture}, agent.ErrNotCapture, notCapture, 1},
 		{"bad format", []string{"investigate", "--format", "xml", missing}, nil, "xml", 2},
-		{"two files", []string{"investigate", missing, notCapture}, nil, "at most one capture file", 2},
+		// Several inputs are one capture now; each must exist.
+		{"two files, one missing", []string{"investigate", missing, notCapture}, capture.ErrNotFound, "capture not found", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Command reconpcap investigates packet captures for attacks.
 //
-//	reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
+//	reconpcap investigate [--offline] [--format json|text|html|eve|ecs] [--trigger T] [INPUT...]
 //	reconpcap analyze [--format json|text] FILE
 //	reconpcap triage|scan|http|dns|timeline [--format json|text] FILE
 //	reconpcap packets [filters] FILE | packet N FILE | dns --queries FILE | phs FILE
@@ -65,10 +65,11 @@ var errHelp = errors.New("help requested")
 const usageText = `reconpcap investigates packet captures for attacks.
 
 Usage:
-  reconpcap investigate [--offline] [--format json|text] [--trigger T] [FILE]
+  reconpcap investigate [--offline] [--format json|text|html|eve|ecs] [--trigger T] [INPUT...]
         the whole investigation: detectors, then an analyst (the OpenAI model when
         OPENAI_API_KEY or OPENAI_BASE_URL is set, else the built-in rules analyst)
-        writes the report. FILE defaults to ./traffic.pcap.
+        writes the report. INPUT defaults to ./traffic.pcap; several inputs or a
+        filter are first written to one capture (--selection FILE keeps it).
   reconpcap analyze  [--format json|text] INPUT...   every detector, no analyst
   reconpcap triage   [--format json|text] INPUT...   summary: talkers, ports, protocols, DNS names
   reconpcap timeline [--format json|text] [--interval 60s] INPUT...
@@ -141,7 +142,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "conversations", "endpoints":
 		return runTraffic(ctx, cmd, rest, stdout, stderr)
 	case "investigate":
-		return runInvestigate(ctx, rest, stdout, stderr)
+		return runInvestigate(ctx, rest, stdin, stdout, stderr)
 	case "intel":
 		return runIntel(ctx, rest, stdout, stderr)
 	case "mcp":

@@ -23,6 +23,11 @@ type progress struct {
 	last    time.Time
 	drawn   bool
 	lastLen int
+	// prev is the last count seen; a smaller one starts the next pass
+	// (the evidence pass reads the inputs again), counted from its own
+	// start.
+	prev int64
+	pass int
 }
 
 func newProgress(w io.Writer, now func() time.Time) *progress {
@@ -35,11 +40,19 @@ func newProgress(w io.Writer, now func() time.Time) *progress {
 // small file shows nothing.
 func (p *progress) update(done, total int64) {
 	t := p.now()
+	if done < p.prev {
+		p.pass++
+		p.start = t
+	}
+	p.prev = done
 	if t.Sub(p.last) < progressEvery {
 		return
 	}
 	p.last = t
 	line := "reading " + humanize.Bytes(done)
+	if p.pass > 0 {
+		line = "locating the findings' evidence: " + line
+	}
 	if total > 0 {
 		line += fmt.Sprintf(" of %s (%d%%)", humanize.Bytes(total), done*100/total)
 	}

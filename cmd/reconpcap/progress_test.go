@@ -65,3 +65,22 @@ func TestNoProgressOffATerminal(t *testing.T) {
 		t.Errorf("stderr %q, stdout has progress: %v", errb.String(), strings.Contains(out.String(), "reading"))
 	}
 }
+
+// TestProgressEvidencePass: when the count starts again from a smaller
+// number, the evidence pass is reading the inputs again: the line says so
+// and its rate counts from that pass's start.
+func TestProgressEvidencePass(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var w bytes.Buffer
+	p := newProgress(&w, clock.now)
+	clock.t = clock.t.Add(2 * time.Second)
+	p.update(100e6, 100e6) // the first pass ends after 2 s
+	clock.t = clock.t.Add(time.Second)
+	p.update(1e6, 100e6) // the second pass begins
+	clock.t = clock.t.Add(time.Second)
+	w.Reset()
+	p.update(21e6, 100e6) // 21 MB in the pass's first second
+	if want := "\rlocating the findings' evidence: reading 21.00 MB of 100.00 MB (21%), 21.00 MB/s, 4s left"; !strings.HasPrefix(w.String(), want) {
+		t.Errorf("wrote %q, want it to start %q", w.String(), want)
+	}
+}
