@@ -37,6 +37,22 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 // parseArgs parses flags that may stand before or after the file name.
 // A bad flag is told once, by the caller, in one line: flag itself would
 // print it, then every flag's usage, above that line.
+// oneCapture parses a view's arguments (flags anywhere), then checks the
+// --format flag format points to (json or text) and wants exactly one capture file, which it returns.
+func oneCapture(fs *flag.FlagSet, args []string, format *string) (string, error) {
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if err := checkFormat(*format); err != nil {
+		return "", err
+	}
+	if len(files) != 1 {
+		return "", usagef("%s takes one capture file, got %d", fs.Name(), len(files))
+	}
+	return files[0], nil
+}
+
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	out, usage := fs.Output(), fs.Usage
 	fs.SetOutput(io.Discard)

@@ -29,15 +29,9 @@ func runTraffic(ctx context.Context, cmd string, args []string, stdout, stderr i
 	level := fs.String("level", "ip", "ip, tcp or udp")
 	limit := fs.Int("limit", defaultPacketLimit, "rows to print at most")
 	format := fs.String("format", "text", "output format: json or text")
-	files, err := parseArgs(fs, args)
+	file, err := oneCapture(fs, args, format)
 	if err != nil {
 		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return usagef("%s takes one capture file, got %d", cmd, len(files))
 	}
 	proto, err := levelProto(*level)
 	if err != nil {
@@ -46,7 +40,7 @@ func runTraffic(ctx context.Context, cmd string, args []string, stdout, stderr i
 	if *limit < 0 {
 		return usagef("--limit must not be negative")
 	}
-	a, err := detectors.Analyze(ctx, files[0], detectors.Config{})
+	a, err := detectors.Analyze(ctx, file, detectors.Config{})
 	if a == nil {
 		return err
 	}

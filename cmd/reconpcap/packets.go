@@ -45,15 +45,9 @@ func runPackets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	offset := fs.Int("offset", 0, "matching packets to skip")
 	limit := fs.Int("limit", defaultPacketLimit, "matching packets to print at most")
 	format := fs.String("format", "text", "output format: json or text")
-	files, err := parseArgs(fs, args)
+	file, err := oneCapture(fs, args, format)
 	if err != nil {
 		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return usagef("packets takes one capture file, got %d", len(files))
 	}
 	if *offset < 0 || *limit < 0 {
 		return usagef("--offset and --limit must not be negative")
@@ -85,7 +79,7 @@ func runPackets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usagef("%v", err)
 	}
-	list, err := inspect.Find(ctx, inspect.Source{Path: files[0]}, e, *offset, *limit)
+	list, err := inspect.Find(ctx, inspect.Source{Path: file}, e, *offset, *limit)
 	if list == nil {
 		return err
 	}
@@ -169,20 +163,14 @@ func runDNSQueries(ctx context.Context, args []string, stdout, stderr io.Writer)
 	offset := fs.Int("offset", 0, "queries to skip")
 	limit := fs.Int("limit", defaultPacketLimit, "queries to print at most")
 	format := fs.String("format", "text", "output format: json or text")
-	files, err := parseArgs(fs, args)
+	file, err := oneCapture(fs, args, format)
 	if err != nil {
 		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return usagef("dns --queries takes one capture file, got %d", len(files))
 	}
 	if *offset < 0 || *limit < 0 {
 		return usagef("--offset and --limit must not be negative")
 	}
-	list, err := inspect.DNSQueries(ctx, inspect.Source{Path: files[0]}, *offset, *limit)
+	list, err := inspect.DNSQueries(ctx, inspect.Source{Path: file}, *offset, *limit)
 	if list == nil {
 		return err
 	}
@@ -212,17 +200,11 @@ func runDNSQueries(ctx context.Context, args []string, stdout, stderr io.Writer)
 func runPHS(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("phs", stderr)
 	format := fs.String("format", "text", "output format: json or text")
-	files, err := parseArgs(fs, args)
+	file, err := oneCapture(fs, args, format)
 	if err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return usagef("phs takes one capture file, got %d", len(files))
-	}
-	h, err := inspect.ProtocolHierarchy(ctx, inspect.Source{Path: files[0]})
+	h, err := inspect.ProtocolHierarchy(ctx, inspect.Source{Path: file})
 	if h == nil {
 		return err
 	}

@@ -30,15 +30,9 @@ func runTLS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "text", "output format: json or text")
 	hostFlag := fs.String("host", "", "only handshakes with this IP address as client or server")
 	sni := fs.String("sni", "", "only handshakes whose server name contains this text")
-	files, err := parseArgs(fs, args)
+	file, err := oneCapture(fs, args, format)
 	if err != nil {
 		return err
-	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
-	if len(files) != 1 {
-		return usagef("tls takes one capture file, got %d", len(files))
 	}
 	var host netip.Addr
 	if *hostFlag != "" {
@@ -46,7 +40,7 @@ func runTLS(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usagef("--host %q: not an IP address", *hostFlag)
 		}
 	}
-	a, err := detectors.Analyze(ctx, files[0], detectors.Config{})
+	a, err := detectors.Analyze(ctx, file, detectors.Config{})
 	if a == nil {
 		return err
 	}
