@@ -56,12 +56,7 @@ type ListCapturesResult struct {
 }
 
 func (r *ListCapturesResult) shrink(keep float64) bool {
-	if !cut(&r.Captures, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Captures))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Captures, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) listCapturesTool() toolSpec[ListCapturesArgs, ListCapturesResult] {

@@ -24,12 +24,7 @@ type DNSQueriesResult struct {
 }
 
 func (r *DNSQueriesResult) shrink(keep float64) bool {
-	if !cut(&r.Queries, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Queries))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Queries, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) dnsQueriesTool() toolSpec[DNSQueriesArgs, DNSQueriesResult] {

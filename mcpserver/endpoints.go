@@ -27,12 +27,7 @@ type EndpointsResult struct {
 }
 
 func (r *EndpointsResult) shrink(keep float64) bool {
-	if !cut(&r.Endpoints, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Endpoints))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Endpoints, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) endpointsTool() toolSpec[EndpointsArgs, EndpointsResult] {

@@ -94,12 +94,7 @@ type ListFindingsResult struct {
 }
 
 func (r *ListFindingsResult) shrink(keep float64) bool {
-	if !cut(&r.Findings, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Findings))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Findings, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) listFindingsTool() toolSpec[ListFindingsArgs, ListFindingsResult] {

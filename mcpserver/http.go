@@ -204,12 +204,7 @@ type HTTPRequestsResult struct {
 }
 
 func (r *HTTPRequestsResult) shrink(keep float64) bool {
-	if !cut(&r.Requests, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Requests))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Requests, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) httpRequestsTool() toolSpec[HTTPRequestsArgs, HTTPRequestsResult] {

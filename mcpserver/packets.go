@@ -92,12 +92,7 @@ type FindPacketsResult struct {
 }
 
 func (r *FindPacketsResult) shrink(keep float64) bool {
-	if !cut(&r.Packets, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Packets))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Packets, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) findPacketsTool() toolSpec[FindPacketsArgs, FindPacketsResult] {

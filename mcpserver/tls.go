@@ -64,12 +64,7 @@ type TLSResult struct {
 }
 
 func (r *TLSResult) shrink(keep float64) bool {
-	if !cut(&r.Handshakes, keep) {
-		return false
-	}
-	r.Page = pageOf(r.Total, r.Offset, len(r.Handshakes))
-	r.Truncated = true
-	return true
+	return cutPage(&r.Handshakes, &r.Page, &r.Truncated, keep)
 }
 
 func (s *Server) tlsTool() toolSpec[TLSArgs, TLSResult] {

@@ -153,6 +153,17 @@ func cut[T any](s *[]T, keep float64) bool {
 	return true
 }
 
+// cutPage cuts a paged list to the share keep, fixes its page and marks
+// the result truncated: the shrink of a result that is one page.
+func cutPage[T any](items *[]T, p *Page, truncated *bool, keep float64) bool {
+	if !cut(items, keep) {
+		return false
+	}
+	*p = pageOf(p.Total, p.Offset, len(*items))
+	*truncated = true
+	return true
+}
+
 // kept is how many of n items to keep for the share keep: fewer than n,
 // never negative.
 func kept(n int, keep float64) int {
