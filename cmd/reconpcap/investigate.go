@@ -87,7 +87,10 @@ func runInvestigate(ctx context.Context, args []string, stdin io.Reader, stdout,
 		// The report holds the verdict and findings; the page's timeline,
 		// talkers and DNS and HTTP tables come from the analysis, read
 		// again here (the bundled server's copy lives in its process).
-		an, aerr := detectors.Analyze(ctx, abs, dcfg)
+		// The findings and their frames come from the report.
+		pageCfg := dcfg
+		pageCfg.NoFrames = true
+		an, aerr := detectors.Analyze(ctx, abs, pageCfg)
 		if an == nil {
 			return aerr
 		}
