@@ -2,12 +2,10 @@ package capture
 
 import (
 	"encoding/binary"
-	"fmt"
 	"net/netip"
 	"slices"
 	"time"
 
-	"github.com/agents-of-shield/reconpcap/internal/humanize"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -361,8 +359,8 @@ func (df *defragmenter) forget(st *FragmentStats, dg *fragDatagram) {
 	}
 }
 
-// finishDefrag counts the datagrams still in flight when the capture ends
-// and writes the warnings.
+// finishDefrag counts the datagrams still in flight when the capture ends;
+// settle writes the warnings.
 func (c *Capture) finishDefrag() {
 	df := c.defrag
 	if df == nil {
@@ -377,16 +375,6 @@ func (c *Capture) finishDefrag() {
 		c.Fragments.Overlapping += o.Datagrams
 		c.Fragments.Conflicting += o.Conflicting
 		c.Fragments.Oversized += o.Oversized
-	}
-	st := c.Fragments
-	if st.Overlapping > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s had overlapping IP fragments (%d with differing bytes): dropped, as Linux does; overlapping fragments are crafted to evade inspection", humanize.Count(st.Overlapping, "datagram"), st.Conflicting))
-	}
-	if st.Oversized > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s of IP fragments reached past 65,535 bytes (ping of death): dropped", humanize.Count(st.Oversized, "datagram")))
-	}
-	if st.Incomplete > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%s of IP fragments never completed (a fragment missing from the capture, or lost)", humanize.Count(st.Incomplete, "datagram")))
 	}
 }
 

@@ -50,6 +50,7 @@ type Capture struct {
 	// Fragments counts IP fragments and what became of their datagrams.
 	Fragments FragmentStats
 	badTimes  int // packets whose timestamp was out of range
+	derived   int // the last Warnings, written by settle from the counters
 	lastTime  time.Time
 	flows     *flowTable
 	defrag    *defragmenter // nil until the first fragment

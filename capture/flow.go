@@ -103,13 +103,7 @@ func (t *flowTable) lookup(p *Packet) bool {
 			client = netip.AddrPortFrom(p.Dst, p.DstPort)
 		}
 		if client != f.Client {
-			f.Client, f.Server = f.Server, f.Client
-			f.Packets[0], f.Packets[1] = f.Packets[1], f.Packets[0]
-			f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
-			f.Payload[0], f.Payload[1] = f.Payload[1], f.Payload[0]
-			f.Flags[0], f.Flags[1] = f.Flags[1], f.Flags[0]
-			f.Fragmented[0], f.Fragmented[1] = f.Fragmented[1], f.Fragmented[0]
-			f.ServerFirst = !f.ServerFirst
+			f.flip()
 			f.HasClientMAC, f.ClientMACVaries = false, false // it was the other side's
 		}
 		f.ClientKnown = true

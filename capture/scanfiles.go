@@ -117,15 +117,7 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 		}
 	}
 	c.Format = strings.Join(formats, ",")
-	if err == nil && !c.Stopped && !c.Truncated && c.Read == 0 {
-		c.Warnings = append(c.Warnings, "the capture holds no packets")
-	}
-	if w := c.flows.stats.warning(); w != "" {
-		c.Warnings = append(c.Warnings, w)
-	}
 	c.finishDefrag()
-	if c.badTimes > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("%d packets had a timestamp outside the years 1-9999 (damaged, or a wrong timestamp resolution); each was given the time of the packet before it", c.badTimes))
-	}
+	c.settle(err)
 	return c, err
 }

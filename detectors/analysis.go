@@ -161,19 +161,8 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 		return nil, err
 	}
 	cfg = cfg.Defaults()
-	a := &Analysis{
-		Config:   cfg,
-		summary:  newSummaryAnalyzer(cfg.Limits),
-		timeline: newTimelineAnalyzer(cfg.TimelineInterval),
-		tls:      newTLSAnalyzer(cfg),
-		dets:     newDetectorSet(cfg),
-		evidence: &evidenceCache{},
-	}
-	analyzers := []capture.Analyzer{a.summary, a.timeline, a.tls}
-	for _, d := range a.dets.all() {
-		analyzers = append(analyzers, d)
-	}
-	c, err := capture.ScanFiles(ctx, in.Sources, capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}, analyzers...)
+	a := newAnalysis(cfg)
+	c, err := capture.ScanFiles(ctx, in.Sources, capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}, a.analyzers()...)
 	if c == nil {
 		return nil, err
 	}
@@ -181,6 +170,38 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 		return nil, err // a cancelled pass has nothing whole to report
 	}
 	a.capture = c
+	return a.judge(ctx, in, byPath, err)
+}
+
+// newAnalysis returns an Analysis ready to accumulate a pass with cfg
+// (defaults filled in): every analyzer fresh, nothing judged.
+func newAnalysis(cfg Config) *Analysis {
+	return &Analysis{
+		Config:   cfg,
+		summary:  newSummaryAnalyzer(cfg.Limits),
+		timeline: newTimelineAnalyzer(cfg.TimelineInterval),
+		tls:      newTLSAnalyzer(cfg),
+		dets:     newDetectorSet(cfg),
+		evidence: &evidenceCache{},
+	}
+}
+
+// analyzers lists what accumulates during a pass, in the order each
+// packet reaches them.
+func (a *Analysis) analyzers() []capture.Analyzer {
+	out := []capture.Analyzer{a.summary, a.timeline, a.tls}
+	for _, d := range a.dets.all() {
+		out = append(out, d)
+	}
+	return out
+}
+
+// judge turns what a pass (or several merged, see merge.go) accumulated
+// into the summary, the timeline, the findings and the warnings, then
+// locates the findings' frames in in's files. err is the pass's error,
+// returned with the Analysis.
+func (a *Analysis) judge(ctx context.Context, in Input, byPath bool, err error) (*Analysis, error) {
+	cfg, c := a.Config, a.capture
 	a.File, a.Format, a.Compressed, a.Truncated, a.Files = c.Path, c.Format, c.Compressed, c.Truncated, c.Files
 	if in.Name != "" {
 		a.File = in.Name
@@ -207,7 +228,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	}
 	// A second pass, only when there is something to point at, ties each
 	// finding to its packets (see LocateEvidence).
-	if cfg.NoFrames {
+	if cfg.NoFrames || len(in.Sources) == 0 {
 		for i := range a.Findings {
 			describeEvidence(&a.Findings[i])
 		}

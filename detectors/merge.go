@@ -1,0 +1,52 @@
+package detectors
+
+import (
+	"context"
+	"errors"
+)
+
+// Merging: an analysis split into parts and joined again.
+//
+// Every analyzer's state is what its Packet calls accumulated; judging
+// (findings, summary, timeline) reads it only after the pass. So the
+// packets of one capture can be accumulated in parts, by several workers
+// (each taking every packet between some pairs of addresses) or from
+// several files (each one file of a rotated capture), and the parts
+// merged before anything is judged: a scan that spans two files, or two
+// workers, is one finding. Each analyzer's merge folds another part's
+// state into its own so that judging the merged state gives what one
+// pass over every packet gives; merging is commutative and associative,
+// so neither which part is merged into which nor the grouping of several
+// changes the result.
+
+// ErrIncompatible is wrapped by errors merging parts made with another
+// configuration or by another version of the accumulation.
+var ErrIncompatible = errors.New("parts cannot be merged")
+
+// mergeState folds o's accumulated state into a's. Both must come from
+// newAnalysis with the same Config; o must not be used afterwards.
+func (a *Analysis) mergeState(o *Analysis) {
+	if a.capture == nil {
+		a.capture = o.capture
+	} else {
+		a.capture.Merge(o.capture)
+	}
+	a.summary.merge(o.summary)
+	a.timeline.merge(o.timeline)
+	a.tls.merge(o.tls)
+	a.dets.dns.merge(o.dets.dns)
+	a.dets.scans.merge(o.dets.scans)
+	a.dets.exfil.merge(o.dets.exfil)
+	a.dets.http.merge(o.dets.http)
+}
+
+// mergeParts merges parts (each accumulated by newAnalysis with the same
+// Config and a pass) into the first and judges the whole; in names the
+// input for the Analysis and the evidence pass. err is the passes' error.
+func mergeParts(ctx context.Context, parts []*Analysis, in Input, byPath bool, err error) (*Analysis, error) {
+	a := parts[0]
+	for _, o := range parts[1:] {
+		a.mergeState(o)
+	}
+	return a.judge(ctx, in, byPath, err)
+}
