@@ -221,3 +221,14 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// Lookup returns the flow c's table holds for f's connection (the same
+// five-tuple, either way round), or nil. After Merge, a flow of the part
+// merged in that c already had is absorbed into c's: analyzers that keep
+// state per *Flow find the survivor here.
+func (c *Capture) Lookup(f *Flow) *Flow {
+	if c.flows == nil || f == nil {
+		return nil
+	}
+	return c.flows.m[keyOf(f)]
+}

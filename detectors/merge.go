@@ -31,13 +31,13 @@ func (a *Analysis) mergeState(o *Analysis) {
 	} else {
 		a.capture.Merge(o.capture)
 	}
-	a.summary.merge(o.summary)
-	a.timeline.merge(o.timeline)
-	a.tls.merge(o.tls)
-	a.dets.dns.merge(o.dets.dns)
-	a.dets.scans.merge(o.dets.scans)
-	a.dets.exfil.merge(o.dets.exfil)
-	a.dets.http.merge(o.dets.http)
+	a.summary.merge(o.summary, a.capture)
+	a.timeline.merge(o.timeline, a.capture)
+	a.tls.merge(o.tls, a.capture)
+	a.dets.dns.merge(o.dets.dns, a.capture)
+	a.dets.scans.merge(o.dets.scans, a.capture)
+	a.dets.exfil.merge(o.dets.exfil, a.capture)
+	a.dets.http.merge(o.dets.http, a.capture)
 }
 
 // mergeParts merges parts (each accumulated by newAnalysis with the same

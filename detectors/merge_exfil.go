@@ -1,6 +1,9 @@
 package detectors
 
-// merge folds o's accumulated state into d's (see merge.go).
-func (d *exfilDetector) merge(o *exfilDetector) {
+import "github.com/agents-of-shield/reconpcap/capture"
+
+// merge folds o's accumulated state into d's (see merge.go); c is the
+// merged capture.
+func (d *exfilDetector) merge(o *exfilDetector, c *capture.Capture) {
 	panic("merge of exfilDetector: not written yet")
 }

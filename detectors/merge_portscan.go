@@ -1,6 +1,9 @@
 package detectors
 
-// merge folds o's accumulated state into d's (see merge.go).
-func (d *portscanDetector) merge(o *portscanDetector) {
+import "github.com/agents-of-shield/reconpcap/capture"
+
+// merge folds o's accumulated state into d's (see merge.go); c is the
+// merged capture.
+func (d *portscanDetector) merge(o *portscanDetector, c *capture.Capture) {
 	panic("merge of portscanDetector: not written yet")
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"hash/maphash"
 	"net/netip"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -77,4 +81,51 @@ func mergedCapture(parts []*Analysis) *capture.Capture {
 		c.Merge(p.capture)
 	}
 	return c
+}
+
+// splitByFile analyses the capture at path whole, and again as n files
+// cut from it with editcap -c (each of about an nth of its packets, in
+// order, as a rotated capture is), each file accumulated by its own
+// Analysis, not yet merged nor judged. It skips the test without editcap.
+func splitByFile(t *testing.T, path string, cfg Config, n int) (whole *Analysis, parts []*Analysis) {
+	t.Helper()
+	ctx := context.Background()
+	whole, err := Analyze(ctx, path, cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", filepath.Base(path), err)
+	}
+	files := editcapSplit(t, path, whole.Capture().Read, n)
+	cfg = cfg.Defaults()
+	for _, f := range files {
+		a := newAnalysis(cfg)
+		c, err := capture.ScanFiles(ctx, []capture.Source{{Name: f, Path: f}}, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, a.analyzers()...)
+		if c == nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		a.capture = c
+		parts = append(parts, a)
+	}
+	return whole, parts
+}
+
+// editcapSplit cuts the capture at path, of packets packets, into n
+// files of about packets/n each with editcap -c, and returns their
+// paths in order.
+func editcapSplit(t *testing.T, path string, packets, n int) []string {
+	t.Helper()
+	if _, err := exec.LookPath("editcap"); err != nil {
+		t.Skip("editcap is not installed")
+	}
+	per := max(1, (packets+n-1)/n)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "part"+filepath.Ext(strings.TrimSuffix(path, ".gz")))
+	if b, err := exec.Command("editcap", "-c", strconv.Itoa(per), path, out).CombinedOutput(); err != nil {
+		t.Fatalf("editcap: %v: %s", err, b)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "part_*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("editcap wrote no file: %v", err)
+	}
+	slices.Sort(files) // editcap numbers them part_00000_..., part_00001_...
+	return files
 }
