@@ -119,6 +119,7 @@ type pass struct {
 	progress func(done, total int64)
 	done     int64 // bytes of the files already read whole
 	total    int64 // bytes of every file
+	shards   *sharder // nil unless the scan is sharded (ScanSharded)
 }
 
 func (ps *pass) report(r *captureReader) {
@@ -128,7 +129,9 @@ func (ps *pass) report(r *captureReader) {
 }
 
 func (c *Capture) run(ctx context.Context, r *captureReader, ps *pass, analyzers []Analyzer) error {
-	dec := ps.dec
+	if ps.shards != nil {
+		return c.runSharded(ctx, r, ps)
+	}
 	var p Packet
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
@@ -146,77 +149,90 @@ func (c *Capture) run(ctx context.Context, r *captureReader, ps *pass, analyzers
 			}
 			return c.readError(r, err)
 		}
+		p = Packet{Index: c.Read + 1, Time: c.timestamp(ci.Timestamp), Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
 		c.Read++
-		p = Packet{Index: c.Read, Time: ci.Timestamp, Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
-		if p.Time.IsZero() {
-			// A pcapng Simple Packet Block has no timestamp: it takes
-			// the time of the packet before it.
-			p.Time = c.lastTime
+		c.handle(&p, ps.dec, ps.filter, analyzers)
+	}
+}
+
+// timestamp returns the time a packet read now takes: its own, or the
+// previous packet's when it has none or one out of range.
+func (c *Capture) timestamp(t time.Time) time.Time {
+	if t.IsZero() {
+		// A pcapng Simple Packet Block has no timestamp: it takes
+		// the time of the packet before it.
+		t = c.lastTime
+	}
+	if y := t.Year(); y < 1 || y > 9999 {
+		// A damaged pcapng timestamp (64 bits, in whatever unit the
+		// interface declares) can land outside the years time.Time
+		// writes as JSON; the packet takes the time before it.
+		t = c.lastTime
+		c.badTimes++
+	}
+	c.lastTime = t
+	return t
+}
+
+// handle decodes the packet p (Index, Time, lengths, LinkType and Data
+// set), reassembles fragments, applies the filter, counts it, puts it in
+// its flow and hands it to every analyzer.
+func (c *Capture) handle(p *Packet, dec *decoder, filter Filter, analyzers []Analyzer) {
+	if p.Length < p.CaptureLength {
+		p.Length = p.CaptureLength
+	}
+	dec.decode(p, p.Data)
+	if p.Layers&LayerFragment != 0 {
+		c.reassemble(dec, p)
+	}
+	if filter != nil && !filter.Match(p, p.Index) {
+		return
+	}
+	c.Packets++
+	c.Bytes += int64(p.Length)
+	c.Captured += int64(p.CaptureLength)
+	if !p.Time.IsZero() && (c.Start.IsZero() || p.Time.Before(c.Start)) {
+		c.Start = p.Time
+	}
+	if p.Time.After(c.End) {
+		c.End = p.Time
+	}
+	if p.Layers&LayerMalformed != 0 {
+		c.Malformed++
+	}
+	if p.Layers&(LayerTCP|LayerUDP) != 0 && p.Layers&LayerFragment == 0 {
+		p.NewFlow = c.flows.lookup(p)
+		f := p.Flow
+		d := 1
+		if p.FromClient {
+			d = 0
 		}
-		if y := p.Time.Year(); y < 1 || y > 9999 {
-			// A damaged pcapng timestamp (64 bits, in whatever unit the
-			// interface declares) can land outside the years time.Time
-			// writes as JSON; the packet takes the time before it.
-			p.Time = c.lastTime
-			c.badTimes++
+		f.Packets[d]++
+		f.Bytes[d] += uint64(p.Length)
+		f.Payload[d] += uint64(p.PayloadLen)
+		f.Last = p.Time
+		if p.Time.Before(f.First) {
+			f.First = p.Time
 		}
-		c.lastTime = p.Time
-		if p.Length < p.CaptureLength {
-			p.Length = p.CaptureLength
+		if p.Fragments > 0 {
+			f.Fragmented[d]++
 		}
-		dec.decode(&p, data)
-		if p.Layers&LayerFragment != 0 {
-			c.reassemble(dec, &p)
-		}
-		if ps.filter != nil && !ps.filter.Match(&p, p.Index) {
-			continue
-		}
-		c.Packets++
-		c.Bytes += int64(p.Length)
-		c.Captured += int64(p.CaptureLength)
-		if !p.Time.IsZero() && (c.Start.IsZero() || p.Time.Before(c.Start)) {
-			c.Start = p.Time
-		}
-		if p.Time.After(c.End) {
-			c.End = p.Time
-		}
-		if p.Layers&LayerMalformed != 0 {
-			c.Malformed++
-		}
-		if p.Layers&(LayerTCP|LayerUDP) != 0 && p.Layers&LayerFragment == 0 {
-			p.NewFlow = c.flows.lookup(&p)
-			f := p.Flow
-			d := 1
-			if p.FromClient {
-				d = 0
+		if d == 0 && p.HasMAC {
+			if !f.HasClientMAC {
+				f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+			} else if f.ClientMAC != p.SrcMAC {
+				f.ClientMACVaries = true
 			}
-			f.Packets[d]++
-			f.Bytes[d] += uint64(p.Length)
-			f.Payload[d] += uint64(p.PayloadLen)
-			f.Last = p.Time
-			if p.Time.Before(f.First) {
-				f.First = p.Time
-			}
-			if p.Fragments > 0 {
-				f.Fragmented[d]++
-			}
-			if d == 0 && p.HasMAC {
-				if !f.HasClientMAC {
-					f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
-				} else if f.ClientMAC != p.SrcMAC {
-					f.ClientMACVaries = true
-				}
-			}
-			if p.Layers&LayerTCP != 0 {
-				f.Flags[d] |= p.TCPFlags
-				if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
-					f.SYNs++
-				}
+		}
+		if p.Layers&LayerTCP != 0 {
+			f.Flags[d] |= p.TCPFlags
+			if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+				f.SYNs++
 			}
 		}
-		for _, a := range analyzers {
-			a.Packet(&p)
-		}
+	}
+	for _, a := range analyzers {
+		a.Packet(p)
 	}
 }
 

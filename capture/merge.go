@@ -67,7 +67,6 @@ func (c *Capture) Merge(o *Capture) {
 			c.LinkTypes = append(c.LinkTypes, t)
 		}
 	}
-	slices.Sort(c.LinkTypes)
 	c.Interfaces = max(c.Interfaces, o.Interfaces)
 	c.Read += o.Read
 	c.Packets += o.Packets

@@ -45,10 +45,29 @@ func (s Source) open() (*os.File, bool, error) {
 // ("pcap,pcapng"), Compressed is true if any file was, and Interfaces
 // is the most any one file declared.
 func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Analyzer) (*Capture, error) {
+	return scanFiles(ctx, srcs, cfg, nil, analyzers)
+}
+
+// scanFiles is ScanFiles, sharded among sh's workers when sh is not nil.
+func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, analyzers []Analyzer) (c *Capture, err error) {
+	if sh != nil {
+		// The workers stop, and their captures join c, however the
+		// read ends.
+		defer func() {
+			if c == nil {
+				c = &Capture{flows: newFlowTable(1)}
+				sh.finish(c)
+				c = nil
+				return
+			}
+			sh.finish(c)
+			c.settle(err)
+		}()
+	}
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("no capture file to read")
 	}
-	ps := &pass{dec: newDecoder(), filter: cfg.Filter, progress: cfg.Progress}
+	ps := &pass{dec: newDecoder(), filter: cfg.Filter, progress: cfg.Progress, shards: sh}
 	if ps.progress != nil {
 		for _, s := range srcs {
 			var st os.FileInfo
@@ -63,7 +82,11 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 			}
 		}
 	}
-	c := &Capture{Path: srcs[0].Name, flows: newFlowTable(cfg.maxFlows())}
+	c = &Capture{Path: srcs[0].Name, flows: newFlowTable(cfg.maxFlows())}
+	if sh != nil {
+		c.flows = newFlowTable(1) // the workers keep the flows
+		c.flows.stats.Limit = 0
+	}
 	if len(srcs) > 1 {
 		for _, s := range srcs {
 			c.Files = append(c.Files, s.Name)
@@ -72,7 +95,6 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 	}
 	c.flows.onEvict = evictTo(analyzers)
 	var formats []string
-	var err error
 	for i, s := range srcs {
 		f, owned, oerr := s.open()
 		var r *captureReader

@@ -84,6 +84,10 @@ type Input struct {
 	// Progress is capture.Config.Progress, for the first pass and then for
 	// the evidence pass, which reads the inputs again from their start.
 	Progress func(done, total int64)
+	// Workers, above 1, spreads the decoding and analysis over that many
+	// goroutines (capture.ScanSharded) while one reads; the result is the
+	// same. Zero or one reads and analyses in one goroutine.
+	Workers int
 }
 
 // detectorSet holds the detectors of one pass, typed so that the
@@ -161,8 +165,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 		return nil, err
 	}
 	cfg = cfg.Defaults()
-	a := newAnalysis(cfg)
-	c, err := capture.ScanFiles(ctx, in.Sources, capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}, a.analyzers()...)
+	a, c, err := accumulate(ctx, in, cfg)
 	if c == nil {
 		return nil, err
 	}
@@ -171,6 +174,33 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	}
 	a.capture = c
 	return a.judge(ctx, in, byPath, err)
+}
+
+// accumulate reads in once with cfg (defaults filled in): one goroutine,
+// or in.Workers sharing the packets by address pair, whose states merge.
+// It returns the Analysis that accumulated, not yet judged, and the
+// capture (nil when nothing could be read) apart, with the scan's error.
+func accumulate(ctx context.Context, in Input, cfg Config) (*Analysis, *capture.Capture, error) {
+	ccfg := capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}
+	if in.Workers <= 1 {
+		a := newAnalysis(cfg)
+		c, err := capture.ScanFiles(ctx, in.Sources, ccfg, a.analyzers()...)
+		return a, c, err
+	}
+	parts := make([]*Analysis, in.Workers)
+	for i := range parts {
+		parts[i] = newAnalysis(cfg)
+	}
+	c, err := capture.ScanSharded(ctx, in.Sources, ccfg, in.Workers, func(i int) []capture.Analyzer { return parts[i].analyzers() })
+	if c == nil {
+		return nil, nil, err
+	}
+	a := parts[0]
+	a.capture = c
+	for _, p := range parts[1:] {
+		a.mergeAnalyzers(p)
+	}
+	return a, c, err
 }
 
 // newAnalysis returns an Analysis ready to accumulate a pass with cfg

@@ -31,6 +31,12 @@ func (a *Analysis) mergeState(o *Analysis) {
 	} else {
 		a.capture.Merge(o.capture)
 	}
+	a.mergeAnalyzers(o)
+}
+
+// mergeAnalyzers folds o's analyzers' state into a's; a.capture is
+// already the merged capture.
+func (a *Analysis) mergeAnalyzers(o *Analysis) {
 	a.summary.merge(o.summary, a.capture)
 	a.timeline.merge(o.timeline, a.capture)
 	a.tls.merge(o.tls, a.capture)

@@ -44,8 +44,7 @@ func Accumulate(ctx context.Context, in Input, cfg Config) (*Partial, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := newAnalysis(cfg.Defaults())
-	c, err := capture.ScanFiles(ctx, in.Sources, capture.Config{MaxFlows: a.Config.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}, a.analyzers()...)
+	a, c, err := accumulate(ctx, in, cfg.Defaults())
 	if c == nil {
 		return nil, err
 	}
