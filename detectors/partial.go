@@ -65,6 +65,15 @@ func (p *Partial) Packets() int { return p.a.capture.Packets }
 // joined by ", " once merged.
 func (p *Partial) Name() string { return p.a.capture.Path }
 
+// Files names the capture files of the part in time order: those it was
+// read from, or those of every part merged into it.
+func (p *Partial) Files() []string {
+	if c := p.a.capture; c.Files != nil {
+		return slices.Clone(c.Files)
+	}
+	return []string{p.a.capture.Path}
+}
+
 // ConfigHash identifies the configuration p was accumulated with.
 func (p *Partial) ConfigHash() [32]byte { return configHash(p.a.Config) }
 

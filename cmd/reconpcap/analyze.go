@@ -137,6 +137,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader
 	var filters filterFlags
 	filters.register(fs)
 	quiet := fs.Bool("quiet", false, "show no progress while reading")
+	workers := registerWorkers(fs)
 	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -158,7 +159,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader
 			return usagef("%v", err)
 		}
 	}
-	a, err := analyzeInputs(ctx, files, filters, !*quiet, stdin, stderr, cfg)
+	a, err := analyzeInputs(ctx, files, filters, !*quiet, stdin, stderr, cfg, *workers)
 	if a == nil {
 		return err
 	}

@@ -77,7 +77,8 @@ Usage:
         INPUT: capture files, directories of rotated captures, - for standard
         input, read as one capture in time order. Filters: --host, --net,
         --port, --proto, --since/--until (RFC 3339 or +5m), -f 'tcpdump filter';
-        --quiet hides the progress line shown on a terminal.
+        --quiet hides the progress line shown on a terminal; --workers N
+        goroutines decode and analyse (default: one per core).
   reconpcap packets [--host H] [--src S] [--dst D] [--port P] [--src-port P] [--dst-port P]
         [--proto tcp|udp|icmp|icmpv6|dns|arp] [--flags syn,!ack] [--since T] [--until T]
         [--first N] [--last N] [--offset N] [--limit N] [--format json|text] FILE
@@ -101,6 +102,11 @@ Usage:
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
+  reconpcap shard [--workers N] -o F.partial INPUT...
+        one pass over the inputs, accumulated but not judged, for merge
+  reconpcap merge [--format json|text|eve|ecs|html] F.partial...
+        the partials merged and judged as one capture (a scan that spans two
+        files is one finding); frames are numbered when their files are here
   reconpcap completion bash|zsh|fish   a shell completion script
   reconpcap version                    module version, commit and Go version (also --version)
   reconpcap help                       this text
@@ -155,6 +161,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runTLS(ctx, rest, stdout, stderr)
 	case "log":
 		return runLog(ctx, rest, stdout, stderr)
+	case "shard":
+		return runShard(ctx, rest, stdin, stdout, stderr)
+	case "merge":
+		return runMerge(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
