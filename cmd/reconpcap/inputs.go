@@ -1,11 +1,11 @@
 package main
 
 import (
-	"runtime"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
