@@ -24,7 +24,7 @@ func LocateEvidence(ctx context.Context, path string, findings []report.Finding)
 	for i := range findings {
 		describeEvidence(&findings[i])
 	}
-	refs, err := locate(ctx, findings, func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, path, l) })
+	refs, err := locate(ctx, findings, 1, func(ls func(int) []capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, path, ls(0)...) })
 	if err != nil {
 		return err
 	}
@@ -47,18 +47,36 @@ func describeEvidence(f *report.Finding) {
 
 // locate runs one pass and returns, per distinct display filter of the
 // findings, the frames it selects (a filter that selects nothing has a
-// zero FrameRef).
-func locate(ctx context.Context, findings []report.Finding, scan func(capture.Analyzer) (*capture.Capture, error)) (map[string]report.FrameRef, error) {
-	l := newLocator()
-	for _, f := range findings {
-		l.add(f)
+// zero FrameRef). The pass has workers locators (scan gives worker i the
+// analyzers ls(i)), whose frames join after it.
+func locate(ctx context.Context, findings []report.Finding, workers int, scan func(ls func(int) []capture.Analyzer) (*capture.Capture, error)) (map[string]report.FrameRef, error) {
+	workers = max(workers, 1)
+	locs := make([]*locator, workers)
+	for i := range locs {
+		locs[i] = newLocator()
+		for _, f := range findings {
+			locs[i].add(f)
+		}
 	}
+	l := locs[0]
 	if len(l.exprs) == 0 {
 		return map[string]report.FrameRef{}, nil
 	}
-	c, err := scan(l)
+	c, err := scan(func(i int) []capture.Analyzer { return []capture.Analyzer{locs[i]} })
 	if c == nil || ctx.Err() != nil {
 		return nil, errors.Join(err, ctx.Err())
+	}
+	for _, o := range locs[1:] {
+		for i, r := range o.refs {
+			m := &l.refs[i]
+			switch {
+			case r.Packets == 0:
+			case m.Packets == 0:
+				*m = r
+			default:
+				m.First, m.Last, m.Packets = min(m.First, r.First), max(m.Last, r.Last), m.Packets+r.Packets
+			}
+		}
 	}
 	out := make(map[string]report.FrameRef, len(l.exprs))
 	for i, key := range l.keys {
@@ -192,17 +210,24 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	if len(missing) == 0 || a.capture == nil {
 		return nil
 	}
-	scan := func(l capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, a.capture.Path, l) }
+	scan := func(ls func(int) []capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, a.capture.Path, ls(0)...) }
+	workers := 1
 	if in := a.input; in != nil {
 		// During the analysis: the very files (descriptors) and filter
-		// the first pass read, so the frames are those it numbered.
-		scan = func(l capture.Analyzer) (*capture.Capture, error) {
-			return capture.ScanFiles(ctx, in.Sources, capture.Config{Filter: in.Filter, Progress: in.Progress}, l)
+		// the first pass read, so the frames are those it numbered; with
+		// as many workers.
+		workers = max(in.Workers, 1)
+		cfg := capture.Config{Filter: in.Filter, Progress: in.Progress}
+		scan = func(ls func(int) []capture.Analyzer) (*capture.Capture, error) {
+			if workers > 1 {
+				return capture.ScanSharded(ctx, in.Sources, cfg, workers, ls)
+			}
+			return capture.ScanFiles(ctx, in.Sources, cfg, ls(0)...)
 		}
 	} else if !a.byPath {
 		return nil // the files are gone: a path cannot name them all again
 	}
-	refs, err := locate(ctx, missing, scan)
+	refs, err := locate(ctx, missing, workers, scan)
 	if err != nil {
 		return err
 	}
