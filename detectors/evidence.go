@@ -24,7 +24,9 @@ func LocateEvidence(ctx context.Context, path string, findings []report.Finding)
 	for i := range findings {
 		describeEvidence(&findings[i])
 	}
-	refs, err := locate(ctx, findings, 1, func(ls func(int) []capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, path, ls(0)...) })
+	refs, err := locate(ctx, findings, 1, func(ls func(int) []capture.Analyzer) (*capture.Capture, error) {
+		return capture.Scan(ctx, path, ls(0)...)
+	})
 	if err != nil {
 		return err
 	}
@@ -210,7 +212,9 @@ func (a *Analysis) LocateEvidence(ctx context.Context, findings []report.Finding
 	if len(missing) == 0 || a.capture == nil {
 		return nil
 	}
-	scan := func(ls func(int) []capture.Analyzer) (*capture.Capture, error) { return capture.Scan(ctx, a.capture.Path, ls(0)...) }
+	scan := func(ls func(int) []capture.Analyzer) (*capture.Capture, error) {
+		return capture.Scan(ctx, a.capture.Path, ls(0)...)
+	}
 	workers := 1
 	if in := a.input; in != nil {
 		// During the analysis: the very files (descriptors) and filter
