@@ -245,10 +245,11 @@ type dnsDetector struct {
 	clients     map[netip.Addr]*dnsClient
 	untracked   int64 // queries past the domain, pair or client bounds
 	bounds      dnsBounds
-	hashes      int       // name hashes held by every pair's and domain's sample
-	level       uint8     // the lowest level of every sample (raised past lim.hashes)
-	lim         dnsLimits `partial:"-"`
-	buf         []byte    `partial:"-"`
+	orphans     dnsOrphans // responses waiting for their domain or pair
+	hashes      int        // name hashes held by every pair's and domain's sample
+	level       uint8      // the lowest level of every sample (raised past lim.hashes)
+	lim         dnsLimits  `partial:"-"`
+	buf         []byte     `partial:"-"`
 }
 
 // dnsNameSeed keys the hashes of query names. The names are the
@@ -546,6 +547,7 @@ func (d *dnsDetector) domain(lower string) *dnsDomain {
 	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
 	d.domains[name] = dom
 	d.domainList = append(d.domainList, dom)
+	d.adoptDomain(dom)
 	return dom
 }
 
@@ -561,6 +563,7 @@ func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
 	d.pairs[k] = pr
 	d.pairList = append(d.pairList, pr)
 	dom.clients++
+	d.adoptPair(pr)
 	return pr
 }
 
@@ -625,35 +628,26 @@ func (d *dnsDetector) response(p *capture.Packet, m *layers.DNS) {
 		return
 	}
 	var dom *dnsDomain
+	var reg string
 	if n, ok := d.names[bstr(lower)]; ok {
 		dom = n.domain
-	} else {
-		dom = d.domains[registeredDomain(bstr(lower))]
 	}
 	if dom == nil {
-		return // a response whose query the capture does not hold
+		reg = registeredDomain(bstr(lower))
+		dom = d.domains[reg]
 	}
-	nx := m.ResponseCode == layers.DNSResponseCodeNXDomain
-	dom.responses++
-	if nx {
-		dom.nxdomain++
+	ans := answersOf(m)
+	if dom == nil {
+		// Its query is in another part, or not in the capture: the
+		// response waits for the domain.
+		d.orphan(p.Dst, reg, nil, &ans)
+		return
 	}
+	dom.addAnswers(&ans)
 	if pr, ok := d.pairs[dnsPairKey{client: p.Dst, domain: dom.index}]; ok {
-		pr.responses++
-		if nx {
-			pr.nxdomain++
-		}
-		if m.ResponseCode == layers.DNSResponseCodeServFail || m.ResponseCode == layers.DNSResponseCodeRefused {
-			pr.failed++
-		}
-		if m.ResponseCode == layers.DNSResponseCodeNoErr {
-			if odd, ok := oddAddressAnswer(m); ok {
-				pr.addrAnswers++
-				if odd {
-					pr.oddAnswers++
-				}
-			}
-		}
+		pr.addAnswers(&ans)
+	} else {
+		d.orphan(p.Dst, dom.name, dom, &ans)
 	}
 }
 

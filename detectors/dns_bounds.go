@@ -123,6 +123,10 @@ func (d *dnsDetector) warnings() []string {
 		out = append(out, fmt.Sprintf("DNS: %d (client, domain) pairs (%d queries) were dropped past the bound of %d (DNSConfig.MaxPairs) or with their domain, the least active first",
 			b.evictedPairs, b.evictedPairQueries, b.maxPairs))
 	}
+	if n := d.orphans.dropped; n > 0 {
+		out = append(out, fmt.Sprintf("DNS: %d responses that came before their query (in another file, or before the capture began) were not counted: more than %d domains or (client, domain) pairs had such responses",
+			n, dnsMaxOrphans))
+	}
 	if d.level > 0 {
 		out = append(out, fmt.Sprintf("DNS: distinct-name counts are estimates: past %d sampled names (DNSConfig.MaxSampledNames) every sample keeps one name in %d",
 			d.lim.hashes, uint64(1)<<d.level))

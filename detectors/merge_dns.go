@@ -55,6 +55,7 @@ func (d *dnsDetector) merge(o *dnsDetector, _ *capture.Capture) {
 	d.mergePairs(o, same)
 	d.mergeNames(o, same)
 	d.mergeClients(o)
+	d.mergeOrphans(o)
 
 	d.hashes = 0
 	for _, pr := range d.pairList {
