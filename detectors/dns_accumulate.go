@@ -36,8 +36,12 @@ import (
 // and a bounded distinct sample of the names seen (nameSet, seeded
 // hashes); the statistics of a name (label lengths, entropy, encoding)
 // are measured once, the first time the pair's or the domain's sample
-// takes the name. Memory grows with names, domains and clients up to the
-// bounds below, never with packets.
+// takes the name, and kept with it (see dns_sample.go), so that parts of
+// a capture accumulated apart merge to what one pass gives. Nothing kept
+// depends on the order packets arrive in: what is kept of many (example
+// names, resolvers, the names for the top list) is what was asked first,
+// by packet time, then by content. Memory grows with names, domains and
+// clients up to the bounds below, never with packets.
 
 // dnsLimits are the bounds of the name samples. They are fields, not
 // constants, so tests can reach them with a few thousand names.
