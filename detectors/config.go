@@ -142,7 +142,7 @@ type DNSConfig struct {
 	// resolved where used (see dnsDetector.configure).
 
 	// MaxDomains bounds the registered domains tracked. Past it the least
-	// significant quarter (fewest queries and distinct names; the oldest
+	// significant quarter (fewest queries and distinct names; the smallest name
 	// among equals) is dropped with its (client, domain) pairs, so a
 	// flood of random domains cannot push a tunnel out. Zero means
 	// 100,000.

@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"cmp"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -35,8 +36,12 @@ import (
 // and a bounded distinct sample of the names seen (nameSet, seeded
 // hashes); the statistics of a name (label lengths, entropy, encoding)
 // are measured once, the first time the pair's or the domain's sample
-// takes the name. Memory grows with names, domains and clients up to the
-// bounds below, never with packets.
+// takes the name, and kept with it (see dns_sample.go), so that parts of
+// a capture accumulated apart merge to what one pass gives. Nothing kept
+// depends on the order packets arrive in: what is kept of many (example
+// names, resolvers, the names for the top list) is what was asked first,
+// by packet time, then by content. Memory grows with names, domains and
+// clients up to the bounds below, never with packets.
 
 // dnsLimits are the bounds of the name samples. They are fields, not
 // constants, so tests can reach them with a few thousand names.
@@ -154,85 +159,6 @@ type nameStats struct {
 	embedsDomain bool
 }
 
-// nameAgg accumulates nameStats over the distinct names of a pair or a
-// domain.
-type nameAgg struct {
-	set           nameSet // the distinct names with a subdomain part
-	measured      int64   // names measured (the sample's names, ever)
-	labels        int64
-	labelChars    int64
-	maxLabel      int
-	maxNameLen    int
-	longestName   string // original case, cut at 255 bytes
-	entropySum    float64
-	entropyMax    float64
-	encodedNames  int64 // names with at least one encoded-looking label
-	encodedLabels int64
-	reversedIP    int64
-	embedded      int64           // names with embedsDomain
-	dataNames     int64           // names filled with data: see dnsDataLabelLen
-	encodedChars  int64           // characters of encoded labels, over the measured names
-	encodings     [encCount]int64 // names with a label of each encoding
-}
-
-// unique is the number of distinct names (an estimate once sampled).
-func (g *nameAgg) unique() int64 { return g.set.estimate() }
-
-func (g *nameAgg) add(st *nameStats, nameLen int, name []byte) {
-	g.measured++
-	g.labels += int64(st.labels)
-	g.labelChars += int64(st.labelChars)
-	g.maxLabel = max(g.maxLabel, st.maxLabel)
-	g.entropySum += st.entropy
-	g.entropyMax = max(g.entropyMax, st.entropy)
-	if st.encoded > 0 {
-		g.encodedNames++
-	}
-	g.encodedLabels += int64(st.encoded)
-	for k := range g.encodings {
-		if st.enc&(1<<k) != 0 {
-			g.encodings[k]++
-		}
-	}
-	if st.reversedIP {
-		g.reversedIP++
-	}
-	if st.embedsDomain {
-		g.embedded++
-	}
-	if st.maxLabel >= dnsDataLabelLen || st.encodedChars >= dnsDataLabelLen {
-		g.dataNames++
-	}
-	g.encodedChars += int64(st.encodedChars)
-	if nameLen > g.maxNameLen {
-		g.maxNameLen = nameLen
-		// A name on the wire is at most 255 bytes, but the decoder
-		// does not hold every packet to it: keep no more.
-		g.longestName = cut(name, 255)
-	}
-}
-
-func (g *nameAgg) meanLabel() float64 {
-	if g.labels == 0 {
-		return 0
-	}
-	return float64(g.labelChars) / float64(g.labels)
-}
-
-func (g *nameAgg) meanEntropy() float64 {
-	if g.measured == 0 {
-		return 0
-	}
-	return g.entropySum / float64(g.measured)
-}
-
-func (g *nameAgg) encodedShare() float64 {
-	if g.measured == 0 {
-		return 0
-	}
-	return float64(g.encodedNames) / float64(g.measured)
-}
-
 type dnsDomain struct {
 	name string
 	// index is the domain's place in domainList, renumbered when domains
@@ -250,10 +176,11 @@ type dnsDomain struct {
 	names    nameAgg
 }
 
-// dnsName is a query name's count and registered domain (nil past the
-// domain bound), kept so a name asked again costs one map lookup.
+// dnsName is a query name's count, registered domain and first query
+// (UnixNano), kept so a name asked again costs one map lookup.
 type dnsName struct {
 	count  int64
+	first  int64
 	domain *dnsDomain
 }
 
@@ -279,10 +206,21 @@ type dnsPair struct {
 	failed      int64
 	qtypes      [qtCount]int64
 	first, last time.Time
-	resolvers   []netip.Addr
-	moreRes     bool // more resolvers than dnsMaxResolvers
-	samples     []string
-	names       nameAgg
+	// resolvers are the dnsMaxResolvers asked first (resFirst holds when,
+	// UnixNano), in that order, the smallest address first among equals.
+	resolvers []netip.Addr
+	resFirst  []int64
+	moreRes   bool // more resolvers than dnsMaxResolvers
+	// samples are the dnsSampleNames distinct names asked first
+	// (sampleKeys: when, and the name's hash), in that order.
+	samples    []string
+	sampleKeys []dnsSampleKey
+	names      nameAgg
+}
+
+type dnsSampleKey struct {
+	first int64
+	h     uint64
 }
 
 type dnsClient struct {
@@ -298,21 +236,31 @@ type dnsDetector struct {
 	qtypes             map[uint16]int64
 	rcodes             map[uint8]int64
 	distinct           nameSet
-	names              map[string]*dnsName
-	namesUntracked     int64 // queries for names beyond dnsMaxTrackedNames
-	domains            map[string]*dnsDomain
-	domainList         []*dnsDomain
-	pairs              map[dnsPairKey]*dnsPair
-	pairList           []*dnsPair
-	clients            map[netip.Addr]*dnsClient
-	untracked          int64 // queries past the domain, pair or client bounds
-	bounds             dnsBounds
-	hashes             int   // name hashes held by every pair's and domain's sample
-	level              uint8 // the lowest level of every sample (raised past lim.hashes)
-	lim                dnsLimits
-	seed               maphash.Seed
-	buf                []byte
+	// names are the names first asked, at most dnsMaxTrackedNames once
+	// trimmed (see trackName); namesCut is the (first, name) past which a
+	// new name is not taken once the map has been trimmed.
+	names       map[string]*dnsName
+	namesCut    dnsNameKey
+	namesCutSet bool
+	domains     map[string]*dnsDomain
+	domainList  []*dnsDomain
+	pairs       map[dnsPairKey]*dnsPair
+	pairList    []*dnsPair
+	clients     map[netip.Addr]*dnsClient
+	untracked   int64 // queries past the domain, pair or client bounds
+	bounds      dnsBounds
+	orphans     dnsOrphans // responses waiting for their domain or pair
+	hashes      int        // name hashes held by every pair's and domain's sample
+	level       uint8      // the lowest level of every sample (raised past lim.hashes)
+	lim         dnsLimits  `partial:"-"`
+	buf         []byte     `partial:"-"`
 }
+
+// dnsNameSeed keys the hashes of query names. The names are the
+// attacker's: a seeded hash keeps them from choosing collisions or which
+// names the samples keep. It is one for the process, because parts of a
+// capture accumulated apart merge their samples by hash.
+var dnsNameSeed = maphash.MakeSeed()
 
 func newDNSDetector() *dnsDetector {
 	return &dnsDetector{
@@ -324,7 +272,6 @@ func newDNSDetector() *dnsDetector {
 		clients: map[netip.Addr]*dnsClient{},
 		lim:     dnsDefaultLimits,
 		bounds:  dnsBounds{maxDomains: 100_000, maxPairs: 100_000},
-		seed:    maphash.MakeSeed(),
 		buf:     make([]byte, 0, 256),
 	}
 }
@@ -386,25 +333,21 @@ func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 		d.roots++
 		return
 	}
-	// The names are the attacker's: a seeded hash keeps them from
-	// choosing collisions or which names the samples keep.
-	h := maphash.Bytes(d.seed, lower)
+	h := maphash.Bytes(dnsNameSeed, lower)
 	d.distinct.add(h, 0, d.lim.distinctNames)
+	now := p.Time.UnixNano()
 	// Only read the map with the borrowed string: assigning to an existing
 	// string key stores the key again, and it must not alias d.buf.
 	var dom *dnsDomain
 	if n, ok := d.names[bstr(lower)]; ok {
 		n.count++
+		n.first = min(n.first, now)
 		dom = n.domain
 	} else {
 		// A name not seen before: the public suffix lookup allocates
 		// once (it tries the name as an IP address first).
 		dom = d.domain(bstr(lower))
-		if len(d.names) < dnsMaxTrackedNames {
-			d.names[string(lower)] = &dnsName{count: 1, domain: dom}
-		} else {
-			d.namesUntracked++
-		}
+		d.trackName(lower, now, dom)
 	}
 	if dom == nil {
 		d.untracked++
@@ -427,7 +370,7 @@ func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 	if p.Time.After(pr.last) {
 		pr.last = p.Time
 	}
-	pr.addResolver(p.Dst)
+	pr.addResolver(p.Dst, now)
 	if c := d.client(client); c != nil {
 		c.queries++
 		if c.queries == 1 || p.Time.Before(c.first) {
@@ -445,39 +388,155 @@ func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 	if subLen <= 0 {
 		return // the registered domain itself: no subdomain to measure
 	}
-	newToPair := d.remember(&pr.names.set, h, d.lim.pairNames)
-	newToDomain := d.remember(&dom.names.set, h, d.lim.domainNames)
+	sub := orig[:subLen]
+	pr.names.observe(orig, sub)
+	dom.names.observe(orig, sub)
+	pr.addSample(orig, h, now)
+	newToPair := d.remember(&pr.names, h, d.lim.pairNames)
+	newToDomain := d.remember(&dom.names, h, d.lim.domainNames)
 	if !newToPair && !newToDomain {
 		return
 	}
-	st := measureSubdomain(orig[:subLen])
+	st := measureSubdomain(sub)
+	s := packStat(&st, now)
 	if newToPair {
-		pr.names.add(&st, len(orig), orig)
-		if len(pr.samples) < dnsSampleNames {
-			pr.samples = append(pr.samples, cut(orig, dnsSampleLen))
-		}
+		pr.names.take(h, s)
 	}
 	if newToDomain {
-		dom.names.add(&st, len(orig), orig)
+		dom.names.take(h, s)
 	}
 }
 
-// remember counts a query for h in s, reporting whether it is a name the
-// sample takes for the first time. Past the bound on all samples, every
-// sample keeps half as many names.
-func (d *dnsDetector) remember(s *nameSet, h uint64, capacity int) bool {
-	isNew, delta := s.add(h, d.level, capacity)
+// dnsNameKey orders names for the bound on tracked names: the first
+// asked, then the smallest.
+type dnsNameKey struct {
+	first int64
+	name  string
+}
+
+func (k dnsNameKey) less(o dnsNameKey) bool {
+	return k.first < o.first || k.first == o.first && k.name < o.name
+}
+
+// trackName takes a new name into d.names, unless the map was trimmed and
+// the name comes after what it kept. The map keeps the
+// dnsMaxTrackedNames names first asked (the smallest among names first
+// asked at one instant), so it does not depend on the order in which
+// packets or parts arrive; it is trimmed a quarter past its bound, so
+// the sort is paid once per quarter.
+func (d *dnsDetector) trackName(lower []byte, now int64, dom *dnsDomain) {
+	if d.namesCutSet && !(dnsNameKey{now, bstr(lower)}).less(d.namesCut) {
+		return
+	}
+	d.names[string(lower)] = &dnsName{count: 1, first: now, domain: dom}
+	if len(d.names) > dnsMaxTrackedNames+dnsMaxTrackedNames/4 {
+		d.trimNames()
+	}
+}
+
+// trimNames keeps the dnsMaxTrackedNames names of d.names first asked.
+func (d *dnsDetector) trimNames() {
+	if len(d.names) <= dnsMaxTrackedNames {
+		return
+	}
+	keys := make([]dnsNameKey, 0, len(d.names))
+	for name, n := range d.names {
+		keys = append(keys, dnsNameKey{n.first, name})
+	}
+	slices.SortFunc(keys, func(x, y dnsNameKey) int {
+		return cmp.Or(cmp.Compare(x.first, y.first), strings.Compare(x.name, y.name))
+	})
+	for _, k := range keys[dnsMaxTrackedNames:] {
+		delete(d.names, k.name)
+	}
+	d.namesCut, d.namesCutSet = keys[dnsMaxTrackedNames-1], true
+}
+
+// addSample offers a query's name to the pair's example names: the
+// dnsSampleNames distinct names asked first.
+func (pr *dnsPair) addSample(orig []byte, h uint64, now int64) {
+	// The common case, a name asked again or after the examples were
+	// chosen, must not allocate: cut only a name that may get in.
+	earlier := func(k dnsSampleKey, name string) bool {
+		return now < k.first || now == k.first && cutLess(orig, name)
+	}
+	n := len(pr.sampleKeys)
+	i := slices.IndexFunc(pr.sampleKeys, func(k dnsSampleKey) bool { return k.h == h })
+	if i >= 0 && earlier(pr.sampleKeys[i], pr.samples[i]) || i < 0 && (n < dnsSampleNames || earlier(pr.sampleKeys[n-1], pr.samples[n-1])) {
+		pr.offerSample(cut(orig, dnsSampleLen), dnsSampleKey{first: now, h: h})
+	}
+}
+
+// cutLess reports whether cut(name, dnsSampleLen) < s.
+func cutLess(name []byte, s string) bool {
+	if len(name) <= dnsSampleLen {
+		return string(name) < s
+	}
+	return cut(name, dnsSampleLen) < s
+}
+
+// offerSample takes name, of key k, into the example names if it is among
+// the dnsSampleNames first asked (the smallest name among equals).
+func (pr *dnsPair) offerSample(name string, k dnsSampleKey) {
+	for i, o := range pr.sampleKeys {
+		if o.h == k.h {
+			if k.first < o.first || k.first == o.first && name < pr.samples[i] {
+				pr.samples[i], pr.sampleKeys[i] = name, k
+				pr.sortSamples()
+			}
+			return
+		}
+	}
+	if len(pr.samples) == dnsSampleNames {
+		last := len(pr.samples) - 1
+		if o := pr.sampleKeys[last]; k.first > o.first || k.first == o.first && name >= pr.samples[last] {
+			return
+		}
+		pr.samples, pr.sampleKeys = pr.samples[:last], pr.sampleKeys[:last]
+	}
+	pr.samples = append(pr.samples, name)
+	pr.sampleKeys = append(pr.sampleKeys, k)
+	pr.sortSamples()
+}
+
+// sortSamples orders the example names by first query, then name.
+func (pr *dnsPair) sortSamples() {
+	idx := make([]int, len(pr.samples))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		return cmp.Or(cmp.Compare(pr.sampleKeys[a].first, pr.sampleKeys[b].first), strings.Compare(pr.samples[a], pr.samples[b]), cmp.Compare(pr.sampleKeys[a].h, pr.sampleKeys[b].h))
+	})
+	names, keys := make([]string, len(idx)), make([]dnsSampleKey, len(idx))
+	for i, j := range idx {
+		names[i], keys[i] = pr.samples[j], pr.sampleKeys[j]
+	}
+	pr.samples, pr.sampleKeys = names, keys
+}
+
+// remember counts a query for h in g's sample, reporting whether it is a
+// name the sample takes for the first time. Past the bound on all
+// samples, every sample keeps half as many names.
+func (d *dnsDetector) remember(g *nameAgg, h uint64, capacity int) bool {
+	isNew, delta := g.count(h, d.level, capacity)
 	d.hashes += delta
+	d.settleLevel()
+	return isNew && sampledAt(h, d.level)
+}
+
+// settleLevel raises the level of every sample while they hold more
+// hashes together than lim.hashes.
+func (d *dnsDetector) settleLevel() {
 	for d.hashes > d.lim.hashes && d.level < 63 {
 		d.level++
 		for _, pr := range d.pairList {
-			d.hashes -= pr.names.set.raise(d.level)
+			d.hashes -= pr.names.raise(d.level)
 		}
 		for _, dom := range d.domainList {
-			d.hashes -= dom.names.set.raise(d.level)
+			d.hashes -= dom.names.raise(d.level)
 		}
 	}
-	return isNew && sampledAt(h, d.level)
 }
 
 func (d *dnsDetector) domain(lower string) *dnsDomain {
@@ -492,6 +551,7 @@ func (d *dnsDetector) domain(lower string) *dnsDomain {
 	dom := &dnsDomain{name: name, index: int32(len(d.domainList)), excluded: excludedDomain(name)}
 	d.domains[name] = dom
 	d.domainList = append(d.domainList, dom)
+	d.adoptDomain(dom)
 	return dom
 }
 
@@ -507,6 +567,7 @@ func (d *dnsDetector) pair(client netip.Addr, dom *dnsDomain) *dnsPair {
 	d.pairs[k] = pr
 	d.pairList = append(d.pairList, pr)
 	dom.clients++
+	d.adoptPair(pr)
 	return pr
 }
 
@@ -522,15 +583,40 @@ func (d *dnsDetector) client(a netip.Addr) *dnsClient {
 	return c
 }
 
-func (pr *dnsPair) addResolver(a netip.Addr) {
-	if slices.Contains(pr.resolvers, a) {
+// addResolver notes a query to resolver a at now (UnixNano): the pair
+// lists the dnsMaxResolvers resolvers asked first.
+func (pr *dnsPair) addResolver(a netip.Addr, now int64) {
+	if i := slices.Index(pr.resolvers, a); i >= 0 {
+		if now < pr.resFirst[i] {
+			pr.resFirst[i] = now
+			pr.sortResolvers()
+		}
 		return
 	}
 	if len(pr.resolvers) >= dnsMaxResolvers {
 		pr.moreRes = true
-		return
+		last := len(pr.resolvers) - 1
+		if now > pr.resFirst[last] || now == pr.resFirst[last] && a.Compare(pr.resolvers[last]) > 0 {
+			return
+		}
+		pr.resolvers, pr.resFirst = pr.resolvers[:last], pr.resFirst[:last]
 	}
 	pr.resolvers = append(pr.resolvers, a)
+	pr.resFirst = append(pr.resFirst, now)
+	pr.sortResolvers()
+}
+
+// sortResolvers orders the resolvers by first query, then address.
+func (pr *dnsPair) sortResolvers() {
+	for i := 1; i < len(pr.resolvers); i++ { // at most dnsMaxResolvers
+		for j := i; j > 0; j-- {
+			if cmp.Or(cmp.Compare(pr.resFirst[j-1], pr.resFirst[j]), pr.resolvers[j-1].Compare(pr.resolvers[j])) <= 0 {
+				break
+			}
+			pr.resFirst[j-1], pr.resFirst[j] = pr.resFirst[j], pr.resFirst[j-1]
+			pr.resolvers[j-1], pr.resolvers[j] = pr.resolvers[j], pr.resolvers[j-1]
+		}
+	}
 }
 
 // response counts the rcode, and charges it to the domain of the first
@@ -546,35 +632,26 @@ func (d *dnsDetector) response(p *capture.Packet, m *layers.DNS) {
 		return
 	}
 	var dom *dnsDomain
+	var reg string
 	if n, ok := d.names[bstr(lower)]; ok {
 		dom = n.domain
-	} else {
-		dom = d.domains[registeredDomain(bstr(lower))]
 	}
 	if dom == nil {
-		return // a response whose query the capture does not hold
+		reg = registeredDomain(bstr(lower))
+		dom = d.domains[reg]
 	}
-	nx := m.ResponseCode == layers.DNSResponseCodeNXDomain
-	dom.responses++
-	if nx {
-		dom.nxdomain++
+	ans := answersOf(m)
+	if dom == nil {
+		// Its query is in another part, or not in the capture: the
+		// response waits for the domain.
+		d.orphan(p.Dst, reg, nil, &ans)
+		return
 	}
+	dom.addAnswers(&ans)
 	if pr, ok := d.pairs[dnsPairKey{client: p.Dst, domain: dom.index}]; ok {
-		pr.responses++
-		if nx {
-			pr.nxdomain++
-		}
-		if m.ResponseCode == layers.DNSResponseCodeServFail || m.ResponseCode == layers.DNSResponseCodeRefused {
-			pr.failed++
-		}
-		if m.ResponseCode == layers.DNSResponseCodeNoErr {
-			if odd, ok := oddAddressAnswer(m); ok {
-				pr.addrAnswers++
-				if odd {
-					pr.oddAnswers++
-				}
-			}
-		}
+		pr.addAnswers(&ans)
+	} else {
+		d.orphan(p.Dst, dom.name, dom, &ans)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // The DNS detector's keyed tables are bounded (DNSConfig.MaxDomains,
@@ -17,7 +18,8 @@ import (
 
 // dnsBounds holds the table bounds and what eviction dropped.
 type dnsBounds struct {
-	maxDomains, maxPairs int
+	maxDomains int `partial:"-"`
+	maxPairs   int `partial:"-"`
 	// evictedDomains and evictedPairs count the entries dropped;
 	// evictedQueries the queries they had counted (the capture's totals
 	// keep them).
@@ -44,9 +46,10 @@ func dnsSignificance(queries int64, names *nameAgg) int64 {
 func (d *dnsDetector) evictDomains() {
 	n := max(1, len(d.domainList)/4)
 	ranked := slices.Clone(d.domainList)
-	// Stable: among equals, the oldest go first.
-	slices.SortStableFunc(ranked, func(x, y *dnsDomain) int {
-		return cmp.Compare(dnsSignificance(x.queries, &x.names), dnsSignificance(y.queries, &y.names))
+	// Among equals by name, not by age: parts merged in any order rank
+	// alike.
+	slices.SortFunc(ranked, func(x, y *dnsDomain) int {
+		return cmp.Or(cmp.Compare(dnsSignificance(x.queries, &x.names), dnsSignificance(y.queries, &y.names)), strings.Compare(x.name, y.name))
 	})
 	for _, dom := range ranked[:n] {
 		dom.evicted = true
@@ -76,8 +79,9 @@ func (d *dnsDetector) evictDomains() {
 func (d *dnsDetector) evictPairs() {
 	n := max(1, len(d.pairList)/4)
 	ranked := slices.Clone(d.pairList)
-	slices.SortStableFunc(ranked, func(x, y *dnsPair) int {
-		return cmp.Compare(dnsSignificance(x.queries, &x.names), dnsSignificance(y.queries, &y.names))
+	slices.SortFunc(ranked, func(x, y *dnsPair) int {
+		return cmp.Or(cmp.Compare(dnsSignificance(x.queries, &x.names), dnsSignificance(y.queries, &y.names)),
+			strings.Compare(x.domain.name, y.domain.name), x.client.Compare(y.client))
 	})
 	drop := make(map[*dnsPair]bool, n)
 	for _, pr := range ranked[:n] {
@@ -118,6 +122,10 @@ func (d *dnsDetector) warnings() []string {
 	if b.evictedPairs > 0 {
 		out = append(out, fmt.Sprintf("DNS: %d (client, domain) pairs (%d queries) were dropped past the bound of %d (DNSConfig.MaxPairs) or with their domain, the least active first",
 			b.evictedPairs, b.evictedPairQueries, b.maxPairs))
+	}
+	if n := d.orphans.dropped; n > 0 {
+		out = append(out, fmt.Sprintf("DNS: %d responses that came before their query (in another file, or before the capture began) were not counted: more than %d domains or (client, domain) pairs had such responses",
+			n, dnsMaxOrphans))
 	}
 	if d.level > 0 {
 		out = append(out, fmt.Sprintf("DNS: distinct-name counts are estimates: past %d sampled names (DNSConfig.MaxSampledNames) every sample keeps one name in %d",

@@ -260,6 +260,11 @@ func (d *dnsDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding 
 			len(fl)-1, dom.name, queries, dom.names.unique())
 		out = append(out, f)
 	}
+	// By domain, then client, before the stable sort: the order of the
+	// pairs (which part or packet came first) must not show.
+	slices.SortFunc(out, func(x, y report.Finding) int {
+		return cmp.Or(strings.Compare(x.Samples[report.SampleDomain][0], y.Samples[report.SampleDomain][0]), strings.Compare(x.Source, y.Source))
+	})
 	SortFindings(out)
 	return out
 }

@@ -152,7 +152,8 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 	for _, pr := range d.pairList {
 		i := pr.domain.index
 		s := judgeDNS(cfg.DNS, pr)
-		if best[i] == nil || s.Score > bestSig[i].Score {
+		// The busiest client among equals, then the smallest address.
+		if b := best[i]; b == nil || cmp.Or(cmp.Compare(s.Score, bestSig[i].Score), cmp.Compare(pr.queries, b.queries), b.client.Compare(pr.client)) > 0 {
 			best[i], bestSig[i] = pr, s
 		}
 	}
@@ -206,13 +207,32 @@ func (d *dnsDetector) report(cfg Config) DNSReport {
 	})
 	r.SuspiciousTLDs, r.SuspiciousTLDsOmitted = cutList(notes, n)
 
-	res := map[netip.Addr][]string{}
+	// A client's resolvers: the dnsMaxResolvers it asked first, over
+	// every domain.
+	type asked struct {
+		a     netip.Addr
+		first int64
+	}
+	byClient := map[netip.Addr][]asked{}
 	for _, pr := range d.pairList {
-		for _, a := range pr.resolvers {
-			s := a.String()
-			if l := res[pr.client]; len(l) < dnsMaxResolvers && !slices.Contains(l, s) {
-				res[pr.client] = append(l, s)
+		l := byClient[pr.client]
+	next:
+		for j, a := range pr.resolvers {
+			for k := range l {
+				if l[k].a == a {
+					l[k].first = min(l[k].first, pr.resFirst[j])
+					continue next
+				}
 			}
+			l = append(l, asked{a, pr.resFirst[j]})
+		}
+		byClient[pr.client] = l
+	}
+	res := map[netip.Addr][]string{}
+	for c, l := range byClient {
+		slices.SortFunc(l, func(x, y asked) int { return cmp.Or(cmp.Compare(x.first, y.first), x.a.Compare(y.a)) })
+		for _, r := range l[:min(len(l), dnsMaxResolvers)] {
+			res[c] = append(res[c], r.a.String())
 		}
 	}
 	clients := make([]DNSClientStats, 0, len(d.clients))
