@@ -24,6 +24,8 @@ type scanAgg struct {
 	horiz        map[horizHost]uint8
 	horizCounted map[horizKey]int
 	bounds       scanBounds
+	// service is the service probes per pair, gathered by finish.
+	service map[addrPair]*serviceProbes
 }
 
 type horizHost struct {
@@ -45,7 +47,6 @@ type scanPair struct {
 	crafted     int64 // crafted-flag packets
 	craftKinds  uint8
 	craftPorts  map[uint16]struct{}
-	unreach     int64 // ICMP port unreachable from dst to src
 	first, last time.Time
 	// mac is the link-layer source of the probes, when every probe flow
 	// the source opened came from one (macMixed otherwise).
@@ -79,6 +80,7 @@ func (d *portscanDetector) FlowEvicted(f *capture.Flow) {
 	if d.live != nil {
 		d.addFlow(d.live, f)
 	}
+	d.evictFirst(f)
 }
 
 func newScanAgg(lim Limits) *scanAgg {
@@ -99,7 +101,7 @@ func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
 	k := addrPair{pr.src, pr.dst.Addr()}
 	sp := agg.byPair[k]
 	if sp == nil {
-		sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last, unreach: d.unreach[k]}
+		sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
 		agg.byPair[k] = sp
 		defer agg.bound()
 	}
@@ -141,6 +143,7 @@ func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
 // finish adds the flows c holds to agg and settles what only the whole
 // capture tells.
 func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
+	agg.service = d.serviceTable(c)
 	if c == nil {
 		return agg
 	}
@@ -152,6 +155,9 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 		agg.pairs = append(agg.pairs, sp)
 	}
 	agg.byPair = nil
+	if agg.horizCounted == nil {
+		agg.horizCounted = map[horizKey]int{}
+	}
 	// ICMP port unreachable answers UDP probes but is not part of their
 	// flow: the UDP header it quotes names the probe it refuses. A message
 	// whose quote could not be read refuses one of the pair's unanswered
@@ -170,7 +176,7 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 				}
 			}
 		}
-		n := sp.unreach
+		n := d.unreach[addrPair{sp.src, sp.dst}]
 		if n == 0 {
 			continue
 		}
