@@ -148,12 +148,12 @@ type addrPair struct{ src, dst netip.Addr }
 // in, so one pass and any merge of parts judge alike. The fields tagged
 // partial:"-" come from the Config or are derived after the pass.
 type portscanDetector struct {
-	echo     sweepTable             // ICMP echo requests and replies
-	arp      sweepTable             // ARP requests and replies
-	unreach  map[addrPair]int64     // ICMP port unreachable whose quote did not parse, keyed (prober, target)
-	refused  map[udpProbe]struct{}  // UDP probes an ICMP port unreachable quoted
+	echo     sweepTable              // ICMP echo requests and replies
+	arp      sweepTable              // ARP requests and replies
+	unreach  map[addrPair]int64      // ICMP port unreachable whose quote did not parse, keyed (prober, target)
+	refused  map[udpProbe]struct{}   // UDP probes an ICMP port unreachable quoted
 	timeExc  map[netip.Addr]struct{} // sources that received ICMP time exceeded
-	untraced int64                  // sweep requests past sweepMaxSources
+	untraced int64                   // sweep requests past sweepMaxSources
 	// arpMACs holds the addresses each link-layer address claimed in ARP:
 	// the real scanner among decoys is the one its MAC speaks for.
 	arpMACs map[arpBinding]struct{}
