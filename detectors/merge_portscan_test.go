@@ -395,3 +395,29 @@ func sendData(s *synthCapture, src string, sport uint16, dst string, dport uint1
 	}
 	s.write(ip, tc, payload)
 }
+
+// TestPortscanMergeEvicted: with a flow table far smaller than the
+// captures, most flows are judged when evicted (the live aggregate, the
+// first payloads moved per pair) and merge with the parts' other state;
+// split by pair, every probe is still counted once.
+func TestPortscanMergeEvicted(t *testing.T) {
+	cfg := Config{Limits: Limits{MaxFlows: 16}}
+	for _, name := range []string{"scan_syn.pcap", "scan_udp.pcap", "scan_decoy.pcap", "scan_version.pcap", "scan_connect.pcap", "sweep_syn.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			for _, n := range []int{2, 3, 5} {
+				whole, parts := splitByPair(t, testdataFile(t, name), cfg, n)
+				if ev := whole.Capture().FlowStats().Evicted; ev == 0 {
+					t.Fatalf("no flow evicted at MaxFlows %d", cfg.Limits.MaxFlows)
+				}
+				want, fs := scanVerdict(t, whole.dets.scans, whole.Config, whole.capture)
+				if len(fs) == 0 {
+					t.Fatal("the whole capture has no port scan finding")
+				}
+				d, c := mergeScanParts(parts)
+				if got, _ := scanVerdict(t, d, whole.Config, c); got != want {
+					t.Errorf("n=%d: merged verdict differs from the whole:\n%s", n, lineDiff(want, got))
+				}
+			}
+		})
+	}
+}

@@ -22,8 +22,9 @@ import (
 // replies (ping sweeps), ARP requests and replies (ARP sweeps, and the
 // addresses each MAC claims, for decoy scans), ICMP port-unreachable
 // messages (closed UDP ports), ICMP time-exceeded messages (traceroute,
-// whose UDP probes are not a scan) and the first payload of each TCP
-// client (service probes, portscan_service.go).
+// whose UDP probes are not a scan) and the first payload of each side of
+// a TCP connection (service probes, portscan_service.go: which side was
+// the client is read from the flow after the pass).
 //
 // The engine reassembles IP fragments first (defrag.go), so a scan sent
 // in fragments (nmap -f) is judged like any other; its technique gets the
