@@ -16,16 +16,18 @@ import (
 // from the flows the table evicted during the pass, then from those it
 // holds at the end (finish). Its tables are bounded (portscan_bounds.go).
 type scanAgg struct {
-	pairs  []*scanPair // sorted, once finished
+	pairs  []*scanPair `partial:"-"` // sorted, once finished
 	byPair map[addrPair]*scanPair
 	// horiz holds the state of every (source, family, port, target)
 	// probed; horizCounted counts, per (source, family, port), the targets
 	// that did not answer or refused. Flat maps: most keys have one target.
 	horiz        map[horizHost]uint8
-	horizCounted map[horizKey]int
-	bounds       scanBounds
+	horizCounted map[horizKey]int `partial:"-"` // by finish
+	// bounds keeps its maxima from the Limits with the rest: a part
+	// decoded into a fresh aggregate must not lose them.
+	bounds scanBounds
 	// service is the service probes per pair, gathered by finish.
-	service map[addrPair]*serviceProbes
+	service map[addrPair]*serviceProbes `partial:"-"`
 }
 
 type horizHost struct {
