@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -420,4 +422,54 @@ func TestPortscanMergeEvicted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPortscanMergeRandomTrees merges the parts of random splits (by pair
+// and by file) along random trees: in any order, any grouping and with
+// either side receiving, the verdict is the whole's.
+func TestPortscanMergeRandomTrees(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 15))
+	names := map[string]bool{"scan_decoy": true, "scan_version": true, "scan_udp": true, "sweep_syn": true, "hs-tcp_synPingSweepRand": true, "hs-icmpScan": true, "nmap-vsn": true, "tmicomyiza_fin": true}
+	for _, tc := range portscanMergeCases() {
+		if !names[tc.name] {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path(t)
+			for trial := range 4 {
+				split := splitByPair
+				if trial%2 == 1 {
+					split = splitByFile
+				}
+				whole, parts := split(t, path, Config{}, 5)
+				want, _ := scanVerdict(t, whole.dets.scans, whole.Config, whole.capture)
+				rng.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
+				d, c := mergeTree(rng, parts)
+				if got, _ := scanVerdict(t, d, whole.Config, c); got != want {
+					t.Errorf("trial %d: merged verdict differs from the whole:\n%s", trial, lineDiff(want, got))
+				}
+			}
+		})
+	}
+}
+
+// mergeTree merges parts along a random binary tree, a random side of
+// each node receiving.
+func mergeTree(rng *rand.Rand, parts []*Analysis) (*portscanDetector, *capture.Capture) {
+	if len(parts) == 1 {
+		return parts[0].dets.scans, parts[0].capture
+	}
+	k := 1 + rng.IntN(len(parts)-1)
+	dl, cl := mergeTree(rng, parts[:k])
+	dr, cr := mergeTree(rng, parts[k:])
+	if rng.IntN(2) == 1 {
+		dl, dr, cl, cr = dr, dl, cr, cl
+	}
+	c := &capture.Capture{}
+	c.Merge(cl)
+	c.Merge(cr)
+	dl.merge(dr, c)
+	return dl, c
 }
