@@ -32,12 +32,19 @@ func (d *portscanDetector) merge(o *portscanDetector, c *capture.Capture) {
 		}
 	}
 	d.first = mergeFirst(c, d.first, o.first)
+	d.live = mergeAgg(d.live, o.live)
+	d.liveTrace = mergeAgg(d.liveTrace, o.liveTrace)
+}
+
+// mergeAgg merges two parts' aggregates of evicted flows, either nil.
+func mergeAgg(a, b *scanAgg) *scanAgg {
 	switch {
-	case d.live == nil:
-		d.live = o.live
-	case o.live != nil:
-		d.live.merge(o.live)
+	case a == nil:
+		return b
+	case b != nil:
+		a.merge(b)
 	}
+	return a
 }
 
 // joinSet adds o's keys to m while m holds fewer than max.

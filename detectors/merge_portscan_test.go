@@ -473,3 +473,39 @@ func mergeTree(rng *rand.Rand, parts []*Analysis) (*portscanDetector, *capture.C
 	dl.merge(dr, c)
 	return dl, c
 }
+
+// TestPortscanMergeEvictedTraceroute: a traceroute's UDP probes are no
+// scan because routers answered with time exceeded. Those messages come
+// from the routers, so split by pair they are in other parts than the
+// probes; with the probes' flows evicted during the pass, the merge must
+// still judge them against every part's time exceeded messages.
+func TestPortscanMergeEvictedTraceroute(t *testing.T) {
+	const src, dst = "10.5.0.1", "10.5.9.9"
+	s := newSynth(t)
+	for i := range 30 {
+		s.udp(src, 40000, dst, uint16(33434+i), 32)
+		s.icmp("10.5.1.254", src, 11, 0) // one router: its pair with src is in another part than the probes, most splits
+	}
+	for i := range 120 { // other traffic, to fill the flow table
+		s.udp(fmt.Sprintf("10.6.%d.1", i), 5353, fmt.Sprintf("10.7.%d.1", i), 53, 40)
+		s.udp(fmt.Sprintf("10.7.%d.1", i), 53, fmt.Sprintf("10.6.%d.1", i), 5353, 80)
+	}
+	if err := s.f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Limits: Limits{MaxFlows: 8}}
+	for _, n := range []int{2, 3, 5, 2, 3, 5, 2, 3, 5} {
+		whole, parts := splitByPair(t, s.f.Name(), cfg, n)
+		if whole.Capture().FlowStats().Evicted == 0 {
+			t.Fatal("no flow evicted")
+		}
+		want, fs := scanVerdict(t, whole.dets.scans, whole.Config, whole.capture)
+		if len(fs) != 0 {
+			t.Fatalf("whole: %d port scan findings, want none (a traceroute): %+v", len(fs), fs)
+		}
+		d, c := mergeScanParts(parts)
+		if got, _ := scanVerdict(t, d, whole.Config, c); got != want {
+			t.Errorf("n=%d: merged verdict differs from the whole:\n%s", n, lineDiff(want, got))
+		}
+	}
+}

@@ -163,8 +163,10 @@ type portscanDetector struct {
 	// probes of the flows the table evicted, per (source, target).
 	first   map[*capture.Flow]flowFirst
 	service map[addrPair]*serviceProbes
-	// live holds the probes of evicted flows, until the pass ends.
-	live *scanAgg
+	// live holds the probes of evicted flows, until the pass ends;
+	// liveTrace those that may be a traceroute's (probe.traceroute), nil
+	// until one is.
+	live, liveTrace *scanAgg
 
 	lim    Limits           `partial:"-"`
 	once   sync.Once        `partial:"-"`

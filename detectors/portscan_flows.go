@@ -80,7 +80,19 @@ func (d *portscanDetector) aggregate(c *capture.Capture) *scanAgg {
 // ones it kept.
 func (d *portscanDetector) FlowEvicted(f *capture.Flow) {
 	if d.live != nil {
-		d.addFlow(d.live, f)
+		if pr, ok := probeOf(f); ok {
+			// Whether a traceroute's time exceeded messages make its
+			// UDP probes no scan is known only at the end: they may
+			// come later, or in another part of the capture.
+			agg := d.live
+			if pr.traceroute() {
+				if d.liveTrace == nil {
+					d.liveTrace = newScanAgg(d.lim)
+				}
+				agg = d.liveTrace
+			}
+			agg.addProbe(pr, f)
+		}
 	}
 	d.evictFirst(f)
 }
@@ -89,17 +101,33 @@ func newScanAgg(lim Limits) *scanAgg {
 	return &scanAgg{byPair: map[addrPair]*scanPair{}, horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}, bounds: newScanBounds(lim)}
 }
 
-// addFlow adds one flow's probe, if it is one, to agg.
+// addFlow adds one flow's probe, if it is one, to agg, unless it is a
+// traceroute's.
 func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
-	pr, ok := classify(f)
-	if !ok || !probeTarget(pr.dst.Addr()) {
+	pr, ok := probeOf(f)
+	if !ok {
 		return
 	}
-	if pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast {
-		if _, ok := d.timeExc[pr.src]; ok {
-			return
-		}
+	if _, ok := d.timeExc[pr.src]; ok && pr.traceroute() {
+		return
 	}
+	agg.addProbe(pr, f)
+}
+
+// probeOf judges f: whether it is a probe, and to a possible target.
+func probeOf(f *capture.Flow) (probe, bool) {
+	pr, ok := classify(f)
+	return pr, ok && probeTarget(pr.dst.Addr())
+}
+
+// traceroute reports whether pr could be a traceroute's: a UDP probe to
+// its default ports, no scan when its source got time exceeded.
+func (pr probe) traceroute() bool {
+	return pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast
+}
+
+// addProbe adds the probe pr of flow f to agg.
+func (agg *scanAgg) addProbe(pr probe, f *capture.Flow) {
 	k := addrPair{pr.src, pr.dst.Addr()}
 	sp := agg.byPair[k]
 	if sp == nil {
@@ -146,6 +174,9 @@ func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
 // capture tells.
 func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 	agg.service = d.serviceTable(c)
+	if t := d.liveTrace; t != nil && agg == d.live {
+		agg.merge(t.without(d.timeExc))
+	}
 	if c == nil {
 		return agg
 	}
@@ -209,6 +240,26 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 	slices.SortFunc(agg.pairs, func(a, b *scanPair) int {
 		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
 	})
+	return agg
+}
+
+// without drops from agg the probes of the sources in srcs.
+func (agg *scanAgg) without(srcs map[netip.Addr]struct{}) *scanAgg {
+	for k := range agg.byPair {
+		if _, ok := srcs[k.src]; ok {
+			delete(agg.byPair, k)
+		}
+	}
+	for hh := range agg.horiz {
+		if _, ok := srcs[hh.src]; ok {
+			delete(agg.horiz, hh)
+		}
+	}
+	for hk := range agg.bounds.horizKeys {
+		if _, ok := srcs[hk.src]; ok {
+			delete(agg.bounds.horizKeys, hk)
+		}
+	}
 	return agg
 }
 
