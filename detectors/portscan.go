@@ -22,8 +22,9 @@ import (
 // replies (ping sweeps), ARP requests and replies (ARP sweeps, and the
 // addresses each MAC claims, for decoy scans), ICMP port-unreachable
 // messages (closed UDP ports), ICMP time-exceeded messages (traceroute,
-// whose UDP probes are not a scan) and the first payload of each TCP
-// client (service probes, portscan_service.go).
+// whose UDP probes are not a scan) and the first payload of each side of
+// a TCP connection (service probes, portscan_service.go: which side was
+// the client is read from the flow after the pass).
 //
 // The engine reassembles IP fragments first (defrag.go), so a scan sent
 // in fragments (nmap -f) is judged like any other; its technique gets the
@@ -142,46 +143,79 @@ type addrPair struct{ src, dst netip.Addr }
 
 // portscanDetector keeps what flows cannot tell: ICMP and ARP sweeps and
 // ICMP errors. Everything else is judged from Capture.Flows in Findings.
+//
+// Its state is what the pass accumulated, mergeable with another part's
+// (merge_portscan.go); nothing in it depends on the order packets arrived
+// in, so one pass and any merge of parts judge alike. The fields tagged
+// partial:"-" come from the Config or are derived after the pass.
 type portscanDetector struct {
-	echo     map[netip.Addr]*sweepSource // ICMP echo requests per source
-	arp      map[netip.Addr]*sweepSource // ARP requests per sender address
-	unreach  map[addrPair]int64          // ICMP port unreachable whose quote did not parse, keyed (prober, target)
-	refused  map[udpProbe]struct{}       // UDP probes an ICMP port unreachable quoted
-	timeExc  map[netip.Addr]struct{}     // sources that received ICMP time exceeded
-	untraced int64                       // sweep requests past sweepMaxSources
+	echo     sweepTable              // ICMP echo requests and replies
+	arp      sweepTable              // ARP requests and replies
+	unreach  map[addrPair]int64      // ICMP port unreachable whose quote did not parse, keyed (prober, target)
+	refused  map[udpProbe]struct{}   // UDP probes an ICMP port unreachable quoted
+	timeExc  map[netip.Addr]struct{} // sources that received ICMP time exceeded
+	untraced int64                   // sweep requests past sweepMaxSources
 	// arpMACs holds the addresses each link-layer address claimed in ARP:
 	// the real scanner among decoys is the one its MAC speaks for.
 	arpMACs map[arpBinding]struct{}
-	// service holds the service-detection probes per (source, target).
+	// first holds, per TCP flow the table holds, the first payload each
+	// side sent (portscan_service.go); service holds the service-detection
+	// probes of the flows the table evicted, per (source, target).
+	first   map[*capture.Flow]flowFirst
 	service map[addrPair]*serviceProbes
+	// live holds the probes of evicted flows, until the pass ends;
+	// liveTrace those that may be a traceroute's (probe.traceroute), nil
+	// until one is.
+	live, liveTrace *scanAgg
 
-	lim    Limits
-	live   *scanAgg // the probes of evicted flows, until the pass ends
-	once   sync.Once
-	aggFor *capture.Capture
-	agg    *scanAgg
+	lim    Limits           `partial:"-"`
+	once   sync.Once        `partial:"-"`
+	aggFor *capture.Capture `partial:"-"`
+	agg    *scanAgg         `partial:"-"`
+}
+
+// sweepTable is the echo or ARP requests of every source, and the
+// replies that answered no request seen before them.
+type sweepTable struct {
+	sources map[netip.Addr]*sweepSource
+	// replies holds, per (asker, responder), the time of the latest reply
+	// that came before any request the part saw from asker for
+	// responder: a request in an earlier file, or with an earlier
+	// timestamp, may still have asked it (see answered).
+	replies map[addrPair]time.Time
 }
 
 // sweepSource is one source's echo or ARP requests: addresses asked for,
-// and whether each answered.
+// when each was first asked, and whether a reply followed.
 type sweepSource struct {
 	src         netip.Addr
-	hosts       map[netip.Addr]bool
+	hosts       map[netip.Addr]sweepHost
 	requests    int64
 	capped      bool
 	first, last time.Time
+}
+
+// sweepHost is one address a source asked for.
+type sweepHost struct {
+	asked    time.Time // the first request
+	answered bool      // a reply came at or after a request
+}
+
+func newSweepTable() sweepTable {
+	return sweepTable{sources: map[netip.Addr]*sweepSource{}, replies: map[addrPair]time.Time{}}
 }
 
 func newPortscanDetector(lim Limits) *portscanDetector {
 	return &portscanDetector{
 		lim:     lim,
 		live:    newScanAgg(lim),
-		echo:    map[netip.Addr]*sweepSource{},
-		arp:     map[netip.Addr]*sweepSource{},
+		echo:    newSweepTable(),
+		arp:     newSweepTable(),
 		unreach: map[addrPair]int64{},
 		refused: map[udpProbe]struct{}{},
 		timeExc: map[netip.Addr]struct{}{},
 		arpMACs: map[arpBinding]struct{}{},
+		first:   map[*capture.Flow]flowFirst{},
 		service: map[addrPair]*serviceProbes{},
 	}
 }
@@ -241,19 +275,19 @@ func quotedUDP(q []byte) (udpProbe, bool) {
 	return udpProbe{}, false
 }
 
-// Packet looks only at ICMP, ARP and the first payload of each TCP
-// client; everything else of TCP and UDP is read from the flows.
+// Packet looks only at ICMP, ARP and the first payload of each side of a
+// TCP connection; everything else of TCP and UDP is read from the flows.
 func (d *portscanDetector) Packet(p *capture.Packet) {
 	switch {
-	case p.FromClient && p.PayloadLen > 0 && p.Flow != nil && p.Flow.Proto == 6 && p.Flow.Payload[0] == uint64(p.PayloadLen):
-		// The first payload of a TCP connection's client.
+	case p.PayloadLen > 0 && p.Flow != nil && p.Flow.Proto == 6 && p.Flow.Payload[fromSide(p)] == uint64(p.PayloadLen):
+		// The first payload of one side of a TCP connection.
 		d.firstPayload(p)
 	case p.Layers&capture.LayerICMPv4 != 0:
 		switch p.ICMPType {
 		case 8:
-			d.request(d.echo, p.Src, p.Dst, p.Time)
+			d.request(&d.echo, p.Src, p.Dst, p.Time)
 		case 0:
-			d.reply(d.echo, p.Dst, p.Src)
+			d.echo.reply(p.Dst, p.Src, p.Time)
 		case 3:
 			if p.ICMPCode == 3 {
 				d.portUnreachable(p)
@@ -264,9 +298,9 @@ func (d *portscanDetector) Packet(p *capture.Packet) {
 	case p.Layers&capture.LayerICMPv6 != 0:
 		switch p.ICMPType {
 		case 128:
-			d.request(d.echo, p.Src, p.Dst, p.Time)
+			d.request(&d.echo, p.Src, p.Dst, p.Time)
 		case 129:
-			d.reply(d.echo, p.Dst, p.Src)
+			d.echo.reply(p.Dst, p.Src, p.Time)
 		case 1:
 			if p.ICMPCode == 4 {
 				d.portUnreachable(p)
@@ -287,10 +321,10 @@ func (d *portscanDetector) Packet(p *capture.Packet) {
 			// configuring itself, and a gratuitous ARP asks for the
 			// sender's own address: neither looks for other hosts.
 			if !sender.IsUnspecified() && sender != target {
-				d.request(d.arp, sender, target, p.Time)
+				d.request(&d.arp, sender, target, p.Time)
 			}
 		case 2:
-			d.reply(d.arp, target, sender)
+			d.arp.reply(target, sender, p.Time)
 		}
 	}
 }
@@ -301,42 +335,61 @@ func (d *portscanDetector) timeExceeded(a netip.Addr) {
 	}
 }
 
-func (d *portscanDetector) request(m map[netip.Addr]*sweepSource, src, dst netip.Addr, t time.Time) {
+func (d *portscanDetector) request(st *sweepTable, src, dst netip.Addr, t time.Time) {
 	if !probeTarget(dst) {
 		return
 	}
-	s := m[src]
+	s := st.sources[src]
 	if s == nil {
-		if len(m) >= sweepMaxSources {
+		if len(st.sources) >= sweepMaxSources {
 			d.untraced++
 			return
 		}
-		s = &sweepSource{src: src, hosts: map[netip.Addr]bool{}, first: t}
-		m[src] = s
+		s = &sweepSource{src: src, hosts: map[netip.Addr]sweepHost{}, first: t, last: t}
+		st.sources[src] = s
 	}
 	s.requests++
-	if t.Before(s.first) {
-		s.first = t
-	}
-	if t.After(s.last) {
-		s.last = t
-	}
-	if _, ok := s.hosts[dst]; !ok {
+	s.first, s.last = minTime(s.first, t), maxTime(s.last, t)
+	h, ok := s.hosts[dst]
+	if !ok {
 		if len(s.hosts) >= sweepMaxHosts {
 			s.capped = true
 			return
 		}
-		s.hosts[dst] = false
+		h.asked = t
+	}
+	h.asked = minTime(h.asked, t)
+	s.hosts[dst] = h
+}
+
+// maxSweepReplies bounds the replies kept that answered no request seen.
+const maxSweepReplies = sweepMaxSources
+
+// reply records that responder answered asker at t: the host answered if
+// asker had asked for it, else the reply waits for a request at or before
+// t that another part of the capture, or a later packet, may hold.
+func (st *sweepTable) reply(asker, responder netip.Addr, t time.Time) {
+	if s := st.sources[asker]; s != nil {
+		if h, ok := s.hosts[responder]; ok && !t.Before(h.asked) {
+			h.answered = true
+			s.hosts[responder] = h
+			return
+		}
+	}
+	k := addrPair{asker, responder}
+	if old, ok := st.replies[k]; ok || len(st.replies) < maxSweepReplies {
+		st.replies[k] = maxTime(old, t)
 	}
 }
 
-// reply marks responder as having answered asker, if asker asked it.
-func (d *portscanDetector) reply(m map[netip.Addr]*sweepSource, asker, responder netip.Addr) {
-	if s := m[asker]; s != nil {
-		if _, ok := s.hosts[responder]; ok {
-			s.hosts[responder] = true
-		}
+// answered reports whether s's host h (asked at h.asked) got a reply at
+// or after its first request.
+func (st *sweepTable) answered(s *sweepSource, a netip.Addr, h sweepHost) bool {
+	if h.answered {
+		return true
 	}
+	t, ok := st.replies[addrPair{s.src, a}]
+	return ok && !t.Before(h.asked)
 }
 
 // probeTarget reports whether dst can be a scanned host: broadcast and

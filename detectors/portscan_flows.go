@@ -16,14 +16,18 @@ import (
 // from the flows the table evicted during the pass, then from those it
 // holds at the end (finish). Its tables are bounded (portscan_bounds.go).
 type scanAgg struct {
-	pairs  []*scanPair // sorted, once finished
+	pairs  []*scanPair `partial:"-"` // sorted, once finished
 	byPair map[addrPair]*scanPair
 	// horiz holds the state of every (source, family, port, target)
 	// probed; horizCounted counts, per (source, family, port), the targets
 	// that did not answer or refused. Flat maps: most keys have one target.
 	horiz        map[horizHost]uint8
-	horizCounted map[horizKey]int
-	bounds       scanBounds
+	horizCounted map[horizKey]int `partial:"-"` // by finish
+	// bounds keeps its maxima from the Limits with the rest: a part
+	// decoded into a fresh aggregate must not lose them.
+	bounds scanBounds
+	// service is the service probes per pair, gathered by finish.
+	service map[addrPair]*serviceProbes `partial:"-"`
 }
 
 type horizHost struct {
@@ -45,7 +49,6 @@ type scanPair struct {
 	crafted     int64 // crafted-flag packets
 	craftKinds  uint8
 	craftPorts  map[uint16]struct{}
-	unreach     int64 // ICMP port unreachable from dst to src
 	first, last time.Time
 	// mac is the link-layer source of the probes, when every probe flow
 	// the source opened came from one (macMixed otherwise).
@@ -77,29 +80,58 @@ func (d *portscanDetector) aggregate(c *capture.Capture) *scanAgg {
 // ones it kept.
 func (d *portscanDetector) FlowEvicted(f *capture.Flow) {
 	if d.live != nil {
-		d.addFlow(d.live, f)
+		if pr, ok := probeOf(f); ok {
+			// Whether a traceroute's time exceeded messages make its
+			// UDP probes no scan is known only at the end: they may
+			// come later, or in another part of the capture.
+			agg := d.live
+			if pr.traceroute() {
+				if d.liveTrace == nil {
+					d.liveTrace = newScanAgg(d.lim)
+				}
+				agg = d.liveTrace
+			}
+			agg.addProbe(pr, f)
+		}
 	}
+	d.evictFirst(f)
 }
 
 func newScanAgg(lim Limits) *scanAgg {
 	return &scanAgg{byPair: map[addrPair]*scanPair{}, horiz: map[horizHost]uint8{}, horizCounted: map[horizKey]int{}, bounds: newScanBounds(lim)}
 }
 
-// addFlow adds one flow's probe, if it is one, to agg.
+// addFlow adds one flow's probe, if it is one, to agg, unless it is a
+// traceroute's.
 func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
-	pr, ok := classify(f)
-	if !ok || !probeTarget(pr.dst.Addr()) {
+	pr, ok := probeOf(f)
+	if !ok {
 		return
 	}
-	if pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast {
-		if _, ok := d.timeExc[pr.src]; ok {
-			return
-		}
+	if _, ok := d.timeExc[pr.src]; ok && pr.traceroute() {
+		return
 	}
+	agg.addProbe(pr, f)
+}
+
+// probeOf judges f: whether it is a probe, and to a possible target.
+func probeOf(f *capture.Flow) (probe, bool) {
+	pr, ok := classify(f)
+	return pr, ok && probeTarget(pr.dst.Addr())
+}
+
+// traceroute reports whether pr could be a traceroute's: a UDP probe to
+// its default ports, no scan when its source got time exceeded.
+func (pr probe) traceroute() bool {
+	return pr.fam == famUDP && pr.dst.Port() >= tracerouteFirst && pr.dst.Port() <= tracerouteLast
+}
+
+// addProbe adds the probe pr of flow f to agg.
+func (agg *scanAgg) addProbe(pr probe, f *capture.Flow) {
 	k := addrPair{pr.src, pr.dst.Addr()}
 	sp := agg.byPair[k]
 	if sp == nil {
-		sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last, unreach: d.unreach[k]}
+		sp = &scanPair{src: k.src, dst: k.dst, first: f.First, last: f.Last}
 		agg.byPair[k] = sp
 		defer agg.bound()
 	}
@@ -141,6 +173,10 @@ func (d *portscanDetector) addFlow(agg *scanAgg, f *capture.Flow) {
 // finish adds the flows c holds to agg and settles what only the whole
 // capture tells.
 func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
+	agg.service = d.serviceTable(c)
+	if t := d.liveTrace; t != nil && agg == d.live {
+		agg.merge(t.without(d.timeExc))
+	}
 	if c == nil {
 		return agg
 	}
@@ -152,6 +188,9 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 		agg.pairs = append(agg.pairs, sp)
 	}
 	agg.byPair = nil
+	if agg.horizCounted == nil {
+		agg.horizCounted = map[horizKey]int{}
+	}
 	// ICMP port unreachable answers UDP probes but is not part of their
 	// flow: the UDP header it quotes names the probe it refuses. A message
 	// whose quote could not be read refuses one of the pair's unanswered
@@ -170,7 +209,7 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 				}
 			}
 		}
-		n := sp.unreach
+		n := d.unreach[addrPair{sp.src, sp.dst}]
 		if n == 0 {
 			continue
 		}
@@ -201,6 +240,26 @@ func (d *portscanDetector) finish(agg *scanAgg, c *capture.Capture) *scanAgg {
 	slices.SortFunc(agg.pairs, func(a, b *scanPair) int {
 		return cmp.Or(a.src.Compare(b.src), a.dst.Compare(b.dst))
 	})
+	return agg
+}
+
+// without drops from agg the probes of the sources in srcs.
+func (agg *scanAgg) without(srcs map[netip.Addr]struct{}) *scanAgg {
+	for k := range agg.byPair {
+		if _, ok := srcs[k.src]; ok {
+			delete(agg.byPair, k)
+		}
+	}
+	for hh := range agg.horiz {
+		if _, ok := srcs[hh.src]; ok {
+			delete(agg.horiz, hh)
+		}
+	}
+	for hk := range agg.bounds.horizKeys {
+		if _, ok := srcs[hk.src]; ok {
+			delete(agg.bounds.horizKeys, hk)
+		}
+	}
 	return agg
 }
 

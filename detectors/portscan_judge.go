@@ -41,10 +41,10 @@ func (d *portscanDetector) Findings(cfg Config, c *capture.Capture) []report.Fin
 		}
 	}
 	out = append(out, fragmentFindings(c)...)
-	out = append(out, d.serviceFindings()...)
+	out = append(out, agg.serviceFindings()...)
 	out = append(out, agg.horizontal(ps)...)
-	out = append(out, sweepFindings(ps, d.echo, "icmp_sweep", "ICMP echo requests")...)
-	out = append(out, sweepFindings(ps, d.arp, "arp_sweep", "ARP requests")...)
+	out = append(out, sweepFindings(ps, &d.echo, "icmp_sweep", "ICMP echo requests")...)
+	out = append(out, sweepFindings(ps, &d.arp, "arp_sweep", "ARP requests")...)
 	SortFindings(out)
 	return out
 }
@@ -339,16 +339,16 @@ func (agg *scanAgg) horizontal(ps PortScanConfig) []report.Finding {
 	return out
 }
 
-func sweepFindings(ps PortScanConfig, m map[netip.Addr]*sweepSource, technique, what string) []report.Finding {
+func sweepFindings(ps PortScanConfig, st *sweepTable, technique, what string) []report.Finding {
 	var out []report.Finding
-	for _, s := range m {
+	for _, s := range st.sources {
 		if len(s.hosts) < ps.SweepHosts {
 			continue
 		}
 		var live []netip.Addr
-		for h, ok := range s.hosts {
-			if ok {
-				live = append(live, h)
+		for a, h := range s.hosts {
+			if st.answered(s, a, h) {
+				live = append(live, a)
 			}
 		}
 		slices.SortFunc(live, netip.Addr.Compare)

@@ -3,6 +3,7 @@ package detectors
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -24,8 +25,12 @@ import (
 // "GET / HTTP/1.0", "HELP", an empty line) are also what simple clients
 // send: three different kinds to one target make a low finding.
 
-// serviceProbeMaxPairs bounds the (source, target) pairs kept.
+// serviceProbeMaxPairs bounds the (source, target) pairs kept of the
+// flows the table evicted during the pass.
 const serviceProbeMaxPairs = 1 << 16
+
+// serviceProbePorts bounds the ports kept per pair: the lowest.
+const serviceProbePorts = scanSampleMax * 4
 
 type serviceProbeSig struct {
 	name     string
@@ -57,45 +62,195 @@ var serviceProbeSigs = []serviceProbeSig{
 type serviceProbes struct {
 	kinds       uint32 // bit i: serviceProbeSigs[i] seen
 	probes      int64
-	ports       map[uint16]struct{}
+	ports       map[uint16]struct{} // the lowest serviceProbePorts
 	first, last time.Time
 }
 
-// firstPayload looks at the first payload a TCP client sends.
+// flowFirst is the first payload each side of one TCP connection sent,
+// indexed by flowSide. Which side is the client is read from the flow
+// only when judging: the part of a rotated capture that saw the
+// connection from its middle guessed it from the ports, and the first
+// payload of the client may be in an earlier part.
+type flowFirst [2]firstPayload
+
+// firstPayload is one side's first payload: when, and which probe it is.
+type firstPayload struct {
+	at time.Time
+	// sig is 0 when the side sent no payload, 1 when its first matched no
+	// probe (or was not compared: a known server's), 2+i for
+	// serviceProbeSigs[i].
+	sig uint8
+}
+
+// fromSide is the index into p.Flow's counters of p's direction.
+func fromSide(p *capture.Packet) int {
+	if p.FromClient {
+		return 0
+	}
+	return 1
+}
+
+// flowSide indexes the sides of a connection in an order that does not
+// depend on which the table took for the client: 0 is the lower address
+// and port.
+func flowSide(from, to netip.AddrPort) int {
+	if from.Compare(to) <= 0 {
+		return 0
+	}
+	return 1
+}
+
+// firstPayload records the first payload one side of a TCP connection
+// sends, compared with the probes unless the side is the server a
+// handshake named.
 func (d *portscanDetector) firstPayload(p *capture.Packet) {
-	pl := p.Payload
+	from, to := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+	i := flowSide(from, to)
+	r := d.first[p.Flow]
+	if r[i].sig != 0 {
+		return
+	}
+	r[i] = firstPayload{at: p.Time, sig: 1}
+	if p.FromClient || !p.Flow.ClientKnown {
+		r[i].sig = matchServiceProbe(p.Payload)
+	}
+	d.first[p.Flow] = r
+}
+
+// matchServiceProbe returns firstPayload.sig for a first payload.
+func matchServiceProbe(pl []byte) uint8 {
 	for i := range serviceProbeSigs {
 		s := &serviceProbeSigs[i]
 		if s.prefix != nil && bytes.HasPrefix(pl, s.prefix) ||
 			s.contains != nil && bytes.Contains(pl[:min(len(pl), 128)], s.contains) {
-			d.serviceProbe(p, i)
-			return
+			return uint8(2 + i)
 		}
+	}
+	return 1
+}
+
+// earlier returns the first payload of the two records of one side: the
+// earlier one (the later was seen from the middle of the connection),
+// the lower sig at the same instant.
+func (x firstPayload) earlier(y firstPayload) firstPayload {
+	switch {
+	case x.sig == 0:
+		return y
+	case y.sig == 0:
+		return x
+	case y.at.Before(x.at), y.at.Equal(x.at) && y.sig < x.sig:
+		return y
+	}
+	return x
+}
+
+// clientProbe returns the service probe f's client sent first, if its
+// first payload was one.
+func (r flowFirst) clientProbe(f *capture.Flow) (firstPayload, bool) {
+	fp := r[flowSide(f.Client, f.Server)]
+	return fp, fp.sig >= 2
+}
+
+// evictFirst moves the service probe of a flow the table evicts into
+// d.service, which keeps it per pair.
+func (d *portscanDetector) evictFirst(f *capture.Flow) {
+	r, ok := d.first[f]
+	if !ok {
+		return
+	}
+	delete(d.first, f)
+	if fp, ok := r.clientProbe(f); ok {
+		k := addrPair{f.Client.Addr(), f.Server.Addr()}
+		sp := d.service[k]
+		if sp == nil {
+			if len(d.service) >= serviceProbeMaxPairs {
+				return
+			}
+			sp = &serviceProbes{}
+			d.service[k] = sp
+		}
+		sp.add(int(fp.sig-2), f.Server.Port(), fp.at)
 	}
 }
 
-func (d *portscanDetector) serviceProbe(p *capture.Packet, sig int) {
-	k := addrPair{p.Src, p.Dst}
-	sp := d.service[k]
-	if sp == nil {
-		if len(d.service) >= serviceProbeMaxPairs {
-			return
-		}
-		sp = &serviceProbes{ports: map[uint16]struct{}{}, first: p.Time}
-		d.service[k] = sp
+// add counts one probe of kind sig to port at t.
+func (sp *serviceProbes) add(sig int, port uint16, t time.Time) {
+	if sp.probes == 0 {
+		sp.first, sp.last = t, t
 	}
 	sp.kinds |= 1 << sig
 	sp.probes++
-	if len(sp.ports) < scanSampleMax*4 {
-		sp.ports[p.DstPort] = struct{}{}
+	sp.addPort(port)
+	sp.first, sp.last = minTime(sp.first, t), maxTime(sp.last, t)
+}
+
+// addPort keeps port if it is among the lowest serviceProbePorts.
+func (sp *serviceProbes) addPort(port uint16) {
+	if sp.ports == nil {
+		sp.ports = map[uint16]struct{}{}
 	}
-	sp.first, sp.last = minTime(sp.first, p.Time), maxTime(sp.last, p.Time)
+	if _, ok := sp.ports[port]; ok {
+		return
+	}
+	if len(sp.ports) < serviceProbePorts {
+		sp.ports[port] = struct{}{}
+		return
+	}
+	top := port
+	for q := range sp.ports {
+		top = max(top, q)
+	}
+	if top != port {
+		delete(sp.ports, top)
+		sp.ports[port] = struct{}{}
+	}
+}
+
+// merge folds o, the probes of the same pair in other flows, into sp.
+func (sp *serviceProbes) merge(o *serviceProbes) {
+	if sp.probes == 0 {
+		sp.first, sp.last = o.first, o.last
+	}
+	sp.kinds |= o.kinds
+	sp.probes += o.probes
+	for port := range o.ports {
+		sp.addPort(port)
+	}
+	sp.first, sp.last = minTime(sp.first, o.first), maxTime(sp.last, o.last)
+}
+
+// serviceTable gathers the service probes of every pair: those of the
+// evicted flows, and those of the flows c holds.
+func (d *portscanDetector) serviceTable(c *capture.Capture) map[addrPair]*serviceProbes {
+	m := make(map[addrPair]*serviceProbes, len(d.service))
+	for k, sp := range d.service {
+		cp := &serviceProbes{}
+		cp.merge(sp)
+		m[k] = cp
+	}
+	for f, r := range d.first {
+		if c != nil && c.Lookup(f) != f {
+			continue // not a flow of c's
+		}
+		fp, ok := r.clientProbe(f)
+		if !ok {
+			continue
+		}
+		k := addrPair{f.Client.Addr(), f.Server.Addr()}
+		sp := m[k]
+		if sp == nil {
+			sp = &serviceProbes{}
+			m[k] = sp
+		}
+		sp.add(int(fp.sig-2), f.Server.Port(), fp.at)
+	}
+	return m
 }
 
 // serviceFindings judges the probes of every pair.
-func (d *portscanDetector) serviceFindings() []report.Finding {
+func (agg *scanAgg) serviceFindings() []report.Finding {
 	var out []report.Finding
-	for k, sp := range d.service {
+	for k, sp := range agg.service {
 		var scanner, generic []string
 		for i, s := range serviceProbeSigs {
 			if sp.kinds&(1<<i) == 0 {

@@ -551,7 +551,7 @@ func TestPortScanPacketNoAlloc(t *testing.T) {
 		t.Errorf("Packet allocates %.1f times per packet, want 0", n)
 	}
 	// One request before, one warm-up run and 1000 measured runs.
-	if got := d.echo[p.Src].requests; got != 1002 {
+	if got := d.echo.sources[p.Src].requests; got != 1002 {
 		t.Errorf("echo requests = %d, want 1002", got)
 	}
 }
