@@ -46,7 +46,7 @@ func TestMergeIsAssociativeAndCommutative(t *testing.T) {
 				for trial := range 6 {
 					ps := decodePartials(t, parts)
 					rng.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
-					m := mergeTree(t, rng, ps)
+					m := mergePartialTree(t, rng, ps)
 					a, err := m.Judge(ctx, Input{Name: "merged"})
 					if err != nil {
 						t.Fatal(err)
@@ -65,15 +65,15 @@ func TestMergeIsAssociativeAndCommutative(t *testing.T) {
 	}
 }
 
-// mergeTree merges ps in a random grouping: a random split, each side
+// mergePartialTree merges ps in a random grouping: a random split, each side
 // merged the same way, then the two sides.
-func mergeTree(t *testing.T, rng *rand.Rand, ps []*Partial) *Partial {
+func mergePartialTree(t *testing.T, rng *rand.Rand, ps []*Partial) *Partial {
 	t.Helper()
 	if len(ps) == 1 {
 		return ps[0]
 	}
 	k := 1 + rng.IntN(len(ps)-1)
-	l, r := mergeTree(t, rng, ps[:k]), mergeTree(t, rng, ps[k:])
+	l, r := mergePartialTree(t, rng, ps[:k]), mergePartialTree(t, rng, ps[k:])
 	m, err := MergePartials(l, r)
 	if err != nil {
 		t.Fatal(err)
