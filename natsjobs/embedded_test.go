@@ -1,0 +1,234 @@
+package natsjobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// embedded starts an embedded server for one test.
+func embedded(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, nc, err := Embedded(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// startWorkers runs n workers until the test ends.
+func startWorkers(t *testing.T, js jetstream.JetStream, n int, w Worker) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx, js); err != nil {
+				t.Errorf("Worker.Run: %v", err)
+			}
+		}()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// drained waits until the stream holds no job message: every one was
+// acknowledged or terminated.
+func drained(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		s, err := js.Stream(ctx, StreamName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("stream still holds %d job(s)", info.State.Msgs)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func TestEmbeddedSubmitWorkCollect(t *testing.T) {
+	files := splitCapture(t, "benign_crawler.pcap", 300) // 766 packets: 3 files
+	want := truth(t, files)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	res, err := Submit(ctx, js, SubmitOptions{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if CheckJobID(res.Job) != nil || len(res.Files) != 3 || res.Duplicates != 0 {
+		t.Fatalf("Submit = job %q, %d files, %d duplicates; want a valid generated ID, 3 files, 0 duplicates", res.Job, len(res.Files), res.Duplicates)
+	}
+	sc := newShardCounter()
+	startWorkers(t, js, 2, Worker{Shard: sc.shard, AckWait: 2 * time.Second})
+
+	got, err := Collect(ctx, js, res.Job, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPartials(t, res.Files, want), asStrings(got)); diff != "" {
+		t.Errorf("Collect() mismatch (-want +got):\n%s", diff)
+	}
+	drained(t, js)
+
+	// The same files again, in the same job: JetStream drops the
+	// duplicates within its window.
+	again, err := Submit(ctx, js, SubmitOptions{Job: res.Job, Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Duplicates != len(files) {
+		t.Errorf("resubmit: %d duplicates, want %d", again.Duplicates, len(files))
+	}
+	// Past the window (a message without its ID, as JetStream would
+	// accept after it): the worker finds the partial done.
+	body, err := json.Marshal(jobMsg{Job: res.Job, File: res.Files[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, DefaultSubject, body); err != nil {
+		t.Fatal(err)
+	}
+	drained(t, js)
+
+	started, completed := sc.counts()
+	for _, f := range files {
+		if started[f] != 1 || completed[f] != 1 {
+			t.Errorf("%s: sharded %d times (%d completed), want once", f, started[f], completed[f])
+		}
+	}
+	got2, err := Collect(ctx, js, res.Job, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(asStrings(got), asStrings(got2)); diff != "" {
+		t.Errorf("second Collect() differs (-first +second):\n%s", diff)
+	}
+}
+
+// A job submitted one file per call (a tcpdump -z hook) is one job.
+func TestSubmitOneFileAtATime(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100) // 266 packets: 3 files
+	want := truth(t, files)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var all []File
+	job := "rotated-2026_12_07"
+	for _, f := range files {
+		res, err := Submit(ctx, js, SubmitOptions{Job: job, Subject: "jobs.sensor-7", Files: []string{f}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, res.Files...)
+	}
+	sc := newShardCounter()
+	startWorkers(t, js, 1, Worker{Subject: "jobs.sensor-7", Shard: sc.shard, AckWait: 2 * time.Second})
+	got, err := Collect(ctx, js, job, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPartials(t, all, want), asStrings(got)); diff != "" {
+		t.Errorf("Collect() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A file that fails every try is tried MaxDeliver times, then recorded
+// failed; a file changed since it was submitted fails at once; Collect
+// names both and returns the other partials.
+func TestFailedFiles(t *testing.T) {
+	files := splitCapture(t, "benign_crawler.pcap", 300)
+	want := truth(t, files)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Submit(ctx, js, SubmitOptions{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, changed, good := files[0], files[1], files[2]
+	// Rewritten after submit: another modification time.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(changed, later, later); err != nil {
+		t.Fatal(err)
+	}
+	sc := newShardCounter()
+	sc.fail = map[string]bool{bad: true}
+	startWorkers(t, js, 2, Worker{Shard: sc.shard, AckWait: 2 * time.Second, MaxDeliver: 2})
+
+	got, err := Collect(ctx, js, res.Job, 30*time.Second)
+	var fe *FailedError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Collect error = %v, want a *FailedError", err)
+	}
+	failed := map[string]string{}
+	for _, f := range fe.Failed {
+		failed[f.Path] = f.Err
+	}
+	if len(failed) != 2 || failed[bad] == "" || failed[changed] == "" {
+		t.Errorf("failed files = %v, want %s and %s", failed, bad, changed)
+	}
+	if diff := cmp.Diff([]string{want[good]}, asStrings(got)); diff != "" {
+		t.Errorf("partials of the good file mismatch (-want +got):\n%s", diff)
+	}
+	drained(t, js)
+	started, _ := sc.counts()
+	if started[bad] != 2 || started[changed] != 0 || started[good] != 1 {
+		t.Errorf("shard calls = bad %d, changed %d, good %d; want 2 (MaxDeliver), 0, 1", started[bad], started[changed], started[good])
+	}
+}
+
+func TestCollectWaits(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	if _, err := Collect(ctx, js, "nobody-submitted", 300*time.Millisecond); !errors.Is(err, ErrNoJob) {
+		t.Errorf("Collect of an unknown job: %v, want ErrNoJob", err)
+	}
+	res, err := Submit(ctx, js, SubmitOptions{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No worker: every file stays pending.
+	_, err = Collect(ctx, js, res.Job, 500*time.Millisecond)
+	var pe *PendingError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Collect with no worker: %v, want a *PendingError wrapping ErrTimeout", err)
+	}
+	if pe.Done != 0 || len(pe.Pending) != len(files) {
+		t.Errorf("pending: %d done, %d pending; want 0, %d", pe.Done, len(pe.Pending), len(files))
+	}
+	if _, err := Collect(ctx, js, "a.b", time.Second); !errors.Is(err, ErrBadName) {
+		t.Errorf("Collect of job a.b: %v, want ErrBadName", err)
+	}
+}
