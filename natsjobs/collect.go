@@ -168,7 +168,9 @@ func (t *tally) fetch(ctx context.Context, obs jetstream.ObjectStore, job string
 			fe.Failed = append(fe.Failed, ff)
 			continue
 		}
-		b, err := obs.GetBytes(ctx, objectName(job, id))
+		b, err := retryEach(ctx, objectTimeout, func(ctx context.Context) ([]byte, error) {
+			return obs.GetBytes(ctx, objectName(job, id))
+		})
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, fmt.Errorf("%w: job %s: %s is marked done but its partial %s is missing", ErrLost, job, t.files[id].Path, objectName(job, id))
 		}

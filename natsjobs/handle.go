@@ -12,6 +12,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// objectTimeout bounds one try at storing or reading a partial, which
+// may be megabytes.
+const objectTimeout = 30 * time.Second
+
 // errChanged is a permanent failure: the file is not the one submitted,
 // and no retry will make it so.
 var errChanged = errors.New("file changed since it was submitted")
@@ -42,7 +46,7 @@ func (w Worker) handle(ctx context.Context, st *store, msg jetstream.Msg) {
 	stop := keepAlive(msg, w.AckWait/3)
 	defer stop()
 
-	if done, err := w.alreadyDone(ctx, st, job, f.ID); err != nil {
+	if done, err := retry(ctx, func(ctx context.Context) (bool, error) { return w.alreadyDone(ctx, st, job, f.ID) }); err != nil {
 		log.Warn("natsjobs: checking for a partial", "err", err)
 		_ = msg.Nak()
 		return
@@ -71,17 +75,21 @@ func (w Worker) handle(ctx context.Context, st *store, msg jetstream.Msg) {
 		_ = msg.Nak()
 		return
 	}
-	if _, err := st.parts.PutBytes(ctx, objectName(job, f.ID), data); err != nil {
+	if _, err := retryEach(ctx, objectTimeout, func(ctx context.Context) (*jetstream.ObjectInfo, error) {
+		return st.parts.PutBytes(ctx, objectName(job, f.ID), data)
+	}); err != nil {
 		log.Warn("natsjobs: storing the partial", "err", err)
 		_ = msg.Nak()
 		return
 	}
-	if _, err := st.state.Put(ctx, doneKey(job, f.ID), []byte(objectName(job, f.ID))); err != nil {
+	if _, err := retry(ctx, func(ctx context.Context) (uint64, error) {
+		return st.state.Put(ctx, doneKey(job, f.ID), []byte(objectName(job, f.ID)))
+	}); err != nil {
 		log.Warn("natsjobs: marking done", "err", err)
 		_ = msg.Nak()
 		return
 	}
-	if err := msg.DoubleAck(ctx); err != nil {
+	if _, err := retry(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, msg.DoubleAck(ctx) }); err != nil {
 		// The partial and its marker are stored: a redelivery finds
 		// them and only acknowledges.
 		log.Warn("natsjobs: acknowledging", "err", err)
@@ -144,7 +152,9 @@ func (w Worker) fail(ctx context.Context, st *store, msg jetstream.Msg, jm jobMs
 		msgText = msgText[:2000]
 	}
 	body, _ := json.Marshal(FailedFile{File: jm.File, Err: msgText})
-	if _, err := st.state.Put(ctx, failedKey(jm.Job, jm.File.ID), body); err != nil {
+	if _, err := retry(ctx, func(ctx context.Context) (uint64, error) {
+		return st.state.Put(ctx, failedKey(jm.Job, jm.File.ID), body)
+	}); err != nil {
 		// Not recorded: let it come back and try again.
 		_ = msg.Nak()
 		return

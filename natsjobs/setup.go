@@ -50,7 +50,9 @@ func openStore(ctx context.Context, js jetstream.JetStream, o StoreOptions) (*st
 		replicas = autoReplicas(js)
 	}
 	for {
-		st, err := tryOpen(ctx, js, replicas, dup)
+		st, err := retryEach(ctx, 2*apiTimeout, func(ctx context.Context) (*store, error) {
+			return tryOpen(ctx, js, replicas, dup)
+		})
 		if err == nil {
 			return st, nil
 		}

@@ -77,10 +77,16 @@ func Submit(ctx context.Context, js jetstream.JetStream, o SubmitOptions) (*Subm
 		if err != nil {
 			return nil, err
 		}
-		if _, err := st.state.Put(ctx, filesKey(o.Job, f.ID), body); err != nil {
+		// Both steps are idempotent (the same value, the same message
+		// ID), so a try that timed out is safely tried again.
+		if _, err := retry(ctx, func(ctx context.Context) (uint64, error) {
+			return st.state.Put(ctx, filesKey(o.Job, f.ID), body)
+		}); err != nil {
 			return nil, fmt.Errorf("natsjobs: recording %s: %w", f.Path, err)
 		}
-		ack, err := js.Publish(ctx, o.Subject, body, jetstream.WithMsgID(msgID(o.Job, f.ID)))
+		ack, err := retry(ctx, func(ctx context.Context) (*jetstream.PubAck, error) {
+			return js.Publish(ctx, o.Subject, body, jetstream.WithMsgID(msgID(o.Job, f.ID)))
+		})
 		if err != nil {
 			return nil, fmt.Errorf("natsjobs: queueing %s: %w", f.Path, err)
 		}

@@ -71,7 +71,7 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 	if err != nil {
 		return err
 	}
-	cons, err := st.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       durableName(w.Subject),
 		Description:   "reconpcap workers of " + w.Subject,
 		FilterSubject: w.Subject,
@@ -82,6 +82,9 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 		// that last delivery records it failed, so a merge does not
 		// wait for it for ever.
 		MaxDeliver: w.MaxDeliver + 1,
+	}
+	cons, err := retry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+		return st.stream.CreateOrUpdateConsumer(ctx, cfg)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
