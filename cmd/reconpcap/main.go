@@ -101,6 +101,12 @@ Usage:
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
+  reconpcap worker --nats URL [--subject jobs.SENSOR] [--parallel N]
+  reconpcap submit --nats URL [--job ID] [--subject jobs.SENSOR] FILE|DIR...
+  reconpcap merge  --nats URL --job ID [--format json|text] [--timeout D]
+        many files on many machines through NATS JetStream: workers analyse the
+        files submitted on their subject, merge prints the job's analysis
+        (reconpcap worker --help for the TLS and credential options)
   reconpcap completion bash|zsh|fish   a shell completion script
   reconpcap version                    module version, commit and Go version (also --version)
   reconpcap help                       this text
@@ -155,6 +161,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runTLS(ctx, rest, stdout, stderr)
 	case "log":
 		return runLog(ctx, rest, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, rest, stdout, stderr)
+	case "submit":
+		return runSubmit(ctx, rest, stdout, stderr)
+	case "merge":
+		return runMerge(ctx, rest, stdout, stderr)
 	}
 	return usagef("unknown command %q", cmd)
 }
