@@ -5,16 +5,26 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // embedded starts an embedded server for one test.
 func embedded(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	js, _ := embeddedServer(t)
+	return js
+}
+
+// embeddedServer is embedded, with a function that opens another
+// in-process connection to the same server.
+func embeddedServer(t *testing.T) (jetstream.JetStream, func() (*nats.Conn, jetstream.JetStream)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -27,7 +37,19 @@ func embedded(t *testing.T) jetstream.JetStream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return js
+	another := func() (*nats.Conn, jetstream.JetStream) {
+		nc, err := nats.Connect("", nats.InProcessServer(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nc, js
+	}
+	return js, another
 }
 
 // startWorkers runs n workers until the test ends.
@@ -231,4 +253,53 @@ func TestCollectWaits(t *testing.T) {
 	if _, err := Collect(ctx, js, "a.b", time.Second); !errors.Is(err, ErrBadName) {
 		t.Errorf("Collect of job a.b: %v, want ErrBadName", err)
 	}
+}
+
+// A file whose every try dies with its worker (no error to record) is
+// still recorded failed, by the delivery after the last try, so that a
+// merge does not wait for it for ever.
+func TestEveryTryDies(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	js, another := embeddedServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Submit(ctx, js, SubmitOptions{Files: files[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ackWait = time.Second
+	// Worker A takes the file and dies in it: its only try.
+	ncA, jsA := another()
+	scA := newShardCounter()
+	inJob := make(chan struct{}, 1)
+	scA.block = func(ctx context.Context, path string) error {
+		inJob <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	ctxA, killA := context.WithCancel(ctx)
+	doneA := make(chan struct{})
+	go func() {
+		defer close(doneA)
+		_ = Worker{Shard: scA.shard, AckWait: ackWait, MaxDeliver: 1}.Run(ctxA, jsA)
+	}()
+	<-inJob
+	ncA.Close()
+	killA()
+	<-doneA
+
+	scB := newShardCounter()
+	startWorkers(t, js, 1, Worker{Shard: scB.shard, AckWait: ackWait, MaxDeliver: 1})
+	_, err = Collect(ctx, js, res.Job, 30*time.Second)
+	var fe *FailedError
+	if !errors.As(err, &fe) || len(fe.Failed) != 1 || fe.Failed[0].Path != files[0] {
+		t.Fatalf("Collect = %v, want a *FailedError naming %s", err, files[0])
+	}
+	if !strings.Contains(fe.Failed[0].Err, "no worker finished it") {
+		t.Errorf("failure recorded as %q, want it to say no worker finished it", fe.Failed[0].Err)
+	}
+	if started, _ := scB.counts(); len(started) != 0 {
+		t.Errorf("worker B sharded %v: past MaxDeliver it must only record the failure", started)
+	}
+	drained(t, js)
 }
