@@ -303,3 +303,41 @@ func TestEveryTryDies(t *testing.T) {
 	}
 	drained(t, js)
 }
+
+// A file that takes longer than AckWait stays with its worker, which
+// reports progress: no second worker computes it too.
+func TestSlowShardKeptAlive(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	want := truth(t, files)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const ackWait = 500 * time.Millisecond
+	sc := newShardCounter()
+	sc.block = func(ctx context.Context, path string) error {
+		select { // four times AckWait
+		case <-time.After(4 * ackWait):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	startWorkers(t, js, 3, Worker{Shard: sc.shard, AckWait: ackWait})
+	res, err := Submit(ctx, js, SubmitOptions{Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Collect(ctx, js, res.Job, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPartials(t, res.Files, want), asStrings(got)); diff != "" {
+		t.Errorf("Collect() mismatch (-want +got):\n%s", diff)
+	}
+	started, _ := sc.counts()
+	for _, f := range files {
+		if started[f] != 1 {
+			t.Errorf("%s: started %d times, want once (the worker's progress reports keep it)", f, started[f])
+		}
+	}
+}
