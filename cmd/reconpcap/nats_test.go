@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,4 +256,42 @@ func verdict(t *testing.T, b []byte) map[string]any {
 		delete(f, "frames")
 	}
 	return map[string]any{"summary": v.Summary, "findings": v.Findings}
+}
+
+// analyze --engine nats (analyzeNATS: a server in the process, one worker
+// per core) gives what one pass over the same files gives.
+func TestAnalyzeNATS(t *testing.T) {
+	if !partialsWritten() {
+		t.Skip("detectors.Partial is not written yet")
+	}
+	files := splitWithEditcap(t, "scan_syn.pcap", "150")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var cfg detectors.Config
+	got, err := analyzeNATS(ctx, files, cfg, "split", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := capture.OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ins.Close()
+	want, err := detectors.AnalyzeInput(ctx, detectors.Input{Sources: ins.Sources, Name: "split"}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Findings) == 0 {
+		t.Fatal("no finding in the capture: the comparison would prove little")
+	}
+	js := func(a *detectors.Analysis) []byte {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if diff := cmp.Diff(verdict(t, js(want)), verdict(t, js(got))); diff != "" {
+		t.Errorf("analyzeNATS differs from one pass (-one pass +nats):\n%s", diff)
+	}
 }
