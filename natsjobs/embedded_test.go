@@ -341,3 +341,50 @@ func TestSlowShardKeptAlive(t *testing.T) {
 		}
 	}
 }
+
+// Forget removes a merged job's partials and keys, and no other job's.
+func TestForget(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sc := newShardCounter()
+	startWorkers(t, js, 2, Worker{Shard: sc.shard, AckWait: 2 * time.Second})
+	gone, err := Submit(ctx, js, SubmitOptions{Job: "gone", Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := Submit(ctx, js, SubmitOptions{Job: "kept", Files: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptParts, err := Collect(ctx, js, kept.Job, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Collect(ctx, js, gone.Job, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := Forget(ctx, js, gone.Job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Collect(ctx, js, gone.Job, 300*time.Millisecond); !errors.Is(err, ErrNoJob) {
+		t.Errorf("Collect of a forgotten job: %v, want ErrNoJob", err)
+	}
+	obs, err := js.ObjectStore(ctx, PartialsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range gone.Files {
+		if _, err := obs.GetInfo(ctx, objectName(gone.Job, f.ID)); !errors.Is(err, jetstream.ErrObjectNotFound) {
+			t.Errorf("partial of %s after Forget: %v, want not found", f.Path, err)
+		}
+	}
+	again, err := Collect(ctx, js, kept.Job, 10*time.Second)
+	if err != nil {
+		t.Fatalf("the other job after Forget: %v", err)
+	}
+	if diff := cmp.Diff(asStrings(keptParts), asStrings(again)); diff != "" {
+		t.Errorf("the other job changed (-before +after):\n%s", diff)
+	}
+}

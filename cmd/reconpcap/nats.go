@@ -30,13 +30,14 @@ import (
 const natsUsage = `usage:
   reconpcap worker --nats URL [--subject jobs.SENSOR] [--parallel N] [thresholds]
   reconpcap submit --nats URL [--job ID] [--subject jobs.SENSOR] FILE|DIR...
-  reconpcap merge  --nats URL --job ID [--format json|text|eve|ecs|html] [--timeout D] [--allow-failed]
+  reconpcap merge  --nats URL --job ID [--format json|text|eve|ecs|html] [--timeout D] [--allow-failed] [--forget]
 
 worker analyses the files submitted on its subject (the files must be at
 the same paths on its machine), N at a time (default: one per core);
 submit queues files and prints the job ID (--job adds to a job, as a
 tcpdump -z post-rotate hook does); merge waits for every file of the job,
-merges and prints the analysis, as analyze does. The worker takes the
+merges and prints the analysis, as analyze does (--forget then removes
+the job's partials from JetStream). The worker takes the
 same threshold flags and --config as analyze; a merge of partials made
 with different thresholds is refused.
 
@@ -308,6 +309,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var timeout time.Duration
 	fs.Var(timeoutValue{&timeout}, "timeout", "give up after this long (default: wait until interrupted)")
 	allowFailed := fs.Bool("allow-failed", false, "print the analysis of the files that were analysed even when others failed")
+	forget := fs.Bool("forget", false, "once printed, remove the job's partials and markers from JetStream")
 	color := registerColor(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -344,6 +346,13 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if failed != nil {
 		fmt.Fprintf(stderr, "reconpcap: warning: %s\n", textsafe.Escape(failed.Error(), 2000))
+	}
+	if *forget {
+		if err := natsjobs.Forget(ctx, js, *job); err != nil {
+			// The analysis is printed: say what is left behind, do not
+			// fail the merge for it.
+			fmt.Fprintf(stderr, "reconpcap: warning: %s\n", textsafe.Escape(err.Error(), 1000))
+		}
 	}
 	return nil
 }

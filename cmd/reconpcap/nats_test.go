@@ -223,7 +223,7 @@ func TestNATSEndToEnd(t *testing.T) {
 			}
 			job := strings.TrimSpace(out.String())
 			var merged bytes.Buffer
-			if err := run(ctx, []string{"merge", "--nats", ns.ClientURL(), "--job", job, "--format", "json", "--timeout", "60s"}, nil, &merged, &errb); err != nil {
+			if err := run(ctx, []string{"merge", "--nats", ns.ClientURL(), "--job", job, "--format", "json", "--timeout", "60s", "--forget"}, nil, &merged, &errb); err != nil {
 				t.Fatalf("merge: %v\n%s", err, errb.String())
 			}
 			var whole bytes.Buffer
@@ -236,6 +236,11 @@ func TestNATSEndToEnd(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, verdict(t, merged.Bytes())); diff != "" {
 				t.Errorf("merge --nats differs from analyze (-analyze +merge):\n%s", diff)
+			}
+			// --forget removed the job.
+			err := run(ctx, []string{"merge", "--nats", ns.ClientURL(), "--job", job, "--timeout", "300ms"}, nil, &out, &errb)
+			if !errors.Is(err, natsjobs.ErrNoJob) {
+				t.Errorf("merge after --forget: %v, want ErrNoJob", err)
 			}
 		})
 	}
