@@ -31,6 +31,10 @@ type ClientOptions struct {
 	User, Password string
 	// Token authenticates with a token.
 	Token string
+	// MaxReconnects is how many times a lost connection is tried again
+	// before it is closed: 0 means nats.go's default (60, two seconds
+	// apart), -1 for ever, as a long-running worker wants.
+	MaxReconnects int
 }
 
 // Options returns the nats.Options o describes. Refused combinations
@@ -41,6 +45,9 @@ func (o ClientOptions) Options() ([]nats.Option, error) {
 		name = "reconpcap"
 	}
 	opts := []nats.Option{nats.Name(name)}
+	if o.MaxReconnects != 0 {
+		opts = append(opts, nats.MaxReconnects(o.MaxReconnects))
+	}
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,9 @@ func embeddedServer(t *testing.T) (jetstream.JetStream, func() (*nats.Conn, jets
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() })
+	if addr := ns.Addr(); addr != nil {
+		t.Fatalf("the embedded server listens on %v", addr)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -386,5 +390,46 @@ func TestForget(t *testing.T) {
 	}
 	if diff := cmp.Diff(asStrings(keptParts), asStrings(again)); diff != "" {
 		t.Errorf("the other job changed (-before +after):\n%s", diff)
+	}
+}
+
+// A worker with Roots reads only files inside them, links resolved.
+func TestWorkerRoots(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	want := truth(t, files[2:])
+	root := t.TempDir()
+	link := filepath.Join(root, "link.pcap") // in the root, pointing out of it
+	if err := os.Symlink(files[1], link); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(root, "inside.pcap")
+	if err := os.Rename(files[2], inside); err != nil {
+		t.Fatal(err)
+	}
+	want[inside] = want[files[2]]
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Submit(ctx, js, SubmitOptions{Files: []string{files[0], link, inside}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newShardCounter()
+	startWorkers(t, js, 1, Worker{Shard: sc.shard, AckWait: 2 * time.Second, Roots: []string{root}})
+	got, err := Collect(ctx, js, res.Job, 30*time.Second)
+	var fe *FailedError
+	if !errors.As(err, &fe) || len(fe.Failed) != 2 {
+		t.Fatalf("Collect = %v, want a *FailedError naming 2 files", err)
+	}
+	for _, f := range fe.Failed {
+		if f.Path != files[0] && f.Path != link || !strings.Contains(f.Err, "outside") {
+			t.Errorf("failed %s: %q; want %s and %s, outside the roots", f.Path, f.Err, files[0], link)
+		}
+	}
+	if diff := cmp.Diff([]string{want[inside]}, asStrings(got)); diff != "" {
+		t.Errorf("partials mismatch (-want +got):\n%s", diff)
+	}
+	if started, _ := sc.counts(); len(started) != 1 || started[inside] != 1 {
+		t.Errorf("sharded %v, want only %s, once", started, inside)
 	}
 }

@@ -16,9 +16,11 @@ import (
 // may be megabytes.
 const objectTimeout = 30 * time.Second
 
-// errChanged is a permanent failure: the file is not the one submitted,
-// and no retry will make it so.
-var errChanged = errors.New("file changed since it was submitted")
+// Permanent failures: no retry will change them.
+var (
+	errChanged = errors.New("file changed since it was submitted")
+	errOutside = errors.New("file outside the worker's roots")
+)
 
 // handle does one job: skip it if its partial is done, else shard, store
 // the partial, mark it done and acknowledge. Every outcome ends in an
@@ -67,7 +69,7 @@ func (w Worker) handle(ctx context.Context, st *store, msg jetstream.Msg) {
 		return
 	}
 	if err != nil {
-		if errors.Is(err, errChanged) || int(meta.NumDelivered) >= w.MaxDeliver {
+		if errors.Is(err, errChanged) || errors.Is(err, errOutside) || int(meta.NumDelivered) >= w.MaxDeliver {
 			w.fail(ctx, st, msg, jm, err)
 			return
 		}
@@ -127,6 +129,9 @@ func (w Worker) alreadyDone(ctx context.Context, st *store, job, id string) (boo
 // panic into an error: the file is attacker-controlled, and one bad file
 // must not take the worker down.
 func (w Worker) shard(ctx context.Context, f File) (data []byte, err error) {
+	if err := w.inRoots(f.Path); err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(f.Path)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,12 @@ type Worker struct {
 	// Store says how the stream and buckets are made if they do not
 	// exist yet.
 	Store StoreOptions
+	// Roots are the directories the worker reads files from; a job
+	// naming a file elsewhere (after resolving symbolic links) is
+	// recorded failed unread. nil means any file the job names: set it
+	// when anyone but your submitters can publish on jobs.>, since a job
+	// message is a path this worker opens.
+	Roots []string
 }
 
 // pollWait bounds one wait for a job, so that a cancelled worker stops
@@ -67,6 +73,11 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 	if w.Logger == nil {
 		w.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	roots, err := resolveRoots(w.Roots)
+	if err != nil {
+		return err
+	}
+	w.Roots = roots
 	st, err := openStore(ctx, js, w.Store)
 	if err != nil {
 		return err

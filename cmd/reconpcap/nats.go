@@ -28,7 +28,7 @@ import (
 // merge, and printing.
 
 const natsUsage = `usage:
-  reconpcap worker --nats URL [--subject jobs.SENSOR] [--parallel N] [thresholds]
+  reconpcap worker --nats URL [--subject jobs.SENSOR] [--parallel N] [--root DIR]... [thresholds]
   reconpcap submit --nats URL [--job ID] [--subject jobs.SENSOR] FILE|DIR...
   reconpcap merge  --nats URL --job ID [--format json|text|eve|ecs|html] [--timeout D] [--allow-failed] [--forget]
 
@@ -39,7 +39,9 @@ tcpdump -z post-rotate hook does); merge waits for every file of the job,
 merges and prints the analysis, as analyze does (--forget then removes
 the job's partials from JetStream). The worker takes the
 same threshold flags and --config as analyze; a merge of partials made
-with different thresholds is refused.
+with different thresholds is refused. A job names a path the worker
+opens: give --root (the capture directories) when others than your
+submitters can publish on jobs.>.
 
 NATS client options (flags, or the environment variable named):
   --nats URL        servers, comma-separated (NATS_URL; default nats://127.0.0.1:4222)
@@ -210,6 +212,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ackWait := 30 * time.Second
 	fs.Var(intervalValue{&ackWait}, "ack-wait", "a job whose worker is silent this long goes to another worker")
 	maxDeliver := fs.Int("max-deliver", 3, "tries of a file before it is recorded as failed")
+	var roots stringList
+	fs.Var(&roots, "root", "a directory the worker reads files from (repeatable; default: any path a job names)")
 	var thresholds thresholdFlags
 	thresholds.register(fs)
 	pos, err := parseArgs(fs, args)
@@ -232,6 +236,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("%v", err)
 	}
+	// A worker outlives server restarts: it reconnects for as long as
+	// it runs.
+	nf.o.MaxReconnects = -1
 	nc, js, err := nf.connect(ctx)
 	if err != nil {
 		return err
@@ -240,7 +247,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	w := natsjobs.Worker{
 		Subject: *subject, Shard: shardFunc(cfg, log), AckWait: ackWait, MaxDeliver: *maxDeliver,
-		Logger: log, Store: nf.store(),
+		Logger: log, Store: nf.store(), Roots: roots,
 	}
 	log.Info("reconpcap worker: taking jobs", "subject", *subject, "parallel", *parallel)
 	return runWorkers(ctx, js, w, *parallel)
