@@ -24,6 +24,34 @@
 // MaxDeliver times is marked failed, and Collect names it. A file whose
 // partial is stored is never computed again.
 //
+// A deployment of 20 sensors: three NATS servers with JetStream (one
+// static binary each, clustered, replicas 3), a worker on each sensor
+// taking the jobs of its own subject, so a file is read where it lies,
+// and tcpdump's post-rotate hook submitting each finished file:
+//
+//	sensor-01 .. sensor-20                      NATS cluster (R3)
+//	+----------------------------------+        +------------------------+
+//	| tcpdump -G 300 -w /pcap/%s.pcap  |        | nats-1  nats-2  nats-3 |
+//	|   -z /usr/local/bin/pcap-done    |------->|  RECONPCAP_JOBS        |
+//	| reconpcap worker --nats URL      | submit |  RECONPCAP_STATE (KV)  |
+//	|   --subject jobs.sensor-NN       |<-------|  RECONPCAP_PARTIALS    |
+//	|   --root /pcap                   | jobs   +------------------------+
+//	+----------------------------------+                   ^
+//	                                                       | merge
+//	analyst: reconpcap merge --nats URL --job 2026-12-07 --format json
+//
+// tcpdump runs the -z program with the finished file as its one
+// argument; pcap-done is two lines:
+//
+//	#!/bin/sh
+//	exec reconpcap submit --nats URL --job "$(date -u +%F)" --subject jobs.sensor-NN "$1"
+//
+// The job ID is chosen by the hook (here the day), so every file of the
+// day is one job, and a scan that spans two rotated files is one finding
+// once merged. Restrict publishing on jobs.> to the submitters (NATS
+// accounts and permissions), or give workers --root: a job is a path the
+// worker opens.
+//
 // On one machine, Embedded runs the server inside the process with no
 // listening socket:
 //
