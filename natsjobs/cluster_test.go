@@ -105,20 +105,22 @@ func TestClusterWorkerDies(t *testing.T) {
 
 	t0 := time.Now()
 	_, jsSubmit := connect(t, servers[2])
-	store := StoreOptions{Replicas: 3}
+	store := StoreOptions{} // automatic: min(3, the servers the connection knows)
 	// The meta leader takes a moment to be elected: retry until the
 	// stream and buckets exist.
 	for {
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := openStore(actx, jsSubmit, store)
+		_, err := openStore(actx, jsSubmit, store)
 		acancel()
 		if err == nil {
-			info, err := st.stream.Info(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.Config.Replicas != 3 {
-				t.Fatalf("stream replicas = %d, want 3", info.Config.Replicas)
+			for _, name := range []string{StreamName, "KV_" + StateBucket, "OBJ_" + PartialsBucket} {
+				s, err := jsSubmit.Stream(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := s.CachedInfo().Config.Replicas; r != 3 {
+					t.Fatalf("%s: %d replicas, want 3", name, r)
+				}
 			}
 			break
 		}
