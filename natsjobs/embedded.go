@@ -13,8 +13,10 @@ import (
 
 // Embedded starts a nats-server inside the process with JetStream and no
 // listening socket, and connects to it in process. dir holds the
-// JetStream store; "" means a new temporary directory, removed when the
-// server shuts down. The caller closes the connection and shuts the
+// JetStream store; "" means a new temporary directory, removed in the
+// background once the server has shut down (a process that exits at once
+// may leave it behind: pass a directory you remove yourself after
+// WaitForShutdown). The caller closes the connection and shuts the
 // server down (server.Shutdown, then WaitForShutdown to be sure the
 // store is released).
 func Embedded(ctx context.Context, dir string) (*server.Server, *nats.Conn, error) {

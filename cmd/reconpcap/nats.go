@@ -408,7 +408,14 @@ func (v timeoutValue) Set(s string) error {
 // a temporary store, then merged and judged. name names the capture (""
 // means the files joined by spaces).
 func analyzeNATS(ctx context.Context, files []string, cfg detectors.Config, name string, stderr io.Writer) (*detectors.Analysis, error) {
-	ns, nc, err := natsjobs.Embedded(ctx, "")
+	// The store is ours to remove, after the server let go of it: the
+	// process may exit right after.
+	dir, err := os.MkdirTemp("", "reconpcap-nats-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	ns, nc, err := natsjobs.Embedded(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

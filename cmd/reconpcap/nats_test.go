@@ -272,10 +272,15 @@ func TestAnalyzeNATS(t *testing.T) {
 	files := splitWithEditcap(t, "scan_syn.pcap", "150")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
 	var cfg detectors.Config
 	got, err := analyzeNATS(ctx, files, cfg, "split", io.Discard)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+		t.Errorf("analyzeNATS left %v behind", left)
 	}
 	ins, err := capture.OpenInputs(files, nil)
 	if err != nil {
