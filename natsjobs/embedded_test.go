@@ -433,3 +433,39 @@ func TestWorkerRoots(t *testing.T) {
 		t.Errorf("sharded %v, want only %s, once", started, inside)
 	}
 }
+
+// A worker whose consumer is deleted under it makes it again and goes on.
+func TestConsumerDeleted(t *testing.T) {
+	files := splitCapture(t, "benign_browse.pcap", 100)
+	want := truth(t, files)
+	js := embedded(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sc := newShardCounter()
+	startWorkers(t, js, 1, Worker{Shard: sc.shard, AckWait: 2 * time.Second})
+	first, err := Submit(ctx, js, SubmitOptions{Files: files[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Collect(ctx, js, first.Job, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteConsumer(ctx, durableName(DefaultSubject)); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := Submit(ctx, js, SubmitOptions{Files: files[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Collect(ctx, js, rest.Job, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantPartials(t, rest.Files, want), asStrings(got)); diff != "" {
+		t.Errorf("Collect() after the consumer was deleted mismatch (-want +got):\n%s", diff)
+	}
+}

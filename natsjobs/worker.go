@@ -119,6 +119,17 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("natsjobs: worker %s: %w", w.Subject, err)
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 			// No job in pollWait: ask again.
+		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			// Deleted by an operator (or with the stream): make it
+			// again rather than wait on nothing.
+			w.Logger.Warn("natsjobs: consumer gone; making it again", "subject", w.Subject)
+			if c, err := retry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+				return st.stream.CreateOrUpdateConsumer(ctx, cfg)
+			}); err == nil {
+				cons = c
+			} else if ctx.Err() == nil {
+				return fmt.Errorf("natsjobs: consumer for %s: %w", w.Subject, err)
+			}
 		default:
 			// A leader election or a reconnect: wait a little and ask
 			// again rather than give up the worker.
