@@ -62,7 +62,7 @@ func (w Worker) handle(ctx context.Context, st *store, msg jetstream.Msg) {
 		return
 	}
 
-	data, err := w.shard(ctx, f)
+	data, err := w.shard(ctx, job, f)
 	if ctx.Err() != nil {
 		// Told to stop: hand the job back at once.
 		_ = msg.Nak()
@@ -128,7 +128,7 @@ func (w Worker) alreadyDone(ctx context.Context, st *store, job, id string) (boo
 // shard checks the file is the one submitted, then runs Shard, turning a
 // panic into an error: the file is attacker-controlled, and one bad file
 // must not take the worker down.
-func (w Worker) shard(ctx context.Context, f File) (data []byte, err error) {
+func (w Worker) shard(ctx context.Context, job string, f File) (data []byte, err error) {
 	if err := w.inRoots(f.Path); err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (w Worker) shard(ctx context.Context, f File) (data []byte, err error) {
 			data, err = nil, fmt.Errorf("shard panicked: %v", r)
 		}
 	}()
-	return w.Shard(ctx, f.Path)
+	return w.Shard(ctx, job, f.Path)
 }
 
 // fail records the file as failed, so a merge can name it, and ends the

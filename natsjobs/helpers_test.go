@@ -80,7 +80,7 @@ func newShardCounter() *shardCounter {
 	return &shardCounter{started: map[string]int{}, completed: map[string]int{}}
 }
 
-func (s *shardCounter) shard(ctx context.Context, path string) ([]byte, error) {
+func (s *shardCounter) shard(ctx context.Context, _, path string) ([]byte, error) {
 	s.mu.Lock()
 	s.started[path]++
 	block, fail := s.block, s.fail[path]

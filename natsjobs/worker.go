@@ -14,7 +14,11 @@ import (
 
 // ShardFunc turns one capture file into an encoded partial. It must honour
 // ctx: a worker told to stop cancels it and hands the job back.
-type ShardFunc func(ctx context.Context, path string) ([]byte, error)
+//
+// job is the job the file belongs to: the parts of one job must be made
+// with one configuration, and the caller may derive some of it (the
+// sampled sets' hash key) from the job when nothing else gives it.
+type ShardFunc func(ctx context.Context, job, path string) ([]byte, error)
 
 // Worker takes file jobs from one subject, one at a time, and stores each
 // file's partial. Run as many as there are cores to spare; the workers of

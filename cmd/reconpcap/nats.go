@@ -279,8 +279,17 @@ func runWorkers(ctx context.Context, js jetstream.JetStream, w natsjobs.Worker, 
 // shardFunc is a worker's analysis of one file: the detectors'
 // accumulated state, encoded. A file damaged part-way gives the partial
 // of the packets before the damage, as analyze gives their results.
+//
+// The parts of one job merge only when made with one hash key
+// (detectors.Config.HashKey): without --hash-key, the key is derived from
+// the job ID, the same on every worker. A secret --hash-key given to every
+// worker keeps senders from choosing names the samples never keep.
 func shardFunc(cfg detectors.Config, log *slog.Logger) natsjobs.ShardFunc {
-	return func(ctx context.Context, path string) ([]byte, error) {
+	return func(ctx context.Context, job, path string) ([]byte, error) {
+		cfg := cfg
+		if cfg.HashKey == "" {
+			cfg.HashKey = "job " + job
+		}
 		ins, err := capture.OpenInputs([]string{path}, nil)
 		if err != nil {
 			return nil, err

@@ -142,7 +142,7 @@ func TestSubmitCommand(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		hash := func(ctx context.Context, path string) ([]byte, error) {
+		hash := func(ctx context.Context, _, path string) ([]byte, error) {
 			b, err := os.ReadFile(path)
 			sum := sha256.Sum256(b)
 			return []byte(hex.EncodeToString(sum[:])), err
