@@ -3,7 +3,8 @@ package detectors
 import (
 	"cmp"
 	"fmt"
-	"hash/maphash"
+	"crypto/sha256"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"time"
@@ -85,9 +86,6 @@ type icmpPair struct {
 
 // icmpEcho accumulates echo traffic per pair.
 type icmpEcho struct {
-	// seed keys the payload hashes: a capture cannot pick contents that
-	// collide on purpose.
-	seed    maphash.Seed
 	pairs   map[addrPair]*icmpPair
 	dropped int64 // requests of pairs past icmpMaxPairs
 }
@@ -124,14 +122,13 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 		}
 		if e.pairs == nil {
 			e.pairs = map[addrPair]*icmpPair{}
-			e.seed = maphash.MakeSeed()
 		}
 		ip = &icmpPair{requester: k.src, responder: k.dst, first: p.Time, minSize: -1}
 		e.pairs[k] = ip
 	}
 	ip.first, ip.last = minTime(ip.first, p.Time), maxTime(ip.last, p.Time)
 	n := icmpDataLen(p)
-	whole := maphash.Bytes(e.seed, p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
+	whole := icmpHash(p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
 	if !request {
 		ip.replies++
 		ip.replyBytes += int64(n)
@@ -152,7 +149,7 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 	ip.recentN = min(ip.recentN+1, icmpRecent)
 	if len(p.ICMPPayload) > icmpSkip && !ip.saturated {
 		body := p.ICMPPayload[icmpSkip:]
-		h := maphash.Bytes(e.seed, body[:min(len(body), icmpContent)])
+		h := icmpHash(body[:min(len(body), icmpContent)])
 		if ip.distinct == nil {
 			ip.distinct = make(map[uint64]struct{}, 8)
 		}
@@ -161,6 +158,15 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 			ip.saturated = true
 		}
 	}
+}
+
+// icmpHash hashes an echo payload. The hash is the same in every process,
+// so that the contents counted by the parts of a capture (other workers,
+// other files) merge; it is a cryptographic one, so that a capture cannot
+// pick varied contents that collide on purpose to pass for ping.
+func icmpHash(b []byte) uint64 {
+	s := sha256.Sum256(b)
+	return binary.LittleEndian.Uint64(s[:8])
 }
 
 // varied reports whether the requests carry different contents: distinct
