@@ -33,7 +33,7 @@ type exfilPair struct {
 	conns            int64
 	packets          uint64
 	ports            []exfilPort // server ports, the exfilSampleMax first used
-	ftpActive        bool     // some connection was active-mode FTP data
+	ftpActive        bool        // some connection was active-mode FTP data
 	first, last      time.Time
 
 	// The shape of the uploads, counted over every connection.

@@ -2,9 +2,9 @@ package detectors
 
 import (
 	"cmp"
-	"fmt"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
