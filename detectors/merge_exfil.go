@@ -80,86 +80,171 @@ func (p *exfilPair) add(o *exfilPair) {
 func (e *icmpEcho) merge(o *icmpEcho) {
 	e.dropped += o.dropped
 	for k, ip := range o.pairs {
+		mine := e.pairs[k]
+		if mine == nil {
+			if or := e.orphans[k]; or != nil {
+				delete(e.orphans, k)
+				mine = &icmpPair{requester: k.src, responder: k.dst, minSize: -1, orphans: or}
+			}
+		}
+		if mine != nil {
+			ip = joinICMP(mine, ip)
+		}
 		if e.pairs == nil {
 			e.pairs = map[addrPair]*icmpPair{}
 		}
-		mine := e.pairs[k]
-		if mine == nil {
-			e.pairs[k] = ip
+		e.pairs[k] = ip
+	}
+	for k, or := range o.orphans {
+		if mine := e.pairs[k]; mine != nil {
+			e.pairs[k] = joinICMP(mine, &icmpPair{requester: k.src, responder: k.dst, minSize: -1, orphans: or})
 			continue
 		}
-		mine.merge(ip)
+		if e.orphans == nil {
+			e.orphans = map[addrPair]*icmpOrphans{}
+		}
+		e.orphans[k] = joinOrphans(e.orphans[k], or)
 	}
-	if len(e.pairs) <= icmpMaxPairs {
-		return
+	if len(e.pairs) > icmpMaxPairs {
+		for _, k := range firstKeys(e.pairs, func(ip *icmpPair) time.Time { return ip.first })[icmpMaxPairs:] {
+			e.dropped += e.pairs[k].requests
+			delete(e.pairs, k)
+		}
 	}
-	keys := make([]addrPair, 0, len(e.pairs))
-	for k := range e.pairs {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y addrPair) int {
-		return cmp.Or(e.pairs[x].first.Compare(e.pairs[y].first), x.src.Compare(y.src), x.dst.Compare(y.dst))
-	})
-	for _, k := range keys[icmpMaxPairs:] {
-		e.dropped += e.pairs[k].requests
-		delete(e.pairs, k)
+	if len(e.orphans) > icmpMaxOrphans {
+		for _, k := range firstKeys(e.orphans, func(o *icmpOrphans) time.Time { return o.first })[icmpMaxOrphans:] {
+			delete(e.orphans, k)
+		}
 	}
 }
 
-// merge folds o, the same pair's echoes in another part of the capture,
-// into ip. The parts are taken in order of time: the replies of the later
-// are compared with the latest requests of both. A reply of the later
-// part to a request of the earlier one, and a reply before the later
-// part's first request, are not matched across the parts.
-func (ip *icmpPair) merge(o *icmpPair) {
-	early, late := ip, o
-	if o.first.Before(ip.first) {
-		early, late = o, ip
+// firstKeys returns m's keys, those that began first (then by address)
+// first.
+func firstKeys[V any](m map[addrPair]V, first func(V) time.Time) []addrPair {
+	keys := make([]addrPair, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	recent := append(early.recentOrder(), late.recentOrder()...)
+	slices.SortFunc(keys, func(x, y addrPair) int {
+		return cmp.Or(first(m[x]).Compare(first(m[y])), x.src.Compare(y.src), x.dst.Compare(y.dst))
+	})
+	return keys
+}
+
+// joinOrphans joins the replies of a pair before any of its requests, seen
+// by two parts.
+func joinOrphans(a, b *icmpOrphans) *icmpOrphans {
+	if a == nil || b == nil {
+		return cmp.Or(a, b)
+	}
+	if b.first.Before(a.first) {
+		a, b = b, a
+	}
+	a.n += b.n
+	a.bytes += b.bytes
+	a.dataN += b.dataN
+	a.first, a.last = minTime(a.first, b.first), maxTime(a.last, b.last)
+	a.leads = head(append(a.leads, b.leads...), icmpMaxLeads)
+	return a
+}
+
+// begin is when the pair's first packet in the part came.
+func (ip *icmpPair) begin() time.Time {
+	if ip.orphans != nil {
+		return minTime(ip.first, ip.orphans.first)
+	}
+	return ip.first
+}
+
+// joinICMP joins one pair's echoes seen by two parts of the capture (the
+// files of a rotated capture: one before the other). The replies of the
+// later part are matched with the latest requests of both, as one pass
+// matches them, and its replies before its first request count if the
+// earlier part holds a request.
+func joinICMP(x, y *icmpPair) *icmpPair {
+	early, late := x, y
+	if y.begin().Before(x.begin()) || y.begin().Equal(x.begin()) && x.requests == 0 && y.requests > 0 {
+		early, late = y, x
+	}
+	if early.requests == 0 {
+		// Nothing of early is counted: its replies come before every
+		// packet of late.
+		late.orphans = joinOrphans(early.orphans, late.orphans)
+		return late
+	}
+	if or := late.orphans; or != nil {
+		// Replies to early's requests.
+		late.replies += or.n
+		late.replyBytes += or.bytes
+		late.ownData += or.dataN
+		late.first, late.last = minTime(late.first, or.first), maxTime(late.last, or.last)
+		late.leads = append(or.leads, late.leads...)
+		late.orphans = nil
+	}
+	tail := early.recentOrder()
+	leads := early.leads
+	for _, ld := range late.leads {
+		need := icmpRecent - ld.k // the earlier requests its window held
+		if slices.Contains(tail[max(0, len(tail)-int(need)):], ld.hash) {
+			late.echoed++
+			if ld.data {
+				late.ownData--
+			}
+			continue
+		}
+		if early.requests < need && len(leads) < icmpMaxLeads {
+			ld.k += early.requests
+			leads = append(leads, ld)
+		}
+	}
+	late.leads = nil
+	recent := append(tail, late.recentOrder()...)
 	recent = recent[max(0, len(recent)-icmpRecent):]
 
-	ip.requests += o.requests
-	ip.replies += o.replies
-	ip.reqBytes += o.reqBytes
-	ip.replyBytes += o.replyBytes
+	r := early
+	r.requests += late.requests
+	r.replies += late.replies
+	r.reqBytes += late.reqBytes
+	r.replyBytes += late.replyBytes
 	switch {
-	case ip.minSize < 0:
-		ip.minSize = o.minSize
-	case o.minSize >= 0:
-		ip.minSize = min(ip.minSize, o.minSize)
+	case r.minSize < 0:
+		r.minSize = late.minSize
+	case late.minSize >= 0:
+		r.minSize = min(r.minSize, late.minSize)
 	}
-	ip.maxSize = max(ip.maxSize, o.maxSize)
-	ip.saturated = ip.saturated || o.saturated
-	if len(o.distinct) > 0 && ip.distinct == nil {
-		ip.distinct = make(map[uint64]struct{}, len(o.distinct))
+	r.maxSize = max(r.maxSize, late.maxSize)
+	r.saturated = r.saturated || late.saturated
+	if len(late.distinct) > 0 && r.distinct == nil {
+		r.distinct = make(map[uint64]struct{}, len(late.distinct))
 	}
-	for h := range o.distinct {
-		ip.distinct[h] = struct{}{}
+	for h := range late.distinct {
+		r.distinct[h] = struct{}{}
 	}
-	if len(ip.distinct) >= icmpMaxDistinct {
+	if len(r.distinct) >= icmpMaxDistinct {
 		// As one pass: saturated at icmpMaxDistinct contents, the lowest
 		// hashes kept so that the state does not depend on the order.
-		ip.saturated = true
-		hs := make([]uint64, 0, len(ip.distinct))
-		for h := range ip.distinct {
+		r.saturated = true
+		hs := make([]uint64, 0, len(r.distinct))
+		for h := range r.distinct {
 			hs = append(hs, h)
 		}
 		slices.Sort(hs)
 		for _, h := range hs[icmpMaxDistinct:] {
-			delete(ip.distinct, h)
+			delete(r.distinct, h)
 		}
 	}
-	ip.echoed += o.echoed
-	ip.ownData += o.ownData
-	ip.first, ip.last = minTime(ip.first, o.first), maxTime(ip.last, o.last)
-	// The ring as one pass would have left it after ip.requests requests.
-	ip.recent = [icmpRecent]uint64{}
-	ip.recentN = len(recent)
+	r.echoed += late.echoed
+	r.ownData += late.ownData
+	r.first, r.last = minTime(r.first, late.first), maxTime(r.last, late.last)
+	r.leads = leads
+	// The ring as one pass would have left it after r.requests requests.
+	r.recent = [icmpRecent]uint64{}
+	r.recentN = len(recent)
 	for i, h := range recent {
-		n := ip.requests - int64(len(recent)) + int64(i) // 0-based number of the request
-		ip.recent[int(n%icmpRecent)] = h
+		n := r.requests - int64(len(recent)) + int64(i) // 0-based number of the request
+		r.recent[int(n%icmpRecent)] = h
 	}
+	return r
 }
 
 // recentOrder returns the hashes of the pair's latest requests, oldest
