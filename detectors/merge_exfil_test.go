@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"encoding/json"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -132,34 +133,102 @@ func TestExfilMergeByPair(t *testing.T) {
 	}
 }
 
-// exfilFileExact are the captures whose split into files (editcap -c)
-// merges exactly; the others are listed in exfilFileInexact with why.
-var exfilFileInexact = map[string]string{}
-
 // TestExfilMergeByFile: a capture cut into consecutive files, each
-// accumulated alone and merged, judges as the whole does.
+// accumulated alone and merged (in order, and as a tree whose later
+// halves receive), judges as the whole does: the connections a cut splits
+// are one flow again, a drip's seconds past its warm-up count from the
+// connection's first packet (exfil_drip.pcap), and an echo reply in the
+// file after its request still matches it (exfil_icmp.pcap).
 func TestExfilMergeByFile(t *testing.T) {
 	cfg := Config{}.Defaults()
 	for _, path := range exfilMergeCaptures(t) {
 		for _, n := range []int{2, 5, 20} {
-			name := filepath.Base(path)
-			t.Run(name+"/"+strconv.Itoa(n), func(t *testing.T) {
-				whole, parts := splitByFile(t, path, cfg, n)
-				want := judgeExfil(t, whole.dets.exfil, whole.Config, whole.capture)
-				d, c := mergeExfilParts(parts)
-				got := judgeExfil(t, d, cfg, c)
-				report := t.Errorf
-				if why, ok := exfilFileInexact[name+"/"+strconv.Itoa(n)]; ok {
-					report = t.Logf
-					t.Logf("known to differ: %s", why)
-				}
-				if got.Findings != want.Findings {
-					report("findings differ:\n got %s\nwant %s", got.Findings, want.Findings)
-				}
-				if got.Transfers != want.Transfers {
-					report("transfers differ:\n got %s\nwant %s", got.Transfers, want.Transfers)
-				}
-			})
+			for _, tree := range []bool{false, true} {
+				t.Run(filepath.Base(path)+"/"+strconv.Itoa(n)+"/tree="+strconv.FormatBool(tree), func(t *testing.T) {
+					whole, parts := splitByFile(t, path, cfg, n)
+					want := judgeExfil(t, whole.dets.exfil, whole.Config, whole.capture)
+					merge := mergeExfilParts
+					if tree {
+						merge = mergeExfilTree
+					}
+					d, c := merge(parts)
+					got := judgeExfil(t, d, cfg, c)
+					if got.Findings != want.Findings {
+						t.Errorf("findings differ:\n got %s\nwant %s", got.Findings, want.Findings)
+					}
+					if got.Transfers != want.Transfers {
+						t.Errorf("transfers differ:\n got %s\nwant %s", got.Transfers, want.Transfers)
+					}
+				})
+			}
 		}
+	}
+}
+
+// TestExfilMergeEvictedOrder: with a flow table so small that the parts
+// evict flows (their uploads then merge from what the detector kept of
+// them, an approximation above the bound), the merged result still does
+// not depend on the order of the merge: the same files merged in order
+// and as a tree whose later halves receive judge alike.
+func TestExfilMergeEvictedOrder(t *testing.T) {
+	cfg := Config{Limits: Limits{MaxFlows: 8}}.Defaults()
+	for _, path := range []string{testdataFile(t, "exfil_split.pcap"), testdataFile(t, "benign_healthcheck.pcap"),
+		corpusFile(t, "chrissanders-packets/http_espn.pcapng"), corpusFile(t, "tmicomyiza-incident-alarm/fin.pcap")} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			_, a := splitByFile(t, path, cfg, 5)
+			_, b := splitByFile(t, path, cfg, 5)
+			evicted := 0
+			for _, p := range a {
+				evicted += len(p.dets.exfil.live.byPair)
+			}
+			if evicted == 0 {
+				t.Fatal("no part kept an evicted flow: the test merges nothing of them")
+			}
+			da, ca := mergeExfilParts(a)
+			db, cb := mergeExfilTree(b)
+			x, y := judgeExfil(t, da, cfg, ca), judgeExfil(t, db, cfg, cb)
+			if x != y {
+				t.Errorf("merge order changed the result:\n in order %+v\n     tree %+v", x, y)
+			}
+			if x.Transfers == "null" {
+				t.Error("no transfer: the test compares nothing")
+			}
+		})
+	}
+}
+
+// TestPortUsersOrderFree: the users a port keeps and what they say do not
+// depend on the order the transfers come in.
+func TestPortUsersOrderFree(t *testing.T) {
+	addrs := []netip.Addr{
+		netip.MustParseAddr("10.0.0.9"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.7"),
+		netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("10.0.0.1"),
+	}
+	tests := []struct {
+		name   string
+		n      int // how many of addrs are added
+		others map[string]int
+	}{
+		{"one user", 1, map[string]int{"10.0.0.9": 0, "10.0.0.1": 1}},
+		{"two users", 2, map[string]int{"10.0.0.9": 1, "10.0.0.2": 1, "10.0.0.1": 2}},
+		{"three users, one twice", 4, map[string]int{"10.0.0.9": 2, "10.0.0.7": 2, "10.0.0.1": 3}},
+		{"five users", 6, map[string]int{"10.0.0.9": 3, "10.0.0.1": 2, "10.0.0.4": 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var fwd, rev portUsers
+			for i := range tc.n {
+				fwd.add(addrs[i])
+				rev.add(addrs[tc.n-1-i])
+			}
+			if fwd != rev {
+				t.Errorf("order changed the users: %v vs %v", fwd.addrs[:fwd.n], rev.addrs[:rev.n])
+			}
+			for a, want := range tc.others {
+				if got := fwd.others(netip.MustParseAddr(a)); got != want {
+					t.Errorf("others(%s) = %d, want %d", a, got, want)
+				}
+			}
+		})
 	}
 }
