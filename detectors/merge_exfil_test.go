@@ -2,11 +2,14 @@ package detectors
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
 )
@@ -231,4 +234,93 @@ func TestPortUsersOrderFree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestICMPJoinAnyCut: one pair's echoes, cut at any point into two or
+// three parts (as the files of a rotated capture are) and merged in
+// either order, count as one pass over them does: replies that lag
+// several requests behind, replies before a part's first request,
+// replies of data of their own and empty ones.
+func TestICMPJoinAnyCut(t *testing.T) {
+	req, rsp := netip.MustParseAddr("10.1.1.1"), netip.MustParseAddr("198.51.100.9")
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	payload := func(i int) []byte { return []byte(fmt.Sprintf("%016d%064d", i, i*7919)) }
+	tests := []struct {
+		name string
+		seed uint64
+		n    int
+	}{
+		{"lagging echoes", 1, 120},
+		{"a tunnel answering with its own data", 2, 90},
+		{"mixed and empty replies", 3, 150},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(tc.seed, 7))
+			var pkts []*capture.Packet
+			sent := 0
+			for i := range tc.n {
+				p := &capture.Packet{Time: t0.Add(time.Duration(i) * time.Second), Layers: capture.LayerICMPv4}
+				switch r := rng.IntN(10); {
+				case r < 4 || sent == 0 && r < 6:
+					sent++
+					p.Src, p.Dst, p.ICMPType, p.ICMPPayload = req, rsp, 8, payload(sent)
+				case r < 7 && sent > 0:
+					// An echo of one of the last 20 requests: some fall
+					// out of the window a reply is compared with.
+					p.Src, p.Dst, p.ICMPPayload = rsp, req, payload(max(1, sent-rng.IntN(20)))
+				case r < 9:
+					p.Src, p.Dst, p.ICMPPayload = rsp, req, []byte(fmt.Sprintf("own data %d", rng.IntN(1000)))
+				default:
+					p.Src, p.Dst = rsp, req
+				}
+				p.Length = 42 + len(p.ICMPPayload)
+				p.CaptureLength = p.Length
+				pkts = append(pkts, p)
+			}
+			run := func(ps []*capture.Packet) *icmpEcho {
+				e := &icmpEcho{}
+				for _, p := range ps {
+					e.packet(p)
+				}
+				return e
+			}
+			want := icmpCounts(run(pkts), addrPair{req, rsp})
+			if want.Replies == 0 || want.Echoed == 0 {
+				t.Fatalf("the sequence has no echoed replies: %+v", want)
+			}
+			for i := 0; i <= len(pkts); i++ {
+				j := min(len(pkts), i+rng.IntN(30))
+				for _, reversed := range []bool{false, true} {
+					parts := []*icmpEcho{run(pkts[:i]), run(pkts[i:j]), run(pkts[j:])}
+					if reversed {
+						slices.Reverse(parts)
+					}
+					for _, o := range parts[1:] {
+						parts[0].merge(o)
+					}
+					if got := icmpCounts(parts[0], addrPair{req, rsp}); got != want {
+						t.Fatalf("cut at %d and %d (reversed %v):\n got %+v\nwant %+v", i, j, reversed, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// icmpTally is what the judging reads of a pair.
+type icmpTally struct {
+	Requests, Replies, ReqBytes, ReplyBytes, Echoed, OwnData int64
+	MinSize, MaxSize, Distinct                               int
+	First, Last                                              time.Time
+	Recent                                                   string
+}
+
+func icmpCounts(e *icmpEcho, k addrPair) icmpTally {
+	ip := e.pairs[k]
+	if ip == nil {
+		return icmpTally{}
+	}
+	return icmpTally{ip.requests, ip.replies, ip.reqBytes, ip.replyBytes, ip.echoed, ip.ownData,
+		ip.minSize, ip.maxSize, len(ip.distinct), ip.first, ip.last, fmt.Sprint(ip.recentOrder())}
 }
