@@ -146,19 +146,19 @@ func (h *dripHead) add(k dripTick) {
 	h.ticks = slices.Insert(h.ticks, i, k)
 }
 
-// active counts the seconds past dripWarmup from first in which the
-// client sent payload: those its parts counted, a second two parts share
-// once, and the seconds of the parts' heads that lie past it.
+// active counts the seconds past dripWarmup from f's first packet in
+// which the client sent payload: those its parts counted past their own
+// warm-up (a part's span begins dripWarmup after its first packet of the
+// connection, so no two spans share a second), and the seconds of the
+// parts' heads that lie past it and in no span (the second a file
+// boundary cuts in two).
 func (t *dripTracker) active(f *capture.Flow) int64 {
 	var n int64
 	var spans []dripSpan
 	if st := t.flows[f]; st != nil {
 		spans = st.spans
-		for i, sp := range spans {
+		for _, sp := range spans {
 			n += sp.n
-			if i > 0 && sp.n > 0 && spans[i-1].n > 0 && sp.first <= spans[i-1].last {
-				n-- // the second at the boundary between two parts
-			}
 		}
 	}
 	if h := t.heads[f]; h != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -323,4 +324,63 @@ func icmpCounts(e *icmpEcho, k addrPair) icmpTally {
 	}
 	return icmpTally{ip.requests, ip.replies, ip.reqBytes, ip.replyBytes, ip.echoed, ip.ownData,
 		ip.minSize, ip.maxSize, len(ip.distinct), ip.first, ip.last, fmt.Sprint(ip.recentOrder())}
+}
+
+// TestDripMergeByFile: slow drips cut into files anywhere (the later
+// files see the connections from their middle, without a SYN) count the
+// same seconds past the warm-up as one pass: a file boundary inside the
+// warm-up, inside a second, or between two seconds, and a connection
+// the capture itself sees only from its middle.
+func TestDripMergeByFile(t *testing.T) {
+	const client = "10.0.9.3"
+	tests := []struct {
+		name string
+		seed uint64
+		syn  bool // the capture holds the connections' opening
+	}{
+		{"from the opening", 1, true},
+		{"seen from the middle", 2, false},
+		{"two connections, irregular", 3, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(tc.seed, 11))
+			s := newSynth(t)
+			servers := []uint16{8080}
+			if tc.name == "two connections, irregular" {
+				servers = append(servers, 8443)
+			}
+			if tc.syn {
+				for i, sp := range servers {
+					s.tcp(client, 41000+uint16(i), "203.0.113.70", sp, capture.FlagSYN, 0)
+					s.tcp("203.0.113.70", sp, client, 41000+uint16(i), capture.FlagSYN|capture.FlagACK, 0)
+				}
+			}
+			for range 400 {
+				// Gaps of 0.2 to 1.4 s: some seconds with two packets,
+				// some with none.
+				s.at = s.at.Add(time.Duration(200+rng.IntN(1200)) * time.Millisecond)
+				i := rng.IntN(len(servers))
+				s.tcp(client, 41000+uint16(i), "203.0.113.70", servers[i], capture.FlagACK|capture.FlagPSH, 300+rng.IntN(400))
+				if rng.IntN(4) == 0 {
+					s.tcp("203.0.113.70", servers[i], client, 41000+uint16(i), capture.FlagACK, 0)
+				}
+			}
+			if err := s.f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cfg := Config{}.Defaults()
+			for _, n := range []int{2, 3, 5, 7, 11, 20, 40} {
+				whole, parts := splitByFile(t, s.f.Name(), cfg, n)
+				want := judgeExfil(t, whole.dets.exfil, whole.Config, whole.capture)
+				if !strings.Contains(want.Findings, `"slow_drip"`) {
+					t.Fatalf("the capture holds no drip: %s", want.Findings)
+				}
+				d, c := mergeExfilTree(parts)
+				if got := judgeExfil(t, d, cfg, c); got != want {
+					t.Errorf("%d files:\n got %s\nwant %s", n, got.Findings, want.Findings)
+				}
+			}
+		})
+	}
 }
