@@ -384,3 +384,40 @@ func TestDripMergeByFile(t *testing.T) {
 		})
 	}
 }
+
+// TestExfilPortsOrderFree: a pair's port sample is the ports first used,
+// whatever order its connections are counted in (a merge counts another
+// part's after its own).
+func TestExfilPortsOrderFree(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	type conn struct {
+		port uint16
+		at   time.Duration
+	}
+	var conns []conn
+	for i := range 30 {
+		// Ports 1000..1029 first used at second 29-i: the highest
+		// numbers came first.
+		conns = append(conns, conn{uint16(1000 + i), time.Duration(29-i) * time.Second})
+	}
+	// Port 1005 again at second 0 (with 1029), 1001 at second 1 (with
+	// 1028): the first twenty are these four and 1027 (second 2) down to
+	// 1012 (second 17).
+	conns = append(conns, conn{1005, 0}, conn{1001, time.Second})
+	want := []uint16{1001, 1005}
+	for p := uint16(1012); p <= 1029; p++ {
+		want = append(want, p)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for round := range 20 {
+		order := slices.Clone(conns)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var p exfilPair
+		for _, c := range order {
+			p.addPort(c.port, t0.Add(c.at))
+		}
+		if got := p.portList(); !slices.Equal(got, want) {
+			t.Fatalf("round %d: ports %v, want %v", round, got, want)
+		}
+	}
+}
