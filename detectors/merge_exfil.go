@@ -137,7 +137,7 @@ func joinOrphans(a, b *icmpOrphans) *icmpOrphans {
 	if a == nil || b == nil {
 		return cmp.Or(a, b)
 	}
-	if b.first.Before(a.first) {
+	if cmp.Or(b.first.Compare(a.first), b.last.Compare(a.last)) < 0 {
 		a, b = b, a
 	}
 	a.n += b.n
@@ -148,12 +148,28 @@ func joinOrphans(a, b *icmpOrphans) *icmpOrphans {
 	return a
 }
 
-// begin is when the pair's first packet in the part came.
+// begin and end are when the pair's first and last packets in the part
+// came.
 func (ip *icmpPair) begin() time.Time {
 	if ip.orphans != nil {
 		return minTime(ip.first, ip.orphans.first)
 	}
 	return ip.first
+}
+
+func (ip *icmpPair) end() time.Time {
+	if ip.orphans != nil {
+		return maxTime(ip.last, ip.orphans.last)
+	}
+	return ip.last
+}
+
+// compareParts orders two parts' views of one pair in time; parts that
+// began at the same instant, by when they ended, then the one holding
+// requests first, so that the order never depends on which part
+// receives the other.
+func compareParts(x, y *icmpPair) int {
+	return cmp.Or(x.begin().Compare(y.begin()), x.end().Compare(y.end()), cmp.Compare(y.requests, x.requests), cmp.Compare(y.replies, x.replies))
 }
 
 // joinICMP joins one pair's echoes seen by two parts of the capture (the
@@ -163,7 +179,7 @@ func (ip *icmpPair) begin() time.Time {
 // earlier part holds a request.
 func joinICMP(x, y *icmpPair) *icmpPair {
 	early, late := x, y
-	if y.begin().Before(x.begin()) || y.begin().Equal(x.begin()) && x.requests == 0 && y.requests > 0 {
+	if compareParts(y, x) < 0 {
 		early, late = y, x
 	}
 	if early.requests == 0 {
