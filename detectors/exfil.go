@@ -65,6 +65,12 @@ import (
 // Besides TCP uploads: data in ICMP echo payloads (exfil_icmp.go) and slow
 // drips over one long connection (exfil_drip.go). UDP bulk data (QUIC) is
 // not counted.
+//
+// What the pass keeps merges with what other parts of the capture kept
+// (merge_exfil.go): the uploads are counted from the merged flows, the
+// echo pairs and long connections per pair and per connection, so that
+// parts split by address pair, or the files of a rotated capture, judge
+// as one pass over all of them.
 
 const (
 	// exfilSampleMax bounds the sample lists of a finding and the ports a
