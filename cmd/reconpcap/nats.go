@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -409,6 +410,36 @@ func (v timeoutValue) Set(s string) error {
 	}
 	*v.d = d
 	return nil
+}
+
+// analyzeInputsNATS is analyze --engine nats on the analysis commands'
+// inputs: capture files and directories (their files, in time order);
+// filters and standard input are refused, since every worker reads a
+// whole file from where it lies.
+func analyzeInputsNATS(ctx context.Context, paths []string, ff filterFlags, stderr io.Writer, cfg detectors.Config) (*detectors.Analysis, error) {
+	if ff.set() {
+		return nil, usagef("--engine nats analyses whole files: filters are for --engine local")
+	}
+	if slices.Contains(paths, capture.StdinName) {
+		return nil, usagef("--engine nats reads files where they lie: - (standard input) is for --engine local")
+	}
+	ins, err := capture.OpenInputs(paths, nil)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, s := range ins.Sources {
+		files = append(files, s.Name)
+	}
+	for _, s := range ins.Skipped {
+		fmt.Fprintf(stderr, "reconpcap: skipped %s\n", textsafe.Escape(s, 1000))
+	}
+	ins.Close()
+	name := ""
+	if len(paths) > 1 || len(files) > 1 {
+		name = strings.Join(paths, " ")
+	}
+	return analyzeNATS(ctx, files, cfg, name, stderr)
 }
 
 // analyzeNATS is analyze --engine nats: the files (capture files, as
