@@ -1,9 +1,11 @@
 package detectors
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,21 +103,24 @@ type tlsConn struct {
 // tlsAnalyzer reads the TLS handshakes of every TCP connection, whatever
 // its port.
 type tlsAnalyzer struct {
-	max   int
+	max   int `partial:"-"`
 	conns map[*capture.Flow]*tlsConn
 	// closed stands for every connection read to the end (or skipped):
 	// a retransmitted hello must not count twice, and a shared value
 	// keeps what is left of a connection to its map entry.
 	closed *tlsConn
-	kept   []*TLSHandshake
-	open   int
-	stats  TLSStats
+	// kept lists the handshakes in the order of handshakeOrder, at most
+	// max: past it, the earliest ones are kept, whatever order the
+	// packets (or merged parts) arrived in.
+	kept  []*TLSHandshake
+	open  int
+	stats TLSStats
 	// once makes result, the counts after the pass.
-	once   sync.Once
-	result TLSStats
+	once   sync.Once `partial:"-"`
+	result TLSStats  `partial:"-"`
 	// suites names the cipher suites crypto/tls knows, built once:
 	// tls.CipherSuiteName builds its lists anew at every call.
-	suites map[uint16]string
+	suites map[uint16]string `partial:"-"`
 }
 
 func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
@@ -217,13 +222,35 @@ func (t *tlsAnalyzer) readClient(c *tlsConn, p *capture.Packet) {
 	}
 	t.stats.ClientHellos++
 	c.hs = t.handshakeOf(&h, p)
-	if len(t.kept) < t.max {
-		t.kept = append(t.kept, c.hs)
-		t.stats.Kept = len(t.kept)
-	} else {
+	t.keep(c.hs)
+	t.finish(c, 0)
+}
+
+// keep lists hs if it is among the max earliest handshakes.
+func (t *tlsAnalyzer) keep(hs *TLSHandshake) {
+	i, _ := slices.BinarySearchFunc(t.kept, hs, handshakeOrder)
+	switch {
+	case len(t.kept) < t.max:
+		t.kept = slices.Insert(t.kept, i, hs)
+	case i < len(t.kept):
+		// A handshake earlier than the last kept (its packets came late,
+		// or another part of the capture saw it) takes the last's place.
+		t.kept = slices.Insert(t.kept[:len(t.kept)-1], i, hs)
+		t.stats.Dropped++
+	default:
 		t.stats.Dropped++
 	}
-	t.finish(c, 0)
+	t.stats.Kept = len(t.kept)
+}
+
+// handshakeOrder orders handshakes by the time of their ClientHello, then
+// by their addresses and ports, then by frame: capture order when times
+// rise, and the same order whichever packets came first.
+func handshakeOrder(x, y *TLSHandshake) int {
+	return cmp.Or(x.Time.Compare(y.Time),
+		x.Client.Compare(y.Client), cmp.Compare(x.ClientPort, y.ClientPort),
+		x.Server.Compare(y.Server), cmp.Compare(x.ServerPort, y.ServerPort),
+		cmp.Compare(x.Packet, y.Packet))
 }
 
 // readServer reads the ServerHello and, before TLS 1.3, the certificate.
