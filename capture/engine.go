@@ -28,7 +28,7 @@ type Capture struct {
 	Format     string // "pcap" or "pcapng"
 	Compressed bool   // the file was gzip-compressed
 	Nanosecond bool   // pcap timestamps in nanoseconds (pcapng: per interface)
-	LinkTypes  []layers.LinkType
+	LinkTypes  []layers.LinkType // in numeric order
 	Interfaces int
 	// Files names every file read, in the order read, when the scan read
 	// more than one (ScanFiles); nil for one file.

@@ -117,6 +117,9 @@ func ScanFiles(ctx context.Context, srcs []Source, cfg Config, analyzers ...Anal
 		}
 	}
 	c.Format = strings.Join(formats, ",")
+	// In numeric order, as Merge leaves them: parts of one capture merged
+	// in any order list them alike.
+	slices.Sort(c.LinkTypes)
 	c.finishDefrag()
 	c.settle(err)
 	return c, err

@@ -33,6 +33,9 @@ func (d *tlsAnalyzer) merge(o *tlsAnalyzer, c *capture.Capture) {
 		}
 	}
 	d.kept = slices.Clip(kept)
+	if len(kept) == 0 {
+		d.kept = nil // as a pass that kept none
+	}
 	d.stats.Kept = len(d.kept)
 	d.stats.Dropped = d.stats.ClientHellos - int64(len(d.kept))
 
