@@ -40,10 +40,30 @@ func (d *tlsAnalyzer) merge(o *tlsAnalyzer, c *capture.Capture) {
 	d.stats.Dropped = d.stats.ClientHellos - int64(len(d.kept))
 
 	conns := make(map[*capture.Flow]*tlsConn, len(d.conns)+len(o.conns))
+	answers := make(map[*capture.Flow]*TLSHandshake, len(d.answers)+len(o.answers))
+	answer := func(f *capture.Flow, hs *TLSHandshake) {
+		if a := answers[f]; a == nil || hs.Time.Before(a.Time) {
+			answers[f] = hs
+		}
+	}
 	for _, t := range [2]*tlsAnalyzer{d, o} {
+		for f, hs := range t.answers {
+			if g := c.Lookup(f); g != nil {
+				f = g
+			}
+			answer(f, hs)
+		}
 		for f, cn := range t.conns {
 			if g := c.Lookup(f); g != nil {
 				f = g
+			}
+			if cn.answer {
+				// Nothing more comes after a merge: what the server's
+				// side said so far is the answer.
+				if cn.hs.ServerHello {
+					answer(f, cn.hs)
+				}
+				cn = t.closed
 			}
 			if cn == t.closed {
 				cn = d.closed
@@ -63,6 +83,8 @@ func (d *tlsAnalyzer) merge(o *tlsAnalyzer, c *capture.Capture) {
 		}
 	}
 	d.conns = conns
+	d.answers = answers
+	d.joinAnswers()
 	d.open = 0
 	for _, cn := range conns {
 		if cn.open {
@@ -82,4 +104,27 @@ func connRank(t *tlsAnalyzer, c *tlsConn) int {
 		return 1
 	}
 	return 2
+}
+
+// joinAnswers gives each handshake whose ClientHello was read and whose
+// server had not answered yet the answer another part read (the
+// ServerHello in the next file of a rotated capture), as one pass over
+// both would have read it.
+func (t *tlsAnalyzer) joinAnswers() {
+	for f, cn := range t.conns {
+		a := t.answers[f]
+		if a == nil || cn == t.closed || cn.hs == nil || cn.hs.ServerHello || cn.dir[1].started || a.Time.Before(cn.hs.Time) {
+			continue
+		}
+		hs := cn.hs
+		hs.ServerHello, hs.HelloRetry = true, a.HelloRetry
+		hs.ChosenVersion, hs.ChosenSuite, hs.ServerALPN = a.ChosenVersion, a.ChosenSuite, a.ServerALPN
+		hs.JA3S, hs.JA3SHash, hs.Certificate = a.JA3S, a.JA3SHash, a.Certificate
+		t.stats.ServerHellos++
+		if a.Certificate != nil {
+			t.stats.Certificates++
+		}
+		cn.dir[1].started = true // answered: a later part's answer is not this one's
+		delete(t.answers, f)
+	}
 }

@@ -98,6 +98,11 @@ type tlsConn struct {
 	clientFromClient bool
 	hs               *TLSHandshake // nil until the ClientHello is read
 	open             bool          // counted in tlsAnalyzer.open
+	// answer is true for a connection first seen with the server's
+	// ServerHello: its ClientHello was before the capture, or in the
+	// file before this one. Only the server's side is read, into hs,
+	// and kept in tlsAnalyzer.answers for a merge to join to its hello.
+	answer bool
 }
 
 // tlsAnalyzer reads the TLS handshakes of every TCP connection, whatever
@@ -113,8 +118,13 @@ type tlsAnalyzer struct {
 	// max: past it, the earliest ones are kept, whatever order the
 	// packets (or merged parts) arrived in.
 	kept  []*TLSHandshake
-	open  int
-	stats TLSStats
+	// answers holds the server's side of connections whose ServerHello
+	// came without their ClientHello (see tlsConn.answer), by flow, at
+	// most one per flow the table holds; merge gives each to the
+	// handshake another part read the hello of. Not counted in stats.
+	answers map[*capture.Flow]*TLSHandshake
+	open    int
+	stats   TLSStats
 	// once makes result, the counts after the pass.
 	once   sync.Once `partial:"-"`
 	result TLSStats  `partial:"-"`
@@ -130,7 +140,7 @@ func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
 	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
 		suites[cs.ID] = cs.Name
 	}
-	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), closed: closed, suites: suites}
+	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), answers: make(map[*capture.Flow]*TLSHandshake), closed: closed, suites: suites}
 }
 
 // suiteName names a cipher suite as tls.CipherSuiteName does: its name
@@ -164,6 +174,10 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		return
 	}
 	if c == nil {
+		if looksLikeHello(p.Payload, tlsServerHello) && t.open < tlsMaxOpen {
+			t.answerOf(p)
+			return
+		}
 		if !looksLikeHello(p.Payload, tlsClientHello) {
 			return
 		}
@@ -175,6 +189,9 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		c = &tlsConn{flow: p.Flow, clientFromClient: p.FromClient, open: true}
 		t.conns[p.Flow] = c
 		t.open++
+	}
+	if c.answer && p.FromClient == c.clientFromClient {
+		return // the client's bytes mid-connection: no hello
 	}
 	di := 0
 	if p.FromClient != c.clientFromClient {
@@ -196,6 +213,20 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 	if di == 0 {
 		t.readClient(c, p)
 	} else {
+		t.readServer(c)
+	}
+}
+
+// answerOf starts reading a ServerHello whose ClientHello the pass did
+// not see: the connection's sender of p is its server.
+func (t *tlsAnalyzer) answerOf(p *capture.Packet) {
+	c := &tlsConn{flow: p.Flow, clientFromClient: !p.FromClient, answer: true, hs: &TLSHandshake{Time: p.Time}}
+	c.dir[0].done = true
+	t.conns[p.Flow] = c
+	if !t.hold(c) {
+		return
+	}
+	if c.dir[1].add(p.TCPSeq, p.Payload) {
 		t.readServer(c)
 	}
 }
@@ -269,7 +300,9 @@ func (t *tlsAnalyzer) readServer(c *tlsConn) {
 				t.finish(c, 1)
 				return
 			}
-			t.stats.ServerHellos++
+			if !c.answer {
+				t.stats.ServerHellos++
+			}
 			t.serverOf(c.hs, &sh)
 			// After a HelloRetryRequest the real ServerHello comes
 			// after a change_cipher_spec record; the retry's choice
@@ -281,7 +314,9 @@ func (t *tlsAnalyzer) readServer(c *tlsConn) {
 			}
 		case tlsCertificate:
 			if names, ok := parseCertificate(m.body); ok {
-				t.stats.Certificates++
+				if !c.answer {
+					t.stats.Certificates++
+				}
 				c.hs.Certificate = &names
 			}
 			t.finish(c, 1)
@@ -338,6 +373,9 @@ func (t *tlsAnalyzer) close(c *tlsConn) {
 	}
 	if c.hs == nil && !c.dir[0].done {
 		t.stats.Unreadable++ // the connection ended before its hello was whole
+	}
+	if c.answer && c.hs.ServerHello {
+		t.answers[c.flow] = c.hs
 	}
 	c.dir[0].finish()
 	c.dir[1].finish()
