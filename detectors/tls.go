@@ -117,7 +117,7 @@ type tlsAnalyzer struct {
 	// kept lists the handshakes in the order of handshakeOrder, at most
 	// max: past it, the earliest ones are kept, whatever order the
 	// packets (or merged parts) arrived in.
-	kept  []*TLSHandshake
+	kept []*TLSHandshake
 	// answers holds the server's side of connections whose ServerHello
 	// came without their ClientHello (see tlsConn.answer), by flow, at
 	// most one per flow the table holds; merge gives each to the
