@@ -308,3 +308,46 @@ func splittable(t *testing.T, path string) {
 		t.Skipf("editcap cannot rewrite %s: %s", filepath.Base(path), strings.TrimSpace(string(b)))
 	}
 }
+
+// TestMergeSummaryBounded splits captures with more address pairs and
+// flows than small bounds allow: past the bounds the parts fold and
+// evict other entries than one pass does, so the lists may differ, but
+// the merged tables stay within the bounds, every packet is still
+// counted once in the talkers or in what the warnings say was dropped,
+// the per-packet counts are exact, and the warnings say what was capped.
+func TestMergeSummaryBounded(t *testing.T) {
+	cfg := Config{NoFrames: true, Limits: Limits{MaxHosts: 4, MaxFlows: 16}}
+	for _, path := range []string{
+		testdataFile(t, "sweep_syn.pcap"),
+		testdataFile(t, "gen_edge_pcapng_multi.pcapng"),
+		testdataFile(t, "benign_udp_noise.pcap"),
+		corpusFile(t, "lucaderi-sgr/2022/Favilli/tests/hs-icmpScan.pcap"),
+	} {
+		for _, n := range []int{2, 3, 5} {
+			whole, parts := splitByPair(t, path, cfg, n)
+			d, c := mergeInOrder(parts)
+			want, got := wholeSummary(whole), judgeSummary(d.summary, c, d.Config)
+			name := fmt.Sprintf("%s, %d parts", msumName(path), n)
+			b := d.summary.bounds
+			if len(d.summary.pairs) > b.maxHosts || len(b.convs) > b.maxHosts || len(b.hosts) > b.maxHosts {
+				t.Errorf("%s: %d pairs, %d evicted pairs, %d hosts; bound %d", name, len(d.summary.pairs), len(b.convs), len(b.hosts), b.maxHosts)
+			}
+			sent := func(ts []Talker, dropped uint64) uint64 {
+				for _, x := range ts {
+					dropped += x.PacketsSent
+				}
+				return dropped
+			}
+			if w, g := sent(want.Talkers, whole.summary.bounds.droppedPkts), sent(got.Talkers, b.droppedPkts); w != g {
+				t.Errorf("%s: talkers sent %d packets (with those dropped), the whole's %d", name, g, w)
+			}
+			ws, gs := want.Summary, got.Summary
+			if ws.TotalPackets != gs.TotalPackets || ws.IPv4Packets != gs.IPv4Packets || ws.IPv6Packets != gs.IPv6Packets || jsonDiff(ws.Protocols, gs.Protocols) != "" || jsonDiff(ws.DNSNames, gs.DNSNames) != "" {
+				t.Errorf("%s: per-packet counts differ: %s", name, jsonDiff(ws, gs))
+			}
+			if !gs.UniqueIPsEstimated || len(got.Warnings) == 0 || !strings.Contains(got.Warnings[0], "conversations capped at 4") {
+				t.Errorf("%s: estimated %v, warnings %q; want the caps said", name, gs.UniqueIPsEstimated, got.Warnings)
+			}
+		}
+	}
+}
