@@ -280,6 +280,7 @@ func TestMergeSummaryTimelineByFile(t *testing.T) {
 	if exact < 150 {
 		t.Errorf("only %d splits compared exactly", exact)
 	}
+	t.Logf("%d splits compared exactly", exact)
 }
 
 // fileSplitLoss says what the files cut from a capture lost that one
