@@ -12,9 +12,12 @@ import (
 // connections still being read move under the flow c holds for them.
 //
 // A connection two parts both saw (a capture cut into files) is read by
-// each from its own first packets: a ClientHello in one file and the
-// ServerHello in the next are listed without the server's answer, and a
-// hello cut by the file boundary is unreadable in the first file.
+// each from its own first packets. A ClientHello in one file and its
+// ServerHello at the start of the server's bytes in the next are joined
+// (joinAnswers). Two cuts are not: a hello cut in two by the boundary is
+// unreadable in the first file and not read in the second, and a
+// certificate that follows its ServerHello into the next file is not
+// read; either costs at most the connections open at the boundary.
 func (d *tlsAnalyzer) merge(o *tlsAnalyzer, c *capture.Capture) {
 	d.stats.ClientHellos += o.stats.ClientHellos
 	d.stats.ServerHellos += o.stats.ServerHellos
