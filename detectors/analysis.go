@@ -248,7 +248,7 @@ func (a *Analysis) judge(ctx context.Context, in Input, byPath bool, err error) 
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
 	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
-	a.Timeline, _ = a.timeline.cut(a.timeline.fit(cfg.TimelineInterval))
+	a.Timeline, _ = a.timeline.cut(c, a.timeline.fit(cfg.TimelineInterval))
 	a.Warnings = append(a.Warnings, a.timeline.warnings()...)
 	a.Findings = a.evaluate(cfg)
 	// What the bounds on memory dropped (issue 16): each detector says
@@ -305,7 +305,7 @@ func SortFindings(f []report.Finding) {
 // TimelineAt cuts the timeline at another interval from the one-second
 // buckets the pass kept: the file is not read again.
 func (a *Analysis) TimelineAt(interval time.Duration) (Timeline, error) {
-	return a.timeline.cut(interval)
+	return a.timeline.cut(a.capture, interval)
 }
 
 // Capture returns what the pass learned about the file and its connections.

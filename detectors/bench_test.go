@@ -115,7 +115,7 @@ func BenchmarkAnalyzeNoDetectors(b *testing.B) {
 			return 0, err
 		}
 		s := sum.summary(c, sum.conversations(c), 10)
-		_, err = tl.cut(time.Minute)
+		_, err = tl.cut(c, time.Minute)
 		return s.TotalPackets, err
 	})
 }

@@ -133,10 +133,12 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 		if isNew {
 			ps = &convAcc{first: p.Src, start: p.Time}
 			s.pairs[k] = ps
+		} else {
+			ps.sentAt(p.Src, p.Time)
 		}
 		ps.packets[d]++
 		ps.bytes[d] += uint64(p.Length)
-		ps.last = p.Time
+		ps.last = maxTime(ps.last, p.Time)
 		if isNew && len(s.pairs) > s.bounds.maxHosts {
 			s.pairs = s.bounds.foldConvs(s.pairs)
 		}

@@ -1,8 +1,8 @@
 package detectors
 
 import (
+	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"time"
 
@@ -36,6 +36,16 @@ type convAcc struct {
 
 func (a *convAcc) weight() uint64 { return a.packets[0] + a.packets[1] }
 
+// sentAt counts a packet (or the first of several) that from sent at t:
+// the pair's first sender is the one with the earliest packet, and the
+// smaller address of those that sent at the same instant, so that neither
+// the order packets arrive in nor the order parts merge in decides.
+func (a *convAcc) sentAt(from netip.Addr, t time.Time) {
+	if t.Before(a.start) || t.Equal(a.start) && from.Less(a.first) {
+		a.first, a.start = from, t
+	}
+}
+
 // add counts pk packets and by bytes from one address to the other of k.
 func addConv(m map[pairKey]*convAcc, from, to netip.Addr, pk, by uint64, start, last time.Time, flows int) {
 	k, d := pairKey{from, to}, 0
@@ -46,15 +56,13 @@ func addConv(m map[pairKey]*convAcc, from, to netip.Addr, pk, by uint64, start, 
 	if a == nil {
 		a = &convAcc{first: from, start: start}
 		m[k] = a
-	} else if start.Before(a.start) && pk > 0 {
-		a.first, a.start = from, start
+	} else if pk > 0 {
+		a.sentAt(from, start)
 	}
 	a.packets[d] += pk
 	a.bytes[d] += by
 	a.flows += flows
-	if last.After(a.last) {
-		a.last = last
-	}
+	a.last = maxTime(a.last, last)
 }
 
 // addFlow counts one flow into m, as a conversation of its two addresses.
@@ -76,12 +84,15 @@ type hostAcc struct {
 
 // summaryBounds is the summary's state past its bounds.
 type summaryBounds struct {
-	maxHosts int
+	maxHosts int                     `partial:"-"`
 	ports    map[portKey]*PortCount  // evicted flows per server port, exact
 	convs    map[pairKey]*convAcc    // evicted flows per address pair
 	hosts    map[netip.Addr]*hostAcc // folded conversations per address
 	ips      nameSet                 // hashes of the addresses of everything folded, then of the final conversations
-	seed     maphash.Seed
+	// key keys the address hashes of ips. Parts that merge must share
+	// it (a random seed per part would make their samples disjoint), so
+	// it is part of the state, not drawn by each part; see addrHash.
+	key uint64
 
 	evicted      int    // flows evicted from the flow table
 	foldedConvs  int    // address pairs folded into hosts
@@ -100,7 +111,7 @@ func newSummaryBounds(maxHosts int) *summaryBounds {
 		ports:    map[portKey]*PortCount{},
 		convs:    map[pairKey]*convAcc{},
 		hosts:    map[netip.Addr]*hostAcc{},
-		seed:     maphash.MakeSeed(),
+		key:      addrSketchKey,
 	}
 }
 
@@ -109,7 +120,33 @@ func newSummaryBounds(maxHosts int) *summaryBounds {
 func (b *summaryBounds) folded() bool { return b.foldedConvs > 0 }
 
 func (b *summaryBounds) sawAddr(a netip.Addr) {
-	b.ips.add(maphash.Comparable(b.seed, a), 0, hostCapacity)
+	b.ips.add(addrHash(b.key, a), 0, hostCapacity)
+}
+
+// addrSketchKey is the key of the unique-address sketch's hashes. It is
+// the same in every part, so parts accumulated by different workers or
+// machines merge; the price is that an attacker who knows it could pick
+// source addresses the sample never keeps (or always keeps) and bend the
+// estimate, which only exists past Limits.MaxHosts address pairs and is
+// labelled an estimate.
+const addrSketchKey = 0x9e3779b97f4a7c15
+
+// addrHash hashes an address under key: the splitmix64 finalizer over its
+// 16 bytes (an IPv4 address differs from its IPv4-mapped IPv6 form), so
+// every bit of the address moves the low bits the sketch samples on.
+func addrHash(key uint64, a netip.Addr) uint64 {
+	b := a.As16()
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	if a.Is4() {
+		key = ^key
+	}
+	return mix64(mix64(hi^key) ^ lo)
+}
+
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // flow counts an evicted flow.
@@ -153,6 +190,12 @@ func (b *summaryBounds) fold(k pairKey, a *convAcc) {
 			h.bytes[1] += a.bytes[1-d]
 		}
 	}
+	b.pruneHosts()
+}
+
+// pruneHosts keeps the per-address totals under maxHosts, counting what
+// it drops.
+func (b *summaryBounds) pruneHosts() {
 	b.hosts = prune(b.hosts, b.maxHosts, func(h *hostAcc) uint64 { return h.packets[0] + h.packets[1] }, func(_ netip.Addr, h *hostAcc) {
 		b.droppedHosts++
 		b.droppedPkts += h.packets[0]
