@@ -104,7 +104,7 @@ type detectorSet struct {
 // newDetectorSet returns one fresh instance of every detector.
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
-		dns:   newDNSDetector().configure(cfg.DNS),
+		dns:   newDNSDetector().configure(cfg.DNS).keyed(cfg.HashKey),
 		scans: newPortscanDetector(cfg.Limits),
 		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
@@ -164,7 +164,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.Defaults()
+	cfg = cfg.Defaults().withHashKey()
 	a, c, err := accumulate(ctx, in, cfg)
 	if c == nil {
 		return nil, err
@@ -208,7 +208,7 @@ func accumulate(ctx context.Context, in Input, cfg Config) (*Analysis, *capture.
 func newAnalysis(cfg Config) *Analysis {
 	return &Analysis{
 		Config:   cfg,
-		summary:  newSummaryAnalyzer(cfg.Limits),
+		summary:  newSummaryAnalyzer(cfg.Limits, newSampleHash(cfg.HashKey)),
 		timeline: newTimelineAnalyzer(cfg.TimelineInterval),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),

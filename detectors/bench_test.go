@@ -109,7 +109,7 @@ func BenchmarkAnalyze(b *testing.B) {
 // BenchmarkAnalyze is what the detectors cost in the single pass.
 func BenchmarkAnalyzeNoDetectors(b *testing.B) {
 	benchPackets(b, func(path string) (int, error) {
-		sum, tl := newSummaryAnalyzer(Limits{}.defaults()), newTimelineAnalyzer(time.Second)
+		sum, tl := newSummaryAnalyzer(Limits{}.defaults(), newSampleHash("")), newTimelineAnalyzer(time.Second)
 		c, err := capture.Scan(context.Background(), path, sum, tl)
 		if err != nil {
 			return 0, err

@@ -44,3 +44,9 @@ func (c Config) withHashKey() Config {
 	}
 	return c
 }
+
+// keyed sets the key of d's name hashes.
+func (d *dnsDetector) keyed(key string) *dnsDetector {
+	d.hash = newSampleHash(key)
+	return d
+}

@@ -99,8 +99,5 @@ func (b *summaryBounds) merge(o *summaryBounds) {
 		}
 	}
 	b.pruneHosts()
-	if len(o.ips.seen) > 0 && len(b.ips.seen) == 0 {
-		b.key = o.key
-	}
 	b.ips.merge(&o.ips, 0, hostCapacity)
 }

@@ -53,7 +53,7 @@ func TestSplitCaptureGivesTheWholeVerdict(t *testing.T) {
 				}
 				var parts []*Partial
 				for _, f := range files {
-					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{})
+					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{HashKey: "one capture"})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -104,8 +104,8 @@ type summaryAnalyzer struct {
 	bounds     *summaryBounds // evicted flows, and what the bounds folded
 }
 
-func newSummaryAnalyzer(lim Limits) *summaryAnalyzer {
-	return &summaryAnalyzer{pairs: make(map[pairKey]*convAcc), dnsNames: make(map[string]int64), bounds: newSummaryBounds(lim.MaxHosts)}
+func newSummaryAnalyzer(lim Limits, hash sampleHash) *summaryAnalyzer {
+	return &summaryAnalyzer{pairs: make(map[pairKey]*convAcc), dnsNames: make(map[string]int64), bounds: newSummaryBounds(lim.MaxHosts, hash)}
 }
 
 // FlowEvicted counts a flow the flow table let go.

@@ -1,7 +1,6 @@
 package detectors
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"time"
@@ -89,10 +88,9 @@ type summaryBounds struct {
 	convs    map[pairKey]*convAcc    // evicted flows per address pair
 	hosts    map[netip.Addr]*hostAcc // folded conversations per address
 	ips      nameSet                 // hashes of the addresses of everything folded, then of the final conversations
-	// key keys the address hashes of ips. Parts that merge must share
-	// it (a random seed per part would make their samples disjoint), so
-	// it is part of the state, not drawn by each part; see addrHash.
-	key uint64
+	// hash keys the address hashes of ips: Config.HashKey's, the same in
+	// every part of one analysis, so their samples merge.
+	hash sampleHash `partial:"-"`
 
 	evicted      int    // flows evicted from the flow table
 	foldedConvs  int    // address pairs folded into hosts
@@ -105,13 +103,13 @@ type portKey struct {
 	port  uint16
 }
 
-func newSummaryBounds(maxHosts int) *summaryBounds {
+func newSummaryBounds(maxHosts int, hash sampleHash) *summaryBounds {
 	return &summaryBounds{
 		maxHosts: maxHosts,
 		ports:    map[portKey]*PortCount{},
 		convs:    map[pairKey]*convAcc{},
 		hosts:    map[netip.Addr]*hostAcc{},
-		key:      addrSketchKey,
+		hash:     hash,
 	}
 }
 
@@ -120,33 +118,7 @@ func newSummaryBounds(maxHosts int) *summaryBounds {
 func (b *summaryBounds) folded() bool { return b.foldedConvs > 0 }
 
 func (b *summaryBounds) sawAddr(a netip.Addr) {
-	b.ips.add(addrHash(b.key, a), 0, hostCapacity)
-}
-
-// addrSketchKey is the key of the unique-address sketch's hashes. It is
-// the same in every part, so parts accumulated by different workers or
-// machines merge; the price is that an attacker who knows it could pick
-// source addresses the sample never keeps (or always keeps) and bend the
-// estimate, which only exists past Limits.MaxHosts address pairs and is
-// labelled an estimate.
-const addrSketchKey = 0x9e3779b97f4a7c15
-
-// addrHash hashes an address under key: the splitmix64 finalizer over its
-// 16 bytes (an IPv4 address differs from its IPv4-mapped IPv6 form), so
-// every bit of the address moves the low bits the sketch samples on.
-func addrHash(key uint64, a netip.Addr) uint64 {
-	b := a.As16()
-	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-	if a.Is4() {
-		key = ^key
-	}
-	return mix64(mix64(hi^key) ^ lo)
-}
-
-func mix64(z uint64) uint64 {
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
+	b.ips.add(b.hash.addr(a), 0, hostCapacity)
 }
 
 // flow counts an evicted flow.
