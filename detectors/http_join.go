@@ -1,0 +1,194 @@
+package detectors
+
+import "slices"
+
+// Joining one connection as two parts of a rotated capture saw it (see
+// http_heads.go and merge_http.go).
+
+// join joins the states two parts kept of one connection, whichever part
+// came first.
+func (h *httpDetector) join(x, y *httpConn) *httpConn {
+	if laterConn(x, y) {
+		x, y = y, x
+	}
+	return h.joinConns(x, y)
+}
+
+// laterConn reports whether x's part came after y's: it began later, or
+// at the same time having joined the connection mid-stream when y did not.
+func laterConn(x, y *httpConn) bool {
+	if c := x.firstT.Compare(y.firstT); c != 0 {
+		return c > 0
+	}
+	if x.joined != y.joined {
+		return x.joined
+	}
+	return x.lastT.After(y.lastT)
+}
+
+// joinHeads joins two heads of a flow no part followed as HTTP.
+func (h *httpDetector) joinHeads(x, y *httpHead) *httpHead {
+	if y.firstT.Before(x.firstT) {
+		x, y = y, x
+	}
+	x.lastT = maxTime(x.lastT, y.lastT)
+	h.appendHead(x, y.segs, y.full)
+	h.dropHead(y)
+	return x
+}
+
+// appendHead adds segs to hd, within its bounds.
+func (h *httpDetector) appendHead(hd *httpHead, segs []httpHeadSeg, full bool) {
+	if hd.full {
+		return
+	}
+	if full || len(hd.segs)+len(segs) > httpHeadSegs {
+		h.dropHead(hd)
+		hd.full = true
+		return
+	}
+	for _, s := range segs {
+		n := min(len(s.data), httpHeadBytes-hd.bytes)
+		s.data = s.data[:n]
+		hd.bytes += n
+		h.bounds.headBytes += n
+		hd.segs = append(hd.segs, s)
+	}
+}
+
+// joinConns joins e, the state of a connection at the end of a part, with
+// l, the state the next part kept of it.
+func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
+	if !l.joined {
+		// l saw the connection begin with a handshake: the whole pass
+		// started afresh there too.
+		h.release(e)
+		h.dropHead(e.head)
+		l.firstT = minTime(e.firstT, l.firstT)
+		return l
+	}
+	// What l could not parse goes through e's parser, in order, for the
+	// directions e knows; the rest stays a head for a part before e.
+	var rest []httpHeadSeg
+	if hd := l.head; hd != nil {
+		if hd.full && (e.dir[0].started || e.dir[1].started) {
+			h.misfits++
+		}
+		for i := range hd.segs {
+			s := &hd.segs[i]
+			if e.dir[s.dir].started {
+				h.segment(e, int(s.dir), hd.packet(s))
+			} else {
+				rest = append(rest, *s)
+			}
+		}
+	}
+	// Answers l found no request for answer e's waiting ones.
+	var left []httpOrphan
+	for _, o := range l.orphans {
+		if len(e.pending) == 0 {
+			if e.joined {
+				left = append(left, o)
+			}
+			continue
+		}
+		req := e.pending[0]
+		e.pending = e.pending[1:]
+		h.answer(req, o)
+	}
+	if len(e.pending) > 0 && l.popped > 0 {
+		// Requests pipelined across the cut: l matched answers to its
+		// own requests that answered e's.
+		h.misfits++
+	}
+	shift := e.nextID
+	l.eachReq(func(q *pendingReq) {
+		if q.id != 0 {
+			q.id += shift
+		}
+	})
+
+	m := *l
+	for d := range 2 {
+		ld, ed := &l.dir[d], &e.dir[d]
+		if !ld.started {
+			h.bounds.lineBytes -= cap(ld.line)
+			m.dir[d] = *ed
+			continue
+		}
+		if !ld.fresh && ed.started && !ed.atStart(ld.startSeq) {
+			h.misfits++
+		}
+		h.bounds.lineBytes -= cap(ed.line)
+		ed.line = nil
+	}
+	req := 0
+	if m.dir[1].role == roleRequests || m.dir[0].role == roleResponses {
+		req = 1
+	}
+	if !l.dir[req].started {
+		m.cur, m.bodyCheck = e.cur, e.bodyCheck
+	}
+	if !l.dir[1-req].started {
+		m.passwdCheck, m.checkBuf, m.answering = e.passwdCheck, e.checkBuf, e.answering
+		m.orphanCheck, m.orphanHeaders = e.orphanCheck, e.orphanHeaders
+	}
+	m.nextID = e.nextID + l.nextID
+	m.pending = append(slices.Clone(e.pending), l.pending...)
+	if n := len(m.pending); n > httpMaxPending {
+		m.pending = m.pending[n-httpMaxPending:]
+	}
+	m.orphans = append(slices.Clone(e.orphans), left...)
+	m.orphans = m.orphans[:min(len(m.orphans), httpMaxPending)]
+	m.joined = e.joined
+	m.head = e.head
+	if len(rest) > 0 || l.head != nil && l.head.full {
+		if m.head == nil {
+			m.head = &httpHead{ends: l.head.ends, firstT: l.head.firstT}
+		}
+		m.head.lastT = maxTime(m.head.lastT, l.head.lastT)
+		h.appendHead(m.head, rest, l.head.full)
+	}
+	if l.head != nil {
+		h.dropHead(l.head)
+	}
+	m.popped = e.popped + l.popped
+	m.firstT, m.lastT = minTime(e.firstT, l.firstT), maxTime(e.lastT, l.lastT)
+	m.seen = max(e.seen, l.seen)
+	m.fin |= e.fin
+	m.reset = m.reset || e.reset
+	return &m
+}
+
+// atStart reports whether the direction stands where a message may start
+// at sequence number seq: between messages (or lost, looking for one),
+// with no bytes before seq still to come.
+func (d *httpDir) atStart(seq uint32) bool {
+	switch {
+	case d.state == httpLost:
+	case d.state == httpIdle && len(d.line) == 0 && !d.overlong && !d.lineDropped:
+	default:
+		return false
+	}
+	return !d.synced || int32(seq-d.next) >= 0
+}
+
+// answer matches an answer the next part saw to req, the request it
+// answered, as the parser would have had it seen both.
+func (h *httpDetector) answer(req pendingReq, o httpOrphan) {
+	h.response(req, o.code, o.t)
+	if req.head && !o.noBody && o.length > 0 {
+		// The next part skipped a body a HEAD answer does not have.
+		h.misfits++
+	}
+	if req.cred && o.ended {
+		length := o.length
+		if o.noBody || req.head {
+			length = 0
+		}
+		req.pair.creds().answer(o.code, length)
+	}
+	if req.traversal && o.code >= 200 && o.code < 300 && o.passwd {
+		req.pair.passwdLeaks++
+	}
+}
