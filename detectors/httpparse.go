@@ -251,7 +251,7 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 			start = false
 			continue
 		case httpLost:
-			if !start || !ds.looksLikeStart(data) {
+			if !start || !ds.resyncsAt(data) {
 				if ds.role == roleResponses {
 					c.checkPasswd(data)
 				}
@@ -330,6 +330,32 @@ func (d *httpDir) looksLikeStart(data []byte) bool {
 		return false
 	}
 	return true
+}
+
+// resyncsAt reports whether a lost direction finds its place again at
+// data, the start of a segment. A request must name its HTTP version in
+// its first line, or be a known method whose line goes on in the next
+// segment: bodies the parser could not follow (chunked, of unknown
+// length) are full of segments that start with a capital and a space,
+// and would otherwise count as requests with made-up methods. The part
+// of a rotated capture that meets such a body mid-stream ignores it the
+// same way (see http_heads.go).
+func (d *httpDir) resyncsAt(data []byte) bool {
+	if d.role != roleResponses && looksLikeRequest(data) && !plausibleRequestLine(data) {
+		return false
+	}
+	return d.looksLikeStart(data)
+}
+
+// plausibleRequestLine reports whether the first line of pl names an
+// HTTP version, or, running past pl, starts with a known method.
+func plausibleRequestLine(pl []byte) bool {
+	line := pl[:min(len(pl), httpMaxLine)]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		return bytes.Contains(line[:i], []byte(" HTTP/"))
+	}
+	sp := bytes.IndexByte(pl[:min(len(pl), 21)], ' ')
+	return sp > 0 && httpmethod.Known(pl[:sp])
 }
 
 // looksLikeRequest reports whether data starts with a method token and a

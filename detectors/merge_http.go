@@ -120,14 +120,17 @@ func (d *httpDetector) merge(o *httpDetector, c *capture.Capture) {
 	}
 }
 
-// eachReq calls fn on every request c refers to.
+// eachReq calls fn on every request c refers to (the zero pendingReq
+// of a field not in use is none).
 func (c *httpConn) eachReq(fn func(*pendingReq)) {
 	for i := range c.pending {
 		fn(&c.pending[i])
 	}
-	fn(&c.cur)
-	fn(&c.checkBuf)
-	fn(&c.answering)
+	for _, q := range []*pendingReq{&c.cur, &c.checkBuf, &c.answering} {
+		if q.pair != nil {
+			fn(q)
+		}
+	}
 }
 
 // settleRecords puts the kept requests in order of time (then frame
@@ -195,6 +198,7 @@ func (h *httpDetector) mergePair(x, y *httpPair) {
 		x.hosts[k] = v
 	}
 	h.mergeHosts(x, y)
+	x.hostSamples.merge(y.hostSamples, httpMaxSamples, true)
 	mergeSet(&x.paths, &y.paths)
 	x.pathSamples.merge(y.pathSamples, httpMaxSamples, true)
 	x.bytes += y.bytes
