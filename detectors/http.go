@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -206,10 +207,11 @@ type httpDetector struct {
 	order    []*httpPair
 	reqs     httpRecords
 	dropped  int64
-	merging  bool   `partial:"-"` // a merge replays segments: keep every request (merge_http.go)
-	misfits  int64  // connections a merge could not join exactly (merge_http.go)
-	scratch  []byte `partial:"-"` // decoded URI, reused
-	scratch2 []byte `partial:"-"` // lower-case path, reused
+	merging  bool      `partial:"-"` // a merge replays segments: keep every request (merge_http.go)
+	misfits  int64     // connections a merge could not join exactly (merge_http.go)
+	settled  sync.Once `partial:"-"` // see settle
+	scratch  []byte    `partial:"-"` // decoded URI, reused
+	scratch2 []byte    `partial:"-"` // lower-case path, reused
 }
 
 func newHTTPDetector(cfg Config) *httpDetector {

@@ -67,46 +67,75 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 		l.firstT = minTime(e.firstT, l.firstT)
 		return l
 	}
-	// What l could not parse goes through e's parser, in order, for the
-	// directions e knows; the rest stays a head for a part before e.
+	// What l could not parse goes through e's parser, for the directions
+	// e knows; the rest stays a head for a part before e. The requests
+	// go first: l's own requests, which it kept waiting, follow them in
+	// the queue, before the answers are read.
+	req := 0
+	if e.dir[1].role == roleRequests || e.dir[0].role == roleResponses || l.dir[1].role == roleRequests {
+		req = 1
+	}
 	var rest []httpHeadSeg
-	if hd := l.head; hd != nil {
-		if hd.full && (e.dir[0].started || e.dir[1].started) {
+	replay := func(dir int) {
+		hd := l.head
+		if hd == nil {
+			return
+		}
+		if hd.full && e.dir[dir].started {
 			h.misfits++
 		}
 		for i := range hd.segs {
-			s := &hd.segs[i]
-			if e.dir[s.dir].started {
-				h.segment(e, int(s.dir), hd.packet(s))
-			} else {
-				rest = append(rest, *s)
+			if s := &hd.segs[i]; int(s.dir) == dir {
+				if e.dir[dir].started {
+					h.segment(e, dir, hd.packet(s))
+				} else {
+					rest = append(rest, *s)
+				}
 			}
 		}
 	}
-	// Answers l found no request for answer e's waiting ones.
-	var left []httpOrphan
-	for _, o := range l.orphans {
-		if len(e.pending) == 0 {
-			if e.joined {
-				left = append(left, o)
-			}
-			continue
-		}
-		req := e.pending[0]
-		e.pending = e.pending[1:]
-		h.answer(req, o)
-	}
-	if len(e.pending) > 0 && l.popped > 0 {
-		// Requests pipelined across the cut: l matched answers to its
-		// own requests that answered e's.
-		h.misfits++
-	}
+	replay(req)
 	shift := e.nextID
 	l.eachReq(func(q *pendingReq) {
 		if q.id != 0 {
 			q.id += shift
 		}
 	})
+	lateAnswers := len(e.pending) > 0 && l.popped > 0
+	e.pending = append(e.pending, l.pending...)
+	replay(1 - req)
+	// Answers l found no request for answer e's waiting ones, when e
+	// read its answers (or began with the connection); else they wait,
+	// late, for a part before e, or for settle when there is none.
+	var left []httpOrphan
+	consume := !e.joined || e.dir[1-req].started
+	lastFate, lastQ := 0, pendingReq{} // l's last orphan: 0 kept, 1 answered, 2 dropped
+	for i, o := range l.orphans {
+		fate := 0
+		switch {
+		case !consume:
+			o.late = true
+			left = append(left, o)
+		case len(e.pending) > 0:
+			q := e.pending[0]
+			e.pending = e.pending[1:]
+			h.answer(q, o)
+			fate, lastQ = 1, q
+		case e.joined:
+			left = append(left, o)
+		default:
+			fate = 2
+		}
+		if i == len(l.orphans)-1 {
+			lastFate = fate
+		}
+	}
+	if lateAnswers {
+		// Requests pipelined across the cut: l matched answers to its
+		// own requests that answered e's.
+		h.misfits++
+	}
+	slices.SortStableFunc(rest, func(x, y httpHeadSeg) int { return x.t.Compare(y.t) })
 
 	m := *l
 	for d := range 2 {
@@ -122,10 +151,6 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 		h.bounds.lineBytes -= cap(ed.line)
 		ed.line = nil
 	}
-	req := 0
-	if m.dir[1].role == roleRequests || m.dir[0].role == roleResponses {
-		req = 1
-	}
 	if !l.dir[req].started {
 		m.cur, m.bodyCheck = e.cur, e.bodyCheck
 	}
@@ -134,12 +159,27 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 		m.orphanCheck, m.orphanHeaders = e.orphanCheck, e.orphanHeaders
 	}
 	m.nextID = e.nextID + l.nextID
-	m.pending = append(slices.Clone(e.pending), l.pending...)
+	m.pending = slices.Clone(e.pending)
 	if n := len(m.pending); n > httpMaxPending {
 		m.pending = m.pending[n-httpMaxPending:]
 	}
 	m.orphans = append(slices.Clone(e.orphans), left...)
-	m.orphans = m.orphans[:min(len(m.orphans), httpMaxPending)]
+	if len(m.orphans) > httpMaxPending {
+		m.orphans, lastFate = m.orphans[:httpMaxPending], 2
+	}
+	if l.dir[1-req].started && lastFate != 0 {
+		// The answer whose headers or body l was reading is no orphan
+		// any more: read on as for an answer matched to its request.
+		if lastFate == 1 {
+			if l.orphanCheck && lastQ.traversal {
+				m.passwdCheck, m.checkBuf = true, lastQ
+			}
+			if l.orphanHeaders && lastQ.cred {
+				m.answering = lastQ
+			}
+		}
+		m.orphanCheck, m.orphanHeaders = false, false
+	}
 	m.joined = e.joined
 	m.head = e.head
 	if len(rest) > 0 || l.head != nil && l.head.full {
@@ -191,4 +231,27 @@ func (h *httpDetector) answer(req pendingReq, o httpOrphan) {
 	if req.traversal && o.code >= 200 && o.code < 300 && o.passwd {
 		req.pair.passwdLeaks++
 	}
+}
+
+// settle answers, once every part is merged, the answers a merge left
+// waiting for a part before theirs (late): there is none, so they answer
+// the requests their connection kept waiting, in order. It runs once,
+// before the state is read.
+func (h *httpDetector) settle() {
+	h.settled.Do(func() {
+		for _, c := range h.conns {
+			kept := c.orphans[:0]
+			for _, o := range c.orphans {
+				switch {
+				case !o.late:
+					kept = append(kept, o)
+				case len(c.pending) > 0:
+					q := c.pending[0]
+					c.pending = c.pending[1:]
+					h.answer(q, o)
+				}
+			}
+			c.orphans = kept
+		}
+	})
 }

@@ -71,6 +71,7 @@ const (
 //
 // Every reading uses the exact counters, never the capped samples.
 func (h *httpDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding {
+	h.settle()
 	var out []report.Finding
 	// In order of first request (then addresses), not of arrival: parts
 	// merged in any order give the same list.

@@ -64,6 +64,7 @@ func (a *Analysis) HTTPRequests() []HTTPRequest {
 	if h == nil {
 		return nil
 	}
+	h.settle()
 	return h.reqs.all()
 }
 
@@ -120,6 +121,7 @@ func (a *Analysis) HTTPClients() []HTTPClientStats {
 	if h == nil {
 		return nil
 	}
+	h.settle()
 	out := make([]HTTPClientStats, 0, len(h.order))
 	for _, pr := range h.order {
 		out = append(out, pr.stats())

@@ -137,6 +137,7 @@ type httpOrphan struct {
 	noBody bool  // the status allows no body
 	ended  bool  // its header block ended in the part
 	passwd bool  // its body held /etc/passwd lines
+	late   bool  // a merge left it for a part before (see settle)
 }
 
 // checkPasswd reads a piece of a response body for /etc/passwd lines,
