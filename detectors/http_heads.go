@@ -19,8 +19,8 @@ import (
 // knows what they are.
 
 const (
-	httpHeadSegs  = 32
-	httpHeadBytes = 8 << 10
+	httpHeadSegs  = 64
+	httpHeadBytes = 64 << 10
 )
 
 // httpHeadSeg is one segment a head logged.
