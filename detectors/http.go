@@ -250,7 +250,7 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 			h.release(c)
 			if p.TCPFlags&capture.FlagACK == 0 {
 				h.dropHead(c.head)
-				*c = httpConn{seen: p.Index, firstT: p.Time, lastT: p.Time}
+				*c = httpConn{seen: p.Index, firstT: p.Time, lastT: p.Time, ends: c.ends}
 			} else {
 				c.dir[di] = httpDir{started: true, fresh: true}
 				c.fin &^= 1 << di
@@ -272,6 +272,7 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 			h.evictConns()
 		}
 		c = &httpConn{firstT: p.Time}
+		c.ends[di], c.ends[1-di] = netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 		if joinedMidStream(p.Flow) {
 			c.joined = true
 			if hd := h.heads[p.Flow]; hd != nil {

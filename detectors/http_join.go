@@ -31,6 +31,9 @@ func (h *httpDetector) joinHeads(x, y *httpHead) *httpHead {
 	if y.firstT.Before(x.firstT) {
 		x, y = y, x
 	}
+	if y.ends[0] != x.ends[0] {
+		y.flip()
+	}
 	x.lastT = maxTime(x.lastT, y.lastT)
 	h.appendHead(x, y.segs, y.full)
 	h.dropHead(y)
@@ -59,6 +62,11 @@ func (h *httpDetector) appendHead(hd *httpHead, segs []httpHeadSeg, full bool) {
 // joinConns joins e, the state of a connection at the end of a part, with
 // l, the state the next part kept of it.
 func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
+	if l.ends[0] != e.ends[0] {
+		// The parts guessed the client differently (no handshake
+		// told them): number l's directions as e's.
+		l.flip()
+	}
 	if !l.joined {
 		// l saw the connection begin with a handshake: the whole pass
 		// started afresh there too.
@@ -101,8 +109,9 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 			q.id += shift
 		}
 	})
-	lateAnswers := len(e.pending) > 0 && l.popped > 0
+	own := len(e.pending) // e's requests, before l's
 	e.pending = append(e.pending, l.pending...)
+	queued := len(e.pending)
 	replay(1 - req)
 	// Answers l found no request for answer e's waiting ones, when e
 	// read its answers (or began with the connection); else they wait,
@@ -130,7 +139,7 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 			lastFate = fate
 		}
 	}
-	if lateAnswers {
+	if own > queued-len(e.pending) && l.popped > 0 {
 		// Requests pipelined across the cut: l matched answers to its
 		// own requests that answered e's.
 		h.misfits++
@@ -254,4 +263,22 @@ func (h *httpDetector) settle() {
 			c.orphans = kept
 		}
 	})
+}
+
+// flip swaps the two directions of c.
+func (c *httpConn) flip() {
+	c.dir[0], c.dir[1] = c.dir[1], c.dir[0]
+	c.ends[0], c.ends[1] = c.ends[1], c.ends[0]
+	c.fin = c.fin>>1&1 | c.fin&1<<1
+	if c.head != nil {
+		c.head.flip()
+	}
+}
+
+// flip swaps the two directions of hd.
+func (hd *httpHead) flip() {
+	hd.ends[0], hd.ends[1] = hd.ends[1], hd.ends[0]
+	for i := range hd.segs {
+		hd.segs[i].dir ^= 1
+	}
 }

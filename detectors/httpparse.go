@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -121,6 +122,7 @@ type httpConn struct {
 	// /etc/passwd lines. popped counts answers matched to this part's
 	// own requests.
 	joined        bool
+	ends          [2]netip.AddrPort // the sender of each direction
 	head          *httpHead
 	orphans       []httpOrphan
 	orphanCheck   bool

@@ -97,7 +97,7 @@ func (d *httpDetector) merge(o *httpDetector, c *capture.Capture) {
 	}
 	for k, hd := range heads {
 		if cn := conns[k]; cn != nil {
-			conns[k] = d.join(cn, &httpConn{joined: true, head: hd, firstT: hd.firstT, lastT: hd.lastT})
+			conns[k] = d.join(cn, &httpConn{joined: true, head: hd, ends: hd.ends, firstT: hd.firstT, lastT: hd.lastT})
 			delete(heads, k)
 		}
 	}
