@@ -65,7 +65,9 @@ func (h *httpDetector) logHead(hd *httpHead, di int, p *capture.Packet) {
 	}
 	hd.ends[di], hd.ends[1-di] = netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
 	n := min(len(p.Payload), httpHeadBytes-hd.bytes)
-	if h.bounds.lineBytes+h.bounds.headBytes+n > h.bounds.maxLineBytes {
+	// Heads take at most a quarter of the buffer budget: a capture cut
+	// mid-stream holds many connections that are not HTTP at all.
+	if b := &h.bounds; b.headBytes+n > b.maxLineBytes/4 || b.lineBytes+b.headBytes+n > b.maxLineBytes {
 		n = 0
 	}
 	h.bounds.headBytes += n

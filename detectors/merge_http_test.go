@@ -3,8 +3,10 @@ package detectors
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/report"
@@ -182,6 +184,97 @@ func TestHTTPMergeByFile(t *testing.T) {
 					default:
 						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(got, want))
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestHTTPMergeBounds merges parts of a flood past small bounds: the
+// merged tables stay within them, every request is counted (kept or in
+// the eviction counters), the enumerating client keeps its finding with
+// exact counts, and the warnings say what was dropped.
+func TestHTTPMergeBounds(t *testing.T) {
+	path, enumN := httpFloodCapture(t, 300, false)
+	cfg := Config{HTTP: HTTPConfig{MaxPairs: 20, MaxConnections: 16}}.Defaults()
+	for _, n := range []int{2, 5} {
+		_, parts := splitByPair(t, path, cfg, n)
+		h, c := mergeHTTPParts(parts, groupings(n)["grouped"])
+		b := h.bounds
+		if len(h.conns) > b.maxConns || len(h.pairs) > b.maxPairs || len(h.order) != len(h.pairs) {
+			t.Errorf("n=%d: connections %d (bound %d), pairs %d (list %d, bound %d)", n, len(h.conns), b.maxConns, len(h.pairs), len(h.order), b.maxPairs)
+		}
+		v := viewHTTP(h, cfg, c)
+		var kept int64
+		for _, cl := range v.Clients {
+			kept += cl.Requests
+		}
+		if want := int64(300 + enumN); kept+b.evictedRequests != want {
+			t.Errorf("n=%d: kept %d + dropped %d requests, want %d", n, kept, b.evictedRequests, want)
+		}
+		var enum []report.Finding
+		for _, f := range v.Findings {
+			if f.Source == "192.0.2.66" {
+				enum = append(enum, f)
+			}
+		}
+		if len(enum) != 1 || enum[0].Counts["requests"] != int64(enumN) || enum[0].Counts["unique_paths"] != int64(enumN) {
+			t.Errorf("n=%d: enumeration findings %+v, want one of %d requests and paths", n, enum, enumN)
+		}
+		w := strings.Join(v.Warnings, "\n")
+		for _, s := range []string{"unfinished connections", "past the bound of 20 (HTTPConfig.MaxPairs)"} {
+			if !strings.Contains(w, s) {
+				t.Errorf("n=%d: warnings %q, want %q", n, v.Warnings, s)
+			}
+		}
+	}
+}
+
+// TestTimedList checks that a list keeps the n earliest values by (time,
+// value) whatever order they come in, and that merging two lists gives
+// what one list offered every value gives.
+func TestTimedList(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	type offer struct {
+		s int
+		v string
+	}
+	tests := []struct {
+		name     string
+		n        int
+		distinct bool
+		offers   []offer
+		want     []string
+	}{
+		{"in time order", 3, true, []offer{{1, "a"}, {2, "b"}, {3, "c"}, {4, "d"}}, []string{"a", "b", "c"}},
+		{"late packet first", 3, true, []offer{{4, "d"}, {3, "c"}, {2, "b"}, {1, "a"}}, []string{"a", "b", "c"}},
+		{"ties by value", 2, true, []offer{{1, "z"}, {1, "m"}, {1, "a"}}, []string{"a", "m"}},
+		{"distinct keeps the earliest time", 3, true, []offer{{5, "x"}, {2, "y"}, {1, "x"}, {3, "z"}}, []string{"x", "y", "z"}},
+		{"a repeat does not move a value later", 2, true, []offer{{1, "x"}, {9, "x"}, {2, "y"}}, []string{"x", "y"}},
+		{"not distinct keeps repeats", 3, false, []offer{{1, "x"}, {2, "x"}, {3, "y"}, {4, "x"}}, []string{"x", "x", "y"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var one timedList[string]
+			for _, o := range tc.offers {
+				one.add(at(o.s), o.v, tc.n, tc.distinct)
+			}
+			if got := one.values(); !slices.Equal(got, tc.want) {
+				t.Errorf("one list: %q, want %q", got, tc.want)
+			}
+			for cut := range len(tc.offers) + 1 {
+				var x, y timedList[string]
+				for i, o := range tc.offers {
+					if i < cut {
+						x.add(at(o.s), o.v, tc.n, tc.distinct)
+					} else {
+						y.add(at(o.s), o.v, tc.n, tc.distinct)
+					}
+				}
+				y.merge(x, tc.n, tc.distinct)
+				if got := y.values(); !slices.Equal(got, tc.want) {
+					t.Errorf("cut at %d, merged: %q, want %q", cut, got, tc.want)
 				}
 			}
 		})
