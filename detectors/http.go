@@ -374,7 +374,7 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 	pr.methods[m]++
 
 	path := uriPath(uri)
-	if h.addDistinct(&pr.paths, httpHash(path)) {
+	if h.addDistinct(&pr.paths, httpHash(path)) && pr.pathSamples.admits(p.Time, httpMaxSamples) {
 		h.sample(pr, &pr.pathSamples, p.Time, cut(path, httpMaxSampleText), true)
 	}
 
@@ -412,7 +412,9 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 		if strong {
 			pr.strongInject++
 		}
-		h.sample(pr, &pr.injectSamples, p.Time, cut(uri, httpMaxSampleText), false)
+		if pr.injectSamples.admits(p.Time, httpMaxSamples) {
+			h.sample(pr, &pr.injectSamples, p.Time, cut(uri, httpMaxSampleText), false)
+		}
 	}
 
 	if m == "POST" && loginPath(h.scratch2) {
@@ -451,7 +453,9 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet) {
 	pr := h.pair(c, p)
 	pr.otherMethods++
-	h.sample(pr, &pr.otherSamples, p.Time, string(method), true)
+	if pr.otherSamples.admits(p.Time, httpMaxSamples) {
+		h.sample(pr, &pr.otherSamples, p.Time, string(method), true)
+	}
 	c.cur = pendingReq{rec: -1, pair: pr, other: true}
 	if len(c.pending) == httpMaxPending {
 		copy(c.pending, c.pending[1:])
@@ -536,7 +540,7 @@ func (h *httpDetector) host(c *httpConn, v []byte, t time.Time) {
 		return
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
-	if h.addHost(pr, httpHash(h.scratch)) {
+	if h.addHost(pr, httpHash(h.scratch)) && pr.hostSamples.admits(t, httpMaxSamples) {
 		h.sample(pr, &pr.hostSamples, t, cut(v, httpMaxSampleText), true)
 	}
 	if c.cur.rec < 0 {

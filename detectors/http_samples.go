@@ -55,6 +55,12 @@ func (l *timedList[T]) insert(e timed[T], n int) bool {
 	return true
 }
 
+// admits reports whether a value seen at t may be among the n earliest:
+// a caller skips making a sample string that would not be kept.
+func (l timedList[T]) admits(t time.Time, n int) bool {
+	return len(l) < n || !t.After(l[len(l)-1].t)
+}
+
 // merge folds o into l: the n earliest of both.
 func (l *timedList[T]) merge(o timedList[T], n int, distinct bool) {
 	for _, e := range o {
