@@ -114,10 +114,11 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 	queued := len(e.pending)
 	replay(1 - req)
 	// Answers l found no request for answer e's waiting ones, when e
-	// read its answers (or began with the connection); else they wait,
-	// late, for a part before e, or for settle when there is none.
+	// read its answers (or began with the connection) and none of e's
+	// waits; else they wait, late, for a part before e, or for settle
+	// when there is none.
 	var left []httpOrphan
-	consume := !e.joined || e.dir[1-req].started
+	consume := (!e.joined || e.dir[1-req].started) && !slices.ContainsFunc(e.orphans, func(o httpOrphan) bool { return o.late })
 	lastFate, lastQ := 0, pendingReq{} // l's last orphan: 0 kept, 1 answered, 2 dropped
 	for i, o := range l.orphans {
 		fate := 0

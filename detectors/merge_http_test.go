@@ -2,6 +2,7 @@ package detectors
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -286,5 +287,69 @@ func TestTimedList(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHTTPMergeCutEverywhere cuts a hand-made capture after every packet
+// (and into a few files), so that every request, answer, header block
+// and body is cut somewhere: a request line in two segments, answers in
+// the file after their request, a body of known length across a cut with
+// the next answer after it, a traversal whose /etc/passwd answer body is
+// in a file of its own, login attempts with password bodies. The merge
+// must join every connection exactly and give what one pass gives.
+func TestHTTPMergeCutEverywhere(t *testing.T) {
+	s := newHTTPSynth(t)
+	web := s.conn("192.0.2.12:50002", "198.51.100.8:80")
+	scan := s.conn("192.0.2.13:50003", "198.51.100.8:80")
+	web.send(true, "GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: "+httpUA+"\r\n\r\n")
+	web.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+	web.send(true, "GET /view.php?file=..%2F..%2F..%2Fetc%2Fpasswd HT")
+	web.send(true, "TP/1.1\r\nHost: t\r\nUser-Agent: "+httpUA+"\r\n\r\n")
+	scan.send(true, "GET /.env HTTP/1.1\r\nHost: t\r\nUser-Agent: gobuster/3.6\r\n\r\n")
+	web.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n")
+	scan.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nAPP_KEY=abc\n")
+	web.send(false, "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n"[:64])
+	for i := range 12 {
+		body := fmt.Sprintf("user=admin&password=guess%04d", i)
+		web.send(true, fmt.Sprintf("POST /login HTTP/1.1\r\nHost: t\r\nUser-Agent: %s\r\nContent-Length: %d\r\n\r\n", httpUA, len(body)))
+		web.send(true, body)
+		scan.send(true, fmt.Sprintf("GET /admin/%d HTTP/1.1\r\nHost: t\r\nUser-Agent: gobuster/3.6\r\n\r\n", i))
+		page := strings.Repeat("x", 1500)
+		web.send(false, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", 3*len(page), page))
+		web.send(false, page)
+		scan.send(false, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+		web.send(false, page)
+	}
+	path := s.close()
+	cfg := Config{}.Defaults()
+	whole := analyzeFile(t, path, cfg)
+	packets := whole.Capture().Read
+	for _, n := range []int{2, 3, 7, packets} {
+		for name := range groupings(2) {
+			w, parts := splitByFile(t, path, cfg, n)
+			want := viewHTTP(w.dets.http, cfg, w.capture)
+			h, c := mergeHTTPParts(parts, groupings(len(parts))[name])
+			got := viewHTTP(h, cfg, c)
+			for _, v := range []*httpView{&want, &got} {
+				for i := range v.Requests {
+					v.Requests[i].Packet = 0
+				}
+			}
+			if h.misfits != 0 {
+				t.Errorf("n=%d %s: %d connections not joined exactly", n, name, h.misfits)
+			}
+			if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+				t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(g, w))
+			}
+		}
+	}
+	// The capture holds what the test says it does.
+	var leaks, creds int64
+	for _, cl := range whole.HTTPClients() {
+		leaks += cl.PasswdLeaks
+		creds += cl.CredentialAttempts
+	}
+	if leaks != 1 || creds != 12 {
+		t.Errorf("one pass: %d passwd leaks, %d credential attempts; want 1 and 12", leaks, creds)
 	}
 }
