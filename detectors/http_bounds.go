@@ -228,5 +228,9 @@ func (h *httpDetector) warnings() []string {
 		out = append(out, fmt.Sprintf("HTTP: the distinct paths, hosts and credentials of every pair reached %d hashes (HTTPConfig.MaxDistinct); past %d per pair the counts are lower bounds",
 			b.maxDistinct, b.distinctFloor))
 	}
+	if h.misfits > 0 {
+		out = append(out, fmt.Sprintf("HTTP: %d connections cut between the files or parts of the capture could not be joined exactly (a segment retransmitted across the cut, requests pipelined across it, or more than %d segments before a part found its place); their answers may be matched to the wrong requests",
+			h.misfits, httpHeadSegs))
+	}
 	return out
 }

@@ -189,6 +189,9 @@ func TestHTTPMergeByFile(t *testing.T) {
 					switch {
 					case got == want:
 					case h.misfits > 0:
+						if !strings.Contains(strings.Join(gv.Warnings, "\n"), "could not be joined exactly") {
+							t.Errorf("n=%d %s: %d misfits and no warning of them: %q", n, name, h.misfits, gv.Warnings)
+						}
 						t.Logf("n=%d %s: %d connections not joined exactly; merged differs:\n%s", n, name, h.misfits, firstDiff(got, want))
 					default:
 						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(got, want))
