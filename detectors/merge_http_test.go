@@ -139,7 +139,7 @@ func TestHTTPMergeByPair(t *testing.T) {
 					want := jsonOf(t, viewHTTP(whole.dets.http, cfg, whole.capture))
 					h, c := mergeHTTPParts(parts, g)
 					if got := jsonOf(t, viewHTTP(h, cfg, c)); got != want {
-						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(got, want))
+						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(want, got))
 					}
 				}
 			}
@@ -147,18 +147,6 @@ func TestHTTPMergeByPair(t *testing.T) {
 	}
 }
 
-// firstDiff shows the first line where got and want differ, with some
-// context.
-func firstDiff(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := range min(len(g), len(w)) {
-		if g[i] != w[i] {
-			lo := max(0, i-4)
-			return "got:\n" + strings.Join(g[lo:min(len(g), i+3)], "\n") + "\nwant:\n" + strings.Join(w[lo:min(len(w), i+3)], "\n")
-		}
-	}
-	return "lengths differ"
-}
 
 // TestHTTPMergeByFile cuts every capture into 2, 5 and 20 files, as a
 // rotated capture is, merges their parts in order and reversed, and
@@ -192,9 +180,9 @@ func TestHTTPMergeByFile(t *testing.T) {
 						if !strings.Contains(strings.Join(gv.Warnings, "\n"), "could not be joined exactly") {
 							t.Errorf("n=%d %s: %d misfits and no warning of them: %q", n, name, h.misfits, gv.Warnings)
 						}
-						t.Logf("n=%d %s: %d connections not joined exactly; merged differs:\n%s", n, name, h.misfits, firstDiff(got, want))
+						t.Logf("n=%d %s: %d connections not joined exactly; merged differs:\n%s", n, name, h.misfits, firstDiff(want, got))
 					default:
-						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(got, want))
+						t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(want, got))
 					}
 				}
 			}
@@ -342,7 +330,7 @@ func TestHTTPMergeCutEverywhere(t *testing.T) {
 				t.Errorf("n=%d %s: %d connections not joined exactly", n, name, h.misfits)
 			}
 			if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
-				t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(g, w))
+				t.Errorf("n=%d %s: merged differs from one pass:\n%s", n, name, firstDiff(w, g))
 			}
 		}
 	}
