@@ -261,7 +261,6 @@ type dnsDetector struct {
 	buf         []byte     `partial:"-"`
 }
 
-
 func newDNSDetector() *dnsDetector {
 	return &dnsDetector{
 		qtypes:  map[uint16]int64{},

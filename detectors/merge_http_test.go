@@ -147,7 +147,6 @@ func TestHTTPMergeByPair(t *testing.T) {
 	}
 }
 
-
 // TestHTTPMergeByFile cuts every capture into 2, 5 and 20 files, as a
 // rotated capture is, merges their parts in order and reversed, and
 // wants what one pass gives unless the merge counted a connection it

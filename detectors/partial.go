@@ -120,6 +120,13 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 			names = append(names, c.Path)
 		}
 	}
+	// Frames run on across the parts in that order, as over rotated
+	// files read one after the other.
+	base := 0
+	for _, p := range parts {
+		p.a.shiftFrames(base)
+		base += p.a.capture.Read
+	}
 	a := parts[0].a
 	for _, p := range parts[1:] {
 		a.mergeState(p.a)
