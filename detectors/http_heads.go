@@ -42,6 +42,38 @@ type httpHead struct {
 	bytes         int  // payload bytes held
 	full          bool // more segments came than are logged: no replay
 	firstT, lastT time.Time
+	// span is the sequence range each direction's segments covered, full
+	// or not: a head that overflowed inside a body the earlier part knows
+	// the length of is skipped whole, as the parser skips missing bytes.
+	span [2]seqSpan
+}
+
+// seqSpan is a range of sequence numbers [first, end).
+type seqSpan struct {
+	first, end uint32
+	have       bool
+}
+
+// add widens s to [seq, seq+n).
+func (s *seqSpan) add(seq uint32, n int) {
+	end := seq + uint32(n)
+	if !s.have {
+		s.first, s.end, s.have = seq, end, true
+		return
+	}
+	if int32(seq-s.first) < 0 {
+		s.first = seq
+	}
+	if int32(end-s.end) > 0 {
+		s.end = end
+	}
+}
+
+// join widens s by o.
+func (s *seqSpan) join(o seqSpan) {
+	if o.have {
+		s.add(o.first, int(o.end-o.first))
+	}
 }
 
 // joinedMidStream reports whether this part has seen no handshake of f.
@@ -55,6 +87,13 @@ func (h *httpDetector) logHead(hd *httpHead, di int, p *capture.Packet) {
 		hd.firstT = p.Time
 	}
 	hd.lastT = maxTime(hd.lastT, p.Time)
+	seq := p.TCPSeq
+	if p.TCPFlags&capture.FlagSYN != 0 {
+		seq++
+	}
+	if p.Src == hd.ends[di].Addr() && p.SrcPort == hd.ends[di].Port() || !hd.ends[di].IsValid() {
+		hd.span[di].add(seq, p.PayloadLen)
+	}
 	if hd.full {
 		return
 	}

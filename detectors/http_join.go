@@ -35,6 +35,8 @@ func (h *httpDetector) joinHeads(x, y *httpHead) *httpHead {
 		y.flip()
 	}
 	x.lastT = maxTime(x.lastT, y.lastT)
+	x.span[0].join(y.span[0])
+	x.span[1].join(y.span[1])
 	h.appendHead(x, y.segs, y.full)
 	h.dropHead(y)
 	return x
@@ -89,7 +91,7 @@ func (h *httpDetector) joinConns(e, l *httpConn) *httpConn {
 		if hd == nil {
 			return
 		}
-		if hd.full && e.dir[dir].started {
+		if hd.full && e.dir[dir].started && !e.dir[dir].skipHead(hd.span[dir]) {
 			h.misfits++
 		}
 		for i := range hd.segs {
@@ -279,7 +281,29 @@ func (c *httpConn) flip() {
 // flip swaps the two directions of hd.
 func (hd *httpHead) flip() {
 	hd.ends[0], hd.ends[1] = hd.ends[1], hd.ends[0]
+	hd.span[0], hd.span[1] = hd.span[1], hd.span[0]
 	for i := range hd.segs {
 		hd.segs[i].dir ^= 1
 	}
+}
+
+// skipHead takes the sequence range s, what a later part saw of this
+// direction before it found a message start and could not keep, as bytes
+// the capture lacks: exact when they all lie in the body this direction is
+// reading (a download that crosses a cut), as the parser skips bytes a
+// capture misses. It reports whether the direction still knows where it
+// stands.
+func (d *httpDir) skipHead(s seqSpan) bool {
+	if !s.have {
+		return true
+	}
+	if !d.synced || int32(s.first-d.next) < 0 {
+		return false
+	}
+	n := int64(s.end - d.next)
+	if !d.skipMissing(n) {
+		return false
+	}
+	d.next = s.end
+	return true
 }

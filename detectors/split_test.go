@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -80,10 +81,31 @@ func TestSplitCaptureGivesTheWholeVerdict(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if g := verdict(t, got); g != want {
+				if g := verdict(t, withoutJoinWarning(t, got)); g != want {
 					t.Errorf("the files' partials merged:\n%s", firstDiff(want, g))
 				}
 			})
 		}
 	}
+}
+
+// withoutJoinWarning takes out of a's warnings the one that says some HTTP
+// connections cut between files could not be joined exactly (answers
+// pipelined or retransmitted across a cut, or a connection that began
+// before the capture answered across one), logging it: the merge says so
+// rather than guess, and the findings, summary and timeline must still be
+// those of one pass.
+func withoutJoinWarning(t *testing.T, a *Analysis) *Analysis {
+	t.Helper()
+	kept := a.Warnings[:0:0]
+	for _, w := range a.Warnings {
+		if strings.HasPrefix(w, "HTTP: ") && strings.Contains(w, "could not be joined exactly") {
+			t.Logf("merged with a warning: %s", w)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	b := *a
+	b.Warnings = kept
+	return &b
 }
