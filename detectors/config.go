@@ -164,7 +164,8 @@ type DNSConfig struct {
 	// domain's distinct-name sample hold together. Past it every sample
 	// keeps one name in two, then one in four...: distinct counts become
 	// estimates and keep growing, so a tunnel of millions of names is
-	// still seen. Zero means 2,000,000 (about 50 MiB).
+	// still seen. Zero means 1,000,000 (about 130 MiB with each name's
+	// measurements, which let parts merge exactly).
 	MaxSampledNames int
 }
 

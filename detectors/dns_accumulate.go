@@ -55,7 +55,7 @@ type dnsLimits struct {
 	hashes int
 }
 
-var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 2_000_000}
+var dnsDefaultLimits = dnsLimits{pairNames: 4096, domainNames: 16384, distinctNames: 1 << 18, hashes: 1_000_000}
 
 const (
 	// dnsMaxClients bounds the per-client counters; the queries of

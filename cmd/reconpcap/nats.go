@@ -343,7 +343,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runMergeFiles(ctx, *format, pos, paletteFor(color, stdout), stdout, stderr)
 	}
 	if *job == "" {
-		return usagef("merge needs --job ID (the ID submit printed)")
+		return usagef("merge needs partial files (reconpcap shard -o F.partial) or --job ID (the ID submit printed)")
 	}
 	if err := natsjobs.CheckJobID(*job); err != nil {
 		return usagef("--job: %v", err)

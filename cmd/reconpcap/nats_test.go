@@ -47,7 +47,7 @@ func TestNATSCommandsUsage(t *testing.T) {
 		{[]string{"worker", "--port-scan-threshold", "-1"}, "PortScan.Threshold"},
 		{[]string{"worker", "--replicas", "7"}, "--replicas"},
 		{[]string{"merge"}, "needs --job"},
-		{[]string{"merge", "--job", "x", pcap}, "no file arguments"},
+		{[]string{"merge", "--job", "x", pcap}, "not both"},
 		{[]string{"merge", "--job", "x", "--format", "xml"}, "--format"},
 		{[]string{"merge", "--job", "x*"}, "job ID"},
 		{[]string{"merge", "--job", "x", "--timeout", "-1s"}, "positive"},
