@@ -46,7 +46,7 @@ func TestNATSCommandsUsage(t *testing.T) {
 		{[]string{"worker", "--subject", "jobs..x"}, "empty token"},
 		{[]string{"worker", "--port-scan-threshold", "-1"}, "PortScan.Threshold"},
 		{[]string{"worker", "--replicas", "7"}, "--replicas"},
-		{[]string{"merge"}, "needs --job"},
+		{[]string{"merge"}, "or --job ID"},
 		{[]string{"merge", "--job", "x", pcap}, "not both"},
 		{[]string{"merge", "--job", "x", "--format", "xml"}, "--format"},
 		{[]string{"merge", "--job", "x*"}, "job ID"},
