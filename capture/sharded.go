@@ -174,7 +174,7 @@ func (sh *sharder) route(lt layers.LinkType, data []byte) int {
 	if n == 1 {
 		return 0
 	}
-	a, b, ok := frameAddrs(lt, data)
+	h, ok := framePairHash(lt, data)
 	if !ok {
 		// A frame the quick reading does not know: the decoder says.
 		var p Packet
@@ -182,102 +182,130 @@ func (sh *sharder) route(lt layers.LinkType, data []byte) int {
 		sh.rdec.decode(&p, data)
 		switch {
 		case p.HasIP():
-			a, b = p.Src, p.Dst
+			h = pairHash(p.Src, p.Dst)
 		case p.Layers&LayerARP != 0 && p.ARP != nil:
-			a, _ = netip.AddrFromSlice(p.ARP.SourceProtAddress)
-			b, _ = netip.AddrFromSlice(p.ARP.DstProtAddress)
+			a, _ := netip.AddrFromSlice(p.ARP.SourceProtAddress)
+			b, _ := netip.AddrFromSlice(p.ARP.DstProtAddress)
+			h = pairHash(a, b)
 		default:
 			return 0
 		}
 	}
-	return int(pairHash(a, b) % uint64(n))
+	return int(h % uint64(n))
 }
 
-// pairHash hashes an unordered pair of addresses (FNV-1a over both, the
-// lower first).
+// pairHash hashes an unordered pair of addresses as framePairHash hashes
+// them from raw headers: IPv4 (and IPv4-mapped IPv6) addresses by their 4
+// bytes, IPv6 by their 16.
 func pairHash(a, b netip.Addr) uint64 {
 	a, b = a.Unmap(), b.Unmap()
-	if a.Compare(b) > 0 {
-		a, b = b, a
+	if a.Is4() && b.Is4() {
+		x, y := a.As4(), b.As4()
+		return hash4(x[:], y[:])
 	}
 	x, y := a.As16(), b.As16()
-	h := uint64(14695981039346656037)
-	for _, c := range x {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	for _, c := range y {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	return h
+	return hash16(x[:], y[:])
 }
 
-// frameAddrs reads the addresses of an IP packet or an ARP message from a
-// frame of the link types the decoder reads, without decoding it. ok is
-// false when it cannot tell (the caller decodes); a frame it can tell
-// carries neither gives the zero addresses, which route to one worker.
-func frameAddrs(lt layers.LinkType, d []byte) (a, b netip.Addr, ok bool) {
+// hash4 hashes the unordered pair of IPv4 addresses x and y.
+func hash4(x, y []byte) uint64 {
+	u, v := uint64(binary.BigEndian.Uint32(x)), uint64(binary.BigEndian.Uint32(y))
+	if u > v {
+		u, v = v, u
+	}
+	return mix64(u<<32 | v)
+}
+
+// hash16 hashes the unordered pair of 16-byte addresses x and y.
+func hash16(x, y []byte) uint64 {
+	xh, xl := binary.BigEndian.Uint64(x), binary.BigEndian.Uint64(x[8:])
+	yh, yl := binary.BigEndian.Uint64(y), binary.BigEndian.Uint64(y[8:])
+	if xh > yh || (xh == yh && xl > yl) {
+		xh, xl, yh, yl = yh, yl, xh, xl
+	}
+	return mix64(mix64(mix64(xh)^xl)^yh) ^ yl
+}
+
+// mix64 is the splitmix64 finalizer.
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// framePairHash hashes the pair of addresses of an IP packet or an ARP
+// message read from a frame of the link types the decoder reads, without
+// decoding it. ok is false when it cannot tell (the caller decodes); a
+// frame it can tell carries neither hashes to 0, one worker.
+func framePairHash(lt layers.LinkType, d []byte) (uint64, bool) {
 	var etype uint16
 	switch lt {
 	case layers.LinkTypeEthernet:
 		if len(d) < 14 {
-			return a, b, false
+			return 0, false
 		}
 		etype, d = binary.BigEndian.Uint16(d[12:]), d[14:]
 		for etype == 0x8100 || etype == 0x88a8 { // 802.1Q, 802.1ad
 			if len(d) < 4 {
-				return a, b, false
+				return 0, false
 			}
 			etype, d = binary.BigEndian.Uint16(d[2:]), d[4:]
 		}
 	case layers.LinkTypeLinuxSLL:
 		if len(d) < 16 {
-			return a, b, false
+			return 0, false
 		}
 		etype, d = binary.BigEndian.Uint16(d[14:]), d[16:]
 	case layers.LinkTypeLinuxSLL2:
 		if len(d) < 20 {
-			return a, b, false
+			return 0, false
 		}
 		etype, d = binary.BigEndian.Uint16(d[0:]), d[20:]
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		if len(d) < 4 {
-			return a, b, false
+			return 0, false
 		}
-		return ipAddrs(d[4:])
+		return ipPairHash(d[4:])
 	case layers.LinkTypeIPv4, layers.LinkTypeIPv6, layers.LinkTypeRaw, 12, 14:
-		return ipAddrs(d)
+		return ipPairHash(d)
 	default:
-		return a, b, true // not read by the decoder either
+		return 0, true // not read by the decoder either
 	}
 	switch etype {
 	case 0x0800, 0x86dd:
-		return ipAddrs(d)
+		return ipPairHash(d)
 	case 0x0806:
 		// ARP for IPv4 over Ethernet: sender at 14, target at 24.
 		if len(d) < 28 || binary.BigEndian.Uint16(d[2:]) != 0x0800 || d[4] != 6 || d[5] != 4 {
-			return a, b, false
+			return 0, false
 		}
-		return netip.AddrFrom4([4]byte(d[14:18])), netip.AddrFrom4([4]byte(d[24:28])), true
+		return hash4(d[14:18], d[24:28]), true
 	}
-	return a, b, false
+	return 0, false
 }
 
-// ipAddrs reads the addresses of the IP header d starts with.
-func ipAddrs(d []byte) (a, b netip.Addr, ok bool) {
+var v4InV6 = [12]byte{10: 0xff, 11: 0xff}
+
+// ipPairHash hashes the addresses of the IP header d starts with.
+func ipPairHash(d []byte) (uint64, bool) {
 	if len(d) == 0 {
-		return a, b, false
+		return 0, false
 	}
 	switch d[0] >> 4 {
 	case 4:
 		if len(d) < 20 {
-			return a, b, false
+			return 0, false
 		}
-		return netip.AddrFrom4([4]byte(d[12:16])), netip.AddrFrom4([4]byte(d[16:20])), true
+		return hash4(d[12:16], d[16:20]), true
 	case 6:
 		if len(d) < 40 {
-			return a, b, false
+			return 0, false
 		}
-		return netip.AddrFrom16([16]byte(d[8:24])), netip.AddrFrom16([16]byte(d[24:40])), true
+		s, t := d[8:24], d[24:40]
+		if [12]byte(s[:12]) == v4InV6 || [12]byte(t[:12]) == v4InV6 {
+			return 0, false // IPv4-mapped: the decoder's addresses say how
+		}
+		return hash16(s, t), true
 	}
-	return a, b, false
+	return 0, false
 }
