@@ -43,6 +43,7 @@ type captureReader struct {
 	pcap       *pcapgo.Reader
 	ng         *pcapgo.NgReader
 	linkTypes  []layers.LinkType // every link type declared, in order of appearance
+	order      binary.ByteOrder  // pcap only: the byte order of the headers
 	ifaces     int               // interfaces seen (pcapng), 1 for pcap
 	lastIfaces int
 }
@@ -203,6 +204,7 @@ func (r *captureReader) initFrom(src io.Reader) error {
 		if m == magicPcapMicroLE || m == magicPcapNanoLE {
 			order = binary.LittleEndian
 		}
+		r.order = order
 		pr, err := pcapgo.NewReader(newPcapFramer(in, order))
 		if err != nil {
 			return headerError(err)

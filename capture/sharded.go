@@ -38,6 +38,9 @@ type shardRec struct {
 type shardBatchBuf struct {
 	recs []shardRec
 	slab []byte
+	// chunk, when not nil, is what slab is: a chunk of the file the
+	// records lie in (chunked.go), released when the batch is done.
+	chunk *fileChunk
 }
 
 // shardWorker is one worker: its capture (flows, counts), decoder and
@@ -57,6 +60,7 @@ type sharder struct {
 	filter  Filter
 	rdec    *decoder // decodes, to route them, the frames route cannot read
 	wg      sync.WaitGroup
+	chunks  chan *fileChunk // chunked.go: the chunks of plain pcap files, made once
 }
 
 // ScanSharded is ScanFiles with the decoding and analysis spread over n
@@ -103,14 +107,21 @@ func (sh *sharder) work(w *shardWorker) {
 			p = Packet{Index: r.index, Time: r.time, Length: r.length, CaptureLength: r.caplen, LinkType: r.lt, Data: b.slab[r.off:r.end]}
 			w.c.handle(&p, w.dec, sh.filter, w.analyzers)
 		}
+		if b.chunk != nil {
+			b.chunk.release()
+			b.chunk, b.slab = nil, nil
+		}
 		b.recs, b.slab = b.recs[:0], b.slab[:0]
 		w.free <- b
 	}
 }
 
-// add queues one packet for its worker.
+// add queues one packet for its worker, copying its data.
 func (sh *sharder) add(i int, rec shardRec, data []byte) {
 	w := sh.workers[i]
+	if w.cur != nil && w.cur.chunk != nil {
+		sh.flush(w)
+	}
 	if w.cur == nil {
 		w.cur = <-w.free
 	}
@@ -125,14 +136,42 @@ func (sh *sharder) add(i int, rec shardRec, data []byte) {
 	}
 }
 
+// addIn queues one packet for its worker: rec.off and rec.end locate its
+// data in ch, which the batch keeps until the worker is done with it.
+func (sh *sharder) addIn(i int, rec shardRec, ch *fileChunk) {
+	w := sh.workers[i]
+	if w.cur != nil && w.cur.chunk != ch {
+		sh.flush(w)
+	}
+	if w.cur == nil {
+		w.cur = <-w.free
+		w.cur.chunk, w.cur.slab = ch, ch.buf
+		ch.hold()
+	}
+	b := w.cur
+	b.recs = append(b.recs, rec)
+	if len(b.recs) == shardBatch {
+		sh.flush(w)
+	}
+}
+
+// flush hands w's current batch over, if it has one.
+func (sh *sharder) flush(w *shardWorker) {
+	if w.cur == nil {
+		return
+	}
+	if len(w.cur.recs) == 0 && w.cur.chunk == nil {
+		return
+	}
+	w.full <- w.cur
+	w.cur = nil
+}
+
 // finish hands the last batches over, waits for the workers and merges
 // their captures into c.
 func (sh *sharder) finish(c *Capture) {
 	for _, w := range sh.workers {
-		if w.cur != nil && len(w.cur.recs) > 0 {
-			w.full <- w.cur
-		}
-		w.cur = nil
+		sh.flush(w)
 		close(w.full)
 	}
 	sh.wg.Wait()
@@ -147,6 +186,9 @@ func (sh *sharder) finish(c *Capture) {
 // to its worker.
 func (c *Capture) runSharded(ctx context.Context, r *captureReader, ps *pass) error {
 	sh := ps.shards
+	if r.format == "pcap" && !r.compressed {
+		return c.runChunked(ctx, r, ps)
+	}
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
 			if ctx.Err() != nil {
