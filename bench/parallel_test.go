@@ -40,12 +40,13 @@ func TestParallel(t *testing.T) {
 	var firstRSS, lastRSS int64
 	for i, size := range sizes(t) {
 		path, st := capture(t, size)
+		// Cut as tcpdump -C rotates: pcap files.
 		dir := filepath.Join(tmp, "rotated-"+sizeName(size))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		per := (st.Packets + 7) / 8
-		if out, err := exec.Command("editcap", "-c", strconv.Itoa(per), path, filepath.Join(dir, "part.pcap")).CombinedOutput(); err != nil {
+		if out, err := exec.Command("editcap", "-F", "pcap", "-c", strconv.Itoa(per), path, filepath.Join(dir, "part.pcap")).CombinedOutput(); err != nil {
 			t.Fatalf("editcap: %v\n%s", err, out)
 		}
 		for _, in := range []struct{ name, arg string }{{"one file", path}, {"8 files", dir}} {
