@@ -80,11 +80,6 @@ func (l timedList[T]) values() []T {
 	return out
 }
 
-// has reports whether v is held.
-func (l timedList[T]) has(v T) bool {
-	return slices.ContainsFunc(l, func(e timed[T]) bool { return e.v == v })
-}
-
 // httpHash hashes a path, a Host value or a credential for the distinct
 // counts. It is the same in every process (a random seed per detector
 // would make the parts of a split capture count one path twice), and

@@ -1,9 +1,6 @@
 package detectors
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 // Merging: an analysis split into parts and joined again.
 //
@@ -44,17 +41,6 @@ func (a *Analysis) mergeAnalyzers(o *Analysis) {
 	a.dets.scans.merge(o.dets.scans, a.capture)
 	a.dets.exfil.merge(o.dets.exfil, a.capture)
 	a.dets.http.merge(o.dets.http, a.capture)
-}
-
-// mergeParts merges parts (each accumulated by newAnalysis with the same
-// Config and a pass) into the first and judges the whole; in names the
-// input for the Analysis and the evidence pass. err is the passes' error.
-func mergeParts(ctx context.Context, parts []*Analysis, in Input, byPath bool, err error) (*Analysis, error) {
-	a := parts[0]
-	for _, o := range parts[1:] {
-		a.mergeState(o)
-	}
-	return a.judge(ctx, in, byPath, err)
 }
 
 // shiftFrames adds n to every frame number a keeps: a's part comes after

@@ -41,12 +41,13 @@ func sample(limit int) *graph {
 	a := &node{name: "a", n: -5, peers: map[netip.Addr]*leaf{netip.MustParseAddr("10.0.0.1"): l1, netip.MustParseAddr("::1"): l2}}
 	b := &node{name: "b", peers: map[netip.Addr]*leaf{netip.MustParseAddr("10.0.0.2"): l1}}
 	return &graph{
-		nodes:  []*node{a, b},
-		byName: map[string]*node{"a": a, "b": b},
-		byLeaf: map[*leaf]string{l1: "one", l2: "two"},
-		limit:  limit,
-		empty:  map[string]int{},
-		port:   netip.MustParseAddrPort("[2001:db8::1]:443"),
+		nodes:    []*node{a, b},
+		byName:   map[string]*node{"a": a, "b": b},
+		byLeaf:   map[*leaf]string{l1: "one", l2: "two"},
+		limit:    limit,
+		callback: func() {},
+		empty:    map[string]int{},
+		port:     netip.MustParseAddrPort("[2001:db8::1]:443"),
 	}
 }
 
@@ -74,6 +75,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if len(d.Rest()) != 0 {
 		t.Errorf("%d bytes left", len(d.Rest()))
+	}
+	if got.callback != nil {
+		t.Error("a func field was decoded into")
 	}
 	if got.limit != 42 {
 		t.Errorf("a skipped field was overwritten: %d", got.limit)
