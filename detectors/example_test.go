@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
 )
 
@@ -30,4 +31,40 @@ func ExampleAnalyze() {
 	// high port_scan syn 10.66.0.10 -> 10.66.0.20 1000 ports
 	// 0 findings with a 2000-port threshold
 	// 1 one-second interval
+}
+
+// Two parts accumulated apart (two files, two processes, two machines:
+// each Partial travels as bytes) merge, and are judged as one capture.
+func ExampleMergePartials() {
+	ctx := context.Background()
+	cfg := detectors.Config{HashKey: "the secret every part of one capture shares", NoFrames: true}
+	var parts []*detectors.Partial
+	for _, path := range []string{"../testdata/scan_syn.pcap", "../testdata/dns_tunnel.pcap"} {
+		p, err := detectors.Accumulate(ctx, detectors.Input{Sources: []capture.Source{{Name: path, Path: path}}}, cfg)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		b, _ := p.MarshalBinary() // what a worker stores
+		var q detectors.Partial
+		if err := q.UnmarshalBinary(b); err != nil {
+			fmt.Println(err)
+			return
+		}
+		parts = append(parts, &q)
+	}
+	m, err := detectors.MergePartials(parts...)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	a, _ := m.Judge(ctx, detectors.Input{Name: "two files"})
+	fmt.Println(a.Summary.TotalPackets, "packets")
+	for _, f := range a.Findings {
+		fmt.Println(f.Type, f.Source, "->", f.Target)
+	}
+	// Output:
+	// 2299 packets
+	// dns_tunneling 10.66.0.10 -> 10.66.0.54
+	// port_scan 10.66.0.10 -> 10.66.0.20
 }
