@@ -27,7 +27,7 @@ func TestDefragBoundedInFlight(t *testing.T) {
 		if p.Layers&LayerFragment == 0 {
 			t.Fatal("not decoded as a fragment")
 		}
-		c.reassemble(dec, &p)
+		c.reassemble(dec, &p, nil)
 		if len(c.defrag.m) > FragMaxDatagrams || c.defrag.bytes > fragMaxBytes+ipMaxDatagram {
 			t.Fatalf("%d datagrams, %d bytes in flight", len(c.defrag.m), c.defrag.bytes)
 		}
@@ -57,12 +57,12 @@ func FuzzDefrag(f *testing.F) {
 			if p.Layers&LayerFragment == 0 {
 				continue
 			}
-			c.reassemble(dec, &p)
+			c.reassemble(dec, &p, nil)
 			if df := c.defrag; df.bytes < 0 || len(df.m) > FragMaxDatagrams || df.bytes > fragMaxBytes+ipMaxDatagram {
 				t.Fatalf("%d datagrams, %d bytes in flight", len(df.m), df.bytes)
 			}
 		}
-		c.finishDefrag()
+		c.finishDefrag(nil)
 		st := c.Fragments
 		if c.defrag != nil && (c.defrag.bytes != 0 || st.Reassembled+st.Incomplete+st.Overlapping+st.Oversized > st.Packets) {
 			t.Fatalf("after the pass: %d bytes held, stats %+v", c.defrag.bytes, st)

@@ -83,6 +83,7 @@ func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, anal
 		}
 	}
 	c = &Capture{Path: srcs[0].Name, flows: newFlowTable(cfg.maxFlows())}
+	cfg.fragMode(c)
 	if sh != nil {
 		c.flows = newFlowTable(1) // the workers keep the flows
 		c.flows.stats.Limit = 0
@@ -139,7 +140,7 @@ func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, anal
 		}
 	}
 	c.Format = strings.Join(formats, ",")
-	c.finishDefrag()
+	c.finishDefrag(analyzers)
 	c.settle(err)
 	return c, err
 }

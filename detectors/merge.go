@@ -32,6 +32,9 @@ func (a *Analysis) mergeState(o *Analysis) {
 		a.capture.Merge(o.capture)
 	}
 	a.mergeAnalyzers(o)
+	// The datagrams whose fragments both parts held, joined by Merge,
+	// reach the merged analyzers.
+	a.capture.HandPending(a.analyzers()...)
 }
 
 // mergeAnalyzers folds o's analyzers' state into a's; a.capture is
