@@ -123,8 +123,8 @@ type pass struct {
 	dec      *decoder
 	filter   Filter
 	progress func(done, total int64)
-	done     int64 // bytes of the files already read whole
-	total    int64 // bytes of every file
+	done     int64    // bytes of the files already read whole
+	total    int64    // bytes of every file
 	shards   *sharder // nil unless the scan is sharded (ScanSharded)
 }
 
