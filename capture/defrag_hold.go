@@ -74,7 +74,7 @@ func (c *Capture) handOut(analyzers []Analyzer) {
 		if !h.Refused {
 			p := h.packet()
 			dec.decode(&p, p.Data)
-			c.deliver(&p, analyzers)
+			c.deliver(&p, analyzers, false)
 		}
 		df.out[i] = heldFrame{}
 	}
@@ -180,7 +180,7 @@ func (c *Capture) HandPending(analyzers ...Analyzer) {
 			} else if h.Refused {
 				continue
 			}
-			c.deliver(&p, analyzers)
+			c.deliver(&p, analyzers, p.Fragments > 0)
 		}
 	}
 	df.joins = nil
@@ -293,4 +293,34 @@ func (cfg Config) fragMode(c *Capture) *Capture {
 	c.keep = cfg.KeepPending
 	c.filter = cfg.Filter
 	return c
+}
+
+// lateFlow puts p, a packet handed after packets that followed it in the
+// capture, in its flow as Merge joins flows: counted in a flow of its own,
+// then merged into the table's, so the flow (its client, first and last
+// packet) is the one one pass would have made.
+func (c *Capture) lateFlow(p *Packet) {
+	if c.flows == nil {
+		c.flows = newFlowTable(DefaultMaxFlows)
+	}
+	own := &flowTable{m: map[flowKey]*Flow{}, max: 1}
+	own.lookup(p)
+	countFlow(p)
+	f := p.Flow
+	k := keyOf(f)
+	t := c.flows
+	mine := t.m[k]
+	if mine == nil {
+		p.NewFlow = true
+		t.stats.Total++
+		t.m[k] = f
+		i, _ := slices.BinarySearchFunc(t.order, f, func(x, y *Flow) int {
+			return cmp.Or(x.First.Compare(y.First), compareKeys(keyOf(x), keyOf(y)))
+		})
+		t.order = slices.Insert(t.order, i, f)
+		return
+	}
+	mine.merge(f)
+	p.Flow, p.NewFlow = mine, false
+	p.FromClient = (p.Src == mine.Client.Addr() && p.SrcPort == mine.Client.Port()) || mine.Client == mine.Server
 }

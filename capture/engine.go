@@ -200,12 +200,13 @@ func (c *Capture) handle(p *Packet, dec *decoder, filter Filter, analyzers []Ana
 	if filter != nil && !filter.Match(p, p.Index) {
 		return
 	}
-	c.deliver(p, analyzers)
+	c.deliver(p, analyzers, false)
 }
 
 // deliver counts p, a packet the filter kept, puts it in its flow and
-// hands it to every analyzer.
-func (c *Capture) deliver(p *Packet, analyzers []Analyzer) {
+// hands it to every analyzer. late says p comes after packets that
+// followed it in the capture (a datagram a merge completed).
+func (c *Capture) deliver(p *Packet, analyzers []Analyzer, late bool) {
 	c.Packets++
 	c.Bytes += int64(p.Length)
 	c.Captured += int64(p.CaptureLength)
@@ -214,38 +215,47 @@ func (c *Capture) deliver(p *Packet, analyzers []Analyzer) {
 		c.Malformed++
 	}
 	if p.Layers&(LayerTCP|LayerUDP) != 0 && p.Layers&LayerFragment == 0 {
-		p.NewFlow = c.flows.lookup(p)
-		f := p.Flow
-		d := 1
-		if p.FromClient {
-			d = 0
-		}
-		f.Packets[d]++
-		f.Bytes[d] += uint64(p.Length)
-		f.Payload[d] += uint64(p.PayloadLen)
-		f.Last = p.Time
-		if p.Time.Before(f.First) {
-			f.First = p.Time
-		}
-		if p.Fragments > 0 {
-			f.Fragmented[d]++
-		}
-		if d == 0 && p.HasMAC {
-			if !f.HasClientMAC {
-				f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
-			} else if f.ClientMAC != p.SrcMAC {
-				f.ClientMACVaries = true
-			}
-		}
-		if p.Layers&LayerTCP != 0 {
-			f.Flags[d] |= p.TCPFlags
-			if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
-				f.SYNs++
-			}
+		if late {
+			c.lateFlow(p)
+		} else {
+			p.NewFlow = c.flows.lookup(p)
+			countFlow(p)
 		}
 	}
 	for _, a := range analyzers {
 		a.Packet(p)
+	}
+}
+
+// countFlow counts p in its flow, p.Flow.
+func countFlow(p *Packet) {
+	f := p.Flow
+	d := 1
+	if p.FromClient {
+		d = 0
+	}
+	f.Packets[d]++
+	f.Bytes[d] += uint64(p.Length)
+	f.Payload[d] += uint64(p.PayloadLen)
+	f.Last = p.Time
+	if p.Time.Before(f.First) {
+		f.First = p.Time
+	}
+	if p.Fragments > 0 {
+		f.Fragmented[d]++
+	}
+	if d == 0 && p.HasMAC {
+		if !f.HasClientMAC {
+			f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+		} else if f.ClientMAC != p.SrcMAC {
+			f.ClientMACVaries = true
+		}
+	}
+	if p.Layers&LayerTCP != 0 {
+		f.Flags[d] |= p.TCPFlags
+		if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+			f.SYNs++
+		}
 	}
 }
 
