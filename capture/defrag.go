@@ -39,6 +39,9 @@ const (
 	// fragMaxSpans bounds the separate pieces one datagram may hold
 	// before it is complete: fragments in order merge into one.
 	fragMaxSpans = 64
+	// fragMaxHeld bounds the frames held for one datagram until it
+	// settles (Config.HoldFragments): its pieces and their retransmissions.
+	fragMaxHeld = 2 * fragMaxSpans
 	// fragMaxOverlapPairs bounds the (source, target) pairs whose
 	// overlapping fragments are kept for findings; beyond, only counted.
 	fragMaxOverlapPairs = 4096
@@ -211,9 +214,20 @@ func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, refused
 		if !df.hold {
 			return false
 		}
+		if len(dg.held) >= fragMaxHeld {
+			// Copies of one fragment sent over and over: given up, as
+			// a datagram of too many pieces is.
+			df.drop(st, dg, fragGivenUp)
+			return false
+		}
 		h := heldFrame{Index: p.Index, Time: p.Time, Length: p.Length, CaptureLength: p.CaptureLength, LinkType: p.LinkType, Data: bytes.Clone(p.Data), Refused: refused}
 		dg.held = append(dg.held, h)
 		df.bytes += cap(h.Data)
+		// Past the bound the oldest datagrams are given up, this one
+		// too if it is the oldest: its frames, p's copy included, are
+		// then handed as fragments.
+		for !replay && df.bytes > fragMaxBytes && df.evictOldest(st) {
+		}
 		return true
 	}
 	// Complete: the fragments before it are handed first, then p as the

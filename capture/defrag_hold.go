@@ -155,7 +155,7 @@ func (c *Capture) Pending() int {
 // defragmenter's bound, the oldest are given up.
 func (c *Capture) HandPending(analyzers ...Analyzer) {
 	df := c.defrag
-	if df == nil {
+	if df == nil || (len(df.joins) == 0 && len(df.out) == 0 && len(df.m) <= FragMaxDatagrams && df.bytes <= fragMaxBytes) {
 		return
 	}
 	c.handOut(analyzers)

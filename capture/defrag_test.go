@@ -71,3 +71,60 @@ func FuzzDefrag(f *testing.F) {
 		}
 	})
 }
+
+// counter counts the packets handed to it.
+type counter struct{ n int }
+
+func (c *counter) Packet(*Packet) { c.n++ }
+
+// TestDefragHeldBounded checks the bounds on held fragments: a fragment
+// sent over and over, and many datagrams of large fragments, hold at
+// most their bounds, and every fragment is still handed once.
+func TestDefragHeldBounded(t *testing.T) {
+	frag := func(id uint16, offset int, payload int) []byte {
+		h := make([]byte, 20, 20+payload)
+		h[0] = 0x45
+		binary.BigEndian.PutUint16(h[2:], uint16(20+payload))
+		binary.BigEndian.PutUint16(h[4:], id)
+		binary.BigEndian.PutUint16(h[6:], 0x2000|uint16(offset/8))
+		h[8], h[9] = 64, 17
+		copy(h[12:], []byte{10, 9, 0, 1})
+		copy(h[16:], []byte{10, 9, 0, 2})
+		return append(h, make([]byte, payload)...)
+	}
+	cases := []struct {
+		name   string
+		frames func(i int) []byte
+		n      int
+		want   FragmentStats
+	}{
+		// One datagram: its first fragment, then 999 copies.
+		{"retransmitted", func(int) []byte { return frag(1, 0, 64) }, 1000, FragmentStats{Packets: 1000, Incomplete: 1}},
+		// 3000 datagrams of one 20 KB fragment each: 60 MB offered.
+		{"large", func(i int) []byte { return frag(uint16(i), 0, 20000) }, 3000, FragmentStats{Packets: 3000, Incomplete: 3000}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Capture{hold: true}
+			dec := newDecoder()
+			cnt := &counter{}
+			for i := range tc.n {
+				data := tc.frames(i)
+				p := Packet{Index: i + 1, Time: time.Unix(1e9, int64(i)), LinkType: layers.LinkTypeRaw, Length: len(data), CaptureLength: len(data), Data: data}
+				c.handle(&p, dec, nil, []Analyzer{cnt})
+				for _, dg := range c.defrag.m {
+					if len(dg.held) > fragMaxHeld {
+						t.Fatalf("%d frames held for one datagram", len(dg.held))
+					}
+				}
+				if c.defrag.bytes > fragMaxBytes+MaxRecordSize {
+					t.Fatalf("%d bytes in flight", c.defrag.bytes)
+				}
+			}
+			c.finishDefrag([]Analyzer{cnt})
+			if cnt.n != tc.n || c.Packets != tc.n || c.Fragments != tc.want || c.defrag.bytes != 0 {
+				t.Errorf("%d handed, %d counted, %+v, %d bytes left; want %d handed, %+v", cnt.n, c.Packets, c.Fragments, c.defrag.bytes, tc.n, tc.want)
+			}
+		})
+	}
+}
