@@ -28,6 +28,11 @@ import (
 // within FragTimeout of capture time is given up. Fragments that overlap
 // are what IDS evasion and the teardrop attack send: the datagram is
 // dropped, as Linux and RFC 5722 do, and counted.
+//
+// With Config.HoldFragments the fragments reach the analyzers only once
+// their datagram settles, and with Config.KeepPending a part of a capture
+// keeps its unsettled datagrams for the merge (defrag_hold.go); their
+// frames count in the bytes in flight.
 
 const (
 	// FragTimeout is how long, in capture time, a datagram may take to
