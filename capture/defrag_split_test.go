@@ -57,23 +57,19 @@ func factsOf(c *Capture, r *recorder) captureFacts {
 // scanParts scans each file alone, keeping its pending datagrams, with
 // its own recorder; each part's capture goes through the state encoding
 // and back, as a partial travels between machines.
-func scanParts(t *testing.T, files []string) ([]*Capture, []*recorder) {
+func scanParts(t *testing.T, files []string, workers int) ([]*Capture, []*recorder) {
 	t.Helper()
 	var cs []*Capture
 	var rs []*recorder
 	for _, f := range files {
-		r := &recorder{}
-		c, err := ScanFiles(context.Background(), []Source{{Name: f, Path: f}}, Config{KeepPending: true}, r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, r := scanPart(t, f, workers)
 		e := statecodec.NewEncoder()
 		if err := e.Encode(c); err != nil {
 			t.Fatal(err)
 		}
 		// The same file scanned again encodes to the same bytes,
 		// pending datagrams included.
-		again, _ := ScanFiles(context.Background(), []Source{{Name: f, Path: f}}, Config{KeepPending: true}, &recorder{})
+		again, _ := scanPart(t, f, workers)
 		e2 := statecodec.NewEncoder()
 		if err := e2.Encode(again); err != nil {
 			t.Fatal(err)
@@ -90,6 +86,35 @@ func scanParts(t *testing.T, files []string) ([]*Capture, []*recorder) {
 		rs = append(rs, r)
 	}
 	return cs, rs
+}
+
+// scanPart scans the file f alone, keeping its pending datagrams, by
+// one goroutine or by workers sharing its packets by address pair.
+func scanPart(t *testing.T, f string, workers int) (*Capture, *recorder) {
+	t.Helper()
+	src := []Source{{Name: f, Path: f}}
+	r := &recorder{}
+	if workers <= 1 {
+		c, err := ScanFiles(context.Background(), src, Config{KeepPending: true}, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, r
+	}
+	// Each worker records apart; the part's recorder is theirs joined,
+	// as detectors join the workers' analyzers.
+	ws := make([]*recorder, workers)
+	c, err := ScanSharded(context.Background(), src, Config{KeepPending: true}, workers, func(i int) []Analyzer {
+		ws[i] = &recorder{}
+		return []Analyzer{ws[i]}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		r.got = append(r.got, w.got...)
+	}
+	return c, r
 }
 
 // mergeParts merges the parts in the order given, as detectors do: the
@@ -134,8 +159,13 @@ func checkMergeIsWhole(t *testing.T, files []string) (*Capture, *recorder) {
 	rev := slices.Clone(fwd)
 	slices.Reverse(rev)
 	var last *Capture
-	for name, order := range map[string][]int{"forward": fwd, "reverse": rev} {
-		cs, rs := scanParts(t, files)
+	for _, tc := range []struct {
+		name    string
+		order   []int
+		workers int
+	}{{"forward", fwd, 1}, {"reverse", rev, 1}, {"two workers each, forward", fwd, 2}} {
+		name, order := tc.name, tc.order
+		cs, rs := scanParts(t, files, tc.workers)
 		c, r := mergeParts(cs, rs, order)
 		got := factsOf(c, r)
 		gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
