@@ -136,9 +136,10 @@ type defragmenter struct {
 	// out are held frames whose datagram settled (given up, or completed
 	// before the datagram itself is handed): the analyzers see them next.
 	out []heldFrame
-	// joins are the frames of datagrams pending in two merged parts, in
-	// time order: HandPending reassembles them as one pass would have.
-	joins [][]heldFrame
+	// joins are the datagrams pending in several merged parts, their
+	// frames in time order: HandPending reassembles them as one pass
+	// would have.
+	joins []fragJoin
 
 	overlaps     map[hostPair]*FragmentOverlap
 	overlapOrder []hostPair

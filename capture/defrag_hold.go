@@ -24,6 +24,12 @@ import (
 // merged analyzers, and Settle gives up what is left once every part is
 // in. The held frames count in the defragmenter's bound on memory.
 
+// fragJoin is a datagram that several merged parts held pending.
+type fragJoin struct {
+	key    fragKey
+	frames []heldFrame
+}
+
 // heldFrame is one fragment's frame, kept until its datagram settles.
 type heldFrame struct {
 	Index                 int
@@ -161,7 +167,7 @@ func (c *Capture) HandPending(analyzers ...Analyzer) {
 	c.handOut(analyzers)
 	dec := newDecoder()
 	for _, g := range df.joins {
-		for _, h := range g {
+		for _, h := range g.frames {
 			p := h.packet()
 			dec.decode(&p, p.Data)
 			if p.Layers&LayerFragment == 0 {
@@ -253,9 +259,42 @@ func (c *Capture) mergeDefrag(o *Capture) {
 		return cmp.Or(a.First.Compare(b.First), x.src.Compare(y.src), x.dst.Compare(y.dst))
 	})
 	cd.out = append(cd.out, od.out...)
-	cd.joins = append(cd.joins, od.joins...)
+	// A datagram held in several parts gathers all their frames in one
+	// join, however the parts are grouped.
+	joined := map[fragKey]int{}
+	for i, g := range cd.joins {
+		joined[g.key] = i
+	}
+	join := func(k fragKey, frames ...[]heldFrame) {
+		i, ok := joined[k]
+		if !ok {
+			i = len(cd.joins)
+			joined[k] = i
+			cd.joins = append(cd.joins, fragJoin{key: k})
+		}
+		g := &cd.joins[i]
+		for _, f := range frames {
+			g.frames = append(g.frames, f...)
+		}
+		slices.SortStableFunc(g.frames, func(x, y heldFrame) int {
+			return cmp.Or(x.Time.Compare(y.Time), bytes.Compare(x.Data, y.Data))
+		})
+	}
+	for _, g := range od.joins {
+		if mine := cd.m[g.key]; mine != nil && !mine.dead {
+			cd.bytes -= mine.heldBytes()
+			delete(cd.m, g.key)
+			join(g.key, mine.held, g.frames)
+			continue
+		}
+		join(g.key, g.frames)
+	}
 	od.compact()
 	for _, dg := range od.queue {
+		if _, ok := joined[dg.key]; ok && !dg.dead {
+			join(dg.key, dg.held)
+			continue
+		}
 		mine := cd.m[dg.key]
 		switch {
 		case mine == nil:
@@ -277,11 +316,7 @@ func (c *Capture) mergeDefrag(o *Capture) {
 		default:
 			cd.bytes -= mine.heldBytes()
 			delete(cd.m, dg.key)
-			g := append(slices.Clone(mine.held), dg.held...)
-			slices.SortStableFunc(g, func(x, y heldFrame) int {
-				return cmp.Or(x.Time.Compare(y.Time), bytes.Compare(x.Data, y.Data))
-			})
-			cd.joins = append(cd.joins, g)
+			join(dg.key, mine.held, dg.held)
 		}
 	}
 	cd.compact()

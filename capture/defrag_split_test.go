@@ -121,13 +121,16 @@ func scanPart(t *testing.T, f string, workers int) (*Capture, *recorder) {
 // captures join, the recorders (the analyzers) join, the joined
 // datagrams are handed to the merged recorder, and what is left is
 // settled.
-func mergeParts(cs []*Capture, rs []*recorder, order []int) (*Capture, *recorder) {
+func mergeParts(cs []*Capture, rs []*recorder, order []int, handEach bool) (*Capture, *recorder) {
 	c, r := cs[order[0]], &recorder{got: slices.Clone(rs[order[0]].got)}
 	for _, i := range order[1:] {
 		c.Merge(cs[i])
 		r.got = append(r.got, rs[i].got...)
-		c.HandPending(r)
+		if handEach {
+			c.HandPending(r)
+		}
 	}
+	c.HandPending(r)
 	c.Settle(r)
 	return c, r
 }
@@ -159,14 +162,24 @@ func checkMergeIsWhole(t *testing.T, files []string) (*Capture, *recorder) {
 	rev := slices.Clone(fwd)
 	slices.Reverse(rev)
 	var last *Capture
+	// Odd parts first, then even ones, every capture merged before the
+	// joined datagrams are handed: a datagram of three parts joins across
+	// groups.
+	var oddEven []int
+	for _, start := range []int{1, 0} {
+		for i := start; i < len(files); i += 2 {
+			oddEven = append(oddEven, i)
+		}
+	}
 	for _, tc := range []struct {
-		name    string
-		order   []int
-		workers int
-	}{{"forward", fwd, 1}, {"reverse", rev, 1}, {"two workers each, forward", fwd, 2}} {
+		name     string
+		order    []int
+		workers  int
+		handEach bool
+	}{{"forward", fwd, 1, true}, {"reverse", rev, 1, true}, {"two workers each, forward", fwd, 2, true}, {"odd then even, handed at the end", oddEven, 1, false}} {
 		name, order := tc.name, tc.order
 		cs, rs := scanParts(t, files, tc.workers)
-		c, r := mergeParts(cs, rs, order)
+		c, r := mergeParts(cs, rs, order, tc.handEach)
 		got := factsOf(c, r)
 		gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
 		for i := range gv.NumField() {
