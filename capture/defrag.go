@@ -167,25 +167,23 @@ func (c *Capture) reassemble(dec *decoder, p *Packet, filter Filter) (held bool)
 	if c.defrag == nil {
 		c.defrag = newDefragmenter(c.hold)
 	}
-	refused := false
-	if c.defrag.hold && filter != nil && !filter.Match(p, p.Index) {
-		refused = true
-	}
-	held = c.defrag.take(&c.Fragments, dec, p, refused, false)
+	held, refused := c.defrag.take(&c.Fragments, dec, p, filter, false, false)
 	if held && !refused {
 		c.widen(p.Time)
 	}
 	return held
 }
 
-// take is reassemble on df. On replay (HandPending: fragments already
-// counted, read by other parts) neither the count nor the timeouts and
-// bounds of the datagrams in flight apply: only the datagram's own
-// timeout does.
-func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, refused, replay bool) (held bool) {
+// take is reassemble on df; refused says whether the filter (when not
+// nil, asked only of a fragment held) or the part that read it (on
+// replay) refused a held fragment. On replay (HandPending: fragments
+// already counted, read by other parts) neither the count nor the
+// timeouts and bounds of the datagrams in flight apply: only the
+// datagram's own timeout does.
+func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, filter Filter, refused, replay bool) (held, _ bool) {
 	fr, ok := dec.fragment(p)
 	if !ok {
-		return false
+		return false, false
 	}
 	if !replay {
 		st.Packets++
@@ -209,22 +207,25 @@ func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, refused
 		df.queue = append(df.queue, dg)
 	}
 	if dg.dead {
-		return false
+		return false, false
 	}
 	dg.frags++
 	switch df.add(st, dg, fr) {
 	case fragOverlap, fragConflict, fragOversized, fragGivenUp:
-		return false
+		return false, false
 	}
 	if dg.end < 0 || len(dg.spans) != 1 || dg.spans[0] != (fragSpan{0, dg.end}) {
 		if !df.hold {
-			return false
+			return false, false
 		}
 		if len(dg.held) >= fragMaxHeld {
 			// Copies of one fragment sent over and over: given up, as
 			// a datagram of too many pieces is.
 			df.drop(st, dg, fragGivenUp)
-			return false
+			return false, false
+		}
+		if filter != nil {
+			refused = !filter.Match(p, p.Index)
 		}
 		h := heldFrame{Index: p.Index, Time: p.Time, Length: p.Length, CaptureLength: p.CaptureLength, LinkType: p.LinkType, Data: bytes.Clone(p.Data), Refused: refused}
 		dg.held = append(dg.held, h)
@@ -234,7 +235,7 @@ func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, refused
 		// then handed as fragments.
 		for !replay && df.bytes > fragMaxBytes && df.evictOldest(st) {
 		}
-		return true
+		return true, refused
 	}
 	// Complete: the fragments before it are handed first, then p as the
 	// datagram, rebuilt with its IP header in front of the captured
@@ -255,7 +256,7 @@ func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, refused
 	dec.decodeFrom(p, first, df.buf)
 	p.Fragments = dg.frags
 	dg.data = nil
-	return false
+	return false, false
 }
 
 type fragResult uint8

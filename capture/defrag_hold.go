@@ -173,7 +173,7 @@ func (c *Capture) HandPending(analyzers ...Analyzer) {
 			if p.Layers&LayerFragment == 0 {
 				continue // cannot be: it was read as a fragment
 			}
-			held := df.take(&c.Fragments, dec, &p, h.Refused, true)
+			held, _ := df.take(&c.Fragments, dec, &p, nil, h.Refused, true)
 			c.handOut(analyzers)
 			if held {
 				continue

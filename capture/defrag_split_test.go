@@ -413,3 +413,63 @@ func TestFragmentsAcrossFilesCases(t *testing.T) {
 		})
 	}
 }
+
+// tcpOnly keeps TCP packets: a datagram's fragments no, the datagram yes.
+type tcpOnly struct{}
+
+func (tcpOnly) Match(p *Packet, _ int) bool { return p.Layers&LayerTCP != 0 }
+
+// TestHeldFragmentsFiltered: with a filter that refuses fragments and
+// keeps their datagrams, holding fragments (in one pass, and in parts
+// merged) hands the analyzers what handing them at once does.
+func TestHeldFragmentsFiltered(t *testing.T) {
+	if _, err := exec.LookPath("editcap"); err != nil {
+		t.Skip("editcap is not installed")
+	}
+	path := filepath.Join("..", "testdata", "scan_frag.pcap")
+	ctx := context.Background()
+	scan := func(files []string, cfg Config) (*Capture, []string) {
+		var srcs []Source
+		for _, f := range files {
+			srcs = append(srcs, Source{Name: f, Path: f})
+		}
+		r := &recorder{}
+		c, err := ScanFiles(ctx, srcs, cfg, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, r.got
+	}
+	want, wantGot := scan([]string{path}, Config{Filter: tcpOnly{}})
+	slices.Sort(wantGot)
+	if want.Fragments.Reassembled == 0 || want.Packets >= want.Read {
+		t.Fatalf("the filter keeps %d of %d packets, %d datagrams reassembled", want.Packets, want.Read, want.Fragments.Reassembled)
+	}
+	held, heldGot := scan([]string{path}, Config{Filter: tcpOnly{}, HoldFragments: true})
+	slices.Sort(heldGot)
+	if held.Packets != want.Packets || !slices.Equal(heldGot, wantGot) {
+		t.Errorf("held: %d packets handed, want %d", held.Packets, want.Packets)
+	}
+	files := editcapCut(t, path, want.Read, 5)
+	var c *Capture
+	var got []string
+	for _, f := range files {
+		p, pg := scan([]string{f}, Config{Filter: tcpOnly{}, KeepPending: true})
+		got = append(got, pg...)
+		r := &recorder{}
+		if c == nil {
+			c = p
+		} else {
+			c.Merge(p)
+		}
+		c.HandPending(r)
+		got = append(got, r.got...)
+	}
+	r := &recorder{}
+	c.Settle(r)
+	got = append(got, r.got...)
+	slices.Sort(got)
+	if c.Packets != want.Packets || !slices.Equal(got, wantGot) || c.Fragments != want.Fragments {
+		t.Errorf("5 parts merged: %d packets handed, %+v; want %d, %+v", c.Packets, c.Fragments, want.Packets, want.Fragments)
+	}
+}
