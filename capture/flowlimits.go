@@ -40,6 +40,10 @@ type Config struct {
 	// datagrams still incomplete at the end of the scan pending in the
 	// Capture, with their fragments, for a part of a capture that is to
 	// be merged (Merge, HandPending) and settled (Settle) with the others.
+	// The Filter's verdict on each held fragment is kept with it; a
+	// datagram that only a merge completes is judged by the Filter of the
+	// capture merged into, and kept when there is none (a Filter is not
+	// part of an encoded part).
 	KeepPending bool
 }
 
