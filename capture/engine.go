@@ -25,10 +25,10 @@ const ctxCheckEvery = 4096
 // connections in it.
 type Capture struct {
 	Path       string
-	Format     string // "pcap" or "pcapng"
-	Compressed bool   // the file was gzip-compressed
-	Nanosecond bool   // pcap timestamps in nanoseconds (pcapng: per interface)
-	LinkTypes  []layers.LinkType
+	Format     string            // "pcap" or "pcapng"
+	Compressed bool              // the file was gzip-compressed
+	Nanosecond bool              // pcap timestamps in nanoseconds (pcapng: per interface)
+	LinkTypes  []layers.LinkType // in numeric order
 	Interfaces int
 	// Files names every file read, in the order read, when the scan read
 	// more than one (ScanFiles); nil for one file.

@@ -140,6 +140,9 @@ func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, anal
 		}
 	}
 	c.Format = strings.Join(formats, ",")
+	// In numeric order, as Merge leaves them: parts of one capture merged
+	// in any order list them alike.
+	slices.Sort(c.LinkTypes)
 	c.finishDefrag(analyzers)
 	c.settle(err)
 	return c, err

@@ -104,7 +104,7 @@ type detectorSet struct {
 // newDetectorSet returns one fresh instance of every detector.
 func newDetectorSet(cfg Config) detectorSet {
 	return detectorSet{
-		dns:   newDNSDetector().configure(cfg.DNS),
+		dns:   newDNSDetector().configure(cfg.DNS).keyed(cfg.HashKey),
 		scans: newPortscanDetector(cfg.Limits),
 		exfil: newExfilDetector(cfg.Limits),
 		http:  newHTTPDetector(cfg),
@@ -164,7 +164,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.Defaults()
+	cfg = cfg.Defaults().withHashKey()
 	a, c, err := accumulate(ctx, in, cfg, false)
 	if c == nil {
 		return nil, err
@@ -213,7 +213,7 @@ func accumulate(ctx context.Context, in Input, cfg Config, keepPending bool) (*A
 func newAnalysis(cfg Config) *Analysis {
 	return &Analysis{
 		Config:   cfg,
-		summary:  newSummaryAnalyzer(cfg.Limits),
+		summary:  newSummaryAnalyzer(cfg.Limits, newSampleHash(cfg.HashKey)),
 		timeline: newTimelineAnalyzer(cfg.TimelineInterval),
 		tls:      newTLSAnalyzer(cfg),
 		dets:     newDetectorSet(cfg),
@@ -256,7 +256,7 @@ func (a *Analysis) judge(ctx context.Context, in Input, byPath bool, err error) 
 	a.convs = a.summary.conversations(c)
 	a.Summary = a.summary.summary(c, a.convs, cfg.TopN)
 	a.Warnings = append(a.Warnings, a.summary.bounds.warnings(a.Summary.UniqueIPs)...)
-	a.Timeline, _ = a.timeline.cut(a.timeline.fit(cfg.TimelineInterval))
+	a.Timeline, _ = a.timeline.cut(c, a.timeline.fit(cfg.TimelineInterval))
 	a.Warnings = append(a.Warnings, a.timeline.warnings()...)
 	a.Findings = a.evaluate(cfg)
 	// What the bounds on memory dropped (issue 16): each detector says
@@ -313,7 +313,7 @@ func SortFindings(f []report.Finding) {
 // TimelineAt cuts the timeline at another interval from the one-second
 // buckets the pass kept: the file is not read again.
 func (a *Analysis) TimelineAt(interval time.Duration) (Timeline, error) {
-	return a.timeline.cut(interval)
+	return a.timeline.cut(a.capture, interval)
 }
 
 // Capture returns what the pass learned about the file and its connections.

@@ -109,13 +109,13 @@ func BenchmarkAnalyze(b *testing.B) {
 // BenchmarkAnalyze is what the detectors cost in the single pass.
 func BenchmarkAnalyzeNoDetectors(b *testing.B) {
 	benchPackets(b, func(path string) (int, error) {
-		sum, tl := newSummaryAnalyzer(Limits{}.defaults()), newTimelineAnalyzer(time.Second)
+		sum, tl := newSummaryAnalyzer(Limits{}.defaults(), newSampleHash("")), newTimelineAnalyzer(time.Second)
 		c, err := capture.Scan(context.Background(), path, sum, tl)
 		if err != nil {
 			return 0, err
 		}
 		s := sum.summary(c, sum.conversations(c), 10)
-		_, err = tl.cut(time.Minute)
+		_, err = tl.cut(c, time.Minute)
 		return s.TotalPackets, err
 	})
 }

@@ -35,6 +35,15 @@ type Config struct {
 	// Analysis.LocateEvidence can find the frames later. False, the zero
 	// value, locates them.
 	NoFrames bool
+
+	// HashKey is the secret that keys the hashes of the sampled sets (DNS
+	// names, HTTP paths, addresses past their bounds), so that no sender
+	// can choose names a sample never keeps. Parts of a capture
+	// accumulated apart (reconpcap shard, NATS workers) merge only when
+	// made with the same key; give each the same one. Empty, the zero
+	// value, means a random key for each analysis, which is all one
+	// process needs.
+	HashKey string
 }
 
 // TLSConfig bounds the TLS handshake listing.

@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"cmp"
-	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -231,6 +230,12 @@ type dnsClient struct {
 
 // dnsDetector is the DNS tunnelling analysis.
 type dnsDetector struct {
+	// hash keys the hashes of query names (Config.HashKey). The names are
+	// the sender's: a keyed hash keeps them from choosing collisions or
+	// which names the samples keep; parts of one analysis share the key,
+	// so their samples merge by hash.
+	hash sampleHash `partial:"-"`
+
 	queries, responses int64
 	roots              int64 // queries for the root or an empty name
 	qtypes             map[uint16]int64
@@ -255,12 +260,6 @@ type dnsDetector struct {
 	lim         dnsLimits  `partial:"-"`
 	buf         []byte     `partial:"-"`
 }
-
-// dnsNameSeed keys the hashes of query names. The names are the
-// attacker's: a seeded hash keeps them from choosing collisions or which
-// names the samples keep. It is one for the process, because parts of a
-// capture accumulated apart merge their samples by hash.
-var dnsNameSeed = maphash.MakeSeed()
 
 func newDNSDetector() *dnsDetector {
 	return &dnsDetector{
@@ -333,7 +332,7 @@ func (d *dnsDetector) question(p *capture.Packet, q *layers.DNSQuestion) {
 		d.roots++
 		return
 	}
-	h := maphash.Bytes(dnsNameSeed, lower)
+	h := d.hash.bytes(lower)
 	d.distinct.add(h, 0, d.lim.distinctNames)
 	now := p.Time.UnixNano()
 	// Only read the map with the borrowed string: assigning to an existing

@@ -65,6 +65,12 @@ import (
 // Besides TCP uploads: data in ICMP echo payloads (exfil_icmp.go) and slow
 // drips over one long connection (exfil_drip.go). UDP bulk data (QUIC) is
 // not counted.
+//
+// What the pass keeps merges with what other parts of the capture kept
+// (merge_exfil.go): the uploads are counted from the merged flows, the
+// echo pairs and long connections per pair and per connection, so that
+// parts split by address pair, or the files of a rotated capture, judge
+// as one pass over all of them.
 
 const (
 	// exfilSampleMax bounds the sample lists of a finding and the ports a
@@ -93,25 +99,26 @@ func scope(addr netip.Addr, extra []netip.Prefix) string {
 type exfilDetector struct {
 	icmp icmpEcho
 	drip dripTracker
-
-	lim  Limits
 	live *exfilLive // the evicted flows, until the pass ends
-	// dropped counts the pairs the bound dropped, once the pass is over.
-	dropped int
-	once    sync.Once
-	aggFor  *capture.Capture
-	agg     *exfilAgg
+
+	lim Limits `partial:"-"`
+	// dropped counts the pairs the bound dropped, once the pass is over;
+	// the aggregate is built once, after the pass (and any merge).
+	dropped int              `partial:"-"`
+	once    sync.Once        `partial:"-"`
+	aggFor  *capture.Capture `partial:"-"`
+	agg     *exfilAgg        `partial:"-"`
 }
 
 func newExfilDetector(lim Limits) *exfilDetector {
-	return &exfilDetector{lim: lim, live: newExfilLive(lim)}
+	return &exfilDetector{lim: lim, live: newExfilLive()}
 }
 
 // FlowEvicted counts a flow the flow table let go, as the flows it keeps
 // are counted after the pass.
 func (d *exfilDetector) FlowEvicted(f *capture.Flow) {
 	if d.live != nil {
-		d.live.evicted(f)
+		d.live.evicted(f, d.lim.MaxHosts)
 	}
 }
 
@@ -129,14 +136,17 @@ func (d *exfilDetector) Packet(p *capture.Packet) {
 func (d *exfilDetector) aggregate(c *capture.Capture) *exfilAgg {
 	d.once.Do(func() {
 		d.aggFor = c
-		d.agg = buildExfil(d.live, c)
+		if d.live == nil {
+			d.live = newExfilLive()
+		}
+		d.agg = buildExfil(d.live, c, d.lim.MaxHosts)
 		d.dropped = d.live.dropped
 		d.live = nil
 	})
 	if d.aggFor == c {
 		return d.agg
 	}
-	return buildExfil(newExfilLive(d.lim), c)
+	return buildExfil(newExfilLive(), c, d.lim.MaxHosts)
 }
 
 func (d *exfilDetector) pairs(c *capture.Capture) []*exfilPair { return d.aggregate(c).pairs }

@@ -32,8 +32,8 @@ type exfilPair struct {
 	upload, download uint64
 	conns            int64
 	packets          uint64
-	ports            []uint16 // server ports, at most exfilSampleMax
-	ftpActive        bool     // some connection was active-mode FTP data
+	ports            []exfilPort // server ports, the exfilSampleMax first used
+	ftpActive        bool        // some connection was active-mode FTP data
 	first, last      time.Time
 
 	// The shape of the uploads, counted over every connection.
@@ -43,6 +43,49 @@ type exfilPair struct {
 	fileUpload uint64 // upload on file and backup service ports
 	fileConns  int64  // connections to file and backup service ports
 	ftpControl bool   // some connection went to port 21: high ports are FTP data
+}
+
+// exfilPort is a server port of a pair and when a connection to it
+// began first.
+type exfilPort struct {
+	port  uint16
+	first time.Time
+}
+
+// addPort notes a connection to port that began at t, keeping the
+// exfilSampleMax ports first used (ties by number): the same ports
+// whatever order the connections are counted in.
+func (p *exfilPair) addPort(port uint16, t time.Time) {
+	for i := range p.ports {
+		if p.ports[i].port == port {
+			p.ports[i].first = minTime(p.ports[i].first, t)
+			return
+		}
+	}
+	e := exfilPort{port, t}
+	if len(p.ports) < exfilSampleMax {
+		p.ports = append(p.ports, e)
+		return
+	}
+	last := slices.MaxFunc(p.ports, compareExfilPorts)
+	if compareExfilPorts(e, last) < 0 {
+		i := slices.Index(p.ports, last)
+		p.ports[i] = e
+	}
+}
+
+func compareExfilPorts(a, b exfilPort) int {
+	return cmp.Or(a.first.Compare(b.first), cmp.Compare(a.port, b.port))
+}
+
+// portList returns the pair's server ports in order.
+func (p *exfilPair) portList() []uint16 {
+	out := make([]uint16, len(p.ports))
+	for i, e := range p.ports {
+		out[i] = e.port
+	}
+	slices.Sort(out)
+	return out
 }
 
 type exfilConn struct {
@@ -59,17 +102,24 @@ type exfilAgg struct {
 }
 
 // portUsers remembers up to exfilPortUsers clients that made transfers on
-// one server port.
+// one server port: the lowest addresses, so that the same ones are kept
+// whatever order the flows come in. Which ones does not change others:
+// with more users than it keeps, every client has at least two others.
 type portUsers struct {
 	n     int
-	addrs [exfilPortUsers]netip.Addr
+	addrs [exfilPortUsers]netip.Addr // sorted
 }
 
 func (u *portUsers) add(a netip.Addr) {
-	if u.n < exfilPortUsers && !slices.Contains(u.addrs[:u.n], a) {
-		u.addrs[u.n] = a
+	i, found := slices.BinarySearchFunc(u.addrs[:u.n], a, netip.Addr.Compare)
+	if found || i >= exfilPortUsers {
+		return
+	}
+	if u.n < exfilPortUsers {
 		u.n++
 	}
+	copy(u.addrs[i+1:u.n], u.addrs[i:u.n-1])
+	u.addrs[i] = a
 }
 
 // others is how many clients besides a made transfers on the port (at
@@ -99,17 +149,18 @@ func orient(f *capture.Flow) (client, server netip.AddrPort, up, down uint64, ft
 // evicted during the pass: the transfer ports' users and the pairs, at
 // most Limits.MaxHosts of them (past it those that carried the least are
 // dropped: a flood's empty connections first). A pair's unusual-port
-// upload is judged when its flow is evicted, with the users known then.
+// upload is judged when its flow is evicted, with the users known then
+// (flows are evicted only past the flow table's bound; below it every
+// pair is counted after the pass and merge, from the flows).
 type exfilLive struct {
-	max        int
 	users      map[uint16]*portUsers
 	byPair     map[addrPair]*exfilPair
 	dstClients map[netip.Addr]int
 	dropped    int
 }
 
-func newExfilLive(lim Limits) *exfilLive {
-	return &exfilLive{max: lim.MaxHosts, users: map[uint16]*portUsers{}, byPair: map[addrPair]*exfilPair{}, dstClients: map[netip.Addr]int{}}
+func newExfilLive() *exfilLive {
+	return &exfilLive{users: map[uint16]*portUsers{}, byPair: map[addrPair]*exfilPair{}, dstClients: map[netip.Addr]int{}}
 }
 
 // addUser remembers the client of f if f was a transfer.
@@ -142,9 +193,7 @@ func (l *exfilLive) addPair(f *capture.Flow) {
 	p.download += down
 	p.conns++
 	p.packets += f.Packets[0] + f.Packets[1]
-	if len(p.ports) < exfilSampleMax && !slices.Contains(p.ports, port) {
-		p.ports = append(p.ports, port)
-	}
+	p.addPort(port, f.First)
 	p.first, p.last = minTime(p.first, f.First), maxTime(p.last, f.Last)
 	if up >= exfilChunkMin && up >= 2*down {
 		p.upConns++
@@ -160,27 +209,28 @@ func (l *exfilLive) addPair(f *capture.Flow) {
 	p.ftpControl = p.ftpControl || port == 21
 }
 
-// evicted counts a TCP flow the flow table let go.
-func (l *exfilLive) evicted(f *capture.Flow) {
+// evicted counts a TCP flow the flow table let go; max bounds the pairs.
+func (l *exfilLive) evicted(f *capture.Flow, max int) {
 	if f.Proto != 6 {
 		return
 	}
 	l.addUser(f)
 	l.addPair(f)
-	l.bound()
+	l.bound(max)
 }
 
 // bound drops the pairs that carried the least once there are more than
-// the bound.
-func (l *exfilLive) bound() {
-	if len(l.byPair) > l.max {
-		l.byPair = prune(l.byPair, l.max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
-		l.dstClients = prune(l.dstClients, l.max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
+// max.
+func (l *exfilLive) bound(max int) {
+	if len(l.byPair) > max {
+		l.byPair = prune(l.byPair, max, func(p *exfilPair) uint64 { return p.upload + p.download }, func(addrPair, *exfilPair) { l.dropped++ })
+		l.dstClients = prune(l.dstClients, max, func(n int) uint64 { return uint64(n) }, func(netip.Addr, int) {})
 	}
 }
 
-// buildExfil adds the flows c holds to what live kept of the evicted ones.
-func buildExfil(live *exfilLive, c *capture.Capture) *exfilAgg {
+// buildExfil adds the flows c holds to what live kept of the evicted ones;
+// max bounds the pairs.
+func buildExfil(live *exfilLive, c *capture.Capture, max int) *exfilAgg {
 	agg := &exfilAgg{dstClients: live.dstClients}
 	if c == nil {
 		return agg
@@ -195,7 +245,7 @@ func buildExfil(live *exfilLive, c *capture.Capture) *exfilAgg {
 	for _, f := range c.Flows() {
 		if f.Proto == 6 {
 			live.addPair(f)
-			live.bound()
+			live.bound(max)
 		}
 	}
 	agg.pairs = make([]*exfilPair, 0, len(live.byPair))
@@ -229,7 +279,9 @@ func topConns(c *capture.Capture, want map[addrPair]bool) map[addrPair][]exfilCo
 		out[k] = append(out[k], exfilConn{client, server, up})
 	}
 	for k, cs := range out {
-		slices.SortStableFunc(cs, func(x, y exfilConn) int { return cmp.Compare(y.upload, x.upload) })
+		slices.SortFunc(cs, func(x, y exfilConn) int {
+			return cmp.Or(cmp.Compare(y.upload, x.upload), x.client.Compare(y.client), x.server.Compare(y.server))
+		})
 		out[k] = head(cs, exfilConnSamples)
 	}
 	return out

@@ -27,6 +27,14 @@ import (
 // sent data are counted here, per packet, only for connections already
 // open dripWarmup: short connections, nearly all of them, cost one
 // comparison.
+//
+// A part of a capture (one file of a rotated capture) may see a
+// connection from its middle: its flow then begins where the part does,
+// and the seconds past the part's warm-up are not all the seconds past the
+// connection's. So for a connection whose client sent no SYN in the part,
+// the seconds of its first dripWarmup in the part are kept too (dripHead),
+// and judged once the parts are merged and the connection's first packet
+// is known.
 
 const (
 	dripWarmup      = 30 * time.Second
@@ -37,23 +45,57 @@ const (
 	// dripMaxFlows bounds the long connections followed; it also bounds
 	// the flows the tracker keeps alive after the flow table evicted them.
 	dripMaxFlows = 1 << 16
+	// dripMaxHeads bounds the connections seen from their middle whose
+	// first seconds are kept (at most dripWarmup+1 seconds each).
+	dripMaxHeads = 1 << 14
 )
+
+// dripSpan counts the seconds in which a client sent payload, past the
+// warm-up, in one part of a capture: from first to last, n of them.
+type dripSpan struct {
+	first, last int64 // Unix seconds
+	n           int64
+}
 
 // dripState is what the per-packet pass keeps for one long connection.
 type dripState struct {
-	lastSec int64
-	active  int64 // seconds past dripWarmup in which the client sent payload
+	// entry is the time of the packet that began following the
+	// connection: past the bound, the earliest are kept.
+	entry time.Time
+	// spans holds one span per part that followed the connection (one
+	// in a pass), in order of time.
+	spans []dripSpan
+}
+
+// dripTick is the latest packet of one second in which a client sent
+// payload.
+type dripTick struct {
+	sec  int64 // Unix seconds
+	nsec int32
+}
+
+func (k dripTick) time() time.Time { return time.Unix(k.sec, int64(k.nsec)) }
+
+// dripHead is what a part keeps of the first dripWarmup of a connection
+// it saw from the middle: the seconds in which the client sent payload,
+// in order.
+type dripHead struct {
+	ticks []dripTick
 }
 
 // dripTracker counts, per long TCP connection, the seconds in which its
 // client sent data.
 type dripTracker struct {
 	flows map[*capture.Flow]*dripState
+	heads map[*capture.Flow]*dripHead
 }
 
 // packet is called for TCP packets with payload from the client.
 func (t *dripTracker) packet(p *capture.Packet) {
 	if p.Time.Sub(p.Flow.First) < dripWarmup {
+		if p.Flow.Flags[0]&capture.FlagSYN == 0 {
+			t.head(p)
+		}
 		return
 	}
 	st := t.flows[p.Flow]
@@ -64,13 +106,71 @@ func (t *dripTracker) packet(p *capture.Packet) {
 		if t.flows == nil {
 			t.flows = map[*capture.Flow]*dripState{}
 		}
-		st = &dripState{lastSec: -1}
+		st = &dripState{entry: p.Time, spans: []dripSpan{{}}}
 		t.flows[p.Flow] = st
 	}
-	if s := p.Time.Unix(); s != st.lastSec {
-		st.lastSec = s
-		st.active++
+	sp := &st.spans[len(st.spans)-1]
+	if s := p.Time.Unix(); sp.n == 0 || s != sp.last {
+		if sp.n == 0 {
+			sp.first = s
+		}
+		sp.last = s
+		sp.n++
 	}
+}
+
+// head notes a second of a connection's first dripWarmup in the part, for
+// a connection whose opening the part did not see.
+func (t *dripTracker) head(p *capture.Packet) {
+	h := t.heads[p.Flow]
+	if h == nil {
+		if len(t.heads) >= dripMaxHeads {
+			return
+		}
+		if t.heads == nil {
+			t.heads = map[*capture.Flow]*dripHead{}
+		}
+		h = &dripHead{}
+		t.heads[p.Flow] = h
+	}
+	h.add(dripTick{p.Time.Unix(), int32(p.Time.Nanosecond())})
+}
+
+// add notes tick k, keeping the latest tick of each second, in order.
+func (h *dripHead) add(k dripTick) {
+	i, found := slices.BinarySearchFunc(h.ticks, k.sec, func(e dripTick, s int64) int { return cmp.Compare(e.sec, s) })
+	if found {
+		h.ticks[i].nsec = max(h.ticks[i].nsec, k.nsec)
+		return
+	}
+	h.ticks = slices.Insert(h.ticks, i, k)
+}
+
+// active counts the seconds past dripWarmup from f's first packet in
+// which the client sent payload: those its parts counted past their own
+// warm-up (a part's span begins dripWarmup after its first packet of the
+// connection, so no two spans share a second), and the seconds of the
+// parts' heads that lie past it and in no span (the second a file
+// boundary cuts in two).
+func (t *dripTracker) active(f *capture.Flow) int64 {
+	var n int64
+	var spans []dripSpan
+	if st := t.flows[f]; st != nil {
+		spans = st.spans
+		for _, sp := range spans {
+			n += sp.n
+		}
+	}
+	if h := t.heads[f]; h != nil {
+		from := f.First.Add(dripWarmup)
+		for _, k := range h.ticks {
+			if k.time().Before(from) || slices.ContainsFunc(spans, func(sp dripSpan) bool { return sp.n > 0 && k.sec >= sp.first && k.sec <= sp.last }) {
+				continue
+			}
+			n++
+		}
+	}
+	return n
 }
 
 // findings reports the drips to external addresses, one finding per
@@ -86,20 +186,30 @@ func (t *dripTracker) findings(ec ExfilConfig, reported map[addrPair]bool) []rep
 		active int64
 	}
 	byPair := map[addrPair][]drip{}
-	for f, st := range t.flows {
+	seen := map[*capture.Flow]bool{}
+	for f := range t.flows {
+		seen[f] = true
+	}
+	for f := range t.heads {
+		seen[f] = true
+	}
+	for f := range seen {
+		active := t.active(f)
 		client, server, up, down, _ := orient(f)
 		dur := f.Last.Sub(f.First)
 		k := addrPair{client.Addr(), server.Addr()}
-		if st.active < dripMinActive || dur < dripMinDuration || up < dripMinBytes || 4*down > up ||
+		if active < dripMinActive || dur < dripMinDuration || up < dripMinBytes || 4*down > up ||
 			float64(up)/dur.Seconds() > dripMaxRate || reported[k] ||
 			IsInternal(server.Addr(), ec.InternalNetworks) || !IsInternal(client.Addr(), ec.InternalNetworks) {
 			continue
 		}
-		byPair[k] = append(byPair[k], drip{f, client, server, up, down, st.active})
+		byPair[k] = append(byPair[k], drip{f, client, server, up, down, active})
 	}
 	out := make([]report.Finding, 0, len(byPair))
 	for k, ds := range byPair {
-		slices.SortFunc(ds, func(a, b drip) int { return cmp.Compare(b.up, a.up) })
+		slices.SortFunc(ds, func(a, b drip) int {
+			return cmp.Or(cmp.Compare(b.up, a.up), a.f.First.Compare(b.f.First), a.client.Compare(b.client), a.server.Compare(b.server))
+		})
 		var up, down, packets uint64
 		var active int64
 		first, last := ds[0].f.First, ds[0].f.Last

@@ -2,8 +2,9 @@ package detectors
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"slices"
 	"time"
@@ -66,6 +67,12 @@ const (
 	// icmpRecent is how many recent request hashes a reply is compared
 	// with to tell an echo from data of its own.
 	icmpRecent = 16
+	// icmpMaxLeads bounds the replies per pair kept for matching with the
+	// requests of an earlier part of the capture.
+	icmpMaxLeads = 32
+	// icmpMaxOrphans bounds the pairs whose replies before any request are
+	// kept (a flood of replies, backscatter, makes many).
+	icmpMaxOrphans = 1 << 12
 )
 
 // icmpPair is every echo request from one host to another, and the
@@ -81,15 +88,41 @@ type icmpPair struct {
 	recentN              int
 	echoed, ownData      int64 // replies equal to a recent request, replies with other content
 	first, last          time.Time
+
+	// What a part of a capture keeps for the requests of an earlier part
+	// (see merge_exfil.go): the replies that came while the pair had made
+	// fewer than icmpRecent requests in the part and matched none of them
+	// (the earlier part's last requests may match them), and the replies
+	// before the part's first request (counted only if an earlier part
+	// holds a request).
+	leads   []icmpLead
+	orphans *icmpOrphans
+}
+
+// icmpLead is a reply not matched by the requests before it in its part.
+type icmpLead struct {
+	hash uint64
+	k    int64 // the pair's requests before it in its part
+	data bool  // it carried payload (counted as data of its own)
+}
+
+// icmpOrphans are the echo replies of a pair before its first request in
+// a part.
+type icmpOrphans struct {
+	n, bytes    int64
+	dataN       int64 // replies carrying payload
+	first, last time.Time
+	leads       []icmpLead // the first icmpMaxLeads, k zero
 }
 
 // icmpEcho accumulates echo traffic per pair.
 type icmpEcho struct {
-	// seed keys the payload hashes: a capture cannot pick contents that
-	// collide on purpose.
-	seed    maphash.Seed
 	pairs   map[addrPair]*icmpPair
 	dropped int64 // requests of pairs past icmpMaxPairs
+	// orphans are the replies of pairs with no request yet, at most
+	// icmpMaxOrphans pairs: a reply to nothing seen asked is not judged, but
+	// an earlier part of the capture may hold the request.
+	orphans map[addrPair]*icmpOrphans
 }
 
 // icmpDataLen is the echo data the packet carried on the wire: what the
@@ -113,10 +146,13 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 	if !request {
 		k = addrPair{p.Dst, p.Src}
 	}
+	n := icmpDataLen(p)
+	whole := icmpHash(p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
 	ip := e.pairs[k]
 	if ip == nil {
 		if !request {
-			return // a reply to nothing we saw asked
+			e.orphan(k, p, n, whole) // a reply to nothing we saw asked
+			return
 		}
 		if len(e.pairs) >= icmpMaxPairs {
 			e.dropped++
@@ -124,21 +160,25 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 		}
 		if e.pairs == nil {
 			e.pairs = map[addrPair]*icmpPair{}
-			e.seed = maphash.MakeSeed()
 		}
-		ip = &icmpPair{requester: k.src, responder: k.dst, first: p.Time, minSize: -1}
+		ip = &icmpPair{requester: k.src, responder: k.dst, first: p.Time, minSize: -1, orphans: e.orphans[k]}
+		delete(e.orphans, k)
 		e.pairs[k] = ip
 	}
 	ip.first, ip.last = minTime(ip.first, p.Time), maxTime(ip.last, p.Time)
-	n := icmpDataLen(p)
-	whole := maphash.Bytes(e.seed, p.ICMPPayload[:min(len(p.ICMPPayload), icmpHashBytes)])
 	if !request {
 		ip.replies++
 		ip.replyBytes += int64(n)
 		if slices.Contains(ip.recent[:ip.recentN], whole) {
 			ip.echoed++
-		} else if len(p.ICMPPayload) > 0 {
+			return
+		}
+		data := len(p.ICMPPayload) > 0
+		if data {
 			ip.ownData++
+		}
+		if ip.recentN < icmpRecent && len(ip.leads) < icmpMaxLeads {
+			ip.leads = append(ip.leads, icmpLead{whole, ip.requests, data})
 		}
 		return
 	}
@@ -152,7 +192,7 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 	ip.recentN = min(ip.recentN+1, icmpRecent)
 	if len(p.ICMPPayload) > icmpSkip && !ip.saturated {
 		body := p.ICMPPayload[icmpSkip:]
-		h := maphash.Bytes(e.seed, body[:min(len(body), icmpContent)])
+		h := icmpHash(body[:min(len(body), icmpContent)])
 		if ip.distinct == nil {
 			ip.distinct = make(map[uint64]struct{}, 8)
 		}
@@ -161,6 +201,41 @@ func (e *icmpEcho) packet(p *capture.Packet) {
 			ip.saturated = true
 		}
 	}
+}
+
+// orphan notes a reply of pair k before any request of the pair; n is its
+// data length, whole the hash of its payload.
+func (e *icmpEcho) orphan(k addrPair, p *capture.Packet, n int, whole uint64) {
+	o := e.orphans[k]
+	if o == nil {
+		if len(e.orphans) >= icmpMaxOrphans {
+			return
+		}
+		if e.orphans == nil {
+			e.orphans = map[addrPair]*icmpOrphans{}
+		}
+		o = &icmpOrphans{first: p.Time}
+		e.orphans[k] = o
+	}
+	data := len(p.ICMPPayload) > 0
+	o.n++
+	o.bytes += int64(n)
+	if data {
+		o.dataN++
+	}
+	o.first, o.last = minTime(o.first, p.Time), maxTime(o.last, p.Time)
+	if len(o.leads) < icmpMaxLeads {
+		o.leads = append(o.leads, icmpLead{whole, 0, data})
+	}
+}
+
+// icmpHash hashes an echo payload. The hash is the same in every process,
+// so that the contents counted by the parts of a capture (other workers,
+// other files) merge; it is a cryptographic one, so that a capture cannot
+// pick varied contents that collide on purpose to pass for ping.
+func icmpHash(b []byte) uint64 {
+	s := sha256.Sum256(b)
+	return binary.LittleEndian.Uint64(s[:8])
 }
 
 // varied reports whether the requests carry different contents: distinct

@@ -15,7 +15,7 @@ import (
 // MCP tool shows for context.
 
 func (p *exfilPair) finding(v exfilVerdict, top []exfilConn) report.Finding {
-	ports := slices.Sorted(slices.Values(p.ports))
+	ports := p.portList()
 	dst := p.dst.String()
 	if v.where != "" {
 		dst = v.where + " " + dst
@@ -153,7 +153,7 @@ func (a *Analysis) Transfers(minBytes int64) []Transfer {
 			Source: p.src.String(), Destination: p.dst.String(),
 			UploadBytes: int64(p.upload), DownloadBytes: int64(p.download),
 			Connections: p.conns, Packets: int64(p.packets),
-			Ports: slices.Sorted(slices.Values(p.ports)), First: p.first.UTC(), Last: p.last.UTC(),
+			Ports: p.portList(), First: p.first.UTC(), Last: p.last.UTC(),
 			SourceScope: ss, DestinationScope: ds, Direction: dir,
 		})
 	}

@@ -2,11 +2,10 @@ package detectors
 
 import (
 	"bytes"
-	"hash/maphash"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -153,26 +152,26 @@ type httpAgent struct {
 	ua    string
 	tool  string
 	count int64
+	first time.Time
 }
 
 // httpPair accumulates what one source asked of one server.
 type httpPair struct {
 	src, dst      netip.Addr
-	ports         []uint16
+	ports         timedList[uint16]
 	first, last   time.Time
 	requests      int64
 	methods       map[string]int64
-	agents        map[string]*httpAgent
-	agentOrder    []*httpAgent
-	tools         []string
+	agents        map[string]*httpAgent // the httpMaxAgents earliest (see keepAgent)
+	tools         timedList[string]
 	hosts         map[string]string   // interned Host values, for the kept requests
 	host0         uint64              // the first Host value's hash
 	hostN         int64               // distinct Host values
 	hostSet       map[uint64]struct{} // the others, from the second
 	hostsCapped   bool
-	hostSamples   []string
+	hostSamples   timedList[string]
 	paths         cappedSet[uint64]
-	pathSamples   []string
+	pathSamples   timedList[string]
 	bytes         int  // what the pair keeps: httpPairBase and its text
 	evicted       bool // dropped from the tables (see httpBounds)
 	referers      int64
@@ -182,32 +181,37 @@ type httpPair struct {
 	sqli, trav    int64
 	xss           int64
 	strongInject  int64
-	injectSamples []string
+	injectSamples timedList[string]
 	answered      int64
 	status        map[int]int64
-	exposed       []string
+	exposed       timedList[string]
 	exposedReqs   int64
 	strongExposed int64
 	enumMiss      int64
 	passwdLeaks   int64
-	cred          *httpCreds // nil until a request carries credentials
-	otherMethods  int64      // request lines with a method httpmethod does not know
-	otherSamples  []string   // those methods
+	cred          *httpCreds        // nil until a request carries credentials
+	otherMethods  int64             // request lines with a method httpmethod does not know
+	otherSamples  timedList[string] // those methods
 }
 
 // httpDetector finds HTTP enumeration, scanner user agents and injection
 // attempts, per (source, server).
 type httpDetector struct {
-	maxRequests int
+	maxRequests int `partial:"-"`
 	bounds      httpBounds
 	conns       map[*capture.Flow]*httpConn
-	pairs       map[httpPairKey]*httpPair
-	order       []*httpPair
-	reqs        httpRecords
-	dropped     int64
-	seed        maphash.Seed
-	scratch     []byte // decoded URI, reused
-	scratch2    []byte // lower-case path, reused
+	// heads holds what connections joined mid-stream sent before they
+	// could be parsed (see http_heads.go).
+	heads    map[*capture.Flow]*httpHead
+	pairs    map[httpPairKey]*httpPair
+	order    []*httpPair
+	reqs     httpRecords
+	dropped  int64
+	merging  bool      `partial:"-"` // a merge replays segments: keep every request (merge_http.go)
+	misfits  int64     // connections a merge could not join exactly (merge_http.go)
+	settled  sync.Once `partial:"-"` // see settle
+	scratch  []byte    `partial:"-"` // decoded URI, reused
+	scratch2 []byte    `partial:"-"` // lower-case path, reused
 }
 
 func newHTTPDetector(cfg Config) *httpDetector {
@@ -215,8 +219,8 @@ func newHTTPDetector(cfg Config) *httpDetector {
 		maxRequests: cfg.HTTP.MaxRequests,
 		bounds:      newHTTPBounds(cfg.HTTP),
 		conns:       make(map[*capture.Flow]*httpConn),
+		heads:       make(map[*capture.Flow]*httpHead),
 		pairs:       make(map[httpPairKey]*httpPair),
-		seed:        maphash.MakeSeed(),
 	}
 }
 
@@ -245,9 +249,10 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 			// its sequence numbers afresh.
 			h.release(c)
 			if p.TCPFlags&capture.FlagACK == 0 {
-				*c = httpConn{seen: p.Index}
+				h.dropHead(c.head)
+				*c = httpConn{seen: p.Index, firstT: p.Time, lastT: p.Time, ends: c.ends}
 			} else {
-				c.dir[di] = httpDir{}
+				c.dir[di] = httpDir{started: true, fresh: true}
 				c.fin &^= 1 << di
 			}
 			return
@@ -260,16 +265,34 @@ func (h *httpDetector) Packet(p *capture.Packet) {
 		// Only a segment that starts like a request line or a
 		// response makes a connection worth following.
 		if !looksLikeResponse(p.Payload) && !startsRequestLine(p.Payload, len(p.Payload) < p.PayloadLen) {
+			h.headless(di, p)
 			return
 		}
 		if len(h.conns) >= h.bounds.maxConns {
 			h.evictConns()
 		}
-		c = &httpConn{}
+		c = &httpConn{firstT: p.Time}
+		c.ends[di], c.ends[1-di] = netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+		if joinedMidStream(p.Flow) {
+			c.joined = true
+			if hd := h.heads[p.Flow]; hd != nil {
+				c.head = hd
+				c.firstT = hd.firstT
+				delete(h.heads, p.Flow)
+			}
+		}
 		h.conns[p.Flow] = c
 	}
 	c.seen = p.Index
+	c.lastT = maxTime(c.lastT, p.Time)
+	started := c.dir[di].started
 	h.segment(c, di, p)
+	if c.joined && !started && !c.dir[di].started {
+		if c.head == nil {
+			c.head = &httpHead{}
+		}
+		h.logHead(c.head, di, p)
+	}
 	h.ending(c, di, p)
 }
 
@@ -346,16 +369,13 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 	if p.Time.After(pr.last) {
 		pr.last = p.Time
 	}
-	if !slices.Contains(pr.ports, p.DstPort) && len(pr.ports) < httpMaxPorts {
-		pr.ports = append(pr.ports, p.DstPort)
-	}
+	pr.ports.add(p.Time, p.DstPort, httpMaxPorts, true)
 	m := pr.method(method)
 	pr.methods[m]++
 
 	path := uriPath(uri)
-	hv := maphash.Bytes(h.seed, path)
-	if h.addDistinct(&pr.paths, hv) && len(pr.pathSamples) < httpMaxSamples {
-		pr.pathSamples = append(pr.pathSamples, h.text(pr, cut(path, httpMaxSampleText)))
+	if h.addDistinct(&pr.paths, httpHash(path)) && pr.pathSamples.admits(p.Time, httpMaxSamples) {
+		h.sample(pr, &pr.pathSamples, p.Time, cut(path, httpMaxSampleText), true)
 	}
 
 	h.scratch2 = appendLower(h.scratch2[:0], path)
@@ -392,27 +412,27 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 		if strong {
 			pr.strongInject++
 		}
-		if len(pr.injectSamples) < httpMaxSamples {
-			pr.injectSamples = append(pr.injectSamples, h.text(pr, cut(uri, httpMaxSampleText)))
+		if pr.injectSamples.admits(p.Time, httpMaxSamples) {
+			h.sample(pr, &pr.injectSamples, p.Time, cut(uri, httpMaxSampleText), false)
 		}
 	}
 
 	if m == "POST" && loginPath(h.scratch2) {
 		req.cred = true
-		h.attempt(pr, pr.creds(), path)
+		h.attempt(pr, pr.creds(), path, p.Time)
 	}
 	if q := bytes.IndexByte(uri, '?'); q >= 0 && passwordField(uri[q+1:]) {
 		// A login form sent with GET: the password is in the query.
 		cr := pr.creds()
 		if !req.cred {
 			req.cred = true
-			h.attempt(pr, cr, path)
+			h.attempt(pr, cr, path, p.Time)
 		}
 		cr.passwords++
 		h.material(cr, uri[q+1:])
 	}
 
-	if h.reqs.n < h.maxRequests {
+	if h.reqs.n < h.maxRequests || h.merging {
 		req.rec = int32(h.reqs.n)
 		h.reqs.add(HTTPRequest{Packet: p.Index, Time: p.Time, Source: p.Src, SourcePort: p.SrcPort, Destination: p.Dst,
 			Port: p.DstPort, Method: m, URI: cut(uri, httpMaxKeptURI)})
@@ -433,8 +453,8 @@ func (h *httpDetector) request(c *httpConn, method, uri []byte, p *capture.Packe
 func (h *httpDetector) otherMethod(c *httpConn, method []byte, p *capture.Packet) {
 	pr := h.pair(c, p)
 	pr.otherMethods++
-	if len(pr.otherSamples) < httpMaxSamples && !slices.Contains(pr.otherSamples, string(method)) {
-		pr.otherSamples = append(pr.otherSamples, h.text(pr, string(method)))
+	if pr.otherSamples.admits(p.Time, httpMaxSamples) {
+		h.sample(pr, &pr.otherSamples, p.Time, string(method), true)
 	}
 	c.cur = pendingReq{rec: -1, pair: pr, other: true}
 	if len(c.pending) == httpMaxPending {
@@ -461,7 +481,7 @@ func (pr *httpPair) method(b []byte) string {
 }
 
 // userAgent counts the User-Agent header of the current request.
-func (h *httpDetector) userAgent(c *httpConn, v []byte) {
+func (h *httpDetector) userAgent(c *httpConn, v []byte, t time.Time) {
 	pr := c.cur.pair
 	if pr == nil || c.cur.other {
 		return
@@ -471,13 +491,12 @@ func (h *httpDetector) userAgent(c *httpConn, v []byte) {
 	key := v[:min(len(v), httpMaxKeptAgent)]
 	a := pr.agents[string(key)]
 	if a == nil {
-		a = &httpAgent{ua: string(key), tool: ScannerTool(string(v))}
-		if len(pr.agents) < httpMaxAgents {
-			pr.agents[h.text(pr, a.ua)] = a
-			pr.agentOrder = append(pr.agentOrder, a)
+		a = &httpAgent{ua: string(key), tool: ScannerTool(string(v)), first: t}
+		if pr.keepAgent(a) {
+			h.text(pr, a.ua)
 		}
-		if a.tool != "" && !slices.Contains(pr.tools, a.tool) {
-			pr.tools = append(pr.tools, a.tool)
+		if a.tool != "" {
+			pr.tools.add(t, a.tool, httpMaxSamples, true)
 		}
 	}
 	a.count++
@@ -515,14 +534,14 @@ func (h *httpDetector) addHost(pr *httpPair, hv uint64) bool {
 }
 
 // host counts the Host header of the current request and records it.
-func (h *httpDetector) host(c *httpConn, v []byte) {
+func (h *httpDetector) host(c *httpConn, v []byte, t time.Time) {
 	pr := c.cur.pair
 	if pr == nil || c.cur.other {
 		return
 	}
 	h.scratch = appendLower(h.scratch[:0], v)
-	if h.addHost(pr, maphash.Bytes(h.seed, h.scratch)) && len(pr.hostSamples) < httpMaxSamples {
-		pr.hostSamples = append(pr.hostSamples, h.text(pr, cut(v, httpMaxSampleText)))
+	if h.addHost(pr, httpHash(h.scratch)) && pr.hostSamples.admits(t, httpMaxSamples) {
+		h.sample(pr, &pr.hostSamples, t, cut(v, httpMaxSampleText), true)
 	}
 	if c.cur.rec < 0 {
 		return
@@ -538,7 +557,7 @@ func (h *httpDetector) host(c *httpConn, v []byte) {
 }
 
 // response matches a status code to its request.
-func (h *httpDetector) response(req pendingReq, code int) {
+func (h *httpDetector) response(req pendingReq, code int, t time.Time) {
 	pr := req.pair
 	if req.other {
 		return
@@ -560,9 +579,7 @@ func (h *httpDetector) response(req pendingReq, code int) {
 		if strong {
 			pr.strongExposed++
 		}
-		if !slices.Contains(pr.exposed, path) && len(pr.exposed) < httpMaxSamples {
-			pr.exposed = append(pr.exposed, h.text(pr, path))
-		}
+		h.sample(pr, &pr.exposed, t, path, true)
 	}
 }
 

@@ -27,12 +27,16 @@ import (
 
 // httpBounds holds the bounds and what they dropped.
 type httpBounds struct {
-	maxConns, maxLineBytes, maxPairs, maxDistinct int
-	maxPairBytes                                  int // httpMaxPairBytes, a field for tests
+	maxConns     int `partial:"-"`
+	maxLineBytes int `partial:"-"`
+	maxPairs     int `partial:"-"`
+	maxDistinct  int `partial:"-"`
+	maxPairBytes int `partial:"-"` // httpMaxPairBytes, a field for tests
 	// distinctFloor is how many members every set may hold whatever the
 	// budget: past PathThreshold, so a capped set still judges.
-	distinctFloor int
+	distinctFloor int `partial:"-"`
 	lineBytes     int // capacity of every partial-line buffer held
+	headBytes     int // payload bytes the heads hold (http_heads.go), in the same budget
 	distinct      int // hashes held by every pair's path, host and credential sets
 	pairBytes     int // what every pair keeps: httpPairBase each, and its text
 
@@ -223,6 +227,10 @@ func (h *httpDetector) warnings() []string {
 	if b.distinctFull {
 		out = append(out, fmt.Sprintf("HTTP: the distinct paths, hosts and credentials of every pair reached %d hashes (HTTPConfig.MaxDistinct); past %d per pair the counts are lower bounds",
 			b.maxDistinct, b.distinctFloor))
+	}
+	if h.misfits > 0 {
+		out = append(out, fmt.Sprintf("HTTP: %d connections cut between the files or parts of the capture could not be joined exactly (a segment retransmitted across the cut, requests pipelined across it, or more than %d segments before a part found its place); their answers may be matched to the wrong requests",
+			h.misfits, httpHeadSegs))
 	}
 	return out
 }

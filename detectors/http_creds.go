@@ -2,9 +2,9 @@ package detectors
 
 import (
 	"bytes"
-	"hash/maphash"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Login brute force is judged on what each attempt carried and how it was
@@ -28,7 +28,7 @@ type httpCreds struct {
 	passwords                     int64 // attempts whose body held a password field
 	distinct                      cappedSet[uint64]
 	answers                       map[httpAnswerSig]int64 // at most httpMaxMethods signatures
-	paths                         []string
+	paths                         timedList[string]       // the 5 earliest login paths
 }
 
 // creds returns the pair's credential counters, made on first use: most
@@ -41,18 +41,20 @@ func (pr *httpPair) creds() *httpCreds {
 }
 
 // attempt counts one request that carried credentials; path names where
-// it went (nil when unknown).
-func (h *httpDetector) attempt(pr *httpPair, cr *httpCreds, path []byte) {
+// it went (nil when unknown), at time t.
+func (h *httpDetector) attempt(pr *httpPair, cr *httpCreds, path []byte, t time.Time) {
 	cr.attempts++
-	if path != nil && len(cr.paths) < 5 && !containsString(cr.paths, path) {
-		cr.paths = append(cr.paths, h.text(pr, cut(path, httpMaxSampleText)))
+	if path != nil {
+		if s := cut(path, httpMaxSampleText); cr.paths.add(t, s, 5, true) {
+			h.text(pr, s)
+		}
 	}
 }
 
 // material counts one credential (an Authorization value, a login body)
 // by its hash.
 func (h *httpDetector) material(cr *httpCreds, b []byte) {
-	h.addDistinct(&cr.distinct, maphash.Bytes(h.seed, b))
+	h.addDistinct(&cr.distinct, httpHash(b))
 }
 
 // answered counts the status of an attempt's answer.
@@ -124,7 +126,7 @@ func (h *httpDetector) markCred(c *httpConn, cr *httpCreds, path []byte) {
 		return
 	}
 	c.cur.cred = true
-	h.attempt(c.cur.pair, cr, path)
+	h.attempt(c.cur.pair, cr, path, time.Time{})
 	for i := len(c.pending) - 1; i >= 0; i-- {
 		if c.pending[i].id == c.cur.id {
 			c.pending[i].cred = true
@@ -215,15 +217,6 @@ func indexFold(b []byte, s string) int {
 		}
 	}
 	return -1
-}
-
-func containsString(l []string, b []byte) bool {
-	for _, s := range l {
-		if s == string(b) {
-			return true
-		}
-	}
-	return false
 }
 
 // isMiss reports whether a status says the thing asked for is not there

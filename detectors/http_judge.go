@@ -1,6 +1,7 @@
 package detectors
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -70,8 +71,15 @@ const (
 //
 // Every reading uses the exact counters, never the capped samples.
 func (h *httpDetector) Findings(cfg Config, _ *capture.Capture) []report.Finding {
+	h.settle()
 	var out []report.Finding
-	for _, pr := range h.order {
+	// In order of first request (then addresses), not of arrival: parts
+	// merged in any order give the same list.
+	order := slices.Clone(h.order)
+	slices.SortStableFunc(order, func(x, y *httpPair) int {
+		return cmp.Or(x.first.Compare(y.first), x.src.Compare(y.src), x.dst.Compare(y.dst))
+	})
+	for _, pr := range order {
 		s := pr.stats()
 		if f, ok := judgeHTTP(cfg.HTTP, &s); ok {
 			out = append(out, f)

@@ -10,27 +10,27 @@ import (
 // stats copies a pair's state into its exported form.
 func (pr *httpPair) stats() HTTPClientStats {
 	s := HTTPClientStats{
-		Source: pr.src, Server: pr.dst, Ports: slices.Clone(pr.ports), FirstSeen: pr.first, LastSeen: pr.last,
+		Source: pr.src, Server: pr.dst, Ports: pr.ports.values(), FirstSeen: pr.first, LastSeen: pr.last,
 		Requests: pr.requests, UniquePaths: int64(pr.paths.len()), UniquePathsCapped: pr.paths.capped,
-		Methods: maps(pr.methods), Scanners: slices.Clone(pr.tools), ScannerRequests: pr.scannerReqs,
+		Methods: maps(pr.methods), Scanners: pr.tools.values(), ScannerRequests: pr.scannerReqs,
 		WithReferer: pr.referers, Answered: pr.answered, Status: maps(pr.status),
 		EnumerationRequests: pr.enumReqs, EnumerationPrefixes: bits.OnesCount64(pr.enumMask),
 		SQLInjection: pr.sqli, PathTraversal: pr.trav, XSS: pr.xss, PasswdLeaks: pr.passwdLeaks,
-		SamplePaths: slices.Clone(pr.pathSamples), ExposedPaths: slices.Clone(pr.exposed),
-		InjectionURIs:       slices.Clone(pr.injectSamples),
-		OtherMethodRequests: pr.otherMethods, OtherMethods: slices.Clone(pr.otherSamples),
+		SamplePaths: pr.pathSamples.values(), ExposedPaths: pr.exposed.values(),
+		InjectionURIs:       pr.injectSamples.values(),
+		OtherMethodRequests: pr.otherMethods, OtherMethods: pr.otherSamples.values(),
 		StrongInjection: pr.strongInject, EnumerationMisses: pr.enumMiss,
 		ExposedRequests: pr.exposedReqs, StrongExposedRequests: pr.strongExposed,
-		DistinctHosts: pr.hostN, DistinctHostsCapped: pr.hostsCapped, SampleHosts: slices.Clone(pr.hostSamples),
+		DistinctHosts: pr.hostN, DistinctHostsCapped: pr.hostsCapped, SampleHosts: pr.hostSamples.values(),
 	}
 	if cr := pr.cred; cr != nil {
 		s.CredentialAttempts, s.CredentialFailures, s.CredentialAnswered = cr.attempts, cr.failures, cr.answeredN
 		s.DistinctCredentials, s.PasswordBodies = int64(cr.distinct.len()), cr.passwords
 		sig, n := cr.repeated()
 		s.RepeatedAnswer, s.RepeatedAnswerStatus = n, sig.status
-		s.LoginPaths = slices.Clone(cr.paths)
+		s.LoginPaths = cr.paths.values()
 	}
-	for _, a := range pr.agentOrder {
+	for _, a := range pr.agentList() {
 		s.UserAgents = append(s.UserAgents, HTTPAgentCount{UserAgent: a.ua, Requests: a.count, Scanner: a.tool})
 	}
 	slices.SortStableFunc(s.UserAgents, func(x, y HTTPAgentCount) int { return cmp.Compare(y.Requests, x.Requests) })
@@ -64,6 +64,7 @@ func (a *Analysis) HTTPRequests() []HTTPRequest {
 	if h == nil {
 		return nil
 	}
+	h.settle()
 	return h.reqs.all()
 }
 
@@ -72,8 +73,8 @@ func (a *Analysis) HTTPRequests() []HTTPRequest {
 type httpRecords struct {
 	chunks [][]HTTPRequest
 	n      int
-	once   sync.Once
-	flat   []HTTPRequest
+	once   sync.Once     `partial:"-"`
+	flat   []HTTPRequest `partial:"-"`
 }
 
 const httpRecordChunk = 1024
@@ -120,6 +121,7 @@ func (a *Analysis) HTTPClients() []HTTPClientStats {
 	if h == nil {
 		return nil
 	}
+	h.settle()
 	out := make([]HTTPClientStats, 0, len(h.order))
 	for _, pr := range h.order {
 		out = append(out, pr.stats())

@@ -2,7 +2,9 @@ package detectors
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/internal/httpmethod"
@@ -63,6 +65,13 @@ type httpDir struct {
 	chunked       bool
 	noBody        bool // a response to HEAD, or 1xx, 204, 304
 	status        int  // the response's status code
+	// started says the direction reached the start of a message in this
+	// part of the capture, at the segment of sequence number startSeq,
+	// or began afresh with a handshake (fresh); before, on a connection
+	// joined mid-stream, its segments go to the connection's head.
+	started  bool
+	fresh    bool
+	startSeq uint32
 }
 
 // pendingReq is a request waiting for its response.
@@ -91,9 +100,9 @@ type httpConn struct {
 	// cur is the request whose headers are being read (valid while the
 	// request side is in httpHeaders).
 	cur pendingReq
-	// passwdCheck is the request whose 2xx answer is being read for the
-	// content of /etc/passwd (a traversal that worked).
-	passwdCheck *pendingReq
+	// checkBuf is the request whose 2xx answer is being read for the
+	// content of /etc/passwd (a traversal that worked), when passwdCheck.
+	passwdCheck bool
 	checkBuf    pendingReq
 	nextID      uint32
 	// bodyCheck says the current request's body is still to be read for
@@ -103,6 +112,48 @@ type httpConn struct {
 	// when it carried credentials: the answer's length tells a login
 	// form's failure page.
 	answering pendingReq
+
+	// What reconciles a connection that a part of a split capture met
+	// mid-stream with the part before it (merge_http.go). joined says
+	// no handshake began the connection in this part; head holds what
+	// its directions sent before they reached a message start; orphans
+	// are the answers to requests this part did not see, and
+	// orphanCheck says the last one's body is being read for
+	// /etc/passwd lines. popped counts answers matched to this part's
+	// own requests.
+	joined        bool
+	ends          [2]netip.AddrPort // the sender of each direction
+	head          *httpHead
+	orphans       []httpOrphan
+	orphanCheck   bool
+	orphanHeaders bool // the last orphan's header block is being read
+	popped        int64
+	firstT, lastT time.Time
+}
+
+// httpOrphan is an answer whose request the part did not see.
+type httpOrphan struct {
+	t      time.Time
+	code   int
+	length int64 // the Content-Length, -1 when absent
+	noBody bool  // the status allows no body
+	ended  bool  // its header block ended in the part
+	passwd bool  // its body held /etc/passwd lines
+	late   bool  // a merge left it for a part before (see settle)
+}
+
+// checkPasswd reads a piece of a response body for /etc/passwd lines,
+// when a traversal's answer, or an orphan's, is being read.
+func (c *httpConn) checkPasswd(b []byte) {
+	if !c.passwdCheck && !c.orphanCheck || !bytes.Contains(b, []byte("root:x:0:0:")) {
+		return
+	}
+	if c.passwdCheck {
+		c.checkBuf.pair.passwdLeaks++
+	} else {
+		c.orphans[len(c.orphans)-1].passwd = true
+	}
+	c.passwdCheck, c.orphanCheck = false, false
 }
 
 // done reports whether the connection was closed both ways or reset.
@@ -192,9 +243,8 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 			if c.bodyCheck && ds.role == roleRequests {
 				h.requestBody(c, data[:n])
 			}
-			if c.passwdCheck != nil && ds.role == roleResponses && bytes.Contains(data[:n], []byte("root:x:0:0:")) {
-				c.passwdCheck.pair.passwdLeaks++
-				c.passwdCheck = nil
+			if ds.role == roleResponses {
+				c.checkPasswd(data[:n])
 			}
 			data = data[n:]
 			ds.bodyLeft -= n
@@ -204,10 +254,9 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 			start = false
 			continue
 		case httpLost:
-			if !start || !ds.looksLikeStart(data) {
-				if c.passwdCheck != nil && ds.role == roleResponses && bytes.Contains(data, []byte("root:x:0:0:")) {
-					c.passwdCheck.pair.passwdLeaks++
-					c.passwdCheck = nil
+			if !start || !ds.resyncsAt(data) {
+				if ds.role == roleResponses {
+					c.checkPasswd(data)
 				}
 				return
 			}
@@ -225,6 +274,9 @@ func (h *httpDetector) parse(c *httpConn, ds *httpDir, data []byte, p *capture.P
 			if !ds.looksLikeStart(data) {
 				ds.resync()
 				continue
+			}
+			if !ds.started {
+				ds.started, ds.startSeq = true, p.TCPSeq
 			}
 		}
 		i := bytes.IndexByte(data, '\n')
@@ -281,6 +333,32 @@ func (d *httpDir) looksLikeStart(data []byte) bool {
 		return false
 	}
 	return true
+}
+
+// resyncsAt reports whether a lost direction finds its place again at
+// data, the start of a segment. A request must name its HTTP version in
+// its first line, or be a known method whose line goes on in the next
+// segment: bodies the parser could not follow (chunked, of unknown
+// length) are full of segments that start with a capital and a space,
+// and would otherwise count as requests with made-up methods. The part
+// of a rotated capture that meets such a body mid-stream ignores it the
+// same way (see http_heads.go).
+func (d *httpDir) resyncsAt(data []byte) bool {
+	if d.role != roleResponses && looksLikeRequest(data) && !plausibleRequestLine(data) {
+		return false
+	}
+	return d.looksLikeStart(data)
+}
+
+// plausibleRequestLine reports whether the first line of pl names an
+// HTTP version, or, running past pl, starts with a known method.
+func plausibleRequestLine(pl []byte) bool {
+	line := pl[:min(len(pl), httpMaxLine)]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		return bytes.Contains(line[:i], []byte(" HTTP/"))
+	}
+	sp := bytes.IndexByte(pl[:min(len(pl), 21)], ' ')
+	return sp > 0 && httpmethod.Known(pl[:sp])
 }
 
 // looksLikeRequest reports whether data starts with a method token and a
@@ -353,9 +431,9 @@ func (h *httpDetector) requestLine(c *httpConn, ds *httpDir, line []byte, p *cap
 	case asciiEqualFold(name, "authorization"):
 		h.credential(c, value)
 	case asciiEqualFold(name, "user-agent"):
-		h.userAgent(c, value)
+		h.userAgent(c, value, p.Time)
 	case asciiEqualFold(name, "host"):
-		h.host(c, value)
+		h.host(c, value, p.Time)
 	case asciiEqualFold(name, "referer"):
 		if !c.cur.other {
 			c.cur.pair.referers++
@@ -377,31 +455,41 @@ func (h *httpDetector) responseLine(c *httpConn, ds *httpDir, line []byte, p *ca
 		}
 		ds.state, ds.status = httpHeaders, code
 		ds.contentLength, ds.chunked, ds.noBody = -1, false, code < 200 || code == 204 || code == 304
-		c.passwdCheck = nil
+		c.passwdCheck, c.orphanCheck, c.orphanHeaders = false, false, false
 		c.answering = pendingReq{}
 		if code >= 100 && code < 200 {
 			return // informational: the final answer follows
 		}
 		if len(c.pending) == 0 {
-			return // its request came before the capture started
+			// Its request came before the capture, or before this
+			// part of it: the part before may hold it.
+			if c.joined && len(c.orphans) < httpMaxPending {
+				c.orphans = append(c.orphans, httpOrphan{t: p.Time, code: code, length: -1, noBody: ds.noBody})
+				c.orphanCheck, c.orphanHeaders = code >= 200 && code < 300, true
+			}
+			return
 		}
 		req := c.pending[0]
 		copy(c.pending, c.pending[1:])
 		c.pending = c.pending[:len(c.pending)-1]
+		c.popped++
 		if req.head {
 			ds.noBody = true
 		}
-		h.response(req, code)
+		h.response(req, code, p.Time)
 		if req.cred {
 			c.answering = req
 		}
 		if req.traversal && code >= 200 && code < 300 {
-			c.checkBuf = req
-			c.passwdCheck = &c.checkBuf
+			c.checkBuf, c.passwdCheck = req, true
 		}
 		return
 	}
 	if len(line) == 0 {
+		if c.orphanHeaders {
+			o := &c.orphans[len(c.orphans)-1]
+			o.ended, o.length, c.orphanHeaders = true, ds.contentLength, false
+		}
 		if c.answering.cred {
 			length := ds.contentLength
 			if ds.noBody {

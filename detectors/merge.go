@@ -59,3 +59,50 @@ func mergeParts(ctx context.Context, parts []*Analysis, in Input, byPath bool, e
 	}
 	return a.judge(ctx, in, byPath, err)
 }
+
+// shiftFrames adds n to every frame number a keeps: a's part comes after
+// n frames of other parts (the files before it), and frames run on across
+// them as one pass over the files in order numbers them.
+func (a *Analysis) shiftFrames(n int) {
+	if n == 0 {
+		return
+	}
+	seen := map[*TLSHandshake]bool{}
+	shift := func(hs *TLSHandshake) {
+		if hs != nil && !seen[hs] {
+			seen[hs] = true
+			hs.Packet += n
+		}
+	}
+	for _, hs := range a.tls.kept {
+		shift(hs)
+	}
+	for _, c := range a.tls.conns {
+		shift(c.hs)
+	}
+	for _, hs := range a.tls.answers {
+		shift(hs)
+	}
+	h := a.dets.http
+	for _, chunk := range h.reqs.chunks {
+		for i := range chunk {
+			chunk[i].Packet += n
+		}
+	}
+	heads := map[*httpHead]bool{}
+	shiftHead := func(hd *httpHead) {
+		if hd != nil && !heads[hd] {
+			heads[hd] = true
+			for i := range hd.segs {
+				hd.segs[i].index += n
+			}
+		}
+	}
+	for _, c := range h.conns {
+		c.seen += n
+		shiftHead(c.head)
+	}
+	for _, hd := range h.heads {
+		shiftHead(hd)
+	}
+}

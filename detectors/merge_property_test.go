@@ -19,7 +19,7 @@ func TestMergeIsAssociativeAndCommutative(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 2026))
 	for _, name := range []string{"scan_decoy.pcap", "http_gobuster.pcap", "dns_tunnel.pcap", "exfil_drip.pcap", "benign_browse.pcap", "exfil_icmp.pcap", "tls_handshakes.pcap", "scan_frag.pcap"} {
 		path := filepath.Join("..", "testdata", name)
-		whole, err := Analyze(ctx, path, Config{NoFrames: true})
+		whole, err := Analyze(ctx, path, Config{NoFrames: true, HashKey: "property"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,14 +27,14 @@ func TestMergeIsAssociativeAndCommutative(t *testing.T) {
 		var pairParts, timeParts [][]byte
 		seed := maphash.MakeSeed()
 		for i := range 4 {
-			p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: path, Path: path}}, Filter: pairPart{i, 4, seed}}, Config{NoFrames: true})
+			p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: path, Path: path}}, Filter: pairPart{i, 4, seed}}, Config{NoFrames: true, HashKey: "property"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			pairParts = append(pairParts, encodePartial(t, p))
 		}
 		for _, f := range editcapSplit(t, path, whole.Capture().Read, 6) {
-			p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{NoFrames: true})
+			p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{NoFrames: true, HashKey: "property"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -120,6 +120,11 @@ func editcapSplit(t *testing.T, path string, packets, n int) []string {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "part"+filepath.Ext(strings.TrimSuffix(path, ".gz")))
 	if b, err := exec.Command("editcap", "-c", strconv.Itoa(per), path, out).CombinedOutput(); err != nil {
+		if strings.Contains(string(b), "internal error") {
+			// editcap cannot write a pcapng whose packets change link
+			// type within one interface's section (gen_edge_pcapng_multi).
+			t.Skipf("editcap cannot cut %s: %s", filepath.Base(path), b)
+		}
 		t.Fatalf("editcap: %v: %s", err, b)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "part_*"))

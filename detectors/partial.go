@@ -44,7 +44,7 @@ func Accumulate(ctx context.Context, in Input, cfg Config) (*Partial, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a, c, err := accumulate(ctx, in, cfg.Defaults(), true)
+	a, c, err := accumulate(ctx, in, cfg.Defaults().withHashKey(), true)
 	if c == nil {
 		return nil, err
 	}
@@ -92,9 +92,17 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 	}
 	h := configHash(parts[0].a.Config)
 	for _, p := range parts[1:] {
-		if configHash(p.a.Config) != h {
-			return nil, fmt.Errorf("%w: %s was accumulated with another configuration than %s", ErrIncompatible, p.Name(), parts[0].Name())
+		if configHash(p.a.Config) == h {
+			continue
 		}
+		mine, theirs := parts[0].a.Config, p.a.Config
+		if mine.HashKey != theirs.HashKey {
+			mine.HashKey = theirs.HashKey
+			if configHash(mine) == configHash(theirs) {
+				return nil, fmt.Errorf("%w: %s and %s were accumulated with different hash keys: give every part of one capture the same --hash-key (hash_key)", ErrIncompatible, parts[0].Name(), p.Name())
+			}
+		}
+		return nil, fmt.Errorf("%w: %s was accumulated with other thresholds or limits than %s", ErrIncompatible, p.Name(), parts[0].Name())
 	}
 	// The order of the parts does not change the state (see merge.go);
 	// it names the whole, so it is the parts' own time order.
@@ -111,6 +119,13 @@ func MergePartials(parts ...*Partial) (*Partial, error) {
 		} else {
 			names = append(names, c.Path)
 		}
+	}
+	// Frames run on across the parts in that order, as over rotated
+	// files read one after the other.
+	base := 0
+	for _, p := range parts {
+		p.a.shiftFrames(base)
+		base += p.a.capture.Read
 	}
 	a := parts[0].a
 	for _, p := range parts[1:] {

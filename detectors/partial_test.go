@@ -43,7 +43,7 @@ func TestPartialRoundTrip(t *testing.T) {
 			in := Input{Sources: []capture.Source{{Name: path, Path: path}}}
 			var enc [2][]byte
 			for i := range enc {
-				p, err := Accumulate(ctx, in, Config{})
+				p, err := Accumulate(ctx, in, Config{HashKey: "round trip"})
 				if err != nil {
 					t.Fatal(err)
 				}

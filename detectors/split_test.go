@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -30,8 +31,8 @@ func TestSplitCaptureGivesTheWholeVerdict(t *testing.T) {
 	ctx := context.Background()
 	for _, path := range paths {
 		whole, err := Analyze(ctx, path, Config{})
-		if err != nil || whole.Capture().Read < 2 {
-			continue // damaged or empty: nothing to split
+		if err != nil || whole.Capture().Read < 2 || whole.Truncated {
+			continue // damaged, cut short or empty: editcap writes what it can read, whole
 		}
 		want := verdict(t, whole)
 		for _, n := range []int{2, 5, 20} {
@@ -53,7 +54,7 @@ func TestSplitCaptureGivesTheWholeVerdict(t *testing.T) {
 				}
 				var parts []*Partial
 				for _, f := range files {
-					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{})
+					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{HashKey: "one capture"})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -80,10 +81,31 @@ func TestSplitCaptureGivesTheWholeVerdict(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if g := verdict(t, got); g != want {
+				if g := verdict(t, withoutJoinWarning(t, got)); g != want {
 					t.Errorf("the files' partials merged:\n%s", firstDiff(want, g))
 				}
 			})
 		}
 	}
+}
+
+// withoutJoinWarning takes out of a's warnings the one that says some HTTP
+// connections cut between files could not be joined exactly (answers
+// pipelined or retransmitted across a cut, or a connection that began
+// before the capture answered across one), logging it: the merge says so
+// rather than guess, and the findings, summary and timeline must still be
+// those of one pass.
+func withoutJoinWarning(t *testing.T, a *Analysis) *Analysis {
+	t.Helper()
+	kept := a.Warnings[:0:0]
+	for _, w := range a.Warnings {
+		if strings.HasPrefix(w, "HTTP: ") && strings.Contains(w, "could not be joined exactly") {
+			t.Logf("merged with a warning: %s", w)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	b := *a
+	b.Warnings = kept
+	return &b
 }

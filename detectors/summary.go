@@ -104,8 +104,8 @@ type summaryAnalyzer struct {
 	bounds     *summaryBounds // evicted flows, and what the bounds folded
 }
 
-func newSummaryAnalyzer(lim Limits) *summaryAnalyzer {
-	return &summaryAnalyzer{pairs: make(map[pairKey]*convAcc), dnsNames: make(map[string]int64), bounds: newSummaryBounds(lim.MaxHosts)}
+func newSummaryAnalyzer(lim Limits, hash sampleHash) *summaryAnalyzer {
+	return &summaryAnalyzer{pairs: make(map[pairKey]*convAcc), dnsNames: make(map[string]int64), bounds: newSummaryBounds(lim.MaxHosts, hash)}
 }
 
 // FlowEvicted counts a flow the flow table let go.
@@ -133,10 +133,12 @@ func (s *summaryAnalyzer) Packet(p *capture.Packet) {
 		if isNew {
 			ps = &convAcc{first: p.Src, start: p.Time}
 			s.pairs[k] = ps
+		} else {
+			ps.sentAt(p.Src, p.Time)
 		}
 		ps.packets[d]++
 		ps.bytes[d] += uint64(p.Length)
-		ps.last = p.Time
+		ps.last = maxTime(ps.last, p.Time)
 		if isNew && len(s.pairs) > s.bounds.maxHosts {
 			s.pairs = s.bounds.foldConvs(s.pairs)
 		}

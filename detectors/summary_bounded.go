@@ -2,7 +2,6 @@ package detectors
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"time"
 
@@ -36,6 +35,16 @@ type convAcc struct {
 
 func (a *convAcc) weight() uint64 { return a.packets[0] + a.packets[1] }
 
+// sentAt counts a packet (or the first of several) that from sent at t:
+// the pair's first sender is the one with the earliest packet, and the
+// smaller address of those that sent at the same instant, so that neither
+// the order packets arrive in nor the order parts merge in decides.
+func (a *convAcc) sentAt(from netip.Addr, t time.Time) {
+	if t.Before(a.start) || t.Equal(a.start) && from.Less(a.first) {
+		a.first, a.start = from, t
+	}
+}
+
 // add counts pk packets and by bytes from one address to the other of k.
 func addConv(m map[pairKey]*convAcc, from, to netip.Addr, pk, by uint64, start, last time.Time, flows int) {
 	k, d := pairKey{from, to}, 0
@@ -46,15 +55,13 @@ func addConv(m map[pairKey]*convAcc, from, to netip.Addr, pk, by uint64, start, 
 	if a == nil {
 		a = &convAcc{first: from, start: start}
 		m[k] = a
-	} else if start.Before(a.start) && pk > 0 {
-		a.first, a.start = from, start
+	} else if pk > 0 {
+		a.sentAt(from, start)
 	}
 	a.packets[d] += pk
 	a.bytes[d] += by
 	a.flows += flows
-	if last.After(a.last) {
-		a.last = last
-	}
+	a.last = maxTime(a.last, last)
 }
 
 // addFlow counts one flow into m, as a conversation of its two addresses.
@@ -76,12 +83,14 @@ type hostAcc struct {
 
 // summaryBounds is the summary's state past its bounds.
 type summaryBounds struct {
-	maxHosts int
+	maxHosts int                     `partial:"-"`
 	ports    map[portKey]*PortCount  // evicted flows per server port, exact
 	convs    map[pairKey]*convAcc    // evicted flows per address pair
 	hosts    map[netip.Addr]*hostAcc // folded conversations per address
 	ips      nameSet                 // hashes of the addresses of everything folded, then of the final conversations
-	seed     maphash.Seed
+	// hash keys the address hashes of ips: Config.HashKey's, the same in
+	// every part of one analysis, so their samples merge.
+	hash sampleHash `partial:"-"`
 
 	evicted      int    // flows evicted from the flow table
 	foldedConvs  int    // address pairs folded into hosts
@@ -94,13 +103,13 @@ type portKey struct {
 	port  uint16
 }
 
-func newSummaryBounds(maxHosts int) *summaryBounds {
+func newSummaryBounds(maxHosts int, hash sampleHash) *summaryBounds {
 	return &summaryBounds{
 		maxHosts: maxHosts,
 		ports:    map[portKey]*PortCount{},
 		convs:    map[pairKey]*convAcc{},
 		hosts:    map[netip.Addr]*hostAcc{},
-		seed:     maphash.MakeSeed(),
+		hash:     hash,
 	}
 }
 
@@ -109,7 +118,7 @@ func newSummaryBounds(maxHosts int) *summaryBounds {
 func (b *summaryBounds) folded() bool { return b.foldedConvs > 0 }
 
 func (b *summaryBounds) sawAddr(a netip.Addr) {
-	b.ips.add(maphash.Comparable(b.seed, a), 0, hostCapacity)
+	b.ips.add(b.hash.addr(a), 0, hostCapacity)
 }
 
 // flow counts an evicted flow.
@@ -153,6 +162,12 @@ func (b *summaryBounds) fold(k pairKey, a *convAcc) {
 			h.bytes[1] += a.bytes[1-d]
 		}
 	}
+	b.pruneHosts()
+}
+
+// pruneHosts keeps the per-address totals under maxHosts, counting what
+// it drops.
+func (b *summaryBounds) pruneHosts() {
 	b.hosts = prune(b.hosts, b.maxHosts, func(h *hostAcc) uint64 { return h.packets[0] + h.packets[1] }, func(_ netip.Addr, h *hostAcc) {
 		b.droppedHosts++
 		b.droppedPkts += h.packets[0]

@@ -45,11 +45,15 @@ type Interval struct {
 var timelineProtos = [...]string{"tcp", "udp", "icmp", "arp", "other"}
 
 type secondBucket struct {
-	sec      int64
-	packets  uint64
-	bytes    uint64
-	newFlows uint64
-	protos   [len(timelineProtos)]uint64
+	sec     int64
+	packets uint64
+	bytes   uint64
+	// evicted counts the flows that began in the bucket and that the
+	// flow table let go; the flows it still holds are counted from their
+	// first packet's time when the timeline is cut (see newFlows), so
+	// that a connection two parts of a capture both saw counts once.
+	evicted uint64
+	protos  [len(timelineProtos)]uint64
 }
 
 // timelineAnalyzer keeps buckets of one unit (a second, or the interval
@@ -59,12 +63,12 @@ type secondBucket struct {
 type timelineAnalyzer struct {
 	unit    time.Duration
 	buckets map[int64]*secondBucket
-	last    *secondBucket
+	last    *secondBucket `partial:"-"` // the bucket of the packet before, a cache
 	// coarsened counts the times the buckets outgrew timelineMaxBuckets
 	// and were merged into a wider unit: the capture's timestamps, which
 	// its writer chooses, never make the timeline grow without bound.
 	coarsened int
-	max       int // timelineMaxBuckets; tests make it small
+	max       int `partial:"-"` // timelineMaxBuckets; tests make it small
 }
 
 // timelineMaxBuckets bounds the buckets kept (about 100 bytes each).
@@ -100,7 +104,7 @@ func (t *timelineAnalyzer) coarsen() {
 		}
 		m.packets += b.packets
 		m.bytes += b.bytes
-		m.newFlows += b.newFlows
+		m.evicted += b.evicted
 		for i, n := range b.protos {
 			m.protos[i] += n
 		}
@@ -169,9 +173,6 @@ func (t *timelineAnalyzer) Packet(p *capture.Packet) {
 	}
 	b.packets++
 	b.bytes += uint64(p.Length)
-	if p.NewFlow {
-		b.newFlows++
-	}
 	switch {
 	case p.Layers&capture.LayerTCP != 0:
 		b.protos[0]++
@@ -186,9 +187,50 @@ func (t *timelineAnalyzer) Packet(p *capture.Packet) {
 	}
 }
 
+// FlowEvicted counts a flow the flow table let go in the bucket of its
+// first packet.
+func (t *timelineAnalyzer) FlowEvicted(f *capture.Flow) {
+	if f.First.IsZero() {
+		return
+	}
+	sec := t.slot(f.First)
+	b := t.buckets[sec]
+	if b == nil { // not reached: the flow's first packet made its bucket
+		if len(t.buckets) >= t.max {
+			t.coarsen()
+			t.FlowEvicted(f)
+			return
+		}
+		b = &secondBucket{sec: sec}
+		t.buckets[sec] = b
+	}
+	b.evicted++
+}
+
+// newFlows counts the flows per bucket: those c still holds by the time
+// of their first packet, and the evicted ones.
+func (t *timelineAnalyzer) newFlows(c *capture.Capture) map[int64]uint64 {
+	m := make(map[int64]uint64)
+	for s, b := range t.buckets {
+		if b.evicted > 0 {
+			m[s] = b.evicted
+		}
+	}
+	if c == nil {
+		return m
+	}
+	for _, f := range c.Flows() {
+		if !f.First.IsZero() {
+			m[t.slot(f.First)]++
+		}
+	}
+	return m
+}
+
 // cut groups the buckets into intervals of the given width, aligned on
-// the capture's first bucket.
-func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
+// the capture's first bucket; c is the capture whose flows are counted
+// as new flows.
+func (t *timelineAnalyzer) cut(c *capture.Capture, interval time.Duration) (Timeline, error) {
 	if interval < t.unit || interval%t.unit != 0 {
 		return Timeline{}, fmt.Errorf("%w: timeline interval %v, want a whole multiple of %v (the pass counted packets per %v)", ErrInvalidConfig, interval, t.unit, t.unit)
 	}
@@ -203,6 +245,12 @@ func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
 	secs := make([]int64, 0, len(t.buckets))
 	for s := range t.buckets {
 		secs = append(secs, s)
+	}
+	newFlows := t.newFlows(c)
+	for s := range newFlows {
+		if t.buckets[s] == nil {
+			secs = append(secs, s) // not reached: a flow's first packet has its bucket
+		}
 	}
 	slices.Sort(secs)
 	first := secs[0]
@@ -231,10 +279,13 @@ func (t *timelineAnalyzer) cut(interval time.Duration) (Timeline, error) {
 			curIdx = idx
 			cur = &Interval{Start: t.slotTime(first + idx*width)}
 		}
+		cur.NewFlows += newFlows[s]
 		b := t.buckets[s]
+		if b == nil {
+			continue
+		}
 		cur.Packets += b.packets
 		cur.Bytes += b.bytes
-		cur.NewFlows += b.newFlows
 		for i, n := range b.protos {
 			protos[i] += n
 		}

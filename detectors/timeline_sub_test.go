@@ -67,7 +67,7 @@ func TestTimelineBounded(t *testing.T) {
 	if tl.unit != time.Minute {
 		t.Errorf("unit %v, want a minute (5000 s in 100 buckets)", tl.unit)
 	}
-	cut, err := tl.cut(tl.fit(10 * time.Second))
+	cut, err := tl.cut(nil, tl.fit(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package detectors
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,26 +98,39 @@ type tlsConn struct {
 	clientFromClient bool
 	hs               *TLSHandshake // nil until the ClientHello is read
 	open             bool          // counted in tlsAnalyzer.open
+	// answer is true for a connection first seen with the server's
+	// ServerHello: its ClientHello was before the capture, or in the
+	// file before this one. Only the server's side is read, into hs,
+	// and kept in tlsAnalyzer.answers for a merge to join to its hello.
+	answer bool
 }
 
 // tlsAnalyzer reads the TLS handshakes of every TCP connection, whatever
 // its port.
 type tlsAnalyzer struct {
-	max   int
+	max   int `partial:"-"`
 	conns map[*capture.Flow]*tlsConn
 	// closed stands for every connection read to the end (or skipped):
 	// a retransmitted hello must not count twice, and a shared value
 	// keeps what is left of a connection to its map entry.
 	closed *tlsConn
-	kept   []*TLSHandshake
-	open   int
-	stats  TLSStats
+	// kept lists the handshakes in the order of handshakeOrder, at most
+	// max: past it, the earliest ones are kept, whatever order the
+	// packets (or merged parts) arrived in.
+	kept []*TLSHandshake
+	// answers holds the server's side of connections whose ServerHello
+	// came without their ClientHello (see tlsConn.answer), by flow, at
+	// most one per flow the table holds; merge gives each to the
+	// handshake another part read the hello of. Not counted in stats.
+	answers map[*capture.Flow]*TLSHandshake
+	open    int
+	stats   TLSStats
 	// once makes result, the counts after the pass.
-	once   sync.Once
-	result TLSStats
+	once   sync.Once `partial:"-"`
+	result TLSStats  `partial:"-"`
 	// suites names the cipher suites crypto/tls knows, built once:
 	// tls.CipherSuiteName builds its lists anew at every call.
-	suites map[uint16]string
+	suites map[uint16]string `partial:"-"`
 }
 
 func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
@@ -125,7 +140,7 @@ func newTLSAnalyzer(cfg Config) *tlsAnalyzer {
 	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
 		suites[cs.ID] = cs.Name
 	}
-	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), closed: closed, suites: suites}
+	return &tlsAnalyzer{max: cfg.TLS.MaxHandshakes, conns: make(map[*capture.Flow]*tlsConn), answers: make(map[*capture.Flow]*TLSHandshake), closed: closed, suites: suites}
 }
 
 // suiteName names a cipher suite as tls.CipherSuiteName does: its name
@@ -159,6 +174,10 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		return
 	}
 	if c == nil {
+		if looksLikeHello(p.Payload, tlsServerHello) && t.open < tlsMaxOpen {
+			t.answerOf(p)
+			return
+		}
 		if !looksLikeHello(p.Payload, tlsClientHello) {
 			return
 		}
@@ -170,6 +189,9 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 		c = &tlsConn{flow: p.Flow, clientFromClient: p.FromClient, open: true}
 		t.conns[p.Flow] = c
 		t.open++
+	}
+	if c.answer && p.FromClient == c.clientFromClient {
+		return // the client's bytes mid-connection: no hello
 	}
 	di := 0
 	if p.FromClient != c.clientFromClient {
@@ -191,6 +213,20 @@ func (t *tlsAnalyzer) Packet(p *capture.Packet) {
 	if di == 0 {
 		t.readClient(c, p)
 	} else {
+		t.readServer(c)
+	}
+}
+
+// answerOf starts reading a ServerHello whose ClientHello the pass did
+// not see: the connection's sender of p is its server.
+func (t *tlsAnalyzer) answerOf(p *capture.Packet) {
+	c := &tlsConn{flow: p.Flow, clientFromClient: !p.FromClient, answer: true, hs: &TLSHandshake{Time: p.Time}}
+	c.dir[0].done = true
+	t.conns[p.Flow] = c
+	if !t.hold(c) {
+		return
+	}
+	if c.dir[1].add(p.TCPSeq, p.Payload) {
 		t.readServer(c)
 	}
 }
@@ -217,13 +253,35 @@ func (t *tlsAnalyzer) readClient(c *tlsConn, p *capture.Packet) {
 	}
 	t.stats.ClientHellos++
 	c.hs = t.handshakeOf(&h, p)
-	if len(t.kept) < t.max {
-		t.kept = append(t.kept, c.hs)
-		t.stats.Kept = len(t.kept)
-	} else {
+	t.keep(c.hs)
+	t.finish(c, 0)
+}
+
+// keep lists hs if it is among the max earliest handshakes.
+func (t *tlsAnalyzer) keep(hs *TLSHandshake) {
+	i, _ := slices.BinarySearchFunc(t.kept, hs, handshakeOrder)
+	switch {
+	case len(t.kept) < t.max:
+		t.kept = slices.Insert(t.kept, i, hs)
+	case i < len(t.kept):
+		// A handshake earlier than the last kept (its packets came late,
+		// or another part of the capture saw it) takes the last's place.
+		t.kept = slices.Insert(t.kept[:len(t.kept)-1], i, hs)
+		t.stats.Dropped++
+	default:
 		t.stats.Dropped++
 	}
-	t.finish(c, 0)
+	t.stats.Kept = len(t.kept)
+}
+
+// handshakeOrder orders handshakes by the time of their ClientHello, then
+// by their addresses and ports, then by frame: capture order when times
+// rise, and the same order whichever packets came first.
+func handshakeOrder(x, y *TLSHandshake) int {
+	return cmp.Or(x.Time.Compare(y.Time),
+		x.Client.Compare(y.Client), cmp.Compare(x.ClientPort, y.ClientPort),
+		x.Server.Compare(y.Server), cmp.Compare(x.ServerPort, y.ServerPort),
+		cmp.Compare(x.Packet, y.Packet))
 }
 
 // readServer reads the ServerHello and, before TLS 1.3, the certificate.
@@ -242,7 +300,9 @@ func (t *tlsAnalyzer) readServer(c *tlsConn) {
 				t.finish(c, 1)
 				return
 			}
-			t.stats.ServerHellos++
+			if !c.answer {
+				t.stats.ServerHellos++
+			}
 			t.serverOf(c.hs, &sh)
 			// After a HelloRetryRequest the real ServerHello comes
 			// after a change_cipher_spec record; the retry's choice
@@ -254,7 +314,9 @@ func (t *tlsAnalyzer) readServer(c *tlsConn) {
 			}
 		case tlsCertificate:
 			if names, ok := parseCertificate(m.body); ok {
-				t.stats.Certificates++
+				if !c.answer {
+					t.stats.Certificates++
+				}
 				c.hs.Certificate = &names
 			}
 			t.finish(c, 1)
@@ -311,6 +373,9 @@ func (t *tlsAnalyzer) close(c *tlsConn) {
 	}
 	if c.hs == nil && !c.dir[0].done {
 		t.stats.Unreadable++ // the connection ended before its hello was whole
+	}
+	if c.answer && c.hs.ServerHello {
+		t.answers[c.flow] = c.hs
 	}
 	c.dir[0].finish()
 	c.dir[1].finish()

@@ -12,4 +12,5 @@ func (t *tlsAnalyzer) FlowEvicted(f *capture.Flow) {
 		t.close(c)
 		delete(t.conns, f)
 	}
+	delete(t.answers, f)
 }

@@ -1,6 +1,6 @@
 package detectors
 
-// TLSHandshakes returns the kept handshakes in capture order (at most
+// TLSHandshakes returns the kept handshakes in time order (at most
 // Config.TLS.MaxHandshakes) and the counts over every handshake. The
 // handshakes are shared: do not modify them.
 func (a *Analysis) TLSHandshakes() ([]*TLSHandshake, TLSStats) {

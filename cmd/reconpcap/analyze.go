@@ -138,6 +138,7 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader
 	filters.register(fs)
 	quiet := fs.Bool("quiet", false, "show no progress while reading")
 	workers := registerWorkers(fs)
+	engine := fs.String("engine", "local", "local: this process's goroutines (--workers); nats: a NATS JetStream server inside the process (no listening socket) shares the files among workers, one per core, as a cluster would")
 	color := registerColor(fs)
 	files, err := parseArgs(fs, args)
 	if err != nil {
@@ -159,7 +160,15 @@ func runAnalysis(ctx context.Context, cmd string, args []string, stdin io.Reader
 			return usagef("%v", err)
 		}
 	}
-	a, err := analyzeInputs(ctx, files, filters, !*quiet, stdin, stderr, cfg, *workers)
+	var a *detectors.Analysis
+	switch *engine {
+	case "local":
+		a, err = analyzeInputs(ctx, files, filters, !*quiet, stdin, stderr, cfg, *workers)
+	case "nats":
+		a, err = analyzeInputsNATS(ctx, files, filters, stderr, cfg)
+	default:
+		return usagef("--engine %q: want local or nats", *engine)
+	}
 	if a == nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 // dispatch in run handles each (TestCommandsAreDispatched).
 var commands = []string{
 	"investigate", "analyze", "triage", "timeline", "scan", "http", "dns",
-	"mcp", "stream", "carve", "tls", "log", "intel", "shard", "merge", "completion", "version", "help",
+	"mcp", "stream", "carve", "tls", "log", "intel", "shard", "merge", "worker", "submit", "completion", "version", "help",
 }
 
 // The completion scripts complete command names, and a command's flags by

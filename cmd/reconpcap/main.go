@@ -102,11 +102,17 @@ Usage:
   reconpcap intel [--ip X]... [--domain Y]... [--indicators FILE]... [--offline]
         threat intelligence: local indicator lists, AbuseIPDB and VirusTotal
         (ABUSEIPDB_API_KEY, VIRUSTOTAL_API_KEY); private addresses never leave
-  reconpcap shard [--workers N] -o F.partial INPUT...
+  reconpcap shard [--workers N] [--hash-key K] -o F.partial INPUT...
         one pass over the inputs, accumulated but not judged, for merge
   reconpcap merge [--format json|text|eve|ecs|html] F.partial...
         the partials merged and judged as one capture (a scan that spans two
         files is one finding); frames are numbered when their files are here
+  reconpcap worker --nats URL [--subject jobs.SENSOR] [--parallel N]
+  reconpcap submit --nats URL [--job ID] [--subject jobs.SENSOR] FILE|DIR...
+  reconpcap merge  --nats URL --job ID [--format json|text] [--timeout D]
+        many files on many machines through NATS JetStream: workers analyse the
+        files submitted on their subject, merge prints the job's analysis
+        (reconpcap worker --help for the TLS and credential options)
   reconpcap completion bash|zsh|fish   a shell completion script
   reconpcap version                    module version, commit and Go version (also --version)
   reconpcap help                       this text
@@ -163,6 +169,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runLog(ctx, rest, stdout, stderr)
 	case "shard":
 		return runShard(ctx, rest, stdin, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, rest, stdout, stderr)
+	case "submit":
+		return runSubmit(ctx, rest, stdout, stderr)
 	case "merge":
 		return runMerge(ctx, rest, stdout, stderr)
 	}

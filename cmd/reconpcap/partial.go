@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
@@ -110,7 +110,7 @@ func runMergeFiles(ctx context.Context, format string, files []string, pal palet
 		}
 		parts = append(parts, &p)
 	}
-	a, err := judgeMerged(ctx, parts, stderr)
+	a, err := judgeMerged(ctx, parts, "", stderr)
 	if err != nil {
 		return err
 	}
@@ -122,12 +122,14 @@ func runMergeFiles(ctx context.Context, format string, files []string, pal palet
 // frames in them (their frames run on in time order, as one pass over
 // them numbers them); otherwise the findings carry their filters only,
 // and stderr says why.
-func judgeMerged(ctx context.Context, parts []*detectors.Partial, stderr io.Writer) (*detectors.Analysis, error) {
+//
+// name names the capture ("" means its files).
+func judgeMerged(ctx context.Context, parts []*detectors.Partial, name string, stderr io.Writer) (*detectors.Analysis, error) {
 	p, err := detectors.MergePartials(parts...)
 	if err != nil {
 		return nil, err
 	}
-	in := detectors.Input{Name: p.Name()}
+	in := detectors.Input{Name: cmp.Or(name, p.Name())}
 	names := p.Files()
 	var missing string
 	for _, n := range names {
@@ -174,23 +176,4 @@ func registerWorkers(fs interface {
 	n := new(int)
 	fs.IntVar(n, "workers", defaultWorkers(), "goroutines that decode and analyse while one reads (1: a single goroutine); the result is the same")
 	return n
-}
-
-// runMerge is `reconpcap merge F.partial...`.
-func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("merge", stderr)
-	formats := []string{"json", "text", "eve", "ecs", "html"}
-	format := fs.String("format", "text", "output format: "+strings.Join(formats, ", "))
-	color := registerColor(fs)
-	files, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := checkFormat(*format, formats...); err != nil {
-		return err
-	}
-	if len(files) == 0 {
-		return usagef("merge takes partial files (reconpcap shard -o F.partial), got none")
-	}
-	return runMergeFiles(ctx, *format, files, paletteFor(color, stdout), stdout, stderr)
 }

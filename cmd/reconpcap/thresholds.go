@@ -146,6 +146,8 @@ func (st setting) set(cfg *detectors.Config, s string) error {
 				return fmt.Errorf("%q is not a number", s)
 			}
 			v.SetFloat(f)
+		case reflect.String:
+			v.SetString(s)
 		case reflect.Bool:
 			b, err := strconv.ParseBool(s)
 			if err != nil {
