@@ -359,3 +359,25 @@ func (c *Capture) lateFlow(p *Packet) {
 	p.Flow, p.NewFlow = mine, false
 	p.FromClient = (p.Src == mine.Client.Addr() && p.SrcPort == mine.Client.Port()) || mine.Client == mine.Server
 }
+
+// ShiftFrames adds n to the frame numbers of the fragments c holds
+// pending: its part comes after n frames of other parts, and frame
+// numbers run on across the parts as over files read one after another.
+func (c *Capture) ShiftFrames(n int) {
+	df := c.defrag
+	if df == nil || n == 0 {
+		return
+	}
+	shift := func(hs []heldFrame) {
+		for i := range hs {
+			hs[i].Index += n
+		}
+	}
+	for _, dg := range df.m {
+		shift(dg.held)
+	}
+	shift(df.out)
+	for _, g := range df.joins {
+		shift(g.frames)
+	}
+}

@@ -39,7 +39,7 @@ func TestFragmentedDatagramsAcrossPartials(t *testing.T) {
 				files := editcapSplit(t, path, whole.Capture().Read, n)
 				var parts []*Analysis
 				for _, f := range files {
-					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{})
+					p, err := Accumulate(ctx, Input{Sources: []capture.Source{{Name: f, Path: f}}}, Config{HashKey: "one capture"})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -67,6 +67,7 @@ func (a *Analysis) shiftFrames(n int) {
 	if n == 0 {
 		return
 	}
+	a.capture.ShiftFrames(n) // the fragments it holds pending
 	seen := map[*TLSHandshake]bool{}
 	shift := func(hs *TLSHandshake) {
 		if hs != nil && !seen[hs] {
