@@ -276,8 +276,10 @@ func (c *Capture) mergeDefrag(o *Capture) {
 		for _, f := range frames {
 			g.frames = append(g.frames, f...)
 		}
+		// In the order one pass reads them: by time, then by frame
+		// number (numbered on across the parts by MergePartials).
 		slices.SortStableFunc(g.frames, func(x, y heldFrame) int {
-			return cmp.Or(x.Time.Compare(y.Time), bytes.Compare(x.Data, y.Data))
+			return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.Index, y.Index), bytes.Compare(x.Data, y.Data))
 		})
 	}
 	for _, g := range od.joins {
