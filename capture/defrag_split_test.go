@@ -22,11 +22,25 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// recorder notes every packet handed to it, without its frame number
+// recorder notes every packet handed to it, and apart its frame number
 // (a part numbers its frames from 1).
-type recorder struct{ got []string }
+type recorder struct {
+	got []string
+	idx []int
+}
+
+// numbered is what r noted, each with its frame number, sorted.
+func (r *recorder) numbered() []string {
+	out := make([]string, len(r.got))
+	for i, g := range r.got {
+		out[i] = fmt.Sprintf("#%d %s", r.idx[i], g)
+	}
+	slices.Sort(out)
+	return out
+}
 
 func (r *recorder) Packet(p *Packet) {
+	r.idx = append(r.idx, p.Index)
 	r.got = append(r.got, fmt.Sprintf("%s len=%d/%d layers=%b %v>%v proto=%d ports=%d>%d flags=%x frags=%d payload=%d",
 		p.Time.UTC().Format(time.RFC3339Nano), p.Length, p.CaptureLength, p.Layers, p.Src, p.Dst, p.Proto, p.SrcPort, p.DstPort, p.TCPFlags, p.Fragments, p.PayloadLen))
 }
@@ -113,6 +127,7 @@ func scanPart(t *testing.T, f string, workers int) (*Capture, *recorder) {
 	}
 	for _, w := range ws {
 		r.got = append(r.got, w.got...)
+		r.idx = append(r.idx, w.idx...)
 	}
 	return c, r
 }
@@ -122,10 +137,11 @@ func scanPart(t *testing.T, f string, workers int) (*Capture, *recorder) {
 // datagrams are handed to the merged recorder, and what is left is
 // settled.
 func mergeParts(cs []*Capture, rs []*recorder, order []int, handEach bool) (*Capture, *recorder) {
-	c, r := cs[order[0]], &recorder{got: slices.Clone(rs[order[0]].got)}
+	c, r := cs[order[0]], &recorder{got: slices.Clone(rs[order[0]].got), idx: slices.Clone(rs[order[0]].idx)}
 	for _, i := range order[1:] {
 		c.Merge(cs[i])
 		r.got = append(r.got, rs[i].got...)
+		r.idx = append(r.idx, rs[i].idx...)
 		if handEach {
 			c.HandPending(r)
 		}
@@ -154,6 +170,7 @@ func checkMergeIsWhole(t *testing.T, files []string) (*Capture, *recorder) {
 	t.Helper()
 	whole, wr := wholeScan(t, files)
 	want := factsOf(whole, wr)
+	wantNumbered := wr.numbered()
 	slices.Sort(wr.got)
 	fwd := make([]int, len(files))
 	for i := range fwd {
@@ -176,10 +193,34 @@ func checkMergeIsWhole(t *testing.T, files []string) (*Capture, *recorder) {
 		order    []int
 		workers  int
 		handEach bool
-	}{{"forward", fwd, 1, true}, {"reverse", rev, 1, true}, {"two workers each, forward", fwd, 2, true}, {"odd then even, handed at the end", oddEven, 1, false}} {
+		numbered bool
+	}{{"forward", fwd, 1, true, false}, {"reverse", rev, 1, true, false}, {"two workers each, forward", fwd, 2, true, false},
+		{"odd then even, handed at the end", oddEven, 1, false, false}, {"reverse, frames numbered on", rev, 1, true, true}} {
 		name, order := tc.name, tc.order
 		cs, rs := scanParts(t, files, tc.workers)
+		if tc.numbered {
+			// Frame numbers run on across the parts, as MergePartials
+			// numbers them: what each part handed and what it holds.
+			off := 0
+			for i, c := range cs {
+				c.ShiftFrames(off)
+				for j := range rs[i].idx {
+					rs[i].idx[j] += off
+				}
+				off += c.Read
+			}
+		}
 		c, r := mergeParts(cs, rs, order, tc.handEach)
+		if tc.numbered {
+			if got := r.numbered(); !slices.Equal(got, wantNumbered) {
+				for i := range min(len(got), len(wantNumbered)) {
+					if got[i] != wantNumbered[i] {
+						t.Errorf("%s: packet %d handed as\n %s\nwant\n %s", name, i, got[i], wantNumbered[i])
+						break
+					}
+				}
+			}
+		}
 		got := factsOf(c, r)
 		gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
 		for i := range gv.NumField() {
