@@ -119,8 +119,10 @@ func (c *Capture) finishDefrag(analyzers []Analyzer) {
 // whichever part was merged into which).
 func (df *defragmenter) compact() {
 	q := df.queue[:0]
+	seen := make(map[*fragDatagram]bool, len(df.m))
 	for _, dg := range df.queue {
-		if df.m[dg.key] == dg && !slices.Contains(q, dg) {
+		if df.m[dg.key] == dg && !seen[dg] {
+			seen[dg] = true
 			q = append(q, dg)
 		}
 	}
@@ -190,8 +192,8 @@ func (c *Capture) HandPending(analyzers ...Analyzer) {
 		}
 	}
 	df.joins = nil
+	df.compact()
 	for len(df.m) > FragMaxDatagrams || df.bytes > fragMaxBytes {
-		df.compact()
 		if !df.evictOldest(&c.Fragments) {
 			break
 		}

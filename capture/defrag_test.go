@@ -128,3 +128,43 @@ func TestDefragHeldBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingBoundedAfterMerge: parts that each keep thousands of
+// datagrams pending merge into no more than FragMaxDatagrams; the oldest
+// beyond are given up, their fragments handed, and Settle hands the rest.
+func TestPendingBoundedAfterMerge(t *testing.T) {
+	const per = 3000
+	part := func(base int) *Capture {
+		c := &Capture{hold: true, keep: true}
+		dec := newDecoder()
+		for i := range per {
+			h := make([]byte, 20, 28)
+			h[0] = 0x45
+			binary.BigEndian.PutUint16(h[2:], 28)
+			binary.BigEndian.PutUint16(h[4:], uint16(base+i))
+			binary.BigEndian.PutUint16(h[6:], 0x2000)
+			h[8], h[9] = 64, 17
+			copy(h[12:], []byte{10, 9, 0, 1})
+			copy(h[16:], []byte{10, 9, 0, 2})
+			data := append(h, make([]byte, 8)...)
+			p := Packet{Index: i + 1, Time: time.Unix(1e9, int64(base+i)), LinkType: layers.LinkTypeRaw, Length: len(data), CaptureLength: len(data), Data: data}
+			c.handle(&p, dec, nil, nil)
+		}
+		c.finishDefrag(nil)
+		if c.Pending() != per || c.Packets != 0 {
+			t.Fatalf("part: %d pending, %d packets handed", c.Pending(), c.Packets)
+		}
+		return c
+	}
+	c := part(0)
+	c.Merge(part(per))
+	cnt := &counter{}
+	c.HandPending(cnt)
+	if c.Pending() != FragMaxDatagrams || cnt.n != 2*per-FragMaxDatagrams || c.Fragments.Incomplete != cnt.n {
+		t.Errorf("after the merge: %d pending, %d handed, %+v", c.Pending(), cnt.n, c.Fragments)
+	}
+	c.Settle(cnt)
+	if c.Pending() != 0 || cnt.n != 2*per || c.Packets != 2*per || c.Fragments.Incomplete != 2*per {
+		t.Errorf("settled: %d pending, %d handed, %d packets, %+v", c.Pending(), cnt.n, c.Packets, c.Fragments)
+	}
+}
