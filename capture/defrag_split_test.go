@@ -423,6 +423,10 @@ func TestFragmentsAcrossFilesCases(t *testing.T) {
 			{{0, ipv4Frag(4, 17, 0, true, udp[:24])}},
 			{{time.Second, ipv4Frag(4, 17, 16, false, other)}},
 		}, FragmentStats{Packets: 2, Overlapping: 1, Conflicting: 1}, 0},
+		{"dropped in the first file, a fragment more in the second", [][]rawPkt{
+			{{0, ipv4Frag(6, 17, 0, true, udp[:24])}, {time.Second, ipv4Frag(6, 17, 16, true, other)}},
+			{{2 * time.Second, ipv4Frag(6, 17, 24, false, udp[24:])}},
+		}, FragmentStats{Packets: 3, Overlapping: 1, Conflicting: 1}, 0},
 		{"never completed", [][]rawPkt{
 			{{0, ipv4Frag(5, 17, 0, true, udp[:8])}},
 			{{time.Second, ipv4Frag(5, 17, 16, false, udp[16:])}},
@@ -448,7 +452,11 @@ func TestFragmentsAcrossFilesCases(t *testing.T) {
 					t.Errorf("flow %+v, want one fragmented packet of 24 bytes to port 53", *f)
 				}
 			}
-			if n := len(tc.files); len(r.got) != n {
+			n := 0
+			for _, f := range tc.files {
+				n += len(f)
+			}
+			if len(r.got) != n {
 				t.Errorf("%d packets handed, want %d", len(r.got), n)
 			}
 		})
