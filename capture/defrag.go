@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"slices"
@@ -27,6 +28,11 @@ import (
 // within FragTimeout of capture time is given up. Fragments that overlap
 // are what IDS evasion and the teardrop attack send: the datagram is
 // dropped, as Linux and RFC 5722 do, and counted.
+//
+// With Config.HoldFragments the fragments reach the analyzers only once
+// their datagram settles, and with Config.KeepPending a part of a capture
+// keeps its unsettled datagrams for the merge (defrag_hold.go); their
+// frames count in the bytes in flight.
 
 const (
 	// FragTimeout is how long, in capture time, a datagram may take to
@@ -38,6 +44,9 @@ const (
 	// fragMaxSpans bounds the separate pieces one datagram may hold
 	// before it is complete: fragments in order merge into one.
 	fragMaxSpans = 64
+	// fragMaxHeld bounds the frames held for one datagram until it
+	// settles (Config.HoldFragments): its pieces and their retransmissions.
+	fragMaxHeld = 2 * fragMaxSpans
 	// fragMaxOverlapPairs bounds the (source, target) pairs whose
 	// overlapping fragments are kept for findings; beyond, only counted.
 	fragMaxOverlapPairs = 4096
@@ -112,18 +121,32 @@ type fragDatagram struct {
 	end      int // the datagram's length, from the last fragment; -1 until it arrives
 	frags    int
 	dead     bool // overlapping or oversized: further fragments are absorbed
+	// held are the fragments' frames, in the order read, when the
+	// analyzers see them only once the datagram settles (Config.HoldFragments).
+	held []heldFrame
 }
 
 type defragmenter struct {
 	m     map[fragKey]*fragDatagram
 	queue []*fragDatagram // in order of first fragment, for timeouts and eviction
-	bytes int
-	buf   []byte // the datagram handed to the decoder, reused
-	// givenUp counts datagrams dropped for holding too many pieces.
-	givenUp int
+	bytes int             // datagram bytes and held frames in flight
+	buf   []byte          `partial:"-"` // the datagram handed to the decoder, reused
+	// hold keeps the frames of fragments until their datagram settles.
+	hold bool
+	// out are held frames whose datagram settled (given up, or completed
+	// before the datagram itself is handed): the analyzers see them next.
+	out []heldFrame
+	// joins are the datagrams pending in several merged parts, their
+	// frames in time order: HandPending reassembles them as one pass
+	// would have.
+	joins []fragJoin
 
 	overlaps     map[hostPair]*FragmentOverlap
 	overlapOrder []hostPair
+}
+
+func newDefragmenter(hold bool) *defragmenter {
+	return &defragmenter{m: map[fragKey]*fragDatagram{}, overlaps: map[hostPair]*FragmentOverlap{}, hold: hold}
 }
 
 // fragment is one fragment as the decoder read it.
@@ -136,22 +159,46 @@ type fragment struct {
 }
 
 // reassemble takes the fragment the decoder just read into p. When it
-// completes its datagram, p becomes the whole datagram, decoded again.
-func (c *Capture) reassemble(dec *decoder, p *Packet) {
+// completes its datagram, p becomes the whole datagram, decoded again. It
+// returns true when p is held until its datagram settles (Config.
+// HoldFragments): the caller hands it to no analyzer now. filter, when not
+// nil, says whether a held fragment will be kept when it is handed.
+func (c *Capture) reassemble(dec *decoder, p *Packet, filter Filter) (held bool) {
+	if c.defrag == nil {
+		c.defrag = newDefragmenter(c.hold)
+	}
+	held, refused := c.defrag.take(&c.Fragments, dec, p, filter, false, false)
+	if held && !refused {
+		c.widen(p.Time)
+	}
+	return held
+}
+
+// take is reassemble on df; refused says whether the filter (when not
+// nil, asked only of a fragment held) or the part that read it (on
+// replay) refused a held fragment. On replay (HandPending: fragments
+// already counted, read by other parts) neither the count nor the
+// timeouts and bounds of the datagrams in flight apply: only the
+// datagram's own timeout does.
+func (df *defragmenter) take(st *FragmentStats, dec *decoder, p *Packet, filter Filter, refused, replay bool) (held, _ bool) {
 	fr, ok := dec.fragment(p)
 	if !ok {
-		return
+		return false, false
 	}
-	c.Fragments.Packets++
-	if c.defrag == nil {
-		c.defrag = &defragmenter{m: map[fragKey]*fragDatagram{}, overlaps: map[hostPair]*FragmentOverlap{}}
+	if !replay {
+		st.Packets++
+		df.expire(st, p.Time)
 	}
-	df := c.defrag
-	df.expire(&c.Fragments, p.Time)
 	dg := df.m[fr.key]
+	if dg != nil && p.Time.Sub(dg.first) > FragTimeout {
+		// A replayed datagram that took too long: given up, and the
+		// fragment starts another, as expire does in one pass.
+		df.forget(st, dg)
+		dg = nil
+	}
 	if dg == nil {
-		for len(df.m) >= FragMaxDatagrams || df.bytes >= fragMaxBytes {
-			if !df.evictOldest(&c.Fragments) {
+		for !replay && (len(df.m) >= FragMaxDatagrams || df.bytes >= fragMaxBytes) {
+			if !df.evictOldest(st) {
 				break
 			}
 		}
@@ -160,21 +207,43 @@ func (c *Capture) reassemble(dec *decoder, p *Packet) {
 		df.queue = append(df.queue, dg)
 	}
 	if dg.dead {
-		return
+		return false, false
 	}
 	dg.frags++
-	switch df.add(dg, fr) {
+	switch df.add(st, dg, fr) {
 	case fragOverlap, fragConflict, fragOversized, fragGivenUp:
-		return
+		return false, false
 	}
 	if dg.end < 0 || len(dg.spans) != 1 || dg.spans[0] != (fragSpan{0, dg.end}) {
-		return
+		if !df.hold {
+			return false, false
+		}
+		if len(dg.held) >= fragMaxHeld {
+			// Copies of one fragment sent over and over: given up, as
+			// a datagram of too many pieces is.
+			df.drop(st, dg, fragGivenUp)
+			return false, false
+		}
+		if filter != nil {
+			refused = !filter.Match(p, p.Index)
+		}
+		h := heldFrame{Index: p.Index, Time: p.Time, Length: p.Length, CaptureLength: p.CaptureLength, LinkType: p.LinkType, Data: bytes.Clone(p.Data), Refused: refused}
+		dg.held = append(dg.held, h)
+		df.bytes += cap(h.Data)
+		// Past the bound the oldest datagrams are given up, this one
+		// too if it is the oldest: its frames, p's copy included, are
+		// then handed as fragments.
+		for !replay && df.bytes > fragMaxBytes && df.evictOldest(st) {
+		}
+		return true, refused
 	}
-	// Complete: rebuild the IP header in front of the captured prefix and
-	// decode the datagram as if it had arrived whole.
+	// Complete: the fragments before it are handed first, then p as the
+	// datagram, rebuilt with its IP header in front of the captured
+	// prefix and decoded as if it had arrived whole.
 	delete(df.m, dg.key)
 	df.bytes -= cap(dg.data)
-	c.Fragments.Reassembled++
+	df.release(dg)
+	st.Reassembled++
 	have := 0
 	if len(dg.captured) > 0 && dg.captured[0].start == 0 {
 		have = dg.captured[0].end
@@ -187,6 +256,7 @@ func (c *Capture) reassemble(dec *decoder, p *Packet) {
 	dec.decodeFrom(p, first, df.buf)
 	p.Fragments = dg.frags
 	dg.data = nil
+	return false, false
 }
 
 type fragResult uint8
@@ -201,7 +271,7 @@ const (
 )
 
 // add places fr in dg and says what happened.
-func (df *defragmenter) add(dg *fragDatagram, fr fragment) fragResult {
+func (df *defragmenter) add(st *FragmentStats, dg *fragDatagram, fr fragment) fragResult {
 	start, end := fr.offset, fr.offset+fr.length
 	hdr := 20
 	if fr.key.v6 {
@@ -209,10 +279,10 @@ func (df *defragmenter) add(dg *fragDatagram, fr fragment) fragResult {
 	}
 	if end+hdr > ipMaxDatagram || (!fr.more && dg.end >= 0 && dg.end != end) || (fr.more && dg.end >= 0 && end > dg.end) {
 		if end+hdr > ipMaxDatagram {
-			df.drop(dg, fragOversized)
+			df.drop(st, dg, fragOversized)
 			return fragOversized
 		}
-		df.drop(dg, fragOverlap) // two different ends: the fragments contradict each other
+		df.drop(st, dg, fragOverlap) // two different ends: the fragments contradict each other
 		return fragOverlap
 	}
 	// An exact copy of a fragment already held is a retransmission.
@@ -225,12 +295,12 @@ func (df *defragmenter) add(dg *fragDatagram, fr fragment) fragResult {
 			if !df.sameBytes(dg, fr) {
 				res = fragConflict
 			}
-			df.drop(dg, res)
+			df.drop(st, dg, res)
 			return res
 		}
 	}
 	if len(dg.spans) >= fragMaxSpans {
-		df.drop(dg, fragGivenUp)
+		df.drop(st, dg, fragGivenUp)
 		return fragGivenUp
 	}
 	if !fr.more {
@@ -288,14 +358,24 @@ func addSpan(spans []fragSpan, s fragSpan) []fragSpan {
 	return out
 }
 
-// drop marks dg dead, frees its bytes and records why.
-func (df *defragmenter) drop(dg *fragDatagram, why fragResult) {
+// drop marks dg dead, frees its bytes, hands its held fragments and
+// counts why.
+func (df *defragmenter) drop(st *FragmentStats, dg *fragDatagram, why fragResult) {
 	dg.dead = true
 	df.bytes -= cap(dg.data)
 	dg.data, dg.spans, dg.captured = nil, nil, nil
-	if why == fragGivenUp {
-		df.givenUp++
+	df.release(dg)
+	switch why {
+	case fragGivenUp:
+		st.Incomplete++
 		return
+	case fragOversized:
+		st.Oversized++
+	case fragConflict:
+		st.Conflicting++
+		st.Overlapping++
+	default:
+		st.Overlapping++
 	}
 	k := hostPair{dg.key.src, dg.key.dst}
 	o := df.overlaps[k]
@@ -354,27 +434,9 @@ func (df *defragmenter) forget(st *FragmentStats, dg *fragDatagram) {
 	delete(df.m, dg.key)
 	df.bytes -= cap(dg.data)
 	dg.data = nil
+	df.release(dg)
 	if !dg.dead {
 		st.Incomplete++
-	}
-}
-
-// finishDefrag counts the datagrams still in flight when the capture ends;
-// settle writes the warnings.
-func (c *Capture) finishDefrag() {
-	df := c.defrag
-	if df == nil {
-		return
-	}
-	for _, dg := range df.queue {
-		df.forget(&c.Fragments, dg)
-	}
-	df.queue = nil
-	c.Fragments.Incomplete += df.givenUp
-	for _, o := range df.overlaps {
-		c.Fragments.Overlapping += o.Datagrams
-		c.Fragments.Conflicting += o.Conflicting
-		c.Fragments.Oversized += o.Oversized
 	}
 }
 

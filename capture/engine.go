@@ -54,6 +54,12 @@ type Capture struct {
 	lastTime  time.Time
 	flows     *flowTable
 	defrag    *defragmenter // nil until the first fragment
+	// hold and keep are Config.HoldFragments and KeepPending.
+	hold, keep bool
+	// filter is the scan's Filter, for datagrams a merge completes;
+	// hdec decodes held fragments when they are handed.
+	filter Filter   `partial:"-"`
+	hdec   *decoder `partial:"-"`
 }
 
 // Flows returns the TCP and UDP connections the flow table holds at the
@@ -176,63 +182,90 @@ func (c *Capture) timestamp(t time.Time) time.Time {
 
 // handle decodes the packet p (Index, Time, lengths, LinkType and Data
 // set), reassembles fragments, applies the filter, counts it, puts it in
-// its flow and hands it to every analyzer.
+// its flow and hands it to every analyzer. A fragment held until its
+// datagram settles is handed later (Config.HoldFragments), and the held
+// fragments a packet settles are handed before it.
 func (c *Capture) handle(p *Packet, dec *decoder, filter Filter, analyzers []Analyzer) {
 	if p.Length < p.CaptureLength {
 		p.Length = p.CaptureLength
 	}
 	dec.decode(p, p.Data)
 	if p.Layers&LayerFragment != 0 {
-		c.reassemble(dec, p)
+		held := c.reassemble(dec, p, filter)
+		c.handOut(analyzers)
+		if held {
+			return
+		}
 	}
 	if filter != nil && !filter.Match(p, p.Index) {
 		return
 	}
+	c.deliver(p, analyzers, false)
+}
+
+// deliver counts p, a packet the filter kept, puts it in its flow and
+// hands it to every analyzer. late says p comes after packets that
+// followed it in the capture (a datagram a merge completed).
+func (c *Capture) deliver(p *Packet, analyzers []Analyzer, late bool) {
 	c.Packets++
 	c.Bytes += int64(p.Length)
 	c.Captured += int64(p.CaptureLength)
-	if !p.Time.IsZero() && (c.Start.IsZero() || p.Time.Before(c.Start)) {
-		c.Start = p.Time
-	}
-	if p.Time.After(c.End) {
-		c.End = p.Time
-	}
+	c.widen(p.Time)
 	if p.Layers&LayerMalformed != 0 {
 		c.Malformed++
 	}
 	if p.Layers&(LayerTCP|LayerUDP) != 0 && p.Layers&LayerFragment == 0 {
-		p.NewFlow = c.flows.lookup(p)
-		f := p.Flow
-		d := 1
-		if p.FromClient {
-			d = 0
-		}
-		f.Packets[d]++
-		f.Bytes[d] += uint64(p.Length)
-		f.Payload[d] += uint64(p.PayloadLen)
-		f.Last = p.Time
-		if p.Time.Before(f.First) {
-			f.First = p.Time
-		}
-		if p.Fragments > 0 {
-			f.Fragmented[d]++
-		}
-		if d == 0 && p.HasMAC {
-			if !f.HasClientMAC {
-				f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
-			} else if f.ClientMAC != p.SrcMAC {
-				f.ClientMACVaries = true
-			}
-		}
-		if p.Layers&LayerTCP != 0 {
-			f.Flags[d] |= p.TCPFlags
-			if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
-				f.SYNs++
-			}
+		if late {
+			c.lateFlow(p)
+		} else {
+			p.NewFlow = c.flows.lookup(p)
+			countFlow(p)
 		}
 	}
 	for _, a := range analyzers {
 		a.Packet(p)
+	}
+}
+
+// countFlow counts p in its flow, p.Flow.
+func countFlow(p *Packet) {
+	f := p.Flow
+	d := 1
+	if p.FromClient {
+		d = 0
+	}
+	f.Packets[d]++
+	f.Bytes[d] += uint64(p.Length)
+	f.Payload[d] += uint64(p.PayloadLen)
+	f.Last = p.Time
+	if p.Time.Before(f.First) {
+		f.First = p.Time
+	}
+	if p.Fragments > 0 {
+		f.Fragmented[d]++
+	}
+	if d == 0 && p.HasMAC {
+		if !f.HasClientMAC {
+			f.ClientMAC, f.HasClientMAC = p.SrcMAC, true
+		} else if f.ClientMAC != p.SrcMAC {
+			f.ClientMACVaries = true
+		}
+	}
+	if p.Layers&LayerTCP != 0 {
+		f.Flags[d] |= p.TCPFlags
+		if d == 0 && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+			f.SYNs++
+		}
+	}
+}
+
+// widen extends the capture's time range to t.
+func (c *Capture) widen(t time.Time) {
+	if !t.IsZero() && (c.Start.IsZero() || t.Before(c.Start)) {
+		c.Start = t
+	}
+	if t.After(c.End) {
+		c.End = t
 	}
 }
 

@@ -29,6 +29,22 @@ type Config struct {
 	// the files consumed so far (for gzip, compressed bytes) and their
 	// total size. It must be quick: the scan waits for it.
 	Progress func(done, total int64)
+	// HoldFragments, when true, hands the fragments of a fragmented IP
+	// datagram to the analyzers only once the datagram settles (see
+	// defrag_hold.go): so that a pass over the whole capture and parts
+	// of it merged hand the analyzers the same packets. The analyzers
+	// then see those fragments later than their frame order. False hands
+	// each packet when it is read, in frame order.
+	HoldFragments bool
+	// KeepPending, when true, implies HoldFragments and leaves the
+	// datagrams still incomplete at the end of the scan pending in the
+	// Capture, with their fragments, for a part of a capture that is to
+	// be merged (Merge, HandPending) and settled (Settle) with the others.
+	// The Filter's verdict on each held fragment is kept with it; a
+	// datagram that only a merge completes is judged by the Filter of the
+	// capture merged into, and kept when there is none (a Filter is not
+	// part of an encoded part).
+	KeepPending bool
 }
 
 // Filter selects packets; filter.Expr is one. frame is the packet's

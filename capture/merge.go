@@ -88,23 +88,11 @@ func (c *Capture) Merge(o *Capture) {
 	c.Fragments.Conflicting += o.Fragments.Conflicting
 	c.Fragments.Incomplete += o.Fragments.Incomplete
 	c.Fragments.Oversized += o.Fragments.Oversized
-	if o.defrag != nil && len(o.defrag.overlaps) > 0 {
-		if c.defrag == nil {
-			c.defrag = &defragmenter{m: map[fragKey]*fragDatagram{}, overlaps: map[hostPair]*FragmentOverlap{}}
-		}
-		for k, ov := range o.defrag.overlaps {
-			mine := c.defrag.overlaps[k]
-			if mine == nil {
-				cp := *ov
-				c.defrag.overlaps[k] = &cp
-				continue
-			}
-			mine.Datagrams += ov.Datagrams
-			mine.Conflicting += ov.Conflicting
-			mine.Oversized += ov.Oversized
-			mine.First, mine.Last = minTime(mine.First, ov.First), maxTime(mine.Last, ov.Last)
-		}
+	c.hold, c.keep = c.hold || o.hold, c.keep || o.keep
+	if c.filter == nil {
+		c.filter = o.filter
 	}
+	c.mergeDefrag(o)
 	c.mergeFlows(o)
 	// The read's own warnings (damage, truncation, a deadline) of both,
 	// once each; the derived ones are written again from the sums.

@@ -72,7 +72,9 @@ type Packet struct {
 	// Fragments is how many IP fragments this packet completed: 0 for a
 	// packet that was not fragmented. A datagram's last fragment to
 	// arrive carries the whole reassembled datagram (as tshark shows it),
-	// the fragments before it only their IP header (LayerFragment).
+	// the fragments before it only their IP header (LayerFragment). With
+	// Config.HoldFragments those fragments are handed just before it,
+	// or, for a datagram never completed, when it is given up.
 	Fragments int
 
 	// Src and Dst are the outermost IP header's addresses, valid when

@@ -83,6 +83,7 @@ func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, anal
 		}
 	}
 	c = &Capture{Path: srcs[0].Name, flows: newFlowTable(cfg.maxFlows())}
+	cfg.fragMode(c)
 	if sh != nil {
 		c.flows = newFlowTable(1) // the workers keep the flows
 		c.flows.stats.Limit = 0
@@ -142,7 +143,7 @@ func scanFiles(ctx context.Context, srcs []Source, cfg Config, sh *sharder, anal
 	// In numeric order, as Merge leaves them: parts of one capture merged
 	// in any order list them alike.
 	slices.Sort(c.LinkTypes)
-	c.finishDefrag()
+	c.finishDefrag(analyzers)
 	c.settle(err)
 	return c, err
 }

@@ -82,7 +82,7 @@ func ScanSharded(ctx context.Context, srcs []Source, cfg Config, n int, analyzer
 	for i := range n {
 		an := analyzers(i)
 		w := &shardWorker{
-			c:         &Capture{flows: newFlowTable(per)},
+			c:         cfg.fragMode(&Capture{flows: newFlowTable(per)}),
 			dec:       newDecoder(),
 			analyzers: an,
 			full:      make(chan *shardBatchBuf, shardQueue),
@@ -176,7 +176,7 @@ func (sh *sharder) finish(c *Capture) {
 	}
 	sh.wg.Wait()
 	for _, w := range sh.workers {
-		w.c.finishDefrag()
+		w.c.finishDefrag(w.analyzers)
 		w.c.settle(nil)
 		c.Merge(w.c)
 	}

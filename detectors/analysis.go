@@ -165,7 +165,7 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 		return nil, err
 	}
 	cfg = cfg.Defaults().withHashKey()
-	a, c, err := accumulate(ctx, in, cfg)
+	a, c, err := accumulate(ctx, in, cfg, false)
 	if c == nil {
 		return nil, err
 	}
@@ -180,8 +180,13 @@ func analyzeInput(ctx context.Context, in Input, cfg Config, byPath bool) (*Anal
 // or in.Workers sharing the packets by address pair, whose states merge.
 // It returns the Analysis that accumulated, not yet judged, and the
 // capture (nil when nothing could be read) apart, with the scan's error.
-func accumulate(ctx context.Context, in Input, cfg Config) (*Analysis, *capture.Capture, error) {
-	ccfg := capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress}
+//
+// The analyzers see a fragmented datagram's fragments once it settles
+// (capture.Config.HoldFragments), so that a pass and parts merged agree;
+// keepPending leaves the datagrams incomplete at the end pending, for a
+// part (Accumulate).
+func accumulate(ctx context.Context, in Input, cfg Config, keepPending bool) (*Analysis, *capture.Capture, error) {
+	ccfg := capture.Config{MaxFlows: cfg.Limits.MaxFlows, Filter: in.Filter, Progress: in.Progress, HoldFragments: true, KeepPending: keepPending}
 	if in.Workers <= 1 {
 		a := newAnalysis(cfg)
 		c, err := capture.ScanFiles(ctx, in.Sources, ccfg, a.analyzers()...)
@@ -232,6 +237,9 @@ func (a *Analysis) analyzers() []capture.Analyzer {
 // returned with the Analysis.
 func (a *Analysis) judge(ctx context.Context, in Input, byPath bool, err error) (*Analysis, error) {
 	cfg, c := a.Config, a.capture
+	// A merged part's datagrams still pending are given up now that
+	// every part is in; nothing is pending after a whole pass.
+	c.Settle(a.analyzers()...)
 	a.File, a.Format, a.Compressed, a.Truncated, a.Files = c.Path, c.Format, c.Compressed, c.Truncated, c.Files
 	if in.Name != "" {
 		a.File = in.Name

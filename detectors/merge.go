@@ -29,6 +29,9 @@ func (a *Analysis) mergeState(o *Analysis) {
 		a.capture.Merge(o.capture)
 	}
 	a.mergeAnalyzers(o)
+	// The datagrams whose fragments both parts held, joined by Merge,
+	// reach the merged analyzers.
+	a.capture.HandPending(a.analyzers()...)
 }
 
 // mergeAnalyzers folds o's analyzers' state into a's; a.capture is
@@ -50,6 +53,7 @@ func (a *Analysis) shiftFrames(n int) {
 	if n == 0 {
 		return
 	}
+	a.capture.ShiftFrames(n) // the fragments it holds pending
 	seen := map[*TLSHandshake]bool{}
 	shift := func(hs *TLSHandshake) {
 		if hs != nil && !seen[hs] {

@@ -102,6 +102,10 @@ func mergeInOrder(parts []*Analysis) (*Analysis, *capture.Capture) {
 		d.timeline.merge(o.timeline, c)
 		d.tls.merge(o.tls, c)
 	}
+	// The datagrams whose fragments files shared reach the merged
+	// analyzers; those never completed are given up.
+	c.HandPending(d.summary, d.timeline, d.tls)
+	c.Settle(d.summary, d.timeline, d.tls)
 	return d, c
 }
 

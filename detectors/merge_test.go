@@ -98,7 +98,7 @@ func splitByFile(t *testing.T, path string, cfg Config, n int) (whole *Analysis,
 	cfg = cfg.Defaults()
 	for _, f := range files {
 		a := newAnalysis(cfg)
-		c, err := capture.ScanFiles(ctx, []capture.Source{{Name: f, Path: f}}, capture.Config{MaxFlows: cfg.Limits.MaxFlows}, a.analyzers()...)
+		c, err := capture.ScanFiles(ctx, []capture.Source{{Name: f, Path: f}}, capture.Config{MaxFlows: cfg.Limits.MaxFlows, KeepPending: true}, a.analyzers()...)
 		if c == nil {
 			t.Fatalf("%s: %v", filepath.Base(f), err)
 		}

@@ -44,7 +44,7 @@ func Accumulate(ctx context.Context, in Input, cfg Config) (*Partial, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a, c, err := accumulate(ctx, in, cfg.Defaults().withHashKey())
+	a, c, err := accumulate(ctx, in, cfg.Defaults().withHashKey(), true)
 	if c == nil {
 		return nil, err
 	}
