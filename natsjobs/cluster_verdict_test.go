@@ -55,7 +55,7 @@ func TestClusterVerdictEqualsWholeFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node cluster")
 	}
-	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap"))
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.pcap*"))
 	ctx := context.Background()
 	type job struct {
 		name, want string
