@@ -122,17 +122,26 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 		case errors.Is(err, nats.ErrConnectionClosed):
 			return fmt.Errorf("natsjobs: worker %s: %w", w.Subject, err)
 		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-			// No job in pollWait: ask again.
+			// No job in pollWait: ask again, once sure the consumer is
+			// still there (a deletion that raced a pending request can
+			// end it in a plain timeout rather than ErrConsumerDeleted).
+			ictx, icancel := context.WithTimeout(ctx, pollWait)
+			_, ierr := cons.Info(ictx)
+			icancel()
+			if errors.Is(ierr, jetstream.ErrConsumerNotFound) {
+				if c, err := w.remake(ctx, st, cfg); err == nil {
+					cons = c
+				} else if ctx.Err() == nil {
+					return err
+				}
+			}
 		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
 			// Deleted by an operator (or with the stream): make it
 			// again rather than wait on nothing.
-			w.Logger.Warn("natsjobs: consumer gone; making it again", "subject", w.Subject)
-			if c, err := retry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
-				return st.stream.CreateOrUpdateConsumer(ctx, cfg)
-			}); err == nil {
+			if c, err := w.remake(ctx, st, cfg); err == nil {
 				cons = c
 			} else if ctx.Err() == nil {
-				return fmt.Errorf("natsjobs: consumer for %s: %w", w.Subject, err)
+				return err
 			}
 		default:
 			// A leader election or a reconnect: wait a little and ask
@@ -145,4 +154,17 @@ func (w Worker) Run(ctx context.Context, js jetstream.JetStream) error {
 		}
 	}
 	return nil
+}
+
+// remake makes the worker's consumer again after it was deleted (by an
+// operator, or with the stream).
+func (w Worker) remake(ctx context.Context, st *store, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	w.Logger.Warn("natsjobs: consumer gone; making it again", "subject", w.Subject)
+	c, err := retry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+		return st.stream.CreateOrUpdateConsumer(ctx, cfg)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsjobs: consumer for %s: %w", w.Subject, err)
+	}
+	return c, nil
 }
