@@ -38,7 +38,7 @@ func (ch *fileChunk) release() {
 	}
 }
 
-// runChunked is runSharded for a plain pcap file.
+// runChunked is run for a sharded scan of a plain pcap file.
 func (c *Capture) runChunked(ctx context.Context, r *captureReader, ps *pass) error {
 	sh := ps.shards
 	if sh.chunks == nil {

@@ -134,9 +134,13 @@ func (ps *pass) report(r *captureReader) {
 	}
 }
 
+// run reads r to its end and handles each packet, or, for a sharded scan,
+// hands it to its worker (a plain pcap file there is read in chunks,
+// chunked.go).
 func (c *Capture) run(ctx context.Context, r *captureReader, ps *pass, analyzers []Analyzer) error {
-	if ps.shards != nil {
-		return c.runSharded(ctx, r, ps)
+	sh := ps.shards
+	if sh != nil && r.format == "pcap" && !r.compressed {
+		return c.runChunked(ctx, r, ps)
 	}
 	var p Packet
 	for n := 0; ; n++ {
@@ -155,8 +159,13 @@ func (c *Capture) run(ctx context.Context, r *captureReader, ps *pass, analyzers
 			}
 			return c.readError(r, err)
 		}
-		p = Packet{Index: c.Read + 1, Time: c.timestamp(ci.Timestamp), Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
 		c.Read++
+		if sh != nil {
+			rec := shardRec{index: c.Read, time: c.timestamp(ci.Timestamp), length: ci.Length, caplen: ci.CaptureLength, lt: lt}
+			sh.add(sh.route(lt, data), rec, data)
+			continue
+		}
+		p = Packet{Index: c.Read, Time: c.timestamp(ci.Timestamp), Length: ci.Length, CaptureLength: ci.CaptureLength, LinkType: lt, Data: data}
 		c.handle(&p, ps.dec, ps.filter, analyzers)
 	}
 }

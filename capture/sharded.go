@@ -182,33 +182,6 @@ func (sh *sharder) finish(c *Capture) {
 	}
 }
 
-// runSharded is run for a sharded scan: it reads r and hands each packet
-// to its worker.
-func (c *Capture) runSharded(ctx context.Context, r *captureReader, ps *pass) error {
-	sh := ps.shards
-	if r.format == "pcap" && !r.compressed {
-		return c.runChunked(ctx, r, ps)
-	}
-	for n := 0; ; n++ {
-		if n%ctxCheckEvery == 0 {
-			if ctx.Err() != nil {
-				return c.stop(ctx, r)
-			}
-			ps.report(r)
-		}
-		data, ci, lt, err := r.next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return c.stop(ctx, r)
-			}
-			return c.readError(r, err)
-		}
-		c.Read++
-		rec := shardRec{index: c.Read, time: c.timestamp(ci.Timestamp), length: ci.Length, caplen: ci.CaptureLength, lt: lt}
-		sh.add(sh.route(lt, data), rec, data)
-	}
-}
-
 // route returns the worker of a frame: by its pair of addresses, or the
 // first for a frame without.
 func (sh *sharder) route(lt layers.LinkType, data []byte) int {

@@ -74,9 +74,6 @@ func (p *Partial) Files() []string {
 	return []string{p.a.capture.Path}
 }
 
-// ConfigHash identifies the configuration p was accumulated with.
-func (p *Partial) ConfigHash() [32]byte { return configHash(p.a.Config) }
-
 func configHash(cfg Config) [32]byte {
 	b, _ := json.Marshal(cfg) // plain data: cannot fail
 	return sha256.Sum256(b)

@@ -19,23 +19,19 @@ import (
 // "-") as one capture, through the filter flags, with a progress line on
 // stderr when it is a terminal and show is set.
 func analyzeInputs(ctx context.Context, paths []string, ff filterFlags, show bool, stdin io.Reader, stderr io.Writer, cfg detectors.Config, workers int) (*detectors.Analysis, error) {
-	in, closeIn, err := openInput(paths, stdin, stderr, ff, workers)
+	in, closeIn, err := openInput(paths, stdin, stderr, ff, workers, show)
 	if err != nil {
 		return nil, err
 	}
 	defer closeIn()
-	if show && isTerminal(stderr) {
-		p := newProgress(stderr, time.Now)
-		defer p.done()
-		in.Progress = p.update
-	}
 	return detectors.AnalyzeInput(ctx, in, cfg)
 }
 
 // openInput opens the inputs (capture.OpenInputs: files, directories, -
 // for stdin, in time order) with the filter of ff, as the analysis
-// commands read them; close closes the files.
-func openInput(paths []string, stdin io.Reader, stderr io.Writer, ff filterFlags, workers int) (in detectors.Input, close func(), err error) {
+// commands read them, with a progress line on stderr when it is a
+// terminal and show is set; close clears the line and closes the files.
+func openInput(paths []string, stdin io.Reader, stderr io.Writer, ff filterFlags, workers int, show bool) (in detectors.Input, close func(), err error) {
 	if slices.Contains(paths, capture.StdinName) {
 		if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 			// Reading a capture typed at the keyboard would wait forever.
@@ -60,6 +56,11 @@ func openInput(paths []string, stdin io.Reader, stderr io.Writer, ff filterFlags
 			return in, nil, err
 		}
 		in.Filter, in.FilterText = x, text
+	}
+	if show && isTerminal(stderr) {
+		p := newProgress(stderr, time.Now)
+		in.Progress = p.update
+		return in, func() { p.done(); ins.Close() }, nil
 	}
 	return in, func() { ins.Close() }, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/agents-of-shield/reconpcap/capture"
 	"github.com/agents-of-shield/reconpcap/detectors"
@@ -42,7 +41,12 @@ func runShard(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return usagef("%v", err)
 	}
-	p, err := accumulateInputs(ctx, files, !*quiet, stdin, stderr, cfg, *workers)
+	in, closeIn, err := openInput(files, stdin, stderr, filterFlags{}, *workers, !*quiet)
+	if err != nil {
+		return err
+	}
+	p, err := detectors.Accumulate(ctx, in, cfg)
+	closeIn()
 	if p == nil {
 		return err
 	}
@@ -58,22 +62,6 @@ func runShard(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stderr, "reconpcap: warning: %s\n", textsafe.Escape(err.Error(), 1000))
 	}
 	return nil
-}
-
-// accumulateInputs is analyzeInputs' reading (the same inputs, in time
-// order) accumulated into a Partial rather than judged.
-func accumulateInputs(ctx context.Context, paths []string, show bool, stdin io.Reader, stderr io.Writer, cfg detectors.Config, workers int) (*detectors.Partial, error) {
-	in, closeIn, err := openInput(paths, stdin, stderr, filterFlags{}, workers)
-	if err != nil {
-		return nil, err
-	}
-	defer closeIn()
-	if show && isTerminal(stderr) {
-		pr := newProgress(stderr, time.Now)
-		defer pr.done()
-		in.Progress = pr.update
-	}
-	return detectors.Accumulate(ctx, in, cfg)
 }
 
 // writeNew writes b to a new file at path, never over an existing one.
